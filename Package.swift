@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// The engine is compiled for speed in release builds: no exclusivity checks on the hot path.
+let engineFlags: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "luaload",
+    products: [
+        .executable(name: "luaload", targets: ["luaload"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CPosix"),
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua"],
+            cSettings: [.unsafeFlags(["-I/usr/include/lua5.4"])],
+            linkerSettings: [.linkedLibrary("lua5.4-cjson")]
+        ),
+        .target(
+            name: "LuaLoadCore",
+            dependencies: [
+                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: engineFlags
+        ),
+        .executableTarget(
+            name: "luaload",
+            dependencies: ["LuaLoadCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: engineFlags
+        ),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore"]),
+    ]
+)

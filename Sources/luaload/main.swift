@@ -1,0 +1,2 @@
+import LuaLoadCore
+print("luaload")
