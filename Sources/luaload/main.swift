@@ -1,2 +1,92 @@
+import ArgumentParser
 import LuaLoadCore
-print("luaload")
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `luaload [options] script.lua`: run a test. (`luaload serve` joins as a subcommand.)
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "luaload",
+        abstract: "Lua-scriptable HTTP load generator: Locust's model at wrk's cost per request.",
+        discussion: "Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script.")
+
+    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
+    var threads: Int?
+
+    @Option(name: [.customShort("u"), .long], help: "Virtual users (VUs) in total.")
+    var users = 1
+
+    @Option(name: [.customShort("r"), .long], help: "Users started per second (default: all at once).")
+    var spawnRate: Double?
+
+    @Option(name: [.customShort("d"), .long], help: "Run time, e.g. 30s, 5m, 1h (default: until Ctrl-C).")
+    var duration: String?
+
+    @Option(name: [.customShort("H"), .long], help: "Base URL for relative paths, e.g. http://127.0.0.1:8080.")
+    var host: String?
+
+    @Option(help: "Seconds before a request fails with a timeout.")
+    var timeout: String = "30"
+
+    @Option(help: "Seconds on_stop hooks may run after the stop.")
+    var stopTimeout: String = "10"
+
+    @Option(help: "Write the summary as JSON to this file.")
+    var json: String?
+
+    @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
+    var quiet = false
+
+    @Argument(help: "The Lua script with the user behaviour.")
+    var script: String
+
+    func run() throws {
+        var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        options.users = users
+        options.spawnRate = spawnRate
+        if let duration {
+            guard let d = parseDuration(duration), d > 0 else { throw UsageError("bad --duration \"\(duration)\": use e.g. 30s, 5m, 1h") }
+            options.duration = d
+        }
+        guard let t = parseDuration(timeout), t > 0 else { throw UsageError("bad --timeout \"\(timeout)\"") }
+        options.timeout = t
+        guard let st = parseDuration(stopTimeout) else { throw UsageError("bad --stop-timeout \"\(stopTimeout)\"") }
+        options.stopTimeout = st
+        options.host = host
+        options.live = !quiet
+
+        let runner = try Runner(options: options)
+        let summary = runner.run()
+        print(ConsoleReport.render(summary), terminator: "")
+        if let json {
+            try writeFile(json, JSONReport.render(summary))
+        }
+        if summary.total.failures > 0 || !summary.errors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    guard let f = fopen(path, "w") else { throw UsageError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    defer { fclose(f) }
+    fputs(text, f)
+}
+
+setvbuf(stdout, nil, _IOLBF, 0)
+do {
+    var command = try RunCommand.parseAsRoot()
+    try command.run()
+} catch let error as UsageError {
+    fputs("luaload: \(error)\n", stderr)
+    exit(2)
+} catch let error as ExitCode {
+    exit(error.rawValue)
+} catch {
+    let code = RunCommand.exitCode(for: error)
+    if code == .success {
+        print(RunCommand.fullMessage(for: error))
+        exit(0)
+    }
+    fputs(RunCommand.fullMessage(for: error) + "\n", stderr)
+    exit(2)
+}

@@ -1,0 +1,56 @@
+/// The end-of-run tables, laid out like Locust's so its users read them at a glance.
+public enum ConsoleReport {
+    public static func render(_ s: Summary) -> String {
+        var out = ""
+        let nameWidth = max(40, (s.rows.map { $0.name.count }.max() ?? 0) + 2)
+        func ms(_ v: Double) -> String { Format.padLeft(Format.fixed(v, v >= 100 ? 0 : 2), 8) }
+
+        let header = Format.padRight("Type", 8) + " " + Format.padRight("Name", nameWidth) + Format.padLeft("# reqs", 9)
+            + Format.padLeft("# fails", 18) + " |" + Format.padLeft("Avg", 8) + Format.padLeft("Min", 8) + Format.padLeft("Max", 8)
+            + Format.padLeft("Med", 8) + Format.padLeft("p95", 8) + Format.padLeft("p99", 8) + " |" + Format.padLeft("req/s", 10)
+            + Format.padLeft("failures/s", 12)
+        let rule = String(repeating: "-", count: header.count)
+        func line(_ r: RowSummary) -> String {
+            let fails = "\(r.failures)(\(Format.fixed(r.failureRatio * 100, 2))%)"
+            return Format.padRight(r.method, 8) + " " + Format.padRight(r.name, nameWidth) + Format.padLeft("\(r.requests)", 9)
+                + Format.padLeft(fails, 18) + " |" + ms(r.avgMs) + ms(r.minMs) + ms(r.maxMs) + ms(r.percentileMs(50))
+                + ms(r.percentileMs(95)) + ms(r.percentileMs(99)) + " |" + Format.padLeft(Format.fixed(s.rps(r), 2), 10)
+                + Format.padLeft(Format.fixed(s.failuresPerSecond(r), 2), 12)
+        }
+        out += "Requests (times in ms)\n" + header + "\n" + rule + "\n"
+        for r in s.rows { out += line(r) + "\n" }
+        out += rule + "\n" + line(s.total) + "\n\n"
+
+        out += "Response time percentiles (ms)\n"
+        var pheader = Format.padRight("Type", 8) + " " + Format.padRight("Name", nameWidth)
+        for p in Summary.percentiles { pheader += Format.padLeft(percentLabel(p), 8) }
+        pheader += Format.padLeft("# reqs", 9)
+        out += pheader + "\n" + String(repeating: "-", count: pheader.count) + "\n"
+        for r in s.rows + [s.total] {
+            var l = Format.padRight(r.method, 8) + " " + Format.padRight(r.name, nameWidth)
+            for p in Summary.percentiles { l += ms(r.percentileMs(p)) }
+            out += l + Format.padLeft("\(r.requests)", 9) + "\n"
+        }
+
+        if !s.failures.isEmpty {
+            out += "\nFailures\n" + Format.padLeft("# occurrences", 14) + "  Error\n" + String(repeating: "-", count: 80) + "\n"
+            for f in s.failures {
+                out += Format.padLeft("\(f.occurrences)", 14) + "  " + f.method + " " + f.name + ": " + f.error + "\n"
+            }
+        }
+        if !s.errors.isEmpty {
+            out += "\nScript errors\n" + Format.padLeft("# count", 14) + "  Message\n" + String(repeating: "-", count: 80) + "\n"
+            for e in s.errors {
+                out += Format.padLeft("\(e.count)", 14) + "  " + e.message + "\n"
+                for tbLine in e.traceback.split(separator: "\n").dropFirst() { out += String(repeating: " ", count: 16) + tbLine + "\n" }
+            }
+        }
+        out += "\n\(s.total.requests) requests in \(Format.fixed(s.durationSeconds, 2))s from \(s.users) users on \(s.threads) threads"
+        out += " (\(s.iterations) task runs; \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"
+        return out
+    }
+
+    static func percentLabel(_ p: Double) -> String {
+        p == p.rounded() ? "\(Int(p))%" : Format.fixed(p, p * 10 == (p * 10).rounded() ? 1 : 2) + "%"
+    }
+}

@@ -1,0 +1,134 @@
+/// The summary as JSON (keys documented in README.md; later tools depend on them).
+public enum JSONReport {
+    public static func render(_ s: Summary) -> String {
+        let w = JSONWriter()
+        w.object {
+            w.key("duration_s"); w.number(s.durationSeconds)
+            w.key("users"); w.int(s.users)
+            w.key("threads"); w.int(s.threads)
+            w.key("abandoned"); w.int(s.abandoned)
+            w.key("iterations"); w.int(s.iterations)
+            w.key("stop_reason"); w.string(s.stopReason.rawValue)
+            w.key("stats"); w.array { for r in s.rows { row(w, r, s) } }
+            w.key("total"); row(w, s.total, s)
+            w.key("failures"); w.array {
+                for f in s.failures {
+                    w.object {
+                        w.key("method"); w.string(f.method)
+                        w.key("name"); w.string(f.name)
+                        w.key("error"); w.string(f.error)
+                        w.key("occurrences"); w.int(f.occurrences)
+                    }
+                }
+            }
+            w.key("errors"); w.array {
+                for e in s.errors {
+                    w.object {
+                        w.key("message"); w.string(e.message)
+                        w.key("count"); w.int(e.count)
+                        w.key("traceback"); w.string(e.traceback)
+                    }
+                }
+            }
+            w.key("history"); w.array {
+                for h in s.history {
+                    w.object {
+                        w.key("elapsed_s"); w.number(h.elapsed)
+                        w.key("users"); w.int(h.users)
+                        w.key("requests"); w.int(h.requests)
+                        w.key("failures"); w.int(h.failures)
+                        w.key("p50_ms"); w.number(h.p50Ms)
+                        w.key("p95_ms"); w.number(h.p95Ms)
+                        w.key("p99_ms"); w.number(h.p99Ms)
+                    }
+                }
+            }
+        }
+        return w.output + "\n"
+    }
+
+    private static func row(_ w: JSONWriter, _ r: RowSummary, _ s: Summary) {
+        w.object {
+            w.key("method"); w.string(r.method)
+            w.key("name"); w.string(r.name)
+            w.key("requests"); w.int(r.requests)
+            w.key("failures"); w.int(r.failures)
+            w.key("avg_ms"); w.number(r.avgMs)
+            w.key("min_ms"); w.number(r.minMs)
+            w.key("max_ms"); w.number(r.maxMs)
+            w.key("median_ms"); w.number(r.percentileMs(50))
+            w.key("percentiles_ms"); w.object {
+                for p in Summary.percentiles {
+                    w.key(p == p.rounded() ? String(Int(p)) : Format.fixed(p, p * 10 == (p * 10).rounded() ? 1 : 2))
+                    w.number(r.percentileMs(p))
+                }
+            }
+            w.key("rps"); w.number(s.rps(r))
+            w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
+        }
+    }
+}
+
+/// A minimal streaming JSON writer (no Foundation). A class, so nested closures can write to it.
+public final class JSONWriter {
+    public private(set) var output = ""
+    private var needsComma = [false]
+
+    public init() {}
+
+    private func separate() {
+        if needsComma[needsComma.count - 1] { output += "," }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    public func object(_ body: () -> Void) {
+        separate(); output += "{"; needsComma.append(false)
+        body()
+        needsComma.removeLast(); output += "}"
+    }
+
+    public func array(_ body: () -> Void) {
+        separate(); output += "["; needsComma.append(false)
+        body()
+        needsComma.removeLast(); output += "]"
+    }
+
+    public func key(_ k: String) {
+        separate()
+        output += JSONWriter.quote(k) + ":"
+        needsComma[needsComma.count - 1] = false   // the value follows without a comma
+        pendingKey = true
+    }
+
+    private var pendingKey = false
+
+    private func value(_ text: String) {
+        if pendingKey { pendingKey = false; needsComma[needsComma.count - 1] = true } else { separate() }
+        output += text
+    }
+
+    public func string(_ s: String) { value(JSONWriter.quote(s)) }
+    public func int(_ v: Int) { value(String(v)) }
+    public func number(_ v: Double) { value(v.isFinite ? Format.fixed(v, 3) : "null") }
+
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

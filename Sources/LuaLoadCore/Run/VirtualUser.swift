@@ -1,0 +1,57 @@
+/// Where a virtual user is in its life. The connection's progress is part of it: one connection per VU.
+enum VUState: UInt8 {
+    case notStarted   // waiting for its spawn time
+    case runningLua   // inside lua_resume, or queued to resume
+    case sleeping     // a wait or sleep() timer is armed
+    case connecting   // request encoded, TCP connect under way
+    case writing      // sending the request
+    case reading      // awaiting / parsing the response
+    case done         // its coroutine ended, or the run stopped
+}
+
+/// One virtual user: its coroutine, its connection and the request in flight. Lives in a buffer the worker
+/// allocates once, so its address is stable (http_parser points back into it) and it is never retained.
+struct VirtualUser {
+    var state = VUState.notStarted
+    var classIndex: Int32
+    var globalID: Int32
+    var startOffset: UInt64
+    var co: OpaquePointer? = nil
+    var coRef: Int32 = -2          // LUA_NOREF
+
+    // The connection.
+    var fd: Int32 = -1
+    var generation: UInt32 = 0
+    var endpoint: Int32 = -1       // which endpoint `fd` is connected to
+    var wantsWrite = false         // EPOLLOUT in the interest set
+    var reused = false             // the connection has carried a response before
+
+    // The request in flight.
+    var request = ByteBuffer()
+    var written = 0
+    var target: Int32 = 0          // endpoint of the request
+    var stat: Int32 = 0
+    var started: UInt64 = 0        // µs, when its first byte was written
+    var retried = false
+    var gotBytes = false
+    var response = ResponseParser()
+
+    // The last outcome, recorded when the script settles it (its next yield).
+    var pendingStat: Int32 = -1
+    var pendingMicros: UInt64 = 0
+    var pendingCode = 0            // FailureCode or 0
+    var pendingStatus: Int32 = 0
+
+    init(classIndex: Int32, globalID: Int32, startOffset: UInt64) {
+        self.classIndex = classIndex
+        self.globalID = globalID
+        self.startOffset = startOffset
+    }
+}
+
+/// Which VUs a worker runs: their class, global id and spawn time after the start.
+public struct VUPlan: Sendable {
+    public var classIndex: Int
+    public var globalID: Int
+    public var startOffsetMicros: UInt64
+}

@@ -1,0 +1,622 @@
+import CPosix
+import CLua
+import CLuaShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What every worker is told.
+public struct WorkerConfig: @unchecked Sendable {
+    public var scriptPath: String
+    public var defaultEndpoint: Endpoint?
+    public var timeoutMicros: UInt64 = 30_000_000
+    /// How long on_stop hooks may run after the stop.
+    public var stopTimeoutMicros: UInt64 = 10_000_000
+    public var globals: [String: String] = [:]
+    public var classes: [UserClassInfo] = []
+
+    public init(scriptPath: String) { self.scriptPath = scriptPath }
+}
+
+/// One thread's whole engine: its epoll loop, its Lua state, its share of the VUs and its stats (h2load's Worker).
+/// The whole request path is in this file: Lua yields a request → encode → connect/send → read/parse →
+/// record → resume Lua with the response.
+public final class Worker: @unchecked Sendable {
+    let index: Int
+    let config: WorkerConfig
+    let mailbox = WorkerMailbox()
+    private let loop = EventLoop(capacity: 512)
+    private var script: LuaScript!
+    private var L: OpaquePointer { script.L }
+
+    private var vus: UnsafeMutablePointer<VirtualUser>
+    private let vuCount: Int
+    private var timers: TimerHeap
+    private var ready: [Int32] = []          // VUs to resume with no I/O (zero waits)
+    private var readyNext: [Int32] = []
+    private var endpoints: [Endpoint] = []
+    private var endpointIndex: [String: Int32] = [:]
+    private var endpointResolved: [Bool] = []
+    private let readBuffer: UnsafeMutableRawPointer
+    private let readCapacity = 65536
+
+    public private(set) var stats = WorkerStats()
+    private var interval = IntervalSnapshot()
+    private var active = 0                    // VUs started and not done
+    private var stopAsked = false
+    private var stopping = false
+    private var stopDeadline: UInt64 = .max
+    private var runStart: UInt64 = 0
+    private var nextPublish: UInt64 = 0
+    private var messages: [Int: ContiguousArray<CChar>] = [:]
+
+    public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
+        self.index = index
+        self.config = config
+        vuCount = plan.count
+        vus = .allocate(capacity: max(plan.count, 1))
+        for (i, p) in plan.enumerated() {
+            (vus + i).initialize(to: VirtualUser(classIndex: Int32(p.classIndex), globalID: Int32(p.globalID), startOffset: p.startOffsetMicros))
+            (vus + i).pointee.response.bind(&(vus + i).pointee.response)
+        }
+        timers = TimerHeap(capacity: max(plan.count, 1))
+        readBuffer = .allocate(byteCount: readCapacity, alignment: 16)
+        if let ep = config.defaultEndpoint {
+            endpoints.append(ep)
+            endpointResolved.append(ep.addressLength > 0)
+        }
+    }
+
+    deinit {
+        for i in 0..<vuCount {
+            if vus[i].fd >= 0 { Sys.close(vus[i].fd) }
+            vus[i].request.free()
+            vus[i].response.headers.free()
+            vus[i].response.body.free()
+        }
+        vus.deinitialize(count: vuCount)
+        vus.deallocate()
+        readBuffer.deallocate()
+    }
+
+    /// Asks the worker to stop (any thread): in-flight requests are abandoned, on_stop hooks run.
+    public func requestStop() {
+        mailbox.stopRequested()
+        loop.wake()
+    }
+
+    // MARK: - The loop
+
+    public func run() {
+        do {
+            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), globals: config.globals)
+        } catch {
+            stats.countScriptError(message: "\(error)", traceback: "")
+            mailbox.finish(stats)
+            return
+        }
+        runStart = monotonicMicros()
+        nextPublish = runStart + 1_000_000
+        for i in 0..<vuCount { timers.arm(i, at: runStart + vus[i].startOffset) }
+        var pendingVUs = vuCount
+
+        while true {
+            if stopAsked && !stopping { beginStop() }
+            if stopping && (active == 0 || monotonicMicros() >= stopDeadline) { break }
+            if !stopping && pendingVUs == 0 && active == 0 { break }    // every VU ended by itself
+
+            var now = monotonicMicros()
+            while let id = timers.popExpired(now: now) {
+                if vus[id].state == .notStarted { pendingVUs -= 1 }
+                onTimer(id)
+                now = monotonicMicros()
+            }
+            runReady()
+            if now >= nextPublish { publish(now) }
+
+            let deadline = ready.isEmpty ? min(timers.earliest ?? .max, nextPublish, stopDeadline) : now
+            let n = loop.wait(timeoutMs: EventLoop.timeoutMs(until: deadline, now: now))
+            for e in 0..<n {
+                let ev = loop.events[e]
+                if ev.data.u64 == EventLoop.wakeToken {
+                    loop.drainWake()
+                    if mailbox.isStopRequested { stopAsked = true }
+                    continue
+                }
+                onSocketEvent(token: ev.data.u64, events: ev.events)
+            }
+        }
+        finishAll()
+        publish(monotonicMicros())
+        mailbox.finish(stats)
+    }
+
+    private func runReady() {
+        guard !ready.isEmpty else { return }
+        swap(&ready, &readyNext)
+        for id in readyNext where vus[Int(id)].state == .runningLua {
+            resume(Int(id), nargs: 0)
+        }
+        readyNext.removeAll(keepingCapacity: true)
+    }
+
+    private func publish(_ now: UInt64) {
+        interval.activeUsers = active
+        mailbox.post(&interval)
+        nextPublish = now + 1_000_000
+    }
+
+    private func onTimer(_ i: Int) {
+        switch vus[i].state {
+        case .notStarted:
+            startVU(i, function: script.vuMainRef)
+        case .sleeping:
+            vus[i].state = .runningLua
+            resume(i, nargs: 0)
+        case .connecting, .writing, .reading:
+            failRequest(i, code: FailureCode.make(FailureCode.timeout))
+        case .runningLua, .done:
+            break
+        }
+    }
+
+    // MARK: - Lua
+
+    private func startVU(_ i: Int, function: Int32) {
+        guard let co = lua_newthread(L) else { return }
+        vus[i].co = co
+        vus[i].coRef = luaL_ref(L, ll_registryindex())
+        lua_rawgeti(co, ll_registryindex(), lua_Integer(function))
+        lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
+        lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
+        vus[i].state = .runningLua
+        active += 1
+        resume(i, nargs: 2)
+    }
+
+    /// Resumes VU `i` with `nargs` values on its stack, then acts on what it yields. Script errors reported
+    /// by the prelude (OP_ERROR) are recorded and the VU resumed at once, so this loops rather than recurses.
+    private func resume(_ i: Int, nargs: Int32) {
+        guard let co = vus[i].co else { return }
+        var nargs = nargs
+        while true {
+            var nres: Int32 = 0
+            let rc = lua_resume(co, L, nargs, &nres)
+            guard rc == LUA_YIELD || rc == LUA_OK else {
+                // An error the prelude could not catch (e.g. out of memory): the VU ends.
+                var len = 0
+                let msg = ll_tostring(co, -1, &len).map { String(cString: $0) } ?? "error in the VU"
+                ll_traceback(L, co, msg)
+                let tb = ll_tostring(L, -1, &len).map { String(cString: $0) } ?? msg
+                ll_pop(L, 1)
+                stats.countScriptError(message: msg, traceback: tb)
+                endVU(i)
+                return
+            }
+            let base = lua_gettop(co) - nres + 1
+            let op = Int(lua_tointegerx(co, base, nil))
+            settle(i, co, base + 1)
+            switch op {
+            case Prelude.opHTTP:
+                startRequest(i, co, base)
+                lua_settop(co, base - 1)
+                return
+            case Prelude.opSleep, Prelude.opWait:
+                if op == Prelude.opWait {
+                    stats.iterations += 1
+                    interval.iterations += 1
+                }
+                let seconds = lua_tonumberx(co, base + 2, nil)
+                lua_settop(co, base - 1)
+                if seconds > 0 {
+                    vus[i].state = .sleeping
+                    timers.arm(i, at: monotonicMicros() + UInt64(seconds * 1_000_000))
+                } else {
+                    ready.append(Int32(i))
+                }
+                return
+            case Prelude.opError:
+                var len = 0
+                let msg = ll_tostring(co, base + 2, &len).map { String(cString: $0) } ?? "error"
+                let tb = ll_tostring(co, base + 3, &len).map { String(cString: $0) } ?? msg
+                lua_settop(co, base - 1)
+                stats.countScriptError(message: msg, traceback: tb)
+                nargs = 0
+            default:   // OP_STOPPED: the coroutine returned
+                lua_settop(co, base - 1)
+                endVU(i)
+                return
+            }
+        }
+    }
+
+    /// Records the VU's previous response with the outcome the script gave it (nil: the default rule).
+    @inline(__always)
+    private func settle(_ i: Int, _ co: OpaquePointer, _ outcomeIndex: Int32) {
+        let stat = Int(vus[i].pendingStat)
+        guard stat >= 0 else { return }
+        vus[i].pendingStat = -1
+        let micros = vus[i].pendingMicros
+        switch lua_type(co, outcomeIndex) {
+        case LUA_TNIL, LUA_TNONE:
+            let code = vus[i].pendingCode
+            stats.rows[stat].record(micros: micros, failed: code != 0)
+            if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
+            countInterval(micros, failed: code != 0)
+        case LUA_TSTRING:
+            var len = 0
+            let message = String(cString: ll_tostring(co, outcomeIndex, &len)!)
+            stats.rows[stat].record(micros: micros, failed: true)
+            let row = stats.rows[stat]
+            stats.custom[FailureKey(method: row.method, name: row.name, error: message), default: 0] += 1
+            countInterval(micros, failed: true)
+        default:   // true: res:success()
+            stats.rows[stat].record(micros: micros, failed: false)
+            countInterval(micros, failed: false)
+        }
+    }
+
+    @inline(__always)
+    private func countInterval(_ micros: UInt64, failed: Bool) {
+        interval.requests &+= 1
+        if failed { interval.failures &+= 1 }
+        _ = interval.histogram.record(max(micros, 1))
+    }
+
+    private func endVU(_ i: Int) {
+        closeConnection(i)
+        timers.cancel(i)
+        if vus[i].coRef != -2 {
+            luaL_unref(L, ll_registryindex(), vus[i].coRef)
+            vus[i].coRef = -2
+        }
+        vus[i].co = nil
+        if vus[i].state != .done {
+            vus[i].state = .done
+            active -= 1
+        }
+    }
+
+    // MARK: - Requests
+
+    /// Stack of `co` from `base`: op, outcome, stat id, method, url, headers, body, timeout, name.
+    private func startRequest(_ i: Int, _ co: OpaquePointer, _ base: Int32) {
+        let stat = Int(lua_tointegerx(co, base + 2, nil))
+        var methodLen = 0, urlLen = 0
+        let method = ll_tostring(co, base + 3, &methodLen)!
+        let url = ll_tostring(co, base + 4, &urlLen)!
+        if stat >= stats.rows.count {
+            var nameLen = 0
+            let name = String(cString: ll_tostring(co, base + 8, &nameLen)!)
+            while stats.rows.count <= stat {
+                stats.rows.append(RequestStats(method: String(cString: method), name: name))
+            }
+        }
+        vus[i].stat = Int32(stat)
+        vus[i].written = 0
+        vus[i].started = 0
+        vus[i].retried = false
+        vus[i].gotBytes = false
+
+        // Which endpoint, and the request target (path and query) within it.
+        var targetStart = url
+        var targetLen = urlLen
+        let endpoint: Int32
+        if url[0] == 0x2F {   // "/"
+            guard config.defaultEndpoint != nil else {
+                failBeforeSending(i, code: FailureCode.make(FailureCode.noHost))
+                return
+            }
+            endpoint = 0
+        } else {
+            endpoint = endpointFor(url: url, length: urlLen, target: &targetStart, targetLength: &targetLen)
+            if endpoint < 0 {
+                failBeforeSending(i, code: FailureCode.make(FailureCode.resolve))
+                return
+            }
+        }
+        vus[i].target = endpoint
+
+        let req = UnsafeMutablePointer(&vus[i].request)
+        req.pointee.clear()
+        req.pointee.append(method, methodLen)
+        req.pointee.append(0x20)
+        if targetLen > 0 { req.pointee.append(targetStart, targetLen) } else { req.pointee.append(0x2F) }
+        req.pointee.append(" HTTP/1.1\r\nHost: ")
+        endpoints[Int(endpoint)].hostHeader.withUnsafeBytes { req.pointee.append($0.baseAddress!, $0.count) }
+        req.pointee.append("\r\n")
+        var len = 0
+        if let headers = ll_tostring(co, base + 5, &len) { req.pointee.append(headers, len) }
+        let body = ll_tostring(co, base + 6, &len)
+        let bodyLen = len
+        let isHead = methodLen == 4 && method[0] == 0x48 && method[1] == 0x45   // "HEAD"
+        if body != nil || method[0] == 0x50 {   // POST, PUT, PATCH carry a length even when empty
+            req.pointee.append("Content-Length: ")
+            req.pointee.appendDecimal(body != nil ? bodyLen : 0)
+            req.pointee.append("\r\n")
+        }
+        req.pointee.append("\r\n")
+        if let body { req.pointee.append(body, bodyLen) }
+        vus[i].response.reset(bodyless: isHead)
+
+        var isnum: Int32 = 0
+        let t = lua_tonumberx(co, base + 7, &isnum)
+        let timeout = isnum != 0 ? UInt64(t * 1_000_000) : config.timeoutMicros
+        timers.arm(i, at: monotonicMicros() + timeout)
+
+        if vus[i].fd >= 0 && vus[i].endpoint == endpoint {
+            vus[i].state = .writing
+            write(i)
+        } else {
+            connect(i)
+        }
+    }
+
+    /// The endpoint of an absolute URL, added on first use; sets the target to its path and query.
+    private func endpointFor(url: UnsafePointer<CChar>, length: Int, target: inout UnsafePointer<CChar>, targetLength: inout Int) -> Int32 {
+        // Find the end of "scheme://authority".
+        var p = 0
+        while p + 2 < length && !(url[p] == 0x3A && url[p + 1] == 0x2F && url[p + 2] == 0x2F) { p += 1 }
+        p += 3
+        while p < length && url[p] != 0x2F && url[p] != 0x3F { p += 1 }
+        target = url + p
+        targetLength = length - p
+        let key = String(decoding: UnsafeRawBufferPointer(start: url, count: p), as: UTF8.self)
+        if let known = endpointIndex[key] { return endpointResolved[Int(known)] ? known : -1 }
+        var ep = Endpoint(url: key)
+        var ok = ep != nil
+        if ok, ep!.tls { ok = false }   // https arrives with the TLS transport
+        if ok { ok = ep!.resolve() == nil }
+        let index = Int32(endpoints.count)
+        endpoints.append(ep ?? Endpoint(url: "http://invalid")!)
+        endpointResolved.append(ok)
+        endpointIndex[key] = index
+        return ok ? index : -1
+    }
+
+    private func connect(_ i: Int) {
+        closeConnection(i)
+        let ep = Int(vus[i].target)
+        if !endpointResolved[ep] {
+            if endpoints[ep].resolve() != nil {
+                failBeforeSending(i, code: FailureCode.make(FailureCode.resolve))
+                return
+            }
+            endpointResolved[ep] = true
+        }
+        let fd = Sys.tcpSocket(family: endpoints[ep].family)
+        if fd < 0 {
+            failBeforeSending(i, code: FailureCode.make(FailureCode.connect, Int(-fd)))
+            return
+        }
+        vus[i].fd = fd
+        vus[i].generation &+= 1
+        vus[i].endpoint = Int32(ep)
+        vus[i].reused = false
+        vus[i].wantsWrite = true
+        vus[i].state = .connecting
+        _ = loop.add(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
+        let length = endpoints[ep].addressLength
+        let rc = withUnsafePointer(to: &endpoints[ep].address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Sys.connect(fd, $0, length) }
+        }
+        if rc != 0 && rc != -EINPROGRESS {
+            failRequest(i, code: FailureCode.make(FailureCode.connect, Int(-rc)))
+        }
+        // Connected or under way: EPOLLOUT reports it.
+    }
+
+    @inline(__always)
+    private func token(_ i: Int) -> UInt64 { UInt64(vus[i].generation) << 32 | UInt64(i) }
+
+    private func onSocketEvent(token: UInt64, events: UInt32) {
+        let i = Int(token & 0xffff_ffff)
+        guard i < vuCount, vus[i].fd >= 0, UInt64(vus[i].generation) == token >> 32 else { return }
+        switch vus[i].state {
+        case .reading:
+            read(i)
+        case .writing:
+            write(i)
+        case .connecting:
+            if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+                let err = Sys.socketError(vus[i].fd)
+                failRequest(i, code: FailureCode.make(FailureCode.connect, Int(err != 0 ? err : ECONNREFUSED)))
+                return
+            }
+            guard events & EPOLLOUT.rawValue != 0 else { return }
+            vus[i].state = .writing
+            write(i)
+        default:
+            // An idle kept-alive connection became readable: the server closed it (or misbehaved). Drop it
+            // now, so the next request opens a fresh one instead of failing on a dead socket.
+            let n = Sys.read(vus[i].fd, readBuffer, readCapacity)
+            if n != -Int(EAGAIN) { closeConnection(i) }
+        }
+    }
+
+    private func write(_ i: Int) {
+        let fd = vus[i].fd
+        if vus[i].written == 0 { vus[i].started = monotonicMicros() }
+        let remaining = vus[i].request.count - vus[i].written
+        let n = Sys.send(fd, vus[i].request.base! + vus[i].written, remaining)
+        if n >= 0 {
+            vus[i].written += n
+            if n == remaining {
+                vus[i].state = .reading
+                if vus[i].wantsWrite {
+                    vus[i].wantsWrite = false
+                    _ = loop.modify(fd, events: EPOLLIN.rawValue, token: token(i))
+                }
+            } else if !vus[i].wantsWrite {
+                vus[i].wantsWrite = true
+                _ = loop.modify(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
+            }
+            return
+        }
+        if n == -Int(EAGAIN) {
+            if !vus[i].wantsWrite {
+                vus[i].wantsWrite = true
+                _ = loop.modify(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
+            }
+            return
+        }
+        if retryOnStaleConnection(i) { return }
+        failRequest(i, code: FailureCode.make(FailureCode.send, -n))
+    }
+
+    private func read(_ i: Int) {
+        let n = Sys.read(vus[i].fd, readBuffer, readCapacity)
+        if n > 0 {
+            vus[i].gotBytes = true
+            let err = vus[i].response.feed(readBuffer, n)
+            if err != 0 {
+                failRequest(i, code: FailureCode.make(FailureCode.badResponse, err))
+            } else if vus[i].response.complete {
+                completeRequest(i)
+            }
+            return
+        }
+        if n == -Int(EAGAIN) { return }
+        if n == 0 {
+            vus[i].response.feedEOF()
+            if vus[i].response.complete {
+                completeRequest(i)
+                return
+            }
+            if retryOnStaleConnection(i) { return }
+            failRequest(i, code: FailureCode.make(FailureCode.closedEarly))
+            return
+        }
+        if retryOnStaleConnection(i) { return }
+        failRequest(i, code: FailureCode.make(FailureCode.receive, -n))
+    }
+
+    /// A request sent on a kept-alive connection the server had already closed never reached it:
+    /// resend it once on a new connection rather than fail it.
+    private func retryOnStaleConnection(_ i: Int) -> Bool {
+        guard vus[i].reused, !vus[i].retried, !vus[i].gotBytes else { return false }
+        vus[i].retried = true
+        vus[i].written = 0
+        vus[i].started = 0
+        vus[i].response.reset(bodyless: vus[i].response.bodyless)
+        connect(i)
+        return true
+    }
+
+    private func completeRequest(_ i: Int) {
+        let micros = monotonicMicros() &- vus[i].started
+        timers.cancel(i)
+        let status = vus[i].response.status
+        vus[i].pendingStat = vus[i].stat
+        vus[i].pendingMicros = micros
+        vus[i].pendingStatus = Int32(status)
+        vus[i].pendingCode = status >= 400 ? FailureCode.make(FailureCode.status, status) : 0
+        if vus[i].response.keepAlive {
+            vus[i].reused = true
+        } else {
+            closeConnection(i)
+        }
+        vus[i].written = 0
+        vus[i].state = .runningLua
+        guard let co = vus[i].co else { return }
+        lua_pushinteger(co, lua_Integer(status))
+        lua_pushnumber(co, Double(micros) / 1000)
+        let body = vus[i].response.body
+        if body.count > 0 { lua_pushlstring(co, UnsafeRawPointer(body.base!).assumingMemoryBound(to: CChar.self), body.count) } else { lua_pushstring(co, "") }
+        lua_pushnil(co)
+        let headers = vus[i].response.headers
+        if headers.count > 0 { lua_pushlstring(co, UnsafeRawPointer(headers.base!).assumingMemoryBound(to: CChar.self), headers.count) } else { lua_pushnil(co) }
+        resume(i, nargs: 5)
+    }
+
+    /// A failure before any byte reached a socket (no host, cannot resolve, no socket).
+    private func failBeforeSending(_ i: Int, code: Int) {
+        failRequest(i, code: code)
+    }
+
+    private func failRequest(_ i: Int, code: Int) {
+        let micros = vus[i].started > 0 ? monotonicMicros() &- vus[i].started : 0
+        timers.cancel(i)
+        closeConnection(i)
+        vus[i].pendingStat = vus[i].stat
+        vus[i].pendingMicros = micros
+        vus[i].pendingStatus = 0
+        vus[i].pendingCode = code
+        vus[i].written = 0
+        vus[i].state = .runningLua
+        guard let co = vus[i].co else { return }
+        lua_pushinteger(co, 0)
+        lua_pushnumber(co, Double(micros) / 1000)
+        lua_pushstring(co, "")
+        pushMessage(co, code)
+        lua_pushnil(co)
+        resume(i, nargs: 5)
+    }
+
+    private func pushMessage(_ co: OpaquePointer, _ code: Int) {
+        if messages[code] == nil { messages[code] = ContiguousArray(FailureCode.message(code).utf8CString) }
+        messages[code]!.withUnsafeBufferPointer { _ = lua_pushstring(co, $0.baseAddress) }
+    }
+
+    private func closeConnection(_ i: Int) {
+        guard vus[i].fd >= 0 else { return }
+        Sys.close(vus[i].fd)   // close also drops it from the epoll set
+        vus[i].fd = -1
+        vus[i].endpoint = -1
+        vus[i].reused = false
+        vus[i].generation &+= 1
+    }
+
+    // MARK: - Stopping
+
+    /// In-flight requests are abandoned (not recorded) and counted; settled outcomes are recorded;
+    /// then on_stop hooks run, each in a fresh coroutine, until they end or the stop timeout passes.
+    private func beginStop() {
+        stopping = true
+        let now = monotonicMicros()
+        stopDeadline = now + config.stopTimeoutMicros
+        ready.removeAll()
+        var hooks: [Int] = []
+        for i in 0..<vuCount {
+            switch vus[i].state {
+            case .connecting, .writing, .reading:
+                if vus[i].written > 0 { stats.abandoned += 1 }
+            default: break
+            }
+            recordUnsettled(i)
+            let started = vus[i].state != .notStarted && vus[i].state != .done
+            closeConnection(i)
+            timers.cancel(i)
+            if vus[i].coRef != -2 { luaL_unref(L, ll_registryindex(), vus[i].coRef); vus[i].coRef = -2 }
+            vus[i].co = nil
+            vus[i].state = .done
+            if started && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
+        }
+        active = 0
+        for i in hooks { startVU(i, function: script.vuStopRef) }
+    }
+
+    /// A response the script has not settled yet counts with the default rule.
+    private func recordUnsettled(_ i: Int) {
+        let stat = Int(vus[i].pendingStat)
+        guard stat >= 0 else { return }
+        vus[i].pendingStat = -1
+        let code = vus[i].pendingCode
+        stats.rows[stat].record(micros: vus[i].pendingMicros, failed: code != 0)
+        if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
+        countInterval(vus[i].pendingMicros, failed: code != 0)
+    }
+
+    /// At the very end (after on_stop hooks or their timeout): abandon what is still in flight.
+    private func finishAll() {
+        for i in 0..<vuCount {
+            switch vus[i].state {
+            case .connecting, .writing, .reading:
+                if vus[i].written > 0 { stats.abandoned += 1 }
+            default: break
+            }
+            recordUnsettled(i)
+            closeConnection(i)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a worker thread and the main thread meet: once a second (the interval snapshot), at the stop
+/// request, and at the end (the final stats). The lock is taken a few times a second, never per request.
+public final class WorkerMailbox: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var pending = IntervalSnapshot()
+    private var stop = false
+    private var final: WorkerStats?
+
+    public init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+
+    /// Worker side: adds its interval to what the main thread has not taken yet, and resets it.
+    func post(_ interval: inout IntervalSnapshot) {
+        locked {
+            pending.requests += interval.requests
+            pending.failures += interval.failures
+            pending.iterations += interval.iterations
+            pending.activeUsers = interval.activeUsers
+            pending.histogram.add(interval.histogram)
+        }
+        let users = interval.activeUsers
+        interval.requests = 0
+        interval.failures = 0
+        interval.iterations = 0
+        interval.histogram.reset()
+        interval.activeUsers = users
+    }
+
+    /// Main side: what happened since the last take.
+    public func take() -> IntervalSnapshot {
+        locked {
+            let out = pending
+            pending.requests = 0
+            pending.failures = 0
+            pending.iterations = 0
+            pending.histogram.reset()
+            return out
+        }
+    }
+
+    func stopRequested() { locked { stop = true } }
+    var isStopRequested: Bool { locked { stop } }
+
+    func finish(_ stats: WorkerStats) { locked { final = stats } }
+    public var finalStats: WorkerStats? { locked { final } }
+}

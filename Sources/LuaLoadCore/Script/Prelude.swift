@@ -1,0 +1,396 @@
+/// The Lua half of the engine, loaded into every thread's Lua state before the user's script.
+///
+/// `http.*`, `sleep` and the task runner are plain Lua that `coroutine.yield` an operation to the engine;
+/// the engine only ever calls `lua_resume`, so no Lua error or yield ever unwinds through Swift.
+/// Every yield is `yield(op, outcome, ...)`, where `outcome` settles the VU's previous response:
+/// nil (default rule), true (`res:success()`) or a message (`res:failure(msg)` / `fail(msg)`).
+enum Prelude {
+    static let opHTTP = 1, opSleep = 2, opWait = 3, opError = 4, opStopped = 5
+
+    static let source = #"""
+local yield, random, floor = coroutine.yield, math.random, math.floor
+local type, tostring, error, pairs, ipairs = type, tostring, error, pairs, ipairs
+local getmetatable, setmetatable, rawget, rawset, xpcall = getmetatable, setmetatable, rawget, rawset, xpcall
+local traceback, concat, sort, format = debug.traceback, table.concat, table.sort, string.format
+local now, wallclock, jsonlib = __luaload_now, __luaload_wallclock, json
+__luaload_now, __luaload_wallclock = nil, nil
+
+local OP_HTTP, OP_SLEEP, OP_WAIT, OP_ERROR, OP_STOPPED = 1, 2, 3, 4, 5
+local E = {}                 -- what the engine calls, kept in the registry out of the script's reach
+debug.getregistry().luaload = E
+
+local current                -- the running VU's context; one coroutine runs at a time per state
+local classes, implicit = {}, nil
+
+-- Settles the VU's last response: the engine records it with this outcome.
+local function settle(ctx)
+  local last = ctx.last
+  if last == nil then return nil end
+  ctx.last = nil
+  rawset(last, "_settled", true)
+  return rawget(last, "_outcome")
+end
+
+---------------------------------------------------------------- responses
+local Response = {}
+local HeadersMT = { __index = function(t, k)
+  if type(k) == "string" then return rawget(t, k:lower()) end
+end }
+
+local function parse_headers(raw)
+  local h = {}
+  if raw then
+    for name, value in raw:gmatch("([^:\r\n]+):[ \t]*([^\r\n]*)\r\n") do
+      local k = name:lower()
+      local prev = rawget(h, k)
+      h[k] = prev and (prev .. ", " .. value) or value
+    end
+  end
+  return setmetatable(h, HeadersMT)
+end
+
+local ResponseMT = { __index = function(res, k)
+  if k == "headers" then
+    local h = parse_headers(rawget(res, "_raw_headers"))
+    rawset(res, "headers", h)
+    return h
+  end
+  return Response[k]
+end }
+
+function Response.json(res)
+  local ok, value = pcall(jsonlib.decode, res.body or "")
+  if not ok then error("res:json(): the response body is not JSON (" .. tostring(value) .. ")", 2) end
+  return value
+end
+
+local function settable(res, fname)
+  if getmetatable(res) ~= ResponseMT then error(fname .. ": call it as res:" .. fname .. "(...)", 3) end
+  if rawget(res, "_settled") then
+    error(fname .. ": too late, this response was already recorded (call it before the VU's next request, sleep or task end)", 3)
+  end
+end
+
+function Response.failure(res, msg)
+  settable(res, "failure")
+  rawset(res, "_outcome", msg == nil and "failure" or tostring(msg))
+end
+
+function Response.success(res)
+  settable(res, "success")
+  rawset(res, "_outcome", true)
+end
+
+---------------------------------------------------------------- requests
+local stat_ids, stat_count = {}, 0
+local function stat_id(method, name)
+  local byname = stat_ids[method]
+  if byname == nil then byname = {}; stat_ids[method] = byname end
+  local id = byname[name]
+  if id == nil then id = stat_count; stat_count = id + 1; byname[name] = id end
+  return id
+end
+
+local function urlencode(v)
+  return (tostring(v):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
+end
+
+local function encode_query(q, level)
+  local keys = {}
+  for k in pairs(q) do keys[#keys + 1] = k end
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = q[k]
+    if type(v) == "table" then
+      for _, x in ipairs(v) do parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(x) end
+    else
+      parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v)
+    end
+  end
+  return concat(parts, "&")
+end
+
+local function header_block(headers, fname, level)
+  if type(headers) ~= "table" then error(fname .. ": opts.headers must be a table", level) end
+  local parts, has_type = {}, false
+  for k, v in pairs(headers) do
+    if type(k) ~= "string" or k == "" or k:find("[%c:%s]") then
+      error(format("%s: invalid header name %q", fname, tostring(k)), level)
+    end
+    v = tostring(v)
+    if v:find("[\r\n]") then error(format("%s: header %s has a line break in its value", fname, k), level) end
+    if k:lower() == "content-type" then has_type = true end
+    parts[#parts + 1] = k .. ": " .. v .. "\r\n"
+  end
+  return concat(parts), has_type
+end
+
+local methods_checked = {}
+local function request(method, url, opts, level)
+  level = level + 1
+  local fname = "http." .. (type(method) == "string" and method:lower() or "request")
+  if methods_checked[method] == nil then
+    if type(method) ~= "string" or not method:find("^%u+$") then
+      error(format("http.request: method must be an upper-case name like \"GET\", got %s", tostring(method)), level)
+    end
+    methods_checked[method] = true
+  end
+  if type(url) ~= "string" then error(format("%s: expected a path string, got %s", fname, type(url)), level) end
+  local first = url:byte(1)
+  if first ~= 47 and not url:find("^https?://") then
+    error(format("%s: %q must start with / or http:// or https://", fname, url), level)
+  end
+  local headers, body, name, timeout
+  if opts ~= nil then
+    if type(opts) ~= "table" then error(fname .. ": opts must be a table", level) end
+    local has_type = false
+    if opts.headers ~= nil then headers, has_type = header_block(opts.headers, fname, level) end
+    body = opts.body
+    if body ~= nil and type(body) ~= "string" then error(fname .. ": opts.body must be a string", level) end
+    if opts.json ~= nil then
+      if body ~= nil then error(fname .. ": give opts.body or opts.json, not both", level) end
+      body = jsonlib.encode(opts.json)
+      if not has_type then headers = (headers or "") .. "Content-Type: application/json\r\n" end
+    end
+    name = opts.name
+    if name ~= nil and type(name) ~= "string" then error(fname .. ": opts.name must be a string", level) end
+    timeout = opts.timeout
+    if timeout ~= nil and (type(timeout) ~= "number" or timeout <= 0) then
+      error(fname .. ": opts.timeout must be a positive number of seconds", level)
+    end
+    if name == nil then
+      local q = url:find("?", 1, true)
+      name = q and url:sub(1, q - 1) or url
+    end
+    local query = opts.query
+    if query ~= nil then
+      if type(query) ~= "table" then error(fname .. ": opts.query must be a table", level) end
+      local qs = encode_query(query)
+      if qs ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. qs end
+    end
+  else
+    local q = url:find("?", 1, true)
+    name = q and url:sub(1, q - 1) or url
+  end
+  local ctx = current
+  if ctx == nil then error(fname .. ": requests can only be made inside tasks, on_start, on_stop or setup", level) end
+  local status, elapsed, rbody, err, raw = yield(OP_HTTP, settle(ctx), stat_id(method, name), method, url, headers, body, timeout, name)
+  current = ctx
+  local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err,
+                             _raw_headers = raw, url = url, name = name, method = method }, ResponseMT)
+  ctx.last = res
+  return res
+end
+
+http = {}
+function http.request(method, url, opts) return request(method, url, opts, 1) end
+for _, m in ipairs({ "GET", "HEAD", "DELETE", "POST", "PUT", "PATCH", "OPTIONS" }) do
+  http[m:lower()] = function(url, opts) return request(m, url, opts, 1) end
+end
+
+function sleep(seconds)
+  if type(seconds) ~= "number" or seconds < 0 then error("sleep: expected a number of seconds >= 0", 2) end
+  local ctx = current
+  if ctx == nil then error("sleep: only inside tasks, on_start or on_stop", 2) end
+  yield(OP_SLEEP, settle(ctx), seconds)
+  current = ctx
+end
+
+---------------------------------------------------------------- helpers
+function uuid()
+  return format("%08x-%04x-4%03x-%04x-%04x%08x", random(0, 0xffffffff), random(0, 0xffff),
+    random(0, 0xfff), random(0, 0x3fff) | 0x8000, random(0, 0xffff), random(0, 0xffffffff))
+end
+
+function utc_iso8601(t)
+  t = t or wallclock()
+  local s = floor(t)
+  return os.date("!%Y-%m-%dT%H:%M:%S", s) .. format(".%03dZ", floor((t - s) * 1000))
+end
+
+---------------------------------------------------------------- waits (Locust's)
+local function check_seconds(fname, v, level)
+  if type(v) ~= "number" or v < 0 then error(fname .. ": expected seconds >= 0", level + 1) end
+end
+
+function between(a, b)
+  check_seconds("between", a, 2); check_seconds("between", b, 2)
+  if b < a then error("between: the second bound must not be below the first", 2) end
+  return function() return a + random() * (b - a) end
+end
+
+function constant(s)
+  check_seconds("constant", s, 2)
+  return function() return s end
+end
+
+-- When each task run started, per VU (weak keys: a stopped VU's state goes with it).
+local task_started = setmetatable({}, { __mode = "k" })
+
+-- Starts a task run every `s` seconds, however long the run took (0 wait if it overran).
+function constant_pacing(s)
+  check_seconds("constant_pacing", s, 2)
+  return function(self)
+    local left = s - (now() - (task_started[self] or now()))
+    return left > 0 and left or 0
+  end
+end
+
+function constant_throughput(n)
+  if type(n) ~= "number" or n <= 0 then error("constant_throughput: expected task runs per second > 0", 2) end
+  local pacing = 1 / n
+  return function(self)
+    local left = pacing - (now() - (task_started[self] or now()))
+    return left > 0 and left or 0
+  end
+end
+
+---------------------------------------------------------------- user classes and tasks
+local Class = {}
+Class.__index = Class
+
+local function add_task(cls, a, b, level)
+  local weight, fn = a, b
+  if type(a) == "function" and b == nil then weight, fn = 1, a end
+  if type(weight) ~= "number" or weight < 0 or weight % 1 ~= 0 then
+    error("task: the weight must be a whole number >= 0", level + 1)
+  end
+  if type(fn) ~= "function" then error("task: expected a function", level + 1) end
+  cls._tasks[#cls._tasks + 1] = { fn = fn, weight = weight }
+  return cls
+end
+
+function user(spec)
+  if spec == nil then spec = {} end
+  if type(spec) ~= "table" then error("user{...}: expected a table of options", 2) end
+  local cls = setmetatable(spec, Class)
+  cls._tasks = {}
+  cls._self_mt = { __index = cls }
+  classes[#classes + 1] = cls
+  return cls
+end
+
+function Class:task(a, b) return add_task(self, a, b, 2) end
+
+function task(a, b)
+  if implicit == nil then implicit = user({}); implicit._implicit = true end
+  add_task(implicit, a, b, 2)
+end
+
+-- FAIL and STOP travel as error objects, so they end the task at once.
+local FailMT, StopMT = {}, {}
+function fail(msg) error(setmetatable({ msg = msg == nil and "fail()" or tostring(msg) }, FailMT), 0) end
+function stop() error(setmetatable({}, StopMT), 0) end
+
+local function on_error(e)
+  local mt = getmetatable(e)
+  if mt == StopMT then return e end
+  if mt == FailMT then e.tb = traceback(e.msg, 2); return e end
+  local msg = type(e) == "string" and e or tostring(e)
+  return { msg = msg, tb = traceback(msg, 2) }
+end
+
+-- Runs one task (or hook) protected; returns true when the VU must stop.
+local function run(fn, self, ctx)
+  local ok, e = xpcall(fn, on_error, self)
+  current = ctx
+  if ok then return false end
+  if getmetatable(e) == StopMT then return true end
+  if getmetatable(e) == FailMT then
+    local last = ctx.last
+    if last ~= nil then rawset(last, "_outcome", e.msg); return false end
+  end
+  yield(OP_ERROR, settle(ctx), e.msg, e.tb)
+  current = ctx
+  return false
+end
+
+local function wait_seconds(wait, self, ctx)
+  if wait == nil then return 0 end
+  if type(wait) == "number" then return wait end
+  local ok, secs = xpcall(wait, on_error, self)
+  current = ctx
+  if ok and type(secs) == "number" and secs >= 0 then return secs end
+  local msg = ok and ("the wait function returned " .. tostring(secs) .. ", not seconds >= 0") or secs.msg
+  yield(OP_ERROR, settle(ctx), msg, ok and msg or secs.tb)
+  current = ctx
+  return 1   -- a broken wait must not spin
+end
+
+local selves = {}   -- vu id → self, kept only for classes with on_stop
+
+-- A VU's whole life: on_start, then weighted tasks separated by the class's wait.
+function E.vu_main(class_index, vu_id)
+  local cls = classes[class_index]
+  local self = setmetatable({ id = vu_id }, cls._self_mt)
+  if cls.on_stop then selves[vu_id] = self end
+  local ctx = {}
+  current = ctx
+  local stopped = false
+  if cls.on_start then stopped = run(cls.on_start, self, ctx) end
+  local pool, n, wait = cls._pool, #cls._pool, cls.wait
+  while not stopped do
+    task_started[self] = now()
+    stopped = run(pool[random(n)], self, ctx)
+    if stopped then break end
+    yield(OP_WAIT, settle(ctx), wait_seconds(wait, self, ctx))
+    current = ctx
+  end
+  if cls.on_stop then
+    selves[vu_id] = nil
+    run(cls.on_stop, self, ctx)
+  end
+  return OP_STOPPED, settle(ctx)
+end
+
+-- on_stop for a VU still running when the test ends (run in a fresh coroutine).
+function E.vu_stop(class_index, vu_id)
+  local cls = classes[class_index]
+  local self = selves[vu_id]
+  if self == nil or not cls.on_stop then return OP_STOPPED end
+  selves[vu_id] = nil
+  local ctx = {}
+  current = ctx
+  run(cls.on_stop, self, ctx)
+  return OP_STOPPED, settle(ctx)
+end
+
+-- After the script ran: build task pools; returns {weight1, fixed1, has_on_stop1, weight2, ...} and `host`.
+function __luaload_finalize()
+  if implicit ~= nil then
+    implicit.wait = rawget(_G, "wait") or rawget(_G, "wait_time")
+    implicit.on_start = rawget(_G, "on_start")
+    implicit.on_stop = rawget(_G, "on_stop")
+  end
+  local out = {}
+  local usable = 0
+  for i, cls in ipairs(classes) do
+    if cls.wait == nil and cls.wait_time ~= nil then cls.wait = cls.wait_time end
+    local w = cls.wait
+    if w ~= nil and type(w) ~= "function" and not (type(w) == "number" and w >= 0) then
+      error(format("user class #%d: wait must be a function like between(1, 3) or seconds", i), 0)
+    end
+    local pool = {}
+    for _, t in ipairs(cls._tasks) do
+      for _ = 1, t.weight do pool[#pool + 1] = t.fn end
+    end
+    cls._pool = pool
+    local weight = cls.weight == nil and 1 or cls.weight
+    if type(weight) ~= "number" or weight < 0 or weight % 1 ~= 0 then
+      error(format("user class #%d: weight must be a whole number >= 0", i), 0)
+    end
+    local fixed = cls.fixed_count or 0
+    if #pool == 0 then
+      if #cls._tasks == 0 then error(format("user class #%d has no tasks: add one with task(fn)", i), 0) end
+      error(format("user class #%d: all its tasks have weight 0", i), 0)
+    end
+    out[#out + 1] = weight; out[#out + 1] = fixed; out[#out + 1] = cls.on_stop and 1 or 0
+    usable = usable + 1
+  end
+  if usable == 0 then error("the script defines no tasks: add one with task(function(self) ... end)", 0) end
+  local host = rawget(_G, "host")
+  return out, type(host) == "string" and host or nil
+end
+"""#
+}

@@ -1,0 +1,61 @@
+import CHTTPParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a request failed, as a number: cheap to count on the hot path, turned into text for reports.
+/// Layout: kind * 1_000_000 + detail (an errno, an HTTP status, an http_parser error number).
+public enum FailureCode {
+    public static let status = 1          // detail: HTTP status ≥ 400
+    public static let connect = 2         // detail: errno
+    public static let send = 3            // detail: errno
+    public static let receive = 4         // detail: errno
+    public static let timeout = 5
+    public static let closedEarly = 6     // the server closed before a whole response
+    public static let badResponse = 7     // detail: http_parser errno
+    public static let resolve = 8
+    public static let noHost = 9
+    public static let tls = 10            // detail: index into the worker's TLS message table
+
+    @inline(__always)
+    public static func make(_ kind: Int, _ detail: Int = 0) -> Int { kind * 1_000_000 + detail }
+
+    public static func message(_ code: Int) -> String {
+        let detail = Int32(code % 1_000_000)
+        switch code / 1_000_000 {
+        case status: return "HTTP \(detail)\(reason(Int(detail)).map { " " + $0 } ?? "")"
+        case connect: return "connect: " + Sys.describe(errno: detail)
+        case send: return "send: " + Sys.describe(errno: detail)
+        case receive: return "receive: " + Sys.describe(errno: detail)
+        case timeout: return "timeout: no complete response within the request's timeout"
+        case closedEarly: return "connection closed by the server before a complete response"
+        case badResponse: return "invalid HTTP response: " + String(cString: http_errno_description(http_errno(rawValue: UInt32(detail))))
+        case resolve: return "cannot resolve the host name"
+        case noHost: return "no host for a relative path: give -H http://host:port or a full URL"
+        case tls: return "TLS error"
+        default: return "error \(code)"
+        }
+    }
+
+    public static func reason(_ status: Int) -> String? {
+        switch status {
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 408: return "Request Timeout"
+        case 409: return "Conflict"
+        case 411: return "Length Required"
+        case 413: return "Payload Too Large"
+        case 422: return "Unprocessable Entity"
+        case 429: return "Too Many Requests"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Histogram
+
+/// Latencies are recorded in microseconds, up to an hour, with 3 significant digits.
+public typealias LatencyHistogram = Histogram<UInt64>
+
+public func makeLatencyHistogram() -> LatencyHistogram {
+    LatencyHistogram(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+}
+
+/// One stats row: a (method, name) pair, Locust's request type and name.
+public struct RequestStats {
+    public let method: String
+    public let name: String
+    public var requests = 0
+    public var failures = 0
+    public var sumMicros: UInt64 = 0
+    public var histogram = makeLatencyHistogram()
+
+    public init(method: String, name: String) {
+        self.method = method
+        self.name = name
+    }
+
+    @inline(__always)
+    public mutating func record(micros: UInt64, failed: Bool) {
+        requests &+= 1
+        if failed { failures &+= 1 }
+        sumMicros &+= micros
+        _ = histogram.record(max(micros, 1))
+    }
+
+    public mutating func merge(_ other: RequestStats) {
+        requests += other.requests
+        failures += other.failures
+        sumMicros += other.sumMicros
+        histogram.add(other.histogram)
+    }
+}
+
+public struct FailureKey: Hashable, Sendable {
+    public var method: String
+    public var name: String
+    public var error: String
+}
+
+public struct ScriptErrorStats: Sendable {
+    public var count: Int
+    public var traceback: String
+}
+
+/// Everything one worker thread measured. Owned by that thread alone while it runs;
+/// handed over whole when it ends, so recording needs no lock or atomic.
+public struct WorkerStats {
+    /// Indexed by the stat id the thread's Lua state assigned.
+    public var rows: [RequestStats] = []
+    /// Transport and status failures: key (stat id << 32 | error code) → count. No strings per failure.
+    public var coded: [Int: Int] = [:]
+    /// Failures with a message given by the script (res:failure, fail).
+    public var custom: [FailureKey: Int] = [:]
+    public var errors: [String: ScriptErrorStats] = [:]
+    public var abandoned = 0
+    public var iterations = 0
+
+    public init() {}
+
+    @inline(__always)
+    public mutating func countCodedFailure(stat: Int, code: Int) {
+        coded[stat << 32 | code, default: 0] += 1
+    }
+
+    public mutating func countScriptError(message: String, traceback: String) {
+        if var e = errors[message] {
+            e.count += 1
+            errors[message] = e
+        } else {
+            errors[message] = ScriptErrorStats(count: 1, traceback: traceback)
+        }
+    }
+
+    /// Failures as (method, name, error) → count, with codes turned into messages.
+    public func failureTable() -> [FailureKey: Int] {
+        var out = custom
+        for (key, count) in coded {
+            let row = rows[key >> 32]
+            let k = FailureKey(method: row.method, name: row.name, error: FailureCode.message(key & 0xffff_ffff))
+            out[k, default: 0] += count
+        }
+        return out
+    }
+}
+
+/// A small snapshot each worker publishes once a second, for the live line and the time series.
+public struct IntervalSnapshot {
+    public var requests = 0
+    public var failures = 0
+    public var iterations = 0
+    public var activeUsers = 0
+    public var histogram = makeLatencyHistogram()
+
+    public init() {}
+}

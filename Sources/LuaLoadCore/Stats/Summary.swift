@@ -1,0 +1,123 @@
+/// One row of the summary: a (method, name) pair or the aggregate.
+public struct RowSummary {
+    public var method: String
+    public var name: String
+    public var requests: Int
+    public var failures: Int
+    public var sumMicros: UInt64
+    public var histogram: LatencyHistogram
+
+    public init(_ s: RequestStats) {
+        method = s.method
+        name = s.name
+        requests = s.requests
+        failures = s.failures
+        sumMicros = s.sumMicros
+        histogram = s.histogram
+    }
+
+    public var avgMs: Double { requests > 0 ? Double(sumMicros) / Double(requests) / 1000 : 0 }
+    public var minMs: Double { requests > 0 ? Double(histogram.min) / 1000 : 0 }
+    public var maxMs: Double { requests > 0 ? Double(histogram.max) / 1000 : 0 }
+    public var failureRatio: Double { requests > 0 ? Double(failures) / Double(requests) : 0 }
+
+    /// A percentile in ms, clamped into [min, max]: HDR buckets report their upper edge, which may
+    /// lie above the largest value recorded.
+    public func percentileMs(_ p: Double) -> Double {
+        guard requests > 0 else { return 0 }
+        let v = histogram.valueAtPercentile(p)
+        return Double(Swift.min(Swift.max(v, histogram.min), histogram.max)) / 1000
+    }
+}
+
+public struct FailureRow {
+    public var method: String
+    public var name: String
+    public var error: String
+    public var occurrences: Int
+}
+
+public struct ErrorRow {
+    public var message: String
+    public var count: Int
+    public var traceback: String
+}
+
+/// One second of the run, as the main thread saw it.
+public struct HistoryPoint {
+    public var elapsed: Double
+    public var users: Int
+    public var requests: Int
+    public var failures: Int
+    public var p50Ms: Double
+    public var p95Ms: Double
+    public var p99Ms: Double
+}
+
+public enum StopReason: String {
+    case duration, interrupted, usersFinished = "users_finished"
+}
+
+/// The whole run's results, merged from every worker: what the console and JSON reports print.
+public struct Summary {
+    public var durationSeconds: Double
+    public var users: Int
+    public var threads: Int
+    public var abandoned: Int
+    public var iterations: Int
+    public var stopReason: StopReason
+    public var rows: [RowSummary]
+    public var total: RowSummary
+    public var failures: [FailureRow]
+    public var errors: [ErrorRow]
+    public var history: [HistoryPoint]
+
+    public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
+
+    public init(workers: [WorkerStats], durationSeconds: Double, users: Int, threads: Int,
+                stopReason: StopReason, history: [HistoryPoint]) {
+        var merged: [String: RequestStats] = [:]
+        var order: [String] = []
+        var failureTable: [FailureKey: Int] = [:]
+        var errorTable: [String: ScriptErrorStats] = [:]
+        var abandoned = 0, iterations = 0
+        for w in workers {
+            for row in w.rows {
+                let key = row.method + " " + row.name
+                if merged[key] == nil { merged[key] = RequestStats(method: row.method, name: row.name); order.append(key) }
+                merged[key]!.merge(row)
+            }
+            for (k, v) in w.failureTable() { failureTable[k, default: 0] += v }
+            for (k, v) in w.errors {
+                if var e = errorTable[k] { e.count += v.count; errorTable[k] = e } else { errorTable[k] = v }
+            }
+            abandoned += w.abandoned
+            iterations += w.iterations
+        }
+        var total = RequestStats(method: "", name: "Aggregated")
+        var rows: [RowSummary] = []
+        for key in order {
+            let r = merged[key]!
+            guard r.requests > 0 else { continue }
+            total.merge(r)
+            rows.append(RowSummary(r))
+        }
+        rows.sort { ($0.name, $0.method) < ($1.name, $1.method) }
+        self.rows = rows
+        self.total = RowSummary(total)
+        self.failures = failureTable.map { FailureRow(method: $0.key.method, name: $0.key.name, error: $0.key.error, occurrences: $0.value) }
+            .sorted { ($1.occurrences, $0.name, $0.error) < ($0.occurrences, $1.name, $1.error) }
+        self.errors = errorTable.map { ErrorRow(message: $0.key, count: $0.value.count, traceback: $0.value.traceback) }
+            .sorted { ($1.count, $0.message) < ($0.count, $1.message) }
+        self.abandoned = abandoned
+        self.iterations = iterations
+        self.durationSeconds = durationSeconds
+        self.users = users
+        self.threads = threads
+        self.stopReason = stopReason
+        self.history = history
+    }
+
+    public func rps(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.requests) / durationSeconds : 0 }
+    public func failuresPerSecond(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.failures) / durationSeconds : 0 }
+}
