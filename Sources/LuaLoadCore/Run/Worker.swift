@@ -179,6 +179,7 @@ public final class Worker: @unchecked Sendable {
     private func resume(_ i: Int, nargs: Int32) {
         guard let co = vus[i].co else { return }
         var nargs = nargs
+        var inlineZeroWait = true   // one zero wait goes straight on; a VU that loops without I/O queues behind others
         while true {
             var nres: Int32 = 0
             let rc = lua_resume(co, L, nargs, &nres)
@@ -211,6 +212,10 @@ public final class Worker: @unchecked Sendable {
                 if seconds > 0 {
                     vus[i].state = .sleeping
                     timers.arm(i, at: monotonicMicros() + UInt64(seconds * 1_000_000))
+                } else if inlineZeroWait && !stopping {
+                    inlineZeroWait = false
+                    nargs = 0
+                    continue
                 } else {
                     ready.append(Int32(i))
                 }
