@@ -253,10 +253,10 @@ Class.__index = Class
 local function add_task(cls, a, b, level)
   local weight, fn = a, b
   if type(a) == "function" and b == nil then weight, fn = 1, a end
+  if type(fn) ~= "function" then error("task: expected a function, as task(fn) or task(weight, fn)", level + 1) end
   if type(weight) ~= "number" or weight < 0 or weight % 1 ~= 0 then
     error("task: the weight must be a whole number >= 0", level + 1)
   end
-  if type(fn) ~= "function" then error("task: expected a function", level + 1) end
   cls._tasks[#cls._tasks + 1] = { fn = fn, weight = weight }
   return cls
 end

@@ -1,0 +1,175 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small blocking HTTP/1.1 server on 127.0.0.1 for tests: a thread per connection, behaviours chosen by path,
+/// and exact counts of what it received, so tests compare luaload's numbers with the server's.
+///   /ok              200 "ok"
+///   /status/N        status N
+///   /drop            closes the connection without answering
+///   /slow?ms=N       answers after N ms
+///   /close           200 with Connection: close
+///   /silent-close    200 keep-alive, then closes the socket anyway (a stale kept-alive connection)
+///   /chunked         a chunked body "hello world"
+///   /nocontent       204
+///   /echo            JSON: method, target, headers (lower-case names), body
+///   /json            {"items":[1,2,3],"name":"x"}
+final class TestHTTPServer: @unchecked Sendable {
+    let port: UInt16
+    private let listenFD: Int32
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    private var connectionCount = 0
+    private var open: Set<Int32> = []
+    private var stopped = false
+
+    init() throws {
+        let lfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(lfd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0, listen(lfd, 1024) == 0 else { throw NSError(domain: "bind", code: Int(errno)) }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) { _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(lfd, $0, &len) } }
+        port = UInt16(bigEndian: addr.sin_port)
+        listenFD = lfd
+        let t = Thread { [self] in acceptLoop() }
+        t.start()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Requests fully received, per path (without the query).
+    func count(_ path: String) -> Int { lock.withLock { counts[path, default: 0] } }
+    var total: Int { lock.withLock { counts.values.reduce(0, +) } }
+    var connections: Int { lock.withLock { connectionCount } }
+
+    func stop() {
+        lock.withLock { stopped = true }
+        shutdown(listenFD, Int32(SHUT_RDWR))
+        close(listenFD)
+        lock.withLock { for fd in open { shutdown(fd, Int32(SHUT_RDWR)) } }
+    }
+
+    private func acceptLoop() {
+        while true {
+            let fd = accept(listenFD, nil, nil)
+            if fd < 0 {
+                if lock.withLock({ stopped }) { return }
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(4))
+            lock.withLock { connectionCount += 1; open.insert(fd) }
+            let t = Thread { [self] in serve(fd) }
+            t.start()
+        }
+    }
+
+    private func serve(_ fd: Int32) {
+        defer { lock.withLock { _ = open.remove(fd) }; close(fd) }
+        var buffer = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            // Read one request head (and body, by Content-Length).
+            var headEnd: Int? = nil
+            while headEnd == nil {
+                if let r = find(buffer, [13, 10, 13, 10]) { headEnd = r; break }
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { return }
+                buffer.append(contentsOf: chunk[0..<n])
+            }
+            let head = String(decoding: buffer[0..<headEnd!], as: UTF8.self)
+            var lines = head.components(separatedBy: "\r\n")
+            let requestLine = lines.removeFirst().split(separator: " ")
+            guard requestLine.count == 3 else { return }
+            var headers: [String: String] = [:]
+            for l in lines {
+                guard let c = l.firstIndex(of: ":") else { continue }
+                headers[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)
+            }
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            while buffer.count < headEnd! + 4 + length {
+                let n = read(fd, &chunk, chunk.count)
+                if n <= 0 { return }
+                buffer.append(contentsOf: chunk[0..<n])
+            }
+            let body = Array(buffer[(headEnd! + 4)..<(headEnd! + 4 + length)])
+            buffer.removeFirst(headEnd! + 4 + length)
+            let method = String(requestLine[0])
+            let target = String(requestLine[1])
+            let path = String(target.split(separator: "?", maxSplits: 1).first ?? "")
+            let query = target.contains("?") ? String(target.split(separator: "?", maxSplits: 1)[1]) : ""
+            lock.withLock { counts[path, default: 0] += 1 }
+
+            func respond(_ status: Int, _ body: String, extra: String = "", close: Bool = false) -> Bool {
+                let isHead = method == "HEAD"
+                let bytes = Array(body.utf8)
+                var text = "HTTP/1.1 \(status) X\r\nContent-Length: \(bytes.count)\r\n\(extra)"
+                if close { text += "Connection: close\r\n" }
+                text += "\r\n"
+                var out = Array(text.utf8)
+                if !isHead && status != 204 && status != 304 { out += bytes }
+                return writeAll(fd, out)
+            }
+            switch path {
+            case "/ok":
+                guard respond(200, "ok") else { return }
+            case "/drop":
+                return
+            case "/slow":
+                let ms = Int(query.replacingOccurrences(of: "ms=", with: "")) ?? 1000
+                usleep(useconds_t(ms * 1000))
+                guard respond(200, "slow") else { return }
+            case "/close":
+                _ = respond(200, "bye", close: true)
+                return
+            case "/silent-close":
+                _ = respond(200, "ok")
+                usleep(2000)
+                return
+            case "/chunked":
+                let text = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+                guard writeAll(fd, Array(text.utf8)) else { return }
+            case "/nocontent":
+                guard respond(204, "") else { return }
+            case "/json":
+                guard respond(200, #"{"items":[1,2,3],"name":"x"}"#, extra: "Content-Type: application/json\r\nX-Custom-Thing: abc\r\n") else { return }
+            case "/echo":
+                let obj: [String: Any] = ["method": method, "target": target, "headers": headers, "body": String(decoding: body, as: UTF8.self)]
+                let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                guard respond(200, String(decoding: data, as: UTF8.self)) else { return }
+            default:
+                if path.hasPrefix("/status/"), let s = Int(path.dropFirst(8)) {
+                    guard respond(s, "status \(s)") else { return }
+                } else {
+                    guard respond(404, "not found") else { return }
+                }
+            }
+        }
+    }
+}
+
+private func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+    guard haystack.count >= needle.count else { return nil }
+    for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+        if Array(haystack[i..<(i + needle.count)]) == needle { return i }
+    }
+    return nil
+}
+
+private func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n <= 0 { return false }
+        off += n
+    }
+    return true
+}

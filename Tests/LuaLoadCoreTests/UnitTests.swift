@@ -1,0 +1,106 @@
+import XCTest
+@testable import LuaLoadCore
+
+final class UnitTests: XCTestCase {
+    func testUsersSplitByWeightAndFixedCount() {
+        let two = [UserClassInfo(weight: 3, fixedCount: 0, hasOnStop: false), UserClassInfo(weight: 1, fixedCount: 0, hasOnStop: false)]
+        let order = distributeUsers(total: 8, classes: two)
+        XCTAssertEqual(order.filter { $0 == 0 }.count, 6)
+        XCTAssertEqual(order.filter { $0 == 1 }.count, 2)
+        XCTAssertEqual(Array(order.prefix(4)), [0, 0, 1, 0], "interleaved, as Locust's dispatcher")
+        let fixed = [UserClassInfo(weight: 1, fixedCount: 2, hasOnStop: false), UserClassInfo(weight: 1, fixedCount: 0, hasOnStop: false),
+                     UserClassInfo(weight: 2, fixedCount: 0, hasOnStop: false)]
+        let o2 = distributeUsers(total: 11, classes: fixed)
+        XCTAssertEqual(o2.filter { $0 == 0 }.count, 2)
+        XCTAssertEqual(o2.filter { $0 == 1 }.count, 3)
+        XCTAssertEqual(o2.filter { $0 == 2 }.count, 6)
+        XCTAssertEqual(distributeUsers(total: 1, classes: fixed), [0])
+    }
+
+    func testDurations() {
+        XCTAssertEqual(parseDuration("30s"), 30)
+        XCTAssertEqual(parseDuration("5m"), 300)
+        XCTAssertEqual(parseDuration("1h30m"), 5400)
+        XCTAssertEqual(parseDuration("250ms"), 0.25)
+        XCTAssertEqual(parseDuration("1.5"), 1.5)
+        XCTAssertNil(parseDuration("ten"))
+        XCTAssertNil(parseDuration("5x"))
+        XCTAssertNil(parseDuration(""))
+    }
+
+    func testTimerHeapOrdersRearmsAndCancels() {
+        var heap = TimerHeap(capacity: 100)
+        var expected: [(UInt64, Int)] = []
+        var rng = SystemRandomNumberGenerator()
+        for id in 0..<100 {
+            let d = UInt64.random(in: 0..<10_000, using: &rng)
+            heap.arm(id, at: d)
+            expected.append((d, id))
+        }
+        for id in stride(from: 0, to: 100, by: 3) { heap.cancel(id) }
+        for id in stride(from: 1, to: 100, by: 5) { heap.arm(id, at: 5_000) }   // re-arm in place
+        var want: [Int: UInt64] = [:]
+        for (d, id) in expected where id % 3 != 0 { want[id] = d }
+        for id in stride(from: 1, to: 100, by: 5) { want[id] = 5_000 }
+        var last: UInt64 = 0
+        var seen = 0
+        while let id = heap.popExpired(now: .max) {
+            XCTAssertGreaterThanOrEqual(want[id]!, last)
+            last = want[id]!
+            seen += 1
+        }
+        XCTAssertEqual(seen, want.count)
+        XCTAssertTrue(heap.isEmpty)
+    }
+
+    func testURLParts() {
+        let u = URLParts("http://example.com:8080/a/b?x=1")!
+        XCTAssertEqual(u.host, "example.com"); XCTAssertEqual(u.port, 8080); XCTAssertEqual(u.target, "/a/b?x=1")
+        let v = URLParts("https://[::1]/")!
+        XCTAssertEqual(v.host, "::1"); XCTAssertEqual(v.port, 443); XCTAssertTrue(v.tls)
+        XCTAssertEqual(URLParts("http://h?q")!.target, "/?q")
+        XCTAssertNil(URLParts("ftp://x"))
+        XCTAssertNil(URLParts("http://:80"))
+        XCTAssertNil(URLParts("http://h:99999"))
+        XCTAssertEqual(Endpoint(url: "http://127.0.0.1:80")!.hostHeader, Array("127.0.0.1".utf8))
+        XCTAssertEqual(Endpoint(url: "http://[::1]:8080")!.hostHeader, Array("[::1]:8080".utf8))
+    }
+
+    func testFormattingAndJSON() {
+        XCTAssertEqual(Format.fixed(1.006, 2), "1.01")
+        XCTAssertEqual(Format.fixed(0, 2), "0.00")
+        XCTAssertEqual(Format.fixed(-2.5, 0), "-3")
+        XCTAssertEqual(Format.fixed(12345.678, 1), "12345.7")
+        XCTAssertEqual(JSONWriter.quote("a\"b\\c\n\u{1}"), #""a\"b\\c\n\u0001""#)
+        let w = JSONWriter()
+        w.object { w.key("a"); w.int(1); w.key("b"); w.array { w.string("x"); w.number(0.5) } }
+        XCTAssertEqual(w.output, #"{"a":1,"b":["x",0.500]}"#)
+    }
+
+    func testPercentilesStayWithinMinAndMax() {
+        var s = RequestStats(method: "GET", name: "/x")
+        for v: UInt64 in [1_001, 1_003, 250_777, 250_999] { s.record(micros: v, failed: false) }
+        let row = RowSummary(s)
+        for p in Summary.percentiles {
+            XCTAssertGreaterThanOrEqual(row.percentileMs(p), row.minMs)
+            XCTAssertLessThanOrEqual(row.percentileMs(p), row.maxMs)
+        }
+        XCTAssertEqual(row.percentileMs(100), 250.999, accuracy: 0.3)
+    }
+
+    func testScriptDescribesItsClasses() throws {
+        let s = try LuaScript(path: nil, source: """
+            local a = user { weight = 2 }
+            a:task(function() end)
+            local b = user { fixed_count = 1 }
+            b:task(function() end)
+            function b:on_stop() end
+            host = "http://127.0.0.1:9"
+            """)
+        XCTAssertEqual(s.classes, [UserClassInfo(weight: 2, fixedCount: 0, hasOnStop: false), UserClassInfo(weight: 1, fixedCount: 1, hasOnStop: true)])
+        XCTAssertEqual(s.host, "http://127.0.0.1:9")
+        XCTAssertThrowsError(try LuaScript(path: nil, source: "local u = user{}\n")) { e in
+            XCTAssertTrue("\(e)".contains("has no tasks"), "\(e)")
+        }
+    }
+}
