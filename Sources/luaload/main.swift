@@ -35,8 +35,23 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write the summary as JSON to this file.")
     var json: String?
 
+    @Option(name: [.customShort("n"), .long], help: "Stop after this many task runs in total, across all users.")
+    var iterations: Int?
+
+    @Option(help: "Run only tasks with any of these tags (comma-separated or repeated).")
+    var tags: [String] = []
+
+    @Option(help: "Leave out tasks with any of these tags (comma-separated or repeated).")
+    var excludeTags: [String] = []
+
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
+
+    @Flag(help: "When stderr is not a terminal, print the stats table every 2 s.")
+    var printStats = false
+
+    @Option(help: "Exit code when a request failed or a script error occurred.")
+    var exitCodeOnError: Int32 = 1
 
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
@@ -55,6 +70,10 @@ struct RunCommand: ParsableCommand {
         options.stopTimeout = st
         options.host = host
         options.live = !quiet
+        options.printStats = printStats && !quiet
+        options.iterations = iterations
+        options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
+        options.excludeTags = excludeTags.flatMap { $0.split(separator: ",").map(String.init) }
 
         let runner = try Runner(options: options)
         let summary = runner.run()
@@ -62,7 +81,7 @@ struct RunCommand: ParsableCommand {
         if let json {
             try writeFile(json, JSONReport.render(summary))
         }
-        if summary.total.failures > 0 || !summary.errors.isEmpty { throw ExitCode(1) }
+        if summary.total.failures > 0 || !summary.errors.isEmpty { throw ExitCode(exitCodeOnError) }
     }
 }
 

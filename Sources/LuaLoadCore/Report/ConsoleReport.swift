@@ -1,6 +1,7 @@
 /// The end-of-run tables, laid out like Locust's so its users read them at a glance.
 public enum ConsoleReport {
-    public static func render(_ s: Summary) -> String {
+    /// The per-name table with its Aggregated row (also printed every 2 s by --print-stats).
+    public static func requestsTable(_ s: Summary) -> String {
         var out = ""
         let nameWidth = max(40, (s.rows.map { $0.name.count }.max() ?? 0) + 2)
         func ms(_ v: Double) -> String { Format.padLeft(Format.fixed(v, v >= 100 ? 0 : 2), 8) }
@@ -19,7 +20,14 @@ public enum ConsoleReport {
         }
         out += "Requests (times in ms)\n" + header + "\n" + rule + "\n"
         for r in s.rows { out += line(r) + "\n" }
-        out += rule + "\n" + line(s.total) + "\n\n"
+        out += rule + "\n" + line(s.total) + "\n"
+        return out
+    }
+
+    public static func render(_ s: Summary) -> String {
+        var out = requestsTable(s) + "\n"
+        let nameWidth = max(40, (s.rows.map { $0.name.count }.max() ?? 0) + 2)
+        func ms(_ v: Double) -> String { Format.padLeft(Format.fixed(v, v >= 100 ? 0 : 2), 8) }
 
         out += "Response time percentiles (ms)\n"
         var pheader = Format.padRight("Type", 8) + " " + Format.padRight("Name", nameWidth)

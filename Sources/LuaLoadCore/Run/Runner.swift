@@ -16,6 +16,12 @@ public struct RunOptions: Sendable {
     public var stopTimeout: Double = 10
     /// Print the live status line on stderr (only when it is a terminal).
     public var live = true
+    /// When stderr is not a terminal: print the stats table every 2 s (Locust's headless --print-stats).
+    public var printStats = false
+    /// Stop after this many task runs in total.
+    public var iterations: Int?
+    public var tags: [String] = []
+    public var excludeTags: [String] = []
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath
@@ -58,6 +64,10 @@ public final class Runner {
     public let options: RunOptions
     public let classes: [UserClassInfo]
     private let endpoint: Endpoint?
+    private let classEndpoints: [Endpoint?]
+    private let hasSetup: Bool
+    private let hasTeardown: Bool
+    private var globals: [String: String] = [:]
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
     public init(options: RunOptions) throws {
@@ -65,27 +75,51 @@ public final class Runner {
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
+        if !options.tags.isEmpty { globals["__luaload_tags"] = options.tags.joined(separator: ",") }
+        if !options.excludeTags.isEmpty { globals["__luaload_exclude_tags"] = options.excludeTags.joined(separator: ",") }
         let script: LuaScript
         do {
-            script = try LuaScript(path: options.scriptPath)
+            script = try LuaScript(path: options.scriptPath, globals: globals)
         } catch {
             throw UsageError("\(error)")
         }
         classes = script.classes
+        hasSetup = script.hasSetup
+        hasTeardown = script.hasTeardown
+        if let n = options.iterations, n < 1 { throw UsageError("--iterations must be at least 1") }
         guard options.threads >= 1 else { throw UsageError("--threads must be at least 1") }
         guard options.users >= 1 else { throw UsageError("--users must be at least 1") }
         if let rate = options.spawnRate, !(rate > 0) { throw UsageError("--spawn-rate must be above 0") }
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
-        if let hostURL = options.host ?? script.host {
-            guard var ep = Endpoint(url: hostURL) else {
-                throw UsageError("bad host URL \"\(hostURL)\": expected http://host[:port]")
-            }
-            if ep.tls { throw UsageError("https hosts are not supported yet: \(hostURL)") }
-            if let problem = ep.resolve() { throw UsageError(problem) }
-            endpoint = ep
-        } else {
-            endpoint = nil
+        endpoint = try (options.host ?? script.host).map(Runner.resolve)
+        classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
+    }
+
+    private static func resolve(_ hostURL: String) throws -> Endpoint {
+        guard var ep = Endpoint(url: hostURL) else {
+            throw UsageError("bad host URL \"\(hostURL)\": expected http://host[:port]")
         }
+        if ep.tls { throw UsageError("https hosts are not supported yet: \(hostURL)") }
+        if let problem = ep.resolve() { throw UsageError(problem) }
+        return ep
+    }
+
+    private func workerConfig() -> WorkerConfig {
+        var config = WorkerConfig(scriptPath: options.scriptPath)
+        config.defaultEndpoint = endpoint
+        config.classEndpoints = classEndpoints
+        config.timeoutMicros = UInt64(options.timeout * 1_000_000)
+        config.stopTimeoutMicros = UInt64(options.stopTimeout * 1_000_000)
+        config.classes = classes
+        config.globals = globals
+        return config
+    }
+
+    /// Runs setup() or teardown() alone on a worker of its own, to completion.
+    private func runHook(_ role: VURole, config: WorkerConfig) -> Worker {
+        let worker = Worker(index: 0, config: config, plan: [VUPlan(classIndex: 0, globalID: 0, startOffsetMicros: 0, role: role)])
+        pthread_join(spawnThread(worker), nil)
+        return worker
     }
 
     public func run() -> Summary {
@@ -97,11 +131,18 @@ public final class Runner {
             let offset = options.spawnRate.map { UInt64(Double(k) / $0 * 1_000_000) } ?? 0
             plans[k % threads].append(VUPlan(classIndex: cls, globalID: k, startOffsetMicros: offset))
         }
-        var config = WorkerConfig(scriptPath: options.scriptPath)
-        config.defaultEndpoint = endpoint
-        config.timeoutMicros = UInt64(options.timeout * 1_000_000)
-        config.stopTimeoutMicros = UInt64(options.stopTimeout * 1_000_000)
-        config.classes = classes
+        var config = workerConfig()
+        var hookStats: [WorkerStats] = []
+        if hasSetup {
+            let setup = runHook(.setup, config: config)
+            hookStats.append(setup.mailbox.finalStats!)
+            if let failure = setup.setupFailure {
+                writeStderr("luaload: \(failure); no users started\n")
+                return Summary(workers: hookStats, durationSeconds: 0, users: options.users, threads: threads,
+                               stopReason: .setupFailed, history: [])
+            }
+            if let data = setup.setupResult { config.globals["__luaload_setup_json"] = data }
+        }
 
         // Signals go to this thread alone (sigtimedwait); workers inherit the blocked mask.
         var signals = sigset_t()
@@ -112,7 +153,14 @@ public final class Runner {
         pthread_sigmask(SIG_BLOCK, &signals, &previousMask)
         defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
 
-        let workers = (0..<threads).map { Worker(index: $0, config: config, plan: plans[$0]) }
+        let workers = (0..<threads).map { k -> Worker in
+            var c = config
+            if let n = options.iterations {
+                // Each thread's exact share of -n, by its share of the users.
+                c.iterationLimit = share(n, of: plans, k)
+            }
+            return Worker(index: k, config: c, plan: plans[k])
+        }
         let start = monotonicMicros()
         let tids = workers.map { spawnThread($0) }
 
@@ -162,13 +210,29 @@ public final class Runner {
                 recent.append(h)
                 if recent.count > 10 { recent.removeFirst() }
                 if live && !stopSent { writeStderr(liveLine(history, recent)) }
+                if options.printStats && !live && !stopSent && history.count % 2 == 0 {
+                    var snapshot = WorkerStats()
+                    snapshot.rows = workers.flatMap { $0.mailbox.takeRows() }
+                    let current = Summary(workers: [snapshot], durationSeconds: Double(t - start) / 1e6, users: merged.activeUsers,
+                                          threads: threads, stopReason: .duration, history: [])
+                    writeStderr(ConsoleReport.requestsTable(current) + "\n")
+                }
             }
         }
         let end = stopSent ? stoppedAt : monotonicMicros()
         for tid in tids { pthread_join(tid, nil) }
-        let stats = workers.map { $0.mailbox.finalStats! }
-        return Summary(workers: stats, durationSeconds: Double(end - start) / 1e6, users: options.users,
+        if !stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
+        var stats = workers.map { $0.mailbox.finalStats! }
+        if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }
+        return Summary(workers: hookStats + stats, durationSeconds: Double(end - start) / 1e6, users: options.users,
                        threads: threads, stopReason: reason, history: history)
+    }
+
+    /// Thread k's part of n task runs, in proportion to its users; the parts add up to n exactly.
+    private func share(_ n: Int, of plans: [[VUPlan]], _ k: Int) -> Int {
+        let before = plans[..<k].reduce(0) { $0 + $1.count }
+        let through = before + plans[k].count
+        return n * through / options.users - n * before / options.users
     }
 
     private func liveLine(_ history: [HistoryPoint], _ recent: [LatencyHistogram]) -> String {

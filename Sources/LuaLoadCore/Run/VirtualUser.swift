@@ -16,6 +16,7 @@ struct VirtualUser {
     var classIndex: Int32
     var globalID: Int32
     var startOffset: UInt64
+    var role = VURole.user
     var co: OpaquePointer? = nil
     var coRef: Int32 = -2          // LUA_NOREF
 
@@ -49,9 +50,22 @@ struct VirtualUser {
     }
 }
 
+/// What a coroutine runs: a virtual user, or the test-level setup() / teardown().
+public enum VURole: UInt8, Sendable {
+    case user, setup, teardown
+}
+
 /// Which VUs a worker runs: their class, global id and spawn time after the start.
 public struct VUPlan: Sendable {
     public var classIndex: Int
     public var globalID: Int
     public var startOffsetMicros: UInt64
+    public var role = VURole.user
+
+    public init(classIndex: Int, globalID: Int, startOffsetMicros: UInt64, role: VURole = .user) {
+        self.classIndex = classIndex
+        self.globalID = globalID
+        self.startOffsetMicros = startOffsetMicros
+        self.role = role
+    }
 }

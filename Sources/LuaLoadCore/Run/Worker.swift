@@ -14,6 +14,10 @@ public struct WorkerConfig: @unchecked Sendable {
     public var stopTimeoutMicros: UInt64 = 10_000_000
     public var globals: [String: String] = [:]
     public var classes: [UserClassInfo] = []
+    /// Per class: its own base URL (`user{ host = ... }`), resolved; nil uses `defaultEndpoint`.
+    public var classEndpoints: [Endpoint?] = []
+    /// This worker's share of `-n`: it stops after that many task runs.
+    public var iterationLimit: Int?
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -46,9 +50,16 @@ public final class Worker: @unchecked Sendable {
     private var stopAsked = false
     private var stopping = false
     private var stopDeadline: UInt64 = .max
+    /// A stop was asked and not begun: handle no more events, so nothing more completes (exact -n).
+    private var halting: Bool { stopAsked && !stopping }
     private var runStart: UInt64 = 0
     private var nextPublish: UInt64 = 0
     private var messages: [Int: ContiguousArray<CChar>] = [:]
+    private var classEndpoint: [Int32] = []      // class → endpoint index, -1: none
+    /// What setup() returned (JSON), or why it failed; read by the Runner after the worker ends.
+    public private(set) var setupResult: String?
+    public private(set) var setupFailure: String?
+    public private(set) var reachedIterationLimit = false
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         self.index = index
@@ -65,6 +76,16 @@ public final class Worker: @unchecked Sendable {
             endpoints.append(ep)
             endpointResolved.append(ep.addressLength > 0)
         }
+        for ep in config.classEndpoints {
+            if let ep {
+                classEndpoint.append(Int32(endpoints.count))
+                endpoints.append(ep)
+                endpointResolved.append(ep.addressLength > 0)
+            } else {
+                classEndpoint.append(config.defaultEndpoint != nil ? 0 : -1)
+            }
+        }
+        for (i, p) in plan.enumerated() { vus[i].role = p.role }
     }
 
     deinit {
@@ -106,7 +127,7 @@ public final class Worker: @unchecked Sendable {
             if !stopping && pendingVUs == 0 && active == 0 { break }    // every VU ended by itself
 
             var now = monotonicMicros()
-            while let id = timers.popExpired(now: now) {
+            while !halting, let id = timers.popExpired(now: now) {
                 if vus[id].state == .notStarted { pendingVUs -= 1 }
                 onTimer(id)
                 now = monotonicMicros()
@@ -116,7 +137,7 @@ public final class Worker: @unchecked Sendable {
 
             let deadline = ready.isEmpty ? min(timers.earliest ?? .max, nextPublish, stopDeadline) : now
             let n = loop.wait(timeoutMs: EventLoop.timeoutMs(until: deadline, now: now))
-            for e in 0..<n {
+            for e in 0..<n where !halting {
                 let ev = loop.events[e]
                 if ev.data.u64 == EventLoop.wakeToken {
                     loop.drainWake()
@@ -134,7 +155,7 @@ public final class Worker: @unchecked Sendable {
     private func runReady() {
         guard !ready.isEmpty else { return }
         swap(&ready, &readyNext)
-        for id in readyNext where vus[Int(id)].state == .runningLua {
+        for id in readyNext where vus[Int(id)].state == .runningLua && !halting {
             resume(Int(id), nargs: 0)
         }
         readyNext.removeAll(keepingCapacity: true)
@@ -142,14 +163,18 @@ public final class Worker: @unchecked Sendable {
 
     private func publish(_ now: UInt64) {
         interval.activeUsers = active
-        mailbox.post(&interval)
+        mailbox.post(&interval, rows: stats.rows)
         nextPublish = now + 1_000_000
     }
 
     private func onTimer(_ i: Int) {
         switch vus[i].state {
         case .notStarted:
-            startVU(i, function: script.vuMainRef)
+            switch vus[i].role {
+            case .user: startVU(i, function: script.vuMainRef)
+            case .setup: startVU(i, function: script.setupRef, arguments: false)
+            case .teardown: startVU(i, function: script.teardownRef, arguments: false)
+            }
         case .sleeping:
             vus[i].state = .runningLua
             resume(i, nargs: 0)
@@ -162,16 +187,18 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: - Lua
 
-    private func startVU(_ i: Int, function: Int32) {
+    private func startVU(_ i: Int, function: Int32, arguments: Bool = true) {
         guard let co = lua_newthread(L) else { return }
         vus[i].co = co
         vus[i].coRef = luaL_ref(L, ll_registryindex())
         lua_rawgeti(co, ll_registryindex(), lua_Integer(function))
-        lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
-        lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
+        if arguments {
+            lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
+            lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
+        }
         vus[i].state = .runningLua
         active += 1
-        resume(i, nargs: 2)
+        resume(i, nargs: arguments ? 2 : 0)
     }
 
     /// Resumes VU `i` with `nargs` values on its stack, then acts on what it yields. Script errors reported
@@ -206,6 +233,13 @@ public final class Worker: @unchecked Sendable {
                 if op == Prelude.opWait {
                     stats.iterations += 1
                     interval.iterations += 1
+                    if let limit = config.iterationLimit, stats.iterations >= limit {
+                        // -n reached: stop here, before any other VU can finish another task run.
+                        lua_settop(co, base - 1)
+                        reachedIterationLimit = true
+                        stopAsked = true
+                        return
+                    }
                 }
                 let seconds = lua_tonumberx(co, base + 2, nil)
                 lua_settop(co, base - 1)
@@ -228,6 +262,11 @@ public final class Worker: @unchecked Sendable {
                 stats.countScriptError(message: msg, traceback: tb)
                 nargs = 0
             default:   // OP_STOPPED: the coroutine returned
+                if vus[i].role == .setup {
+                    var len = 0
+                    setupResult = ll_tostring(co, base + 2, &len).map { String(cString: $0) }
+                    setupFailure = ll_tostring(co, base + 3, &len).map { String(cString: $0) }
+                }
                 lua_settop(co, base - 1)
                 endVU(i)
                 return
@@ -307,12 +346,14 @@ public final class Worker: @unchecked Sendable {
         var targetStart = url
         var targetLen = urlLen
         let endpoint: Int32
-        if url[0] == 0x2F {   // "/"
-            guard config.defaultEndpoint != nil else {
+        if url[0] == 0x2F {   // "/": the class's host, else -H / the script's `host`
+            let classIndex = Int(vus[i].classIndex)
+            let classHost = classIndex < classEndpoint.count ? classEndpoint[classIndex] : (config.defaultEndpoint != nil ? 0 : -1)
+            guard classHost >= 0 else {
                 failBeforeSending(i, code: FailureCode.make(FailureCode.noHost))
                 return
             }
-            endpoint = 0
+            endpoint = classHost
         } else {
             endpoint = endpointFor(url: url, length: urlLen, target: &targetStart, targetLength: &targetLen)
             if endpoint < 0 {

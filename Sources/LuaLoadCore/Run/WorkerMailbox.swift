@@ -9,6 +9,7 @@ public final class WorkerMailbox: @unchecked Sendable {
     private var pending = IntervalSnapshot()
     private var stop = false
     private var final: WorkerStats?
+    private var rows: [RequestStats] = []
 
     public init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
@@ -20,8 +21,9 @@ public final class WorkerMailbox: @unchecked Sendable {
     }
 
     /// Worker side: adds its interval to what the main thread has not taken yet, and resets it.
-    func post(_ interval: inout IntervalSnapshot) {
+    func post(_ interval: inout IntervalSnapshot, rows current: [RequestStats]) {
         locked {
+            rows = current   // copy-on-write: the worker copies a row's counts once, at its next record
             pending.requests += interval.requests
             pending.failures += interval.failures
             pending.iterations += interval.iterations
@@ -47,6 +49,9 @@ public final class WorkerMailbox: @unchecked Sendable {
             return out
         }
     }
+
+    /// Main side: the worker's cumulative per-row stats as of its last post.
+    public func takeRows() -> [RequestStats] { locked { rows } }
 
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }

@@ -9,6 +9,15 @@ public struct UserClassInfo: Equatable, Sendable {
     public var weight: Int
     public var fixedCount: Int
     public var hasOnStop: Bool
+    /// The class's own base URL (`user{ host = ... }`), if any.
+    public var host: String? = nil
+
+    public init(weight: Int, fixedCount: Int, hasOnStop: Bool, host: String? = nil) {
+        self.weight = weight
+        self.fixedCount = fixedCount
+        self.hasOnStop = hasOnStop
+        self.host = host
+    }
 }
 
 public struct ScriptError: Error, CustomStringConvertible {
@@ -22,9 +31,13 @@ public final class LuaScript {
     public private(set) var classes: [UserClassInfo] = []
     /// The script's global `host`, if it set one (the -H flag wins).
     public private(set) var host: String?
+    public private(set) var hasSetup = false
+    public private(set) var hasTeardown = false
     /// Registry references to the prelude's `vu_main` and `vu_stop`.
     public private(set) var vuMainRef: Int32 = 0
     public private(set) var vuStopRef: Int32 = 0
+    public private(set) var setupRef: Int32 = 0
+    public private(set) var teardownRef: Int32 = 0
 
     /// Loads the prelude and the script at `path` (nil: prelude only, for tests that pass source).
     public init(path: String?, source: String? = nil, chunkName: String = "script", seed: Int = 0, globals: [String: String] = [:]) throws {
@@ -46,6 +59,10 @@ public final class LuaScript {
         vuMainRef = luaL_ref(L, ll_registryindex())
         lua_getfield(L, -1, "vu_stop")
         vuStopRef = luaL_ref(L, ll_registryindex())
+        lua_getfield(L, -1, "setup_main")
+        setupRef = luaL_ref(L, ll_registryindex())
+        lua_getfield(L, -1, "teardown_main")
+        teardownRef = luaL_ref(L, ll_registryindex())
         ll_pop(L, 1)
     }
 
@@ -64,20 +81,26 @@ public final class LuaScript {
     }
 
     private func finalize() throws {
-        if ll_callglobal(L, "__luaload_finalize", 2) != LUA_OK {
+        if ll_callglobal(L, "__luaload_finalize", 4) != LUA_OK {
             // The message carries a traceback; the first line is what a user needs.
             let full = popMessage()
             let firstLine = full.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? full
             throw ScriptError(description: firstLine)
         }
+        hasTeardown = lua_toboolean(L, -1) != 0
+        hasSetup = lua_toboolean(L, -2) != 0
         var len = 0
-        host = ll_tostring(L, -1, &len).map { String(cString: $0) }
-        ll_pop(L, 1)
+        host = ll_tostring(L, -3, &len).map { String(cString: $0) }
+        ll_pop(L, 3)
         let n = Int(lua_rawlen(L, -1))
         var i = 1
-        while i + 2 <= n {
-            classes.append(UserClassInfo(weight: rawInt(at: i), fixedCount: rawInt(at: i + 1), hasOnStop: rawInt(at: i + 2) != 0))
-            i += 3
+        while i + 3 <= n {
+            lua_rawgeti(L, -1, lua_Integer(i + 3))
+            let classHost = ll_tostring(L, -1, &len).map { String(cString: $0) } ?? ""
+            ll_pop(L, 1)
+            classes.append(UserClassInfo(weight: rawInt(at: i), fixedCount: rawInt(at: i + 1), hasOnStop: rawInt(at: i + 2) != 0,
+                                         host: classHost.isEmpty ? nil : classHost))
+            i += 4
         }
         ll_pop(L, 1)
     }

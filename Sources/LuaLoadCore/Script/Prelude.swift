@@ -15,6 +15,22 @@ local traceback, concat, sort, format = debug.traceback, table.concat, table.sor
 local now, wallclock, jsonlib = __luaload_now, __luaload_wallclock, json
 __luaload_now, __luaload_wallclock = nil, nil
 
+-- lua-cjson decodes every number as a float; give whole numbers back as integers, so 8 prints as "8".
+local math_type, tointeger, raw_decode = math.type, math.tointeger, jsonlib.decode
+local function integers(v)
+  for k, x in pairs(v) do
+    if type(x) == "table" then integers(x)
+    elseif math_type(x) == "float" then local n = tointeger(x); if n then v[k] = n end end
+  end
+  return v
+end
+jsonlib.decode = function(text)
+  local v = raw_decode(text)
+  if type(v) == "table" then return integers(v) end
+  if math_type(v) == "float" then return tointeger(v) or v end
+  return v
+end
+
 local OP_HTTP, OP_SLEEP, OP_WAIT, OP_ERROR, OP_STOPPED = 1, 2, 3, 4, 5
 local E = {}                 -- what the engine calls, kept in the registry out of the script's reach
 debug.getregistry().luaload = E
@@ -250,14 +266,23 @@ end
 local Class = {}
 Class.__index = Class
 
+-- task(fn), task(weight, fn), or task{ fn, weight = 2, tags = {"read"} } (also `fn = ...` in the table).
 local function add_task(cls, a, b, level)
-  local weight, fn = a, b
+  local weight, fn, tags = a, b, nil
   if type(a) == "function" and b == nil then weight, fn = 1, a end
-  if type(fn) ~= "function" then error("task: expected a function, as task(fn) or task(weight, fn)", level + 1) end
+  if type(a) == "table" and b == nil then
+    fn = a.fn or a[1]
+    weight = a.weight == nil and 1 or a.weight
+    tags = a.tags
+    if tags ~= nil and type(tags) ~= "table" then error("task{...}: tags must be a list of strings", level + 1) end
+  end
+  if type(fn) ~= "function" then error("task: expected a function, as task(fn), task(weight, fn) or task{fn, weight = n, tags = {...}}", level + 1) end
   if type(weight) ~= "number" or weight < 0 or weight % 1 ~= 0 then
     error("task: the weight must be a whole number >= 0", level + 1)
   end
-  cls._tasks[#cls._tasks + 1] = { fn = fn, weight = weight }
+  local tagset = {}
+  for _, t in ipairs(tags or {}) do tagset[tostring(t)] = true end
+  cls._tasks[#cls._tasks + 1] = { fn = fn, weight = weight, tags = tagset }
   return cls
 end
 
@@ -330,9 +355,12 @@ function E.vu_main(class_index, vu_id)
   local stopped = false
   if cls.on_start then stopped = run(cls.on_start, self, ctx) end
   local pool, n, wait = cls._pool, #cls._pool, cls.wait
+  local sequential, step = cls.sequential, 0
   while not stopped do
     task_started[self] = now()
-    stopped = run(pool[random(n)], self, ctx)
+    local fn
+    if sequential then step = step % n + 1; fn = pool[step] else fn = pool[random(n)] end
+    stopped = run(fn, self, ctx)
     if stopped then break end
     yield(OP_WAIT, settle(ctx), wait_seconds(wait, self, ctx))
     current = ctx
@@ -356,12 +384,66 @@ function E.vu_stop(class_index, vu_id)
   return OP_STOPPED, settle(ctx)
 end
 
--- After the script ran: build task pools; returns {weight1, fixed1, has_on_stop1, weight2, ...} and `host`.
+-- setup() once before any VU: its result travels to every thread as JSON and becomes `setup_data`.
+function E.setup_main()
+  local fn = rawget(_G, "setup")
+  local ctx = {}
+  current = ctx
+  local ok, e = xpcall(fn, on_error)
+  current = ctx
+  if not ok then
+    yield(OP_ERROR, settle(ctx), "setup(): " .. e.msg, e.tb)
+    return OP_STOPPED, settle(ctx), nil, "setup() failed: " .. e.msg
+  end
+  if e == nil then return OP_STOPPED, settle(ctx) end
+  local encoded_ok, encoded = pcall(jsonlib.encode, e)
+  if not encoded_ok then
+    return OP_STOPPED, settle(ctx), nil, "setup() must return JSON-like data (tables, strings, numbers, booleans): " .. tostring(encoded)
+  end
+  return OP_STOPPED, settle(ctx), encoded
+end
+
+-- teardown(data) once after every VU stopped.
+function E.teardown_main()
+  local ctx = {}
+  current = ctx
+  local ok, e = xpcall(rawget(_G, "teardown"), on_error, rawget(_G, "setup_data"))
+  current = ctx
+  if not ok then yield(OP_ERROR, settle(ctx), "teardown(): " .. e.msg, e.tb); current = ctx end
+  return OP_STOPPED, settle(ctx)
+end
+
+local function split_list(s)
+  local set, any = {}, false
+  if s then for item in s:gmatch("[^,%s]+") do set[item] = true; any = true end end
+  return any and set or nil
+end
+
+local function keep_task(t, include, exclude)
+  if include then
+    local hit = false
+    for tag in pairs(t.tags) do if include[tag] then hit = true end end
+    if not hit then return false end
+  end
+  if exclude then
+    for tag in pairs(t.tags) do if exclude[tag] then return false end end
+  end
+  return true
+end
+
+-- After the script ran: build task pools (tags filtered); returns
+-- {weight1, fixed1, has_on_stop1, host1, weight2, ...} (host "" when none), the global `host`,
+-- and whether setup / teardown exist.
 function __luaload_finalize()
+  local include, exclude = split_list(rawget(_G, "__luaload_tags")), split_list(rawget(_G, "__luaload_exclude_tags"))
+  __luaload_tags, __luaload_exclude_tags = nil, nil
+  local setup_json = rawget(_G, "__luaload_setup_json")
+  if setup_json ~= nil then setup_data = jsonlib.decode(setup_json); __luaload_setup_json = nil end
   if implicit ~= nil then
     implicit.wait = rawget(_G, "wait") or rawget(_G, "wait_time")
     implicit.on_start = rawget(_G, "on_start")
     implicit.on_stop = rawget(_G, "on_stop")
+    implicit.sequential = rawget(_G, "sequential")
   end
   local out = {}
   local usable = 0
@@ -373,24 +455,37 @@ function __luaload_finalize()
     end
     local pool = {}
     for _, t in ipairs(cls._tasks) do
-      for _ = 1, t.weight do pool[#pool + 1] = t.fn end
+      if keep_task(t, include, exclude) then
+        for _ = 1, t.weight do pool[#pool + 1] = t.fn end
+      end
     end
     cls._pool = pool
+    if cls.host ~= nil and type(cls.host) ~= "string" then error(format("user class #%d: host must be a URL string", i), 0) end
+    if cls.fixed_count ~= nil and (type(cls.fixed_count) ~= "number" or cls.fixed_count < 0 or cls.fixed_count % 1 ~= 0) then
+      error(format("user class #%d: fixed_count must be a whole number >= 0", i), 0)
+    end
     local weight = cls.weight == nil and 1 or cls.weight
     if type(weight) ~= "number" or weight < 0 or weight % 1 ~= 0 then
       error(format("user class #%d: weight must be a whole number >= 0", i), 0)
     end
     local fixed = cls.fixed_count or 0
+    if #cls._tasks == 0 then error(format("user class #%d has no tasks: add one with task(fn)", i), 0) end
     if #pool == 0 then
-      if #cls._tasks == 0 then error(format("user class #%d has no tasks: add one with task(fn)", i), 0) end
-      error(format("user class #%d: all its tasks have weight 0", i), 0)
+      if include == nil and exclude == nil then error(format("user class #%d: all its tasks have weight 0", i), 0) end
+      weight, fixed = 0, 0     -- every task filtered out by --tags / --exclude-tags: the class gets no users
+    else
+      usable = usable + 1
     end
     out[#out + 1] = weight; out[#out + 1] = fixed; out[#out + 1] = cls.on_stop and 1 or 0
-    usable = usable + 1
+    out[#out + 1] = cls.host or ""
   end
-  if usable == 0 then error("the script defines no tasks: add one with task(function(self) ... end)", 0) end
+  if #classes == 0 then error("the script defines no tasks: add one with task(function(self) ... end)", 0) end
+  if usable == 0 then error("no task is left after --tags / --exclude-tags", 0) end
+  local setup, teardown = rawget(_G, "setup"), rawget(_G, "teardown")
+  if setup ~= nil and type(setup) ~= "function" then error("setup must be a function", 0) end
+  if teardown ~= nil and type(teardown) ~= "function" then error("teardown must be a function", 0) end
   local host = rawget(_G, "host")
-  return out, type(host) == "string" and host or nil
+  return out, type(host) == "string" and host or nil, setup ~= nil, teardown ~= nil
 end
 """#
 }

@@ -55,7 +55,7 @@ public struct HistoryPoint {
 }
 
 public enum StopReason: String {
-    case duration, interrupted, usersFinished = "users_finished"
+    case duration, interrupted, iterations, usersFinished = "users_finished", setupFailed = "setup_failed"
 }
 
 /// The whole run's results, merged from every worker: what the console and JSON reports print.

@@ -1,0 +1,120 @@
+import Foundation
+import XCTest
+
+/// Locust's model: tags, sequences, stop(), setup/teardown, -n, fixed_count, per-class host, exit codes.
+final class ModelTests: XCTestCase {
+    var server: TestHTTPServer!
+
+    override func setUpWithError() throws { server = try TestHTTPServer() }
+    override func tearDown() { server.stop() }
+
+    func testIterationsStopAfterExactlyNTaskRuns() throws {
+        let script = Luaload.script(#"task(function() http.get("/ok") end)"#)
+        for threads in ["1", "2"] {
+            let before = server.total
+            let r = try Luaload.run(["-t", threads, "-u", "7", "-n", "100", "-H", server.url], script: script)
+            XCTAssertEqual(r.exitCode, 0, r.stderr)
+            XCTAssertEqual(r.json["iterations"] as? Int, 100)
+            XCTAssertEqual(r.requests, 100)
+            XCTAssertEqual(r.json["stop_reason"] as? String, "iterations")
+            usleep(100_000)
+            XCTAssertEqual(server.total - before, 100 + r.abandoned)
+        }
+    }
+
+    func testTagsFilterTasks() throws {
+        let script = Luaload.script(#"""
+        task{ function() http.get("/ok", { name = "read" }) end, tags = { "read" } }
+        task{ weight = 2, fn = function() http.get("/ok", { name = "write" }) end, tags = { "write" } }
+        task(function() http.get("/ok", { name = "untagged" }) end)
+        """#)
+        let r = try Luaload.run(["-u", "2", "-n", "60", "--tags", "read", "-H", server.url], script: script)
+        XCTAssertEqual(r.requests("read"), 60)
+        XCTAssertEqual(r.requests, 60)
+        let r2 = try Luaload.run(["-u", "2", "-n", "60", "--exclude-tags", "read", "-H", server.url], script: script)
+        XCTAssertEqual(r2.requests("read"), 0)
+        XCTAssertEqual(r2.requests("write") + r2.requests("untagged"), 60)
+        XCTAssertGreaterThan(r2.requests("write"), r2.requests("untagged"))
+        let r3 = try Luaload.run(["--tags", "nothing", "-H", server.url], script: script)
+        XCTAssertEqual(r3.exitCode, 2)
+        XCTAssertTrue(r3.stderr.contains("no task is left"), r3.stderr)
+    }
+
+    func testSequentialTasksRunInOrderThenStartOver() throws {
+        let script = Luaload.script(#"""
+        local u = user { sequential = true }
+        u:task(function(self) self.log = (self.log or "") .. "a"; http.get("/ok", { name = "a" }) end)
+        u:task(2, function(self) self.log = self.log .. "b" end)
+        u:task(function(self)
+          self.log = self.log .. "c"
+          if #self.log == 8 then
+            if self.log ~= "abbcabbc" then error("order was " .. self.log) end
+            stop()
+          end
+        end)
+        """#)
+        let r = try Luaload.run(["-u", "3", "-H", server.url], script: script)
+        XCTAssertEqual(r.exitCode, 0, "\(r.errors)")
+        XCTAssertEqual(r.requests("a"), 6)
+        XCTAssertEqual(r.json["stop_reason"] as? String, "users_finished")
+    }
+
+    func testSetupRunsOnceAndItsDataReachesEveryUserAndTeardown() throws {
+        let script = Luaload.script(#"""
+        function setup()
+          local r = http.post("/echo", { name = "setup", json = { make = "data" } })
+          return { token = "tok-" .. r.status, ids = { 7, 8 } }
+        end
+        function teardown(data)
+          http.get("/ok", { name = "teardown-" .. data.token })
+        end
+        task(function(self)
+          http.get("/ok", { name = setup_data.token .. "-" .. setup_data.ids[2] })
+          stop()
+        end)
+        """#)
+        let r = try Luaload.run(["-t", "2", "-u", "4", "-H", server.url], script: script)
+        XCTAssertEqual(r.exitCode, 0, "\(r.errors)")
+        XCTAssertEqual(r.requests("setup", method: "POST"), 1)
+        XCTAssertEqual(r.requests("tok-200-8"), 4)
+        XCTAssertEqual(r.requests("teardown-tok-200"), 1)
+        XCTAssertEqual(server.count("/echo"), 1)
+    }
+
+    func testFailingSetupStartsNoUsers() throws {
+        let script = Luaload.script("function setup() error('no test data') end\ntask(function() http.get('/ok') end)\n")
+        let r = try Luaload.run(["-u", "2", "-d", "2s", "-H", server.url], script: script)
+        XCTAssertEqual(r.exitCode, 1)
+        XCTAssertEqual(server.total, 0)
+        XCTAssertTrue((r.errors.first?["message"] as? String ?? "").contains("no test data"), "\(r.errors)")
+    }
+
+    func testFixedCountAndPerClassHost() throws {
+        let other = try TestHTTPServer()
+        defer { other.stop() }
+        let script = Luaload.script(#"""
+        local admin = user { fixed_count = 1, host = "\#(other.url)" }
+        function admin:on_start() http.get("/ok", { name = "admin" }) end
+        admin:task(function() stop() end)
+        local visitor = user { weight = 1 }
+        function visitor:on_start() http.get("/ok", { name = "visitor" }) end
+        visitor:task(function() stop() end)
+        """#)
+        let r = try Luaload.run(["-t", "2", "-u", "5", "-H", server.url], script: script)
+        XCTAssertEqual(r.exitCode, 0, "\(r.errors)")
+        XCTAssertEqual(r.requests("admin"), 1)
+        XCTAssertEqual(r.requests("visitor"), 4)
+        XCTAssertEqual(other.total, 1)
+        XCTAssertEqual(server.total, 4)
+    }
+
+    func testExitCodes() throws {
+        let clean = Luaload.script(#"task(function() http.get("/ok"); stop() end)"#)
+        XCTAssertEqual(try Luaload.run(["-H", server.url], script: clean).exitCode, 0)
+        let failing = Luaload.script(#"task(function() http.get("/status/503"); stop() end)"#)
+        XCTAssertEqual(try Luaload.run(["-H", server.url], script: failing).exitCode, 1)
+        XCTAssertEqual(try Luaload.run(["-H", server.url, "--exit-code-on-error", "3"], script: failing).exitCode, 3)
+        let erroring = Luaload.script(#"task(function() error("x") end)"#)
+        XCTAssertEqual(try Luaload.run(["-n", "3", "-H", server.url], script: erroring).exitCode, 1)
+    }
+}
