@@ -1,8 +1,21 @@
 // Linux headers that Swift's Glibc module does not bring in.
 #ifndef CPOSIX_H
 #define CPOSIX_H
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <netinet/tcp.h>
+
+// Single-writer counters that other threads may read at any time (the serve stats):
+// the owner bumps with a plain load + release store (no lock prefix), readers load with acquire.
+static inline void cposix_counter_bump(uint64_t *p) {
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
+}
+static inline uint64_t cposix_counter_load(const uint64_t *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+// accept4 needs _GNU_SOURCE, which Swift's Glibc module does not define: wrapped in cposix.c.
+int cposix_accept4(int fd, int flags);
 #endif
