@@ -32,6 +32,7 @@ let package = Package(
                 "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            exclude: ["Serve/README.md"],
             swiftSettings: engineFlags
         ),
         .executableTarget(

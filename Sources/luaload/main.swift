@@ -9,7 +9,10 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "luaload",
         abstract: "Lua-scriptable HTTP load generator: Locust's model at wrk's cost per request.",
-        discussion: "Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script.")
+        discussion: """
+            Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script.
+            The built-in target: `luaload serve --help`; `--serve` runs a script against it in-process.
+            """)
 
     @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
     var threads: Int?
@@ -53,6 +56,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Exit code when a request failed or a script error occurred.")
     var exitCodeOnError: Int32 = 1
 
+    @Flag(help: "Start the built-in target on a free loopback port and run against it (to try a script out).")
+    var serve = false
+
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
 
@@ -69,6 +75,18 @@ struct RunCommand: ParsableCommand {
         guard let st = parseDuration(stopTimeout) else { throw UsageError("bad --stop-timeout \"\(stopTimeout)\"") }
         options.stopTimeout = st
         options.host = host
+        var target: TargetServer?
+        if serve {
+            // Signals must stay with the main thread: block them before the target's threads exist.
+            blockTerminationSignals()
+            var serveOptions = ServeOptions()
+            serveOptions.port = 0
+            let server = try TargetServer(options: serveOptions)
+            server.start()
+            target = server
+            if host == nil { options.host = "http://127.0.0.1:\(server.port)" }
+        }
+        defer { target?.stop() }
         options.live = !quiet
         options.printStats = printStats && !quiet
         options.iterations = iterations
@@ -85,6 +103,75 @@ struct RunCommand: ParsableCommand {
     }
 }
 
+/// `luaload serve`: the built-in target (the example SaaS API of the guide), with fault injection.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "luaload serve",
+        abstract: "The built-in target: the example SaaS API that the scripts in scripts/ exercise.",
+        discussion: "Routes, credentials and /__stats: Sources/LuaLoadCore/Serve/README.md. Stop with Ctrl-C.")
+
+    @Option(help: "Address and port to listen on.")
+    var listen = "127.0.0.1:8080"
+
+    @Option(name: [.customShort("t"), .long], help: "Event-loop threads.")
+    var threads = 1
+
+    @Option(help: "Added to every response, e.g. 20ms.")
+    var latency = "0"
+
+    @Option(help: "Random ± spread around --latency, e.g. 5ms.")
+    var jitter = "0"
+
+    @Option(help: "Share of requests answered 500, 0 to 1.")
+    var errorRate = 0.0
+
+    func run() throws {
+        var options = ServeOptions()
+        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
+            throw UsageError("bad --listen \"\(listen)\": use host:port, e.g. 127.0.0.1:8080")
+        }
+        options.host = String(listen[..<colon]).trimmingCharacters(in: "[]")
+        options.port = port
+        options.threads = threads
+        guard let l = parseDuration(latency), let j = parseDuration(jitter) else { throw UsageError("bad --latency or --jitter") }
+        options.latencyMicros = UInt64(l * 1_000_000)
+        options.jitterMicros = UInt64(j * 1_000_000)
+        options.errorRate = errorRate
+        blockTerminationSignals()
+        let server: TargetServer
+        do { server = try TargetServer(options: options) } catch { throw UsageError("\(error)") }
+        server.start()
+        print("luaload serve: listening on http://\(listen.hasPrefix("[") ? listen : (options.host.contains(":") ? "[\(options.host)]:\(server.port)" : "\(options.host):\(server.port)")) (Ctrl-C stops)")
+        var signals = terminationSignals()
+        var received: Int32 = 0
+        sigwait(&signals, &received)
+        server.stop()
+        print(server.statsJSON())
+    }
+}
+
+func terminationSignals() -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    return set
+}
+
+func blockTerminationSignals() {
+    var set = terminationSignals()
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+extension String {
+    func trimmingCharacters(in chars: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+        while let l = s.last, chars.contains(l) { s = s.dropLast() }
+        return String(s)
+    }
+}
+
 func writeFile(_ path: String, _ text: String) throws {
     guard let f = fopen(path, "w") else { throw UsageError("cannot write \(path): \(String(cString: strerror(errno)))") }
     defer { fclose(f) }
@@ -92,20 +179,27 @@ func writeFile(_ path: String, _ text: String) throws {
 }
 
 setvbuf(stdout, nil, _IOLBF, 0)
+let arguments = Array(CommandLine.arguments.dropFirst())
+let isServe = arguments.first == "serve"
 do {
-    var command = try RunCommand.parseAsRoot()
-    try command.run()
+    if isServe {
+        var command = try ServeCommand.parseAsRoot(Array(arguments.dropFirst()))
+        try command.run()
+    } else {
+        var command = try RunCommand.parseAsRoot(arguments)
+        try command.run()
+    }
 } catch let error as UsageError {
     fputs("luaload: \(error)\n", stderr)
     exit(2)
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
-    let code = RunCommand.exitCode(for: error)
-    if code == .success {
-        print(RunCommand.fullMessage(for: error))
+    let command: ParsableCommand.Type = isServe ? ServeCommand.self : RunCommand.self
+    if command.exitCode(for: error) == .success {
+        print(command.fullMessage(for: error))
         exit(0)
     }
-    fputs(RunCommand.fullMessage(for: error) + "\n", stderr)
+    fputs(command.fullMessage(for: error) + "\n", stderr)
     exit(2)
 }

@@ -4,7 +4,8 @@ public func parseDuration(_ text: String) -> Double? {
     var total = 0.0
     var rest = Substring(text.trimmingWhitespace())
     guard !rest.isEmpty else { return nil }
-    if let plain = Double(rest) { return plain >= 0 ? plain : nil }
+    guard rest.allSatisfy({ $0.isNumber || $0 == "." || $0.isLetter }) else { return nil }
+    if rest.allSatisfy({ $0.isNumber || $0 == "." }) { return Double(rest) }
     while !rest.isEmpty {
         let numberEnd = rest.firstIndex(where: { !($0.isNumber || $0 == ".") }) ?? rest.endIndex
         guard numberEnd > rest.startIndex, let value = Double(rest[rest.startIndex..<numberEnd]) else { return nil }
@@ -18,6 +19,7 @@ public func parseDuration(_ text: String) -> Double? {
         case "s": total += value
         case "ms": total += value / 1000
         case "us", "µs": total += value / 1_000_000
+        case "ns": total += value / 1_000_000_000
         default: return nil
         }
     }
