@@ -30,6 +30,18 @@ public enum JSONReport {
                     }
                 }
             }
+            w.key("tls"); w.object {
+                w.key("handshakes"); w.int(s.tls.handshakes)
+                w.key("resumed"); w.int(s.tls.resumed)
+                w.key("errors"); w.int(s.tls.errors)
+                w.key("handshake_ms"); w.object {
+                    w.key("avg"); w.number(s.tls.handshakeAvgMs)
+                    w.key("p50"); w.number(s.tls.handshakePercentileMs(50))
+                    w.key("p95"); w.number(s.tls.handshakePercentileMs(95))
+                    w.key("p99"); w.number(s.tls.handshakePercentileMs(99))
+                    w.key("max"); w.number(s.tls.handshakeMaxMs)
+                }
+            }
             w.key("history"); w.array {
                 for h in s.history {
                     w.object {

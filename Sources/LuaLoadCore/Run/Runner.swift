@@ -16,6 +16,7 @@ public struct RunOptions: Sendable {
     public var stopTimeout: Double = 10
     /// Print the live status line on stderr (only when it is a terminal).
     public var live = true
+    public var tls = TLSOptions()
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath
@@ -78,13 +79,18 @@ public final class Runner {
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
         if let hostURL = options.host ?? script.host {
             guard var ep = Endpoint(url: hostURL) else {
-                throw UsageError("bad host URL \"\(hostURL)\": expected http://host[:port]")
+                throw UsageError("bad host URL \"\(hostURL)\": expected http://host[:port] or https://host[:port]")
             }
-            if ep.tls { throw UsageError("https hosts are not supported yet: \(hostURL)") }
             if let problem = ep.resolve() { throw UsageError(problem) }
             endpoint = ep
         } else {
             endpoint = nil
+        }
+        // Any script may reach an https URL: check the TLS files now, with a throwaway context, not at the first request.
+        do {
+            _ = try TLSContext(options.tls)
+        } catch {
+            throw UsageError("\(error)")
         }
     }
 
@@ -102,6 +108,7 @@ public final class Runner {
         config.timeoutMicros = UInt64(options.timeout * 1_000_000)
         config.stopTimeoutMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
+        config.tls = options.tls
 
         // Signals go to this thread alone (sigtimedwait); workers inherit the blocked mask.
         var signals = sigset_t()
