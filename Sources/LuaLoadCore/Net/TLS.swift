@@ -46,7 +46,7 @@ public final class TLSContext {
             try Self.checkReadable(ca, option: "--cacert")
             ERR_clear_error()
             guard SSL_CTX_load_verify_locations(ctx, ca, nil) == 1 else {
-                throw TLSSetupError(description: "--cacert \(ca): " + (TLS.queuedError() ?? "no CA certificate found"))
+                throw TLSSetupError(description: "--cacert \(ca): no PEM CA certificate in it (\(TLS.queuedError() ?? "none found"))")
             }
         } else if verifies {
             SSL_CTX_set_default_verify_paths(ctx)
@@ -57,11 +57,12 @@ public final class TLSContext {
             try Self.checkReadable(key, option: "--key")
             ERR_clear_error()
             guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else {
-                throw TLSSetupError(description: "--cert \(cert): " + (TLS.queuedError() ?? "no certificate found"))
+                throw TLSSetupError(description: "--cert \(cert): no PEM certificate in it (\(TLS.queuedError() ?? "none found"))")
             }
             ERR_clear_error()
             guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
-                throw TLSSetupError(description: "--key \(key): " + (TLS.queuedError() ?? "no private key found"))
+                if options.keyFile == nil { throw TLSSetupError(description: "--cert \(cert) holds no private key: give it with --key") }
+                throw TLSSetupError(description: "--key \(key): not a PEM private key for the certificate in --cert \(cert) (\(TLS.queuedError() ?? "none found"))")
             }
             guard SSL_CTX_check_private_key(ctx) == 1 else {
                 throw TLSSetupError(description: "--key \(key) does not match the certificate in --cert \(cert)")
@@ -193,9 +194,10 @@ enum TLS {
         return phase + ": " + Sys.describe(errno: Int32(-result))
     }
 
-    /// OpenSSL's reason for the last queued error ("wrong version number"), or its full line; nil when none.
+    /// OpenSSL's reason for the first queued error, the cause ("wrong version number", "no start line"),
+    /// or its full line; nil when none.
     static func queuedError() -> String? {
-        let code = ERR_peek_last_error()
+        let code = ERR_peek_error()
         guard code != 0 else { return nil }
         defer { ERR_clear_error() }
         if let reason = ERR_reason_error_string(code) { return String(cString: reason) }
