@@ -40,40 +40,27 @@ public struct RequestStats {
 /// TLS connections: handshakes (and how many resumed a session), TLS failures, handshake times.
 /// Handshake time is kept apart from request latency, which starts when the request's first byte is written.
 public struct TLSStats {
-    public var handshakes = 0
     public var resumed = 0
     public var errors = 0
-    public var handshakeSumMicros: UInt64 = 0
-    public var handshakeHistogram = makeLatencyHistogram()
+    /// Successful handshakes, timed like a stats row (its `requests` are the handshakes).
+    public var handshakeTimes = RequestStats(method: "", name: "TLS handshake")
 
     public init() {}
 
+    public var handshakes: Int { handshakeTimes.requests }
+    /// Whether the run made any TLS connection (attempt).
+    public var used: Bool { handshakes > 0 || errors > 0 }
+
     @inline(__always)
     public mutating func recordHandshake(micros: UInt64, resumed wasResumed: Bool) {
-        handshakes &+= 1
         if wasResumed { resumed &+= 1 }
-        handshakeSumMicros &+= micros
-        _ = handshakeHistogram.record(max(micros, 1))
+        handshakeTimes.record(micros: micros, failed: false)
     }
 
     public mutating func merge(_ other: TLSStats) {
-        handshakes += other.handshakes
         resumed += other.resumed
         errors += other.errors
-        handshakeSumMicros += other.handshakeSumMicros
-        handshakeHistogram.add(other.handshakeHistogram)
-    }
-
-    /// Whether the run made any TLS connection (attempt).
-    public var used: Bool { handshakes > 0 || errors > 0 }
-    public var handshakeAvgMs: Double { handshakes > 0 ? Double(handshakeSumMicros) / Double(handshakes) / 1000 : 0 }
-    public var handshakeMaxMs: Double { handshakes > 0 ? Double(handshakeHistogram.max) / 1000 : 0 }
-
-    /// A percentile in ms, clamped into [min, max] as `RowSummary.percentileMs` does.
-    public func handshakePercentileMs(_ p: Double) -> Double {
-        guard handshakes > 0 else { return 0 }
-        let h = handshakeHistogram
-        return Double(Swift.min(Swift.max(h.valueAtPercentile(p), h.min), h.max)) / 1000
+        handshakeTimes.merge(other.handshakeTimes)
     }
 }
 
