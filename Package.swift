@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CPosix"),
+        .target(name: "CTLSShim", dependencies: ["COpenSSL"]),
         .target(
             name: "CLuaShim",
             dependencies: ["CLua"],
@@ -29,7 +30,7 @@ let package = Package(
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL",
+                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             exclude: ["Serve/README.md"],

@@ -35,6 +35,18 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seconds on_stop hooks may run after the stop.")
     var stopTimeout: String = "10"
 
+    @Flag(name: [.customShort("k"), .long], help: "Do not verify the TLS certificates and names of https servers.")
+    var insecure = false
+
+    @Option(help: ArgumentHelp("Trust the CA certificates in this PEM file instead of the system's.", valueName: "file"))
+    var cacert: String?
+
+    @Option(help: ArgumentHelp("Client certificate (PEM) for https servers that ask for one.", valueName: "file"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("Private key (PEM) of --cert (default: the --cert file).", valueName: "file"))
+    var key: String?
+
     @Option(help: "Write the summary as JSON to this file.")
     var json: String?
 
@@ -92,6 +104,10 @@ struct RunCommand: ParsableCommand {
         options.iterations = iterations
         options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
         options.excludeTags = excludeTags.flatMap { $0.split(separator: ",").map(String.init) }
+        options.tls.insecure = insecure
+        options.tls.caFile = cacert
+        options.tls.certFile = cert
+        options.tls.keyFile = key
 
         let runner = try Runner(options: options)
         let summary = runner.run()

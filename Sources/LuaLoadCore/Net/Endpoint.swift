@@ -7,6 +7,8 @@ import Glibc
 public struct Endpoint {
     public var tls: Bool
     public var host: String
+    /// An IPv4 or IPv6 literal: TLS sends no SNI for it and checks it against the certificate's IP addresses.
+    public var hostIsIP: Bool
     public var port: UInt16
     /// Bytes of the Host header value ("host" or "host:port" when the port is not the scheme's default).
     public var hostHeader: [UInt8]
@@ -21,6 +23,8 @@ public struct Endpoint {
         tls = parsed.tls
         host = parsed.host
         port = parsed.port
+        var scratch = in6_addr()
+        hostIsIP = inet_pton(AF_INET, host, &scratch) == 1 || inet_pton(AF_INET6, host, &scratch) == 1
         let defaultPort: UInt16 = tls ? 443 : 80
         let shownHost = host.contains(":") ? "[\(host)]" : host
         hostHeader = Array((port == defaultPort ? shownHost : "\(shownHost):\(port)").utf8)

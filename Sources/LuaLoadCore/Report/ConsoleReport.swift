@@ -53,6 +53,13 @@ public enum ConsoleReport {
                 for tbLine in e.traceback.split(separator: "\n").dropFirst() { out += String(repeating: " ", count: 16) + tbLine + "\n" }
             }
         }
+        if s.tls.used {
+            let t = s.tls, times = RowSummary(s.tls.handshakeTimes)
+            out += "\nTLS: \(t.handshakes) handshakes (\(t.resumed) resumed), \(t.errors) errors; handshake ms avg "
+                + Format.fixed(times.avgMs, 2) + ", p50 " + Format.fixed(times.percentileMs(50), 2)
+                + ", p95 " + Format.fixed(times.percentileMs(95), 2) + ", p99 " + Format.fixed(times.percentileMs(99), 2)
+                + ", max " + Format.fixed(times.maxMs, 2) + "\n"
+        }
         out += "\n\(s.total.requests) requests in \(Format.fixed(s.durationSeconds, 2))s from \(s.users) users on \(s.threads) threads"
         out += " (\(s.iterations) task runs; \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"
         return out

@@ -30,6 +30,19 @@ public enum JSONReport {
                     }
                 }
             }
+            w.key("tls"); w.object {
+                w.key("handshakes"); w.int(s.tls.handshakes)
+                w.key("resumed"); w.int(s.tls.resumed)
+                w.key("errors"); w.int(s.tls.errors)
+                let times = RowSummary(s.tls.handshakeTimes)
+                w.key("handshake_ms"); w.object {
+                    w.key("avg"); w.number(times.avgMs)
+                    w.key("p50"); w.number(times.percentileMs(50))
+                    w.key("p95"); w.number(times.percentileMs(95))
+                    w.key("p99"); w.number(times.percentileMs(99))
+                    w.key("max"); w.number(times.maxMs)
+                }
+            }
             w.key("history"); w.array {
                 for h in s.history {
                     w.object {

@@ -22,6 +22,7 @@ public struct RunOptions: Sendable {
     public var iterations: Int?
     public var tags: [String] = []
     public var excludeTags: [String] = []
+    public var tls = TLSOptions()
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath
@@ -93,13 +94,18 @@ public final class Runner {
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
+        // Any script may reach an https URL: check the TLS files now, with a throwaway context, not at the first request.
+        do {
+            _ = try TLSContext(options.tls)
+        } catch {
+            throw UsageError("\(error)")
+        }
     }
 
     private static func resolve(_ hostURL: String) throws -> Endpoint {
         guard var ep = Endpoint(url: hostURL) else {
-            throw UsageError("bad host URL \"\(hostURL)\": expected http://host[:port]")
+            throw UsageError("bad host URL \"\(hostURL)\": expected http://host[:port] or https://host[:port]")
         }
-        if ep.tls { throw UsageError("https hosts are not supported yet: \(hostURL)") }
         if let problem = ep.resolve() { throw UsageError(problem) }
         return ep
     }
@@ -112,6 +118,7 @@ public final class Runner {
         config.stopTimeoutMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
         config.globals = globals
+        config.tls = options.tls
         return config
     }
 

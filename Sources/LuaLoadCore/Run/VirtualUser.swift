@@ -4,6 +4,7 @@ enum VUState: UInt8 {
     case runningLua   // inside lua_resume, or queued to resume
     case sleeping     // a wait or sleep() timer is armed
     case connecting   // request encoded, TCP connect under way
+    case handshaking  // TCP connected, TLS handshake under way
     case writing      // sending the request
     case reading      // awaiting / parsing the response
     case done         // its coroutine ended, or the run stopped
@@ -26,6 +27,11 @@ struct VirtualUser {
     var endpoint: Int32 = -1       // which endpoint `fd` is connected to
     var wantsWrite = false         // EPOLLOUT in the interest set
     var reused = false             // the connection has carried a response before
+    var ssl: OpaquePointer? = nil  // SSL*: the connection is TLS
+    var tlsBroken = false          // a fatal TLS error: no close_notify on close
+    var handshakeStarted: UInt64 = 0
+    var session: OpaquePointer? = nil  // SSL_SESSION*: the last one the server gave, to resume with
+    var sessionEndpoint: Int32 = -1    // …at this endpoint
 
     // The request in flight.
     var request = ByteBuffer()

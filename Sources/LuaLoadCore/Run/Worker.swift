@@ -18,6 +18,7 @@ public struct WorkerConfig: @unchecked Sendable {
     public var classEndpoints: [Endpoint?] = []
     /// This worker's share of `-n`: it stops after that many task runs.
     public var iterationLimit: Int?
+    public var tls = TLSOptions()
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -60,6 +61,8 @@ public final class Worker: @unchecked Sendable {
     public private(set) var setupResult: String?
     public private(set) var setupFailure: String?
     public private(set) var reachedIterationLimit = false
+    private var tls: TLSContext?              // made at the first https connection
+    private static let maxTLSMessages = 256
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         self.index = index
@@ -90,7 +93,8 @@ public final class Worker: @unchecked Sendable {
 
     deinit {
         for i in 0..<vuCount {
-            if vus[i].fd >= 0 { Sys.close(vus[i].fd) }
+            closeConnection(i)
+            if let session = vus[i].session { TLS.free(session: session) }
             vus[i].request.free()
             vus[i].response.headers.free()
             vus[i].response.body.free()
@@ -178,7 +182,7 @@ public final class Worker: @unchecked Sendable {
         case .sleeping:
             vus[i].state = .runningLua
             resume(i, nargs: 0)
-        case .connecting, .writing, .reading:
+        case .connecting, .handshaking, .writing, .reading:
             failRequest(i, code: FailureCode.make(FailureCode.timeout))
         case .runningLua, .done:
             break
@@ -411,7 +415,6 @@ public final class Worker: @unchecked Sendable {
         if let known = endpointIndex[key] { return endpointResolved[Int(known)] ? known : -1 }
         var ep = Endpoint(url: key)
         var ok = ep != nil
-        if ok, ep!.tls { ok = false }   // https arrives with the TLS transport
         if ok { ok = ep!.resolve() == nil }
         let index = Int32(endpoints.count)
         endpoints.append(ep ?? Endpoint(url: "http://invalid")!)
@@ -470,59 +473,149 @@ public final class Worker: @unchecked Sendable {
                 return
             }
             guard events & EPOLLOUT.rawValue != 0 else { return }
-            vus[i].state = .writing
-            write(i)
+            if endpoints[Int(vus[i].endpoint)].tls {
+                startHandshake(i)
+            } else {
+                vus[i].state = .writing
+                write(i)
+            }
+        case .handshaking:
+            handshake(i)
         default:
             // An idle kept-alive connection became readable: the server closed it (or misbehaved). Drop it
-            // now, so the next request opens a fresh one instead of failing on a dead socket.
-            let n = Sys.read(vus[i].fd, readBuffer, readCapacity)
+            // now, so the next request opens a fresh one instead of failing on a dead socket. (On TLS, a
+            // session ticket is read here and keeps the connection: OpenSSL then wants more, -EAGAIN.)
+            let n = receive(i)
             if n != -Int(EAGAIN) { closeConnection(i) }
         }
     }
 
+    /// Keeps EPOLLOUT in the interest set only while a call waits for the socket to be writable:
+    /// the set is level-triggered, so a writable socket would wake the loop for nothing.
+    @inline(__always)
+    private func setWantsWrite(_ i: Int, _ on: Bool) {
+        guard vus[i].wantsWrite != on else { return }
+        vus[i].wantsWrite = on
+        _ = loop.modify(vus[i].fd, events: on ? EPOLLIN.rawValue | EPOLLOUT.rawValue : EPOLLIN.rawValue, token: token(i))
+    }
+
+    /// The connection's bytes in and out: through OpenSSL when the connection is TLS, else the plain
+    /// syscalls. Both return bytes, or -errno (-EAGAIN: not now); TLS adds `TLS.wantRead/wantWrite/failed`.
+    @inline(__always)
+    private func receive(_ i: Int) -> Int {
+        guard let ssl = vus[i].ssl else { return Sys.read(vus[i].fd, readBuffer, readCapacity) }
+        let n = TLS.read(ssl, readBuffer, readCapacity)
+        if TLS.isFatal(n) { vus[i].tlsBroken = true }
+        return n
+    }
+
+    @inline(__always)
+    private func transmit(_ i: Int, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
+        guard let ssl = vus[i].ssl else { return Sys.send(vus[i].fd, buf, count) }
+        let n = TLS.write(ssl, buf, count)
+        if TLS.isFatal(n) { vus[i].tlsBroken = true }
+        return n
+    }
+
+    // MARK: - TLS
+
+    /// TCP is up on an https endpoint: start the handshake, offering the VU's last session with this
+    /// endpoint (a reconnect after the server closed the connection resumes instead of a full handshake).
+    private func startHandshake(_ i: Int) {
+        if tls == nil {
+            do {
+                tls = try TLSContext(config.tls)
+            } catch {
+                failRequest(i, code: tlsFailureCode("TLS: \(error)"))
+                return
+            }
+        }
+        let ep = vus[i].endpoint
+        let session = vus[i].sessionEndpoint == ep ? vus[i].session : nil
+        guard let ssl = tls!.connection(fd: vus[i].fd, endpoint: endpoints[Int(ep)], vu: vus + i, session: session) else {
+            failRequest(i, code: tlsFailureCode("TLS: cannot create a connection: " + (TLS.queuedError() ?? "out of memory")))
+            return
+        }
+        vus[i].ssl = ssl
+        vus[i].tlsBroken = false
+        vus[i].handshakeStarted = monotonicMicros()
+        vus[i].state = .handshaking
+        handshake(i)
+    }
+
+    /// One handshake step; OpenSSL says which readiness it waits for. Its time is recorded apart: the
+    /// request's latency starts when its first byte is written, after the handshake.
+    private func handshake(_ i: Int) {
+        let ssl = vus[i].ssl!
+        let n = TLS.handshake(ssl)
+        switch n {
+        case 1:
+            stats.tls.recordHandshake(micros: monotonicMicros() &- vus[i].handshakeStarted, resumed: TLS.resumed(ssl))
+            vus[i].state = .writing
+            write(i)
+        case TLS.wantRead:
+            setWantsWrite(i, false)
+        case TLS.wantWrite:
+            setWantsWrite(i, true)
+        default:
+            vus[i].tlsBroken = true
+            failRequest(i, code: tlsFailure(i, "TLS handshake", n))
+        }
+    }
+
+    /// The failure code for a TLS call's `result`, with OpenSSL's reason in the thread's message table.
+    private func tlsFailure(_ i: Int, _ phase: String, _ result: Int) -> Int {
+        tlsFailureCode(TLS.failureMessage(vus[i].ssl!, phase: phase, result: result))
+    }
+
+    /// Counts a TLS failure and returns its code: the index of `text` in the thread's table of distinct
+    /// texts (added on first sight; past the cap, one catch-all entry). Failure path only.
+    private func tlsFailureCode(_ text: String) -> Int {
+        stats.tls.errors += 1
+        if let k = stats.tlsMessages.firstIndex(of: text) { return FailureCode.make(FailureCode.tls, k) }
+        if stats.tlsMessages.count < Self.maxTLSMessages - 1 {
+            stats.tlsMessages.append(text)
+        } else if stats.tlsMessages.count == Self.maxTLSMessages - 1 {
+            stats.tlsMessages.append("TLS error (one of too many distinct TLS errors to list)")
+        }
+        return FailureCode.make(FailureCode.tls, stats.tlsMessages.count - 1)
+    }
+
     private func write(_ i: Int) {
-        let fd = vus[i].fd
         if vus[i].written == 0 { vus[i].started = monotonicMicros() }
         let remaining = vus[i].request.count - vus[i].written
-        let n = Sys.send(fd, vus[i].request.base! + vus[i].written, remaining)
+        let n = transmit(i, vus[i].request.base! + vus[i].written, remaining)
         if n >= 0 {
             vus[i].written += n
-            if n == remaining {
-                vus[i].state = .reading
-                if vus[i].wantsWrite {
-                    vus[i].wantsWrite = false
-                    _ = loop.modify(fd, events: EPOLLIN.rawValue, token: token(i))
-                }
-            } else if !vus[i].wantsWrite {
-                vus[i].wantsWrite = true
-                _ = loop.modify(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
-            }
+            if n == remaining { vus[i].state = .reading }
+            setWantsWrite(i, n != remaining)
             return
         }
-        if n == -Int(EAGAIN) {
-            if !vus[i].wantsWrite {
-                vus[i].wantsWrite = true
-                _ = loop.modify(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
-            }
-            return
-        }
+        if n == -Int(EAGAIN) { setWantsWrite(i, true); return }
+        if n == TLS.wantRead { setWantsWrite(i, false); return }   // EPOLLIN is always in the set
         if retryOnStaleConnection(i) { return }
-        failRequest(i, code: FailureCode.make(FailureCode.send, -n))
+        failRequest(i, code: n == TLS.failed ? tlsFailure(i, "TLS write", n) : FailureCode.make(FailureCode.send, -n))
     }
 
     private func read(_ i: Int) {
-        let n = Sys.read(vus[i].fd, readBuffer, readCapacity)
-        if n > 0 {
+        var n = receive(i)
+        while n > 0 {
             vus[i].gotBytes = true
             let err = vus[i].response.feed(readBuffer, n)
             if err != 0 {
                 failRequest(i, code: FailureCode.make(FailureCode.badResponse, err))
-            } else if vus[i].response.complete {
-                completeRequest(i)
+                return
             }
-            return
+            if vus[i].response.complete {
+                completeRequest(i)
+                return
+            }
+            // OpenSSL may already hold the next bytes, which epoll cannot see: take them now.
+            guard let ssl = vus[i].ssl, TLS.hasPending(ssl) else { return }
+            n = receive(i)
         }
-        if n == -Int(EAGAIN) { return }
+        if n == -Int(EAGAIN) { setWantsWrite(i, false); return }
+        if n == TLS.wantWrite { setWantsWrite(i, true); return }
         if n == 0 {
             vus[i].response.feedEOF()
             if vus[i].response.complete {
@@ -534,7 +627,7 @@ public final class Worker: @unchecked Sendable {
             return
         }
         if retryOnStaleConnection(i) { return }
-        failRequest(i, code: FailureCode.make(FailureCode.receive, -n))
+        failRequest(i, code: n == TLS.failed ? tlsFailure(i, "TLS read", n) : FailureCode.make(FailureCode.receive, -n))
     }
 
     /// A request sent on a kept-alive connection the server had already closed never reached it:
@@ -600,12 +693,16 @@ public final class Worker: @unchecked Sendable {
     }
 
     private func pushMessage(_ co: OpaquePointer, _ code: Int) {
-        if messages[code] == nil { messages[code] = ContiguousArray(FailureCode.message(code).utf8CString) }
+        if messages[code] == nil { messages[code] = ContiguousArray(FailureCode.message(code, tlsMessages: stats.tlsMessages).utf8CString) }
         messages[code]!.withUnsafeBufferPointer { _ = lua_pushstring(co, $0.baseAddress) }
     }
 
     private func closeConnection(_ i: Int) {
         guard vus[i].fd >= 0 else { return }
+        if let ssl = vus[i].ssl {
+            TLS.close(ssl, cleanly: !vus[i].tlsBroken)
+            vus[i].ssl = nil
+        }
         Sys.close(vus[i].fd)   // close also drops it from the epoll set
         vus[i].fd = -1
         vus[i].endpoint = -1
@@ -625,7 +722,7 @@ public final class Worker: @unchecked Sendable {
         var hooks: [Int] = []
         for i in 0..<vuCount {
             switch vus[i].state {
-            case .connecting, .writing, .reading:
+            case .connecting, .handshaking, .writing, .reading:
                 if vus[i].written > 0 { stats.abandoned += 1 }
             default: break
             }
@@ -657,7 +754,7 @@ public final class Worker: @unchecked Sendable {
     private func finishAll() {
         for i in 0..<vuCount {
             switch vus[i].state {
-            case .connecting, .writing, .reading:
+            case .connecting, .handshaking, .writing, .reading:
                 if vus[i].written > 0 { stats.abandoned += 1 }
             default: break
             }

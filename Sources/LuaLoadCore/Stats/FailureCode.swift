@@ -20,7 +20,8 @@ public enum FailureCode {
     @inline(__always)
     public static func make(_ kind: Int, _ detail: Int = 0) -> Int { kind * 1_000_000 + detail }
 
-    public static func message(_ code: Int) -> String {
+    /// `tlsMessages` is the worker's table of TLS failure texts, which `tls` codes index.
+    public static func message(_ code: Int, tlsMessages: [String] = []) -> String {
         let detail = Int32(code % 1_000_000)
         switch code / 1_000_000 {
         case status: return "HTTP \(detail)\(reason(Int(detail)).map { " " + $0 } ?? "")"
@@ -32,7 +33,7 @@ public enum FailureCode {
         case badResponse: return "invalid HTTP response: " + String(cString: http_errno_description(http_errno(rawValue: UInt32(detail))))
         case resolve: return "cannot resolve the host name"
         case noHost: return "no host for a relative path: give -H http://host:port or a full URL"
-        case tls: return "TLS error"
+        case tls: return Int(detail) < tlsMessages.count ? tlsMessages[Int(detail)] : "TLS error"
         default: return "error \(code)"
         }
     }

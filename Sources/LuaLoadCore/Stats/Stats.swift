@@ -37,6 +37,33 @@ public struct RequestStats {
     }
 }
 
+/// TLS connections: handshakes (and how many resumed a session), TLS failures, handshake times.
+/// Handshake time is kept apart from request latency, which starts when the request's first byte is written.
+public struct TLSStats {
+    public var resumed = 0
+    public var errors = 0
+    /// Successful handshakes, timed like a stats row (its `requests` are the handshakes).
+    public var handshakeTimes = RequestStats(method: "", name: "TLS handshake")
+
+    public init() {}
+
+    public var handshakes: Int { handshakeTimes.requests }
+    /// Whether the run made any TLS connection (attempt).
+    public var used: Bool { handshakes > 0 || errors > 0 }
+
+    @inline(__always)
+    public mutating func recordHandshake(micros: UInt64, resumed wasResumed: Bool) {
+        if wasResumed { resumed &+= 1 }
+        handshakeTimes.record(micros: micros, failed: false)
+    }
+
+    public mutating func merge(_ other: TLSStats) {
+        resumed += other.resumed
+        errors += other.errors
+        handshakeTimes.merge(other.handshakeTimes)
+    }
+}
+
 public struct FailureKey: Hashable, Sendable {
     public var method: String
     public var name: String
@@ -60,6 +87,9 @@ public struct WorkerStats {
     public var errors: [String: ScriptErrorStats] = [:]
     public var abandoned = 0
     public var iterations = 0
+    public var tls = TLSStats()
+    /// Distinct TLS failure texts; a `FailureCode.tls` code's detail indexes this table.
+    public var tlsMessages: [String] = []
 
     public init() {}
 
@@ -82,7 +112,7 @@ public struct WorkerStats {
         var out = custom
         for (key, count) in coded {
             let row = rows[key >> 32]
-            let k = FailureKey(method: row.method, name: row.name, error: FailureCode.message(key & 0xffff_ffff))
+            let k = FailureKey(method: row.method, name: row.name, error: FailureCode.message(key & 0xffff_ffff, tlsMessages: tlsMessages))
             out[k, default: 0] += count
         }
         return out

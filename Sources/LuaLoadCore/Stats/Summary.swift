@@ -71,6 +71,7 @@ public struct Summary {
     public var failures: [FailureRow]
     public var errors: [ErrorRow]
     public var history: [HistoryPoint]
+    public var tls: TLSStats
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
@@ -81,6 +82,7 @@ public struct Summary {
         var failureTable: [FailureKey: Int] = [:]
         var errorTable: [String: ScriptErrorStats] = [:]
         var abandoned = 0, iterations = 0
+        var tls = TLSStats()
         for w in workers {
             for row in w.rows {
                 let key = row.method + " " + row.name
@@ -93,6 +95,7 @@ public struct Summary {
             }
             abandoned += w.abandoned
             iterations += w.iterations
+            tls.merge(w.tls)
         }
         var total = RequestStats(method: "", name: "Aggregated")
         var rows: [RowSummary] = []
@@ -116,6 +119,7 @@ public struct Summary {
         self.threads = threads
         self.stopReason = stopReason
         self.history = history
+        self.tls = tls
     }
 
     public func rps(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.requests) / durationSeconds : 0 }
