@@ -35,6 +35,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Write the summary as JSON to this file.")
     var json: String?
 
+    @Option(help: "Write Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.")
+    var csv: String?
+
+    @Flag(help: "With --csv, add a row per name and second to PREFIX_stats_history.csv.")
+    var csvFullHistory = false
+
+    @Option(help: "Write a self-contained HTML report with charts to this file.")
+    var html: String?
+
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
@@ -57,10 +66,18 @@ struct RunCommand: ParsableCommand {
         options.live = !quiet
 
         let runner = try Runner(options: options)
-        let summary = runner.run()
+        let startedAt = time(nil)
+        var summary = runner.run()
+        summary.startUnixTime = Int(startedAt)
         print(ConsoleReport.render(summary), terminator: "")
         if let json {
             try writeFile(json, JSONReport.render(summary))
+        }
+        if let csv {
+            for file in CSVReport.files(summary, prefix: csv, fullHistory: csvFullHistory) { try writeFile(file.path, file.text) }
+        }
+        if let html {
+            try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
         }
         if summary.total.failures > 0 || !summary.errors.isEmpty { throw ExitCode(1) }
     }

@@ -159,6 +159,7 @@ public final class Runner {
                 func pct(_ p: Double) -> Double { h.totalCount > 0 ? Double(min(h.valueAtPercentile(p), h.max)) / 1000 : 0 }
                 history.append(HistoryPoint(elapsed: Double(t - start) / 1e6, users: merged.activeUsers, requests: merged.requests,
                                             failures: merged.failures, p50Ms: pct(50), p95Ms: pct(95), p99Ms: pct(99)))
+                history[history.count - 1].latency = SparseHistogram(h)    // for the CSV history and HTML report
                 recent.append(h)
                 if recent.count > 10 { recent.removeFirst() }
                 if live && !stopSent { writeStderr(liveLine(history, recent)) }
