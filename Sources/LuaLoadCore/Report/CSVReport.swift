@@ -65,7 +65,9 @@ public enum CSVReport {
                 var f = ["\(timestamp)", "\(point.users)", entry.method, entry.name,
                          Format.fixed(dt > 0 ? Double(p.requests) / dt : 0, 6),
                          Format.fixed(dt > 0 ? Double(p.failures) / dt : 0, 6)]
-                if p.latency == nil {
+                if t.requests == 0 {
+                    f += percentileColumns.map { _ in "N/A" }    // Locust: no requests yet
+                } else if p.latency == nil {
                     // No bucket data: the three percentiles the point has, the rest unknown.
                     for c in percentileColumns {
                         switch c {

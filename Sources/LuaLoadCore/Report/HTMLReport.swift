@@ -36,16 +36,16 @@ public enum HTMLReport {
             o += chart(id: "chart-latency", title: "Response times (ms)", xs: xs, unit: "ms",
                        series: [("p50", "#1565c0", s.history.map(\.p50Ms)), ("p95", "#ef6c00", s.history.map(\.p95Ms)),
                                 ("p99", "#6a1b9a", s.history.map(\.p99Ms))])
-            o += chart(id: "chart-users", title: "Users", xs: xs, unit: "",
+            o += chart(id: "chart-users", title: "Users", xs: xs, unit: "", minStep: 1,
                        series: [("users", "#455a64", s.history.map { Double($0.users) })])
         }
 
         // Request statistics.
-        o += "<h2>Request statistics</h2>\n<table id=\"stats\">\n<thead><tr><th>Type</th><th>Name</th><th># reqs</th><th># fails</th>"
+        o += "<h2>Request statistics</h2>\n<table id=\"stats\">\n<thead><tr><th class=\"l\">Type</th><th class=\"l\">Name</th><th># reqs</th><th># fails</th>"
         o += "<th>Avg (ms)</th><th>Min (ms)</th><th>Max (ms)</th><th>Median (ms)</th><th>Avg size (B)</th><th>req/s</th><th>failures/s</th></tr></thead>\n<tbody>\n"
         for r in s.rows + [s.total] {
             let cls = r.name == "Aggregated" && r.method.isEmpty ? " class=\"total\"" : ""
-            o += "<tr\(cls)><td>\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td><td>\(r.requests)</td>"
+            o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td><td>\(r.requests)</td>"
             o += "<td\(r.failures > 0 ? " class=\"bad\"" : "")>\(r.failures)</td>"
             o += "<td>\(ms(r.avgMs))</td><td>\(ms(r.minMs))</td><td>\(ms(r.maxMs))</td><td>\(ms(r.percentileMs(50)))</td>"
             o += "<td>\(Format.fixed(r.avgContentSize, 0))</td><td>\(Format.fixed(s.rps(r), 2))</td><td>\(Format.fixed(s.failuresPerSecond(r), 2))</td></tr>\n"
@@ -53,12 +53,12 @@ public enum HTMLReport {
         o += "</tbody>\n</table>\n"
 
         // Percentiles.
-        o += "<h2>Response time percentiles (ms)</h2>\n<table id=\"percentiles\">\n<thead><tr><th>Type</th><th>Name</th>"
+        o += "<h2>Response time percentiles (ms)</h2>\n<table id=\"percentiles\">\n<thead><tr><th class=\"l\">Type</th><th class=\"l\">Name</th>"
         for p in Summary.percentiles { o += "<th>\(esc(ConsoleReport.percentLabel(p)))</th>" }
         o += "<th># reqs</th></tr></thead>\n<tbody>\n"
         for r in s.rows + [s.total] {
             let cls = r.name == "Aggregated" && r.method.isEmpty ? " class=\"total\"" : ""
-            o += "<tr\(cls)><td>\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td>"
+            o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td>"
             for p in Summary.percentiles { o += "<td>\(ms(r.percentileMs(p)))</td>" }
             o += "<td>\(r.requests)</td></tr>\n"
         }
@@ -69,9 +69,9 @@ public enum HTMLReport {
         if s.failures.isEmpty {
             o += "<p class=\"muted\">No failures.</p>\n"
         } else {
-            o += "<table id=\"failures\">\n<thead><tr><th># occurrences</th><th>Type</th><th>Name</th><th>Error</th></tr></thead>\n<tbody>\n"
+            o += "<table id=\"failures\">\n<thead><tr><th># occurrences</th><th class=\"l\">Type</th><th class=\"l\">Name</th><th class=\"l\">Error</th></tr></thead>\n<tbody>\n"
             for f in s.failures {
-                o += "<tr><td>\(f.occurrences)</td><td>\(esc(f.method))</td><td class=\"name\">\(esc(f.name))</td><td class=\"msg\">\(esc(f.error))</td></tr>\n"
+                o += "<tr><td>\(f.occurrences)</td><td class=\"l\">\(esc(f.method))</td><td class=\"name\">\(esc(f.name))</td><td class=\"msg\">\(esc(f.error))</td></tr>\n"
             }
             o += "</tbody>\n</table>\n"
         }
@@ -79,7 +79,7 @@ public enum HTMLReport {
         if s.errors.isEmpty {
             o += "<p class=\"muted\">No script errors.</p>\n"
         } else {
-            o += "<table id=\"errors\">\n<thead><tr><th># count</th><th>Message</th><th>Traceback</th></tr></thead>\n<tbody>\n"
+            o += "<table id=\"errors\">\n<thead><tr><th># count</th><th class=\"l\">Message</th><th class=\"l\">Traceback</th></tr></thead>\n<tbody>\n"
             for e in s.errors {
                 o += "<tr><td>\(e.count)</td><td class=\"msg\">\(esc(e.message))</td><td><pre>\(esc(e.traceback))</pre></td></tr>\n"
             }
@@ -94,13 +94,15 @@ public enum HTMLReport {
     // MARK: charts
 
     /// A line chart as inline SVG: nice y ticks from 0, x in seconds since the start.
-    static func chart(id: String, title: String, xs: [Double], unit: String,
+    static func chart(id: String, title: String, xs: [Double], unit: String, minStep: Double = 0,
                       series: [(name: String, color: String, values: [Double])]) -> String {
         let w = 1200.0, h = 300.0, left = 70.0, right = 20.0, top = 40.0, bottom = 40.0
         let pw = w - left - right, ph = h - top - bottom
         let xMax = max(xs.last ?? 1, 1)
-        let yTop = niceCeil(series.flatMap(\.values).filter(\.isFinite).max() ?? 0)
-        let yStep = yTop / 5
+        let yMax = series.flatMap(\.values).filter(\.isFinite).max() ?? 0
+        let yStep = max(niceStep(yMax / 5), minStep)
+        let yTicks = max(1, Int((yMax / yStep).rounded(.up)))
+        let yTop = yStep * Double(yTicks)
         func px(_ x: Double) -> String { Format.fixed(left + x / xMax * pw, 1) }
         func py(_ y: Double) -> String { Format.fixed(top + ph - min(max(y, 0), yTop) / yTop * ph, 1) }
 
@@ -108,7 +110,7 @@ public enum HTMLReport {
         o += "<svg viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"100%\" role=\"img\" aria-label=\"\(esc(title))\">\n"
         o += "<text x=\"\(Int(left))\" y=\"22\" class=\"ct\">\(esc(title))</text>\n"
         // Grid and y labels.
-        for k in 0...5 {
+        for k in 0...yTicks {
             let y = yStep * Double(k)
             o += "<line x1=\"\(Int(left))\" x2=\"\(Int(w - right))\" y1=\"\(py(y))\" y2=\"\(py(y))\" class=\"\(k == 0 ? "axis" : "grid")\"/>"
             o += "<text x=\"\(Int(left - 8))\" y=\"\(py(y))\" dy=\"4\" text-anchor=\"end\" class=\"tick\">\(esc(tickLabel(y, step: yStep) + (unit.isEmpty || k == 0 ? "" : " " + unit)))</text>\n"
@@ -138,26 +140,20 @@ public enum HTMLReport {
         return o
     }
 
-    /// The smallest 1, 2 or 5 × 10^k at or above `v` (1 for 0).
-    static func niceCeil(_ v: Double) -> Double {
-        guard v > 0 else { return 1 }
-        let step = niceStep(v / 5)
-        return (v / step).rounded(.up) * step
-    }
-
+    /// A round step at or above `v`: 1, 2, 2.5 or 5 × 10^k (1 for 0).
     static func niceStep(_ v: Double) -> Double {
         guard v > 0 else { return 1 }
         var p = 1.0
         while p * 10 <= v { p *= 10 }
         while p > v { p /= 10 }
-        for m in [1.0, 2.0, 5.0, 10.0] where p * m >= v { return p * m }
+        for m in [1.0, 2.0, 2.5, 5.0, 10.0] where p * m >= v * (1 - 1e-9) { return p * m }
         return p * 10
     }
 
+    /// A tick value with as many decimals as the step needs.
     static func tickLabel(_ v: Double, step: Double) -> String {
-        if step >= 1 || v == 0 { return Format.fixed(v, 0) }
-        var decimals = 0, s = step
-        while s < 1 && decimals < 6 { s *= 10; decimals += 1 }
+        var decimals = 0, scaled = step
+        while decimals < 6 && abs(scaled - scaled.rounded()) > 1e-9 * max(1, scaled) { scaled *= 10; decimals += 1 }
         return Format.fixed(v, decimals)
     }
 
@@ -198,7 +194,8 @@ public enum HTMLReport {
     table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; margin-bottom: 8px; }
     th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: right; vertical-align: top; }
     th { background: var(--head); font-weight: 600; }
-    td.name, td.msg, th:nth-child(2) { text-align: left; word-break: break-all; }
+    td.name, td.msg { text-align: left; word-break: break-word; }
+    th.l, td.l { text-align: left; }
     tr.total td { font-weight: 600; background: #fbfbfc; }
     td.bad { color: #c62828; font-weight: 600; }
     pre { margin: 0; text-align: left; white-space: pre-wrap; font-size: 12px; }
