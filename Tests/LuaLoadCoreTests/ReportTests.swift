@@ -141,6 +141,26 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(HdrCodec.encode(back), HdrCodec.encode(h))
     }
 
+    /// Writes a JSON report with a wide spread of latencies (1 µs … 1 h) for scripts/check-hdr.py when
+    /// LUALOAD_HDR_SAMPLE names a file; otherwise does nothing.
+    func testWriteHdrSampleForPythonCheck() throws {
+        guard let path = ProcessInfo.processInfo.environment["LUALOAD_HDR_SAMPLE"] else { return }
+        var w = WorkerStats()
+        var rng = SystemRandomNumberGenerator()
+        for (k, name) in ["/small", "/wide", "/huge"].enumerated() {
+            var r = RequestStats(method: "GET", name: name)
+            for _ in 0..<(5000 * (k + 1)) {
+                let micros: UInt64 = k == 0 ? .random(in: 1...3000, using: &rng)
+                    : k == 1 ? UInt64(exp(Double.random(in: 0...log(3.6e9), using: &rng)))
+                    : .random(in: 1_000_000...3_600_000_000, using: &rng)
+                r.record(micros: max(micros, 1), failed: false)
+            }
+            w.rows.append(r)
+        }
+        let s = Summary(workers: [w], durationSeconds: 10, users: 1, threads: 1, stopReason: .duration, history: [])
+        try JSONReport.render(s).write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
     func testHdrEmptyAndHeader() throws {
         let h = makeLatencyHistogram()
         let raw = HdrCodec.encode(h)
