@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPosix"),
         .target(name: "CTLSShim", dependencies: ["COpenSSL"]),
         .target(
@@ -30,7 +31,7 @@ let package = Package(
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim",
+                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             exclude: ["Serve/README.md"],

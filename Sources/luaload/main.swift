@@ -59,6 +59,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Leave out tasks with any of these tags (comma-separated or repeated).")
     var excludeTags: [String] = []
 
+    @Option(help: "Write Locust's CSV files: PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv, PREFIX_exceptions.csv.")
+    var csv: String?
+
+    @Flag(help: "With --csv, add a row per name and second to PREFIX_stats_history.csv.")
+    var csvFullHistory = false
+
+    @Option(help: "Write a self-contained HTML report with charts to this file.")
+    var html: String?
+
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
@@ -102,6 +111,7 @@ struct RunCommand: ParsableCommand {
         options.live = !quiet
         options.printStats = printStats && !quiet
         options.iterations = iterations
+        options.historyByName = csv != nil && csvFullHistory
         options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
         options.excludeTags = excludeTags.flatMap { $0.split(separator: ",").map(String.init) }
         options.tls.insecure = insecure
@@ -110,10 +120,18 @@ struct RunCommand: ParsableCommand {
         options.tls.keyFile = key
 
         let runner = try Runner(options: options)
-        let summary = runner.run()
+        let startedAt = time(nil)
+        var summary = runner.run()
+        summary.startUnixTime = Int(startedAt)
         print(ConsoleReport.render(summary), terminator: "")
         if let json {
             try writeFile(json, JSONReport.render(summary))
+        }
+        if let csv {
+            for file in CSVReport.files(summary, prefix: csv, fullHistory: csvFullHistory) { try writeFile(file.path, file.text) }
+        }
+        if let html {
+            try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
         }
         if summary.total.failures > 0 || !summary.errors.isEmpty { throw ExitCode(exitCodeOnError) }
     }

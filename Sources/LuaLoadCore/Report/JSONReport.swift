@@ -44,7 +44,8 @@ public enum JSONReport {
                 }
             }
             w.key("history"); w.array {
-                for h in s.history {
+                for (k, h) in s.history.enumerated() {
+                    let dt = k == 0 ? h.elapsed : h.elapsed - s.history[k - 1].elapsed
                     w.object {
                         w.key("elapsed_s"); w.number(h.elapsed)
                         w.key("users"); w.int(h.users)
@@ -53,6 +54,8 @@ public enum JSONReport {
                         w.key("p50_ms"); w.number(h.p50Ms)
                         w.key("p95_ms"); w.number(h.p95Ms)
                         w.key("p99_ms"); w.number(h.p99Ms)
+                        w.key("rps"); w.number(dt > 0 ? Double(h.requests) / dt : 0)
+                        w.key("fps"); w.number(dt > 0 ? Double(h.failures) / dt : 0)
                     }
                 }
             }
@@ -78,6 +81,9 @@ public enum JSONReport {
             }
             w.key("rps"); w.number(s.rps(r))
             w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
+            w.key("avg_content_size"); w.number(r.avgContentSize)
+            // The latency histogram (µs), HdrHistogram's compressed V2 encoding in base64: exact merging later.
+            w.key("hdr"); w.string(HdrCodec.encodeBase64(r.histogram))
         }
     }
 }

@@ -22,6 +22,8 @@ public struct RunOptions: Sendable {
     public var iterations: Int?
     public var tags: [String] = []
     public var excludeTags: [String] = []
+    /// Keep a per-name time series (for --csv-full-history): the per-row snapshots are merged each second.
+    public var historyByName = false
     public var tls = TLSOptions()
 
     public init(scriptPath: String, threads: Int) {
@@ -174,6 +176,8 @@ public final class Runner {
         let live = options.live && isatty(2) != 0
         var history: [HistoryPoint] = []
         var recent: [LatencyHistogram] = []
+        var byName: [String: [HistoryPoint]] = [:]
+        var previousRows: [String: (requests: Int, failures: Int)] = [:]
         var reason = StopReason.usersFinished
         var stopAt: UInt64? = options.duration.map { start + UInt64($0 * 1_000_000) }
         var stoppedAt: UInt64 = 0
@@ -214,6 +218,8 @@ public final class Runner {
                 func pct(_ p: Double) -> Double { h.totalCount > 0 ? Double(min(h.valueAtPercentile(p), h.max)) / 1000 : 0 }
                 history.append(HistoryPoint(elapsed: Double(t - start) / 1e6, users: merged.activeUsers, requests: merged.requests,
                                             failures: merged.failures, p50Ms: pct(50), p95Ms: pct(95), p99Ms: pct(99)))
+                history[history.count - 1].latency = SparseHistogram(h)    // for the CSV history and HTML report
+                if options.historyByName { appendHistoryByName(&byName, &previousRows, workers, at: history[history.count - 1], second: history.count - 1) }
                 recent.append(h)
                 if recent.count > 10 { recent.removeFirst() }
                 if live && !stopSent { writeStderr(liveLine(history, recent)) }
@@ -231,8 +237,33 @@ public final class Runner {
         if !stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
         var stats = workers.map { $0.mailbox.finalStats! }
         if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }
-        return Summary(workers: hookStats + stats, durationSeconds: Double(end - start) / 1e6, users: options.users,
-                       threads: threads, stopReason: reason, history: history)
+        var summary = Summary(workers: hookStats + stats, durationSeconds: Double(end - start) / 1e6, users: options.users,
+                              threads: threads, stopReason: reason, history: history)
+        summary.historyByName = byName
+        return summary
+    }
+
+    /// One point per name for this second: its requests and failures in the second, its percentiles so far.
+    private func appendHistoryByName(_ byName: inout [String: [HistoryPoint]], _ previous: inout [String: (requests: Int, failures: Int)],
+                                     _ workers: [Worker], at point: HistoryPoint, second: Int) {
+        var merged: [String: RequestStats] = [:]
+        for w in workers {
+            for row in w.mailbox.takeRows() {
+                merged[row.method + " " + row.name, default: RequestStats(method: row.method, name: row.name)].merge(row)
+            }
+        }
+        for (key, row) in merged where row.requests > 0 {
+            // A name first seen now gets empty points for the seconds before, so every series lines up by second.
+            while byName[key, default: []].count < second {
+                byName[key, default: []].append(HistoryPoint(elapsed: 0, users: 0, requests: 0, failures: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0))
+            }
+            let before = previous[key] ?? (0, 0)
+            previous[key] = (row.requests, row.failures)
+            let r = RowSummary(row)
+            byName[key, default: []].append(HistoryPoint(elapsed: point.elapsed, users: point.users, requests: row.requests - before.requests,
+                                                         failures: row.failures - before.failures, p50Ms: r.percentileMs(50),
+                                                         p95Ms: r.percentileMs(95), p99Ms: r.percentileMs(99)))
+        }
     }
 
     /// Thread k's part of n task runs, in proportion to its users; the parts add up to n exactly.

@@ -650,6 +650,7 @@ public final class Worker: @unchecked Sendable {
         vus[i].pendingMicros = micros
         vus[i].pendingStatus = Int32(status)
         vus[i].pendingCode = status >= 400 ? FailureCode.make(FailureCode.status, status) : 0
+        stats.rows[Int(vus[i].stat)].addBytes(vus[i].response.body.count)
         if vus[i].response.keepAlive {
             vus[i].reused = true
         } else {

@@ -14,6 +14,8 @@ public struct RequestStats {
     public var requests = 0
     public var failures = 0
     public var sumMicros: UInt64 = 0
+    /// Response body bytes, for Locust's "Average Content Size".
+    public var bytes: UInt64 = 0
     public var histogram = makeLatencyHistogram()
 
     public init(method: String, name: String) {
@@ -22,17 +24,25 @@ public struct RequestStats {
     }
 
     @inline(__always)
-    public mutating func record(micros: UInt64, failed: Bool) {
+    public mutating func record(micros: UInt64, failed: Bool, bytes: Int = 0) {
         requests &+= 1
         if failed { failures &+= 1 }
         sumMicros &+= micros
+        self.bytes &+= UInt64(bytes)
         _ = histogram.record(max(micros, 1))
+    }
+
+    /// Counts a response body's bytes apart from `record` (the body is known before the script settles the outcome).
+    @inline(__always)
+    public mutating func addBytes(_ n: Int) {
+        bytes &+= UInt64(n)
     }
 
     public mutating func merge(_ other: RequestStats) {
         requests += other.requests
         failures += other.failures
         sumMicros += other.sumMicros
+        bytes += other.bytes
         histogram.add(other.histogram)
     }
 }

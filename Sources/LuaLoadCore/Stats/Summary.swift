@@ -5,6 +5,8 @@ public struct RowSummary {
     public var requests: Int
     public var failures: Int
     public var sumMicros: UInt64
+    /// Response body bytes in all.
+    public var bytes: UInt64 = 0
     public var histogram: LatencyHistogram
 
     public init(_ s: RequestStats) {
@@ -13,8 +15,12 @@ public struct RowSummary {
         requests = s.requests
         failures = s.failures
         sumMicros = s.sumMicros
+        bytes = s.bytes
         histogram = s.histogram
     }
+
+    /// Mean response body size in bytes (Locust's "Average Content Size").
+    public var avgContentSize: Double { requests > 0 ? Double(bytes) / Double(requests) : 0 }
 
     public var avgMs: Double { requests > 0 ? Double(sumMicros) / Double(requests) / 1000 : 0 }
     public var minMs: Double { requests > 0 ? Double(histogram.min) / 1000 : 0 }
@@ -52,6 +58,34 @@ public struct HistoryPoint {
     public var p50Ms: Double
     public var p95Ms: Double
     public var p99Ms: Double
+    /// This second's latencies (µs), sparse: what the CSV history and the HTML report need for cumulative
+    /// and full percentile columns. Filled by the Runner when it has them; nil otherwise.
+    public var latency: SparseHistogram? = nil
+}
+
+/// A histogram's non-empty buckets as (value, count), value being the bucket's highest equivalent value
+/// in µs: a few KB per second where a whole `LatencyHistogram` is ~180 KB.
+public struct SparseHistogram {
+    public var values: [UInt64] = []
+    public var counts: [UInt64] = []
+
+    public init() {}
+
+    public init(_ h: LatencyHistogram) {
+        for v in h.recordedValues() {
+            values.append(v.value)
+            counts.append(UInt64(v.count))
+        }
+    }
+
+    public var totalCount: UInt64 { counts.reduce(0, +) }
+
+    /// Back into a full histogram (the values land in the same buckets).
+    public func histogram() -> LatencyHistogram {
+        var h = makeLatencyHistogram()
+        for (v, c) in zip(values, counts) { _ = h.record(v, count: c) }
+        return h
+    }
 }
 
 public enum StopReason: String {
@@ -72,6 +106,11 @@ public struct Summary {
     public var errors: [ErrorRow]
     public var history: [HistoryPoint]
     public var tls: TLSStats
+    /// Per-row history ("METHOD name" → one point a second) for `--csv-full-history`; empty unless the
+    /// Runner fills it.
+    public var historyByName: [String: [HistoryPoint]] = [:]
+    /// Wall-clock start of the run, Unix seconds (0 when unknown): the CSV history's Timestamp column.
+    public var startUnixTime: Int = 0
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
