@@ -30,7 +30,9 @@ public final class TLSContext {
     let ctx: OpaquePointer
     let verifies: Bool
 
-    public init(_ options: TLSOptions) throws {
+    /// `systemStore: false` skips loading the system's CA certificates (tens of ms): for checking the
+    /// option files before traffic, where only the files matter.
+    public init(_ options: TLSOptions, systemStore: Bool = true) throws {
         guard let ctx = SSL_CTX_new(TLS_client_method()) else {
             throw TLSSetupError(description: "cannot create a TLS context: " + (TLS.queuedError() ?? "out of memory"))
         }
@@ -48,7 +50,7 @@ public final class TLSContext {
             guard SSL_CTX_load_verify_locations(ctx, ca, nil) == 1 else {
                 throw TLSSetupError(description: "--cacert \(ca): no PEM CA certificate in it (\(TLS.queuedError() ?? "none found"))")
             }
-        } else if verifies {
+        } else if verifies && systemStore {
             SSL_CTX_set_default_verify_paths(ctx)
         }
         if let cert = options.certFile {

@@ -98,7 +98,9 @@ public final class Runner {
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
         // Any script may reach an https URL: check the TLS files now, with a throwaway context, not at the first request.
         do {
-            _ = try TLSContext(options.tls)
+            if options.tls.caFile != nil || options.tls.certFile != nil || options.tls.keyFile != nil {
+                _ = try TLSContext(options.tls, systemStore: false)
+            }
         } catch {
             throw UsageError("\(error)")
         }

@@ -228,24 +228,26 @@ public final class Worker: @unchecked Sendable {
             let base = lua_gettop(co) - nres + 1
             let op = Int(lua_tointegerx(co, base, nil))
             settle(i, co, base + 1)
+            let finished = Int(lua_tointegerx(co, base + 2, nil))
+            if finished > 0 {
+                stats.iterations += finished
+                interval.iterations += finished
+                if let limit = config.iterationLimit, stats.iterations >= limit {
+                    // -n reached: stop here (this VU's next request is not sent), before any other VU
+                    // can finish another task run.
+                    lua_settop(co, base - 1)
+                    reachedIterationLimit = true
+                    stopAsked = true
+                    return
+                }
+            }
             switch op {
             case Prelude.opHTTP:
                 startRequest(i, co, base)
                 lua_settop(co, base - 1)
                 return
             case Prelude.opSleep, Prelude.opWait:
-                if op == Prelude.opWait {
-                    stats.iterations += 1
-                    interval.iterations += 1
-                    if let limit = config.iterationLimit, stats.iterations >= limit {
-                        // -n reached: stop here, before any other VU can finish another task run.
-                        lua_settop(co, base - 1)
-                        reachedIterationLimit = true
-                        stopAsked = true
-                        return
-                    }
-                }
-                let seconds = lua_tonumberx(co, base + 2, nil)
+                let seconds = lua_tonumberx(co, base + 3, nil)
                 lua_settop(co, base - 1)
                 if seconds > 0 {
                     vus[i].state = .sleeping
@@ -260,16 +262,16 @@ public final class Worker: @unchecked Sendable {
                 return
             case Prelude.opError:
                 var len = 0
-                let msg = ll_tostring(co, base + 2, &len).map { String(cString: $0) } ?? "error"
-                let tb = ll_tostring(co, base + 3, &len).map { String(cString: $0) } ?? msg
+                let msg = ll_tostring(co, base + 3, &len).map { String(cString: $0) } ?? "error"
+                let tb = ll_tostring(co, base + 4, &len).map { String(cString: $0) } ?? msg
                 lua_settop(co, base - 1)
                 stats.countScriptError(message: msg, traceback: tb)
                 nargs = 0
             default:   // OP_STOPPED: the coroutine returned
                 if vus[i].role == .setup {
                     var len = 0
-                    setupResult = ll_tostring(co, base + 2, &len).map { String(cString: $0) }
-                    setupFailure = ll_tostring(co, base + 3, &len).map { String(cString: $0) }
+                    setupResult = ll_tostring(co, base + 3, &len).map { String(cString: $0) }
+                    setupFailure = ll_tostring(co, base + 4, &len).map { String(cString: $0) }
                 }
                 lua_settop(co, base - 1)
                 endVU(i)
@@ -327,15 +329,15 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: - Requests
 
-    /// Stack of `co` from `base`: op, outcome, stat id, method, url, headers, body, timeout, name.
+    /// Stack of `co` from `base`: op, outcome, finished, stat id, method, url, headers, body, timeout, name.
     private func startRequest(_ i: Int, _ co: OpaquePointer, _ base: Int32) {
-        let stat = Int(lua_tointegerx(co, base + 2, nil))
+        let stat = Int(lua_tointegerx(co, base + 3, nil))
         var methodLen = 0, urlLen = 0
-        let method = ll_tostring(co, base + 3, &methodLen)!
-        let url = ll_tostring(co, base + 4, &urlLen)!
+        let method = ll_tostring(co, base + 4, &methodLen)!
+        let url = ll_tostring(co, base + 5, &urlLen)!
         if stat >= stats.rows.count {
             var nameLen = 0
-            let name = String(cString: ll_tostring(co, base + 8, &nameLen)!)
+            let name = String(cString: ll_tostring(co, base + 9, &nameLen)!)
             while stats.rows.count <= stat {
                 stats.rows.append(RequestStats(method: String(cString: method), name: name))
             }
@@ -376,8 +378,8 @@ public final class Worker: @unchecked Sendable {
         endpoints[Int(endpoint)].hostHeader.withUnsafeBytes { req.pointee.append($0.baseAddress!, $0.count) }
         req.pointee.append("\r\n")
         var len = 0
-        if let headers = ll_tostring(co, base + 5, &len) { req.pointee.append(headers, len) }
-        let body = ll_tostring(co, base + 6, &len)
+        if let headers = ll_tostring(co, base + 6, &len) { req.pointee.append(headers, len) }
+        let body = ll_tostring(co, base + 7, &len)
         let bodyLen = len
         let isHead = methodLen == 4 && method[0] == 0x48 && method[1] == 0x45   // "HEAD"
         if body != nil || method[0] == 0x50 {   // POST, PUT, PATCH carry a length even when empty
@@ -390,7 +392,7 @@ public final class Worker: @unchecked Sendable {
         vus[i].response.reset(bodyless: isHead)
 
         var isnum: Int32 = 0
-        let t = lua_tonumberx(co, base + 7, &isnum)
+        let t = lua_tonumberx(co, base + 8, &isnum)
         let timeout = isnum != 0 ? UInt64(t * 1_000_000) : config.timeoutMicros
         timers.arm(i, at: monotonicMicros() + timeout)
 

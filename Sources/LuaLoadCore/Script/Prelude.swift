@@ -2,8 +2,9 @@
 ///
 /// `http.*`, `sleep` and the task runner are plain Lua that `coroutine.yield` an operation to the engine;
 /// the engine only ever calls `lua_resume`, so no Lua error or yield ever unwinds through Swift.
-/// Every yield is `yield(op, outcome, ...)`, where `outcome` settles the VU's previous response:
-/// nil (default rule), true (`res:success()`) or a message (`res:failure(msg)` / `fail(msg)`).
+/// Every yield is `yield(op, outcome, finished, ...)`: `outcome` settles the VU's previous response —
+/// nil (default rule), true (`res:success()`) or a message (`res:failure(msg)` / `fail(msg)`) — and
+/// `finished` counts the task runs completed since the last yield.
 enum Prelude {
     static let opHTTP = 1, opSleep = 2, opWait = 3, opError = 4, opStopped = 5
 
@@ -38,13 +39,26 @@ debug.getregistry().luaload = E
 local current                -- the running VU's context; one coroutine runs at a time per state
 local classes, implicit = {}, nil
 
--- Settles the VU's last response: the engine records it with this outcome.
-local function settle(ctx)
+-- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success);
+-- `report` the outcome to send with the next yield (nil: the default rule, true, or a failure message);
+-- `finished` the task runs completed since the last yield. Every yield is
+-- `yield(op, outcome, finished, ...)`, so the engine records the previous response and counts task runs.
+
+-- The override window of the VU's last response ends (its next request, sleep or task end).
+local function close(ctx)
   local last = ctx.last
-  if last == nil then return nil end
-  ctx.last = nil
-  rawset(last, "_settled", true)
-  return rawget(last, "_outcome")
+  if last ~= nil then
+    ctx.last = nil
+    ctx.report = rawget(last, "_outcome")
+  end
+end
+
+-- Closes the window and hands over what the engine must record: outcome and finished task runs.
+local function settle(ctx)
+  close(ctx)
+  local outcome, finished = ctx.report, ctx.finished
+  ctx.report, ctx.finished = nil, 0
+  return outcome, finished
 end
 
 ---------------------------------------------------------------- responses
@@ -82,7 +96,7 @@ end
 
 local function settable(res, fname)
   if getmetatable(res) ~= ResponseMT then error(fname .. ": call it as res:" .. fname .. "(...)", 3) end
-  if rawget(res, "_settled") then
+  if rawget(res, "_ctx").last ~= res then
     error(fname .. ": too late, this response was already recorded (call it before the VU's next request, sleep or task end)", 3)
   end
 end
@@ -142,23 +156,41 @@ local function header_block(headers, fname, level)
   return concat(parts), has_type
 end
 
+local function fname_of(method)
+  return "http." .. (type(method) == "string" and method:lower() or "request")
+end
+
+-- Checked paths and their default stats names, so a repeated path costs one lookup. Bounded, since a
+-- script may build a new path for every request.
+local url_names, url_count = {}, 0
+local function default_name(method, url, level)
+  local name = url_names[url]
+  if name ~= nil then return name end
+  if type(url) ~= "string" then error(format("%s: expected a path string, got %s", fname_of(method), type(url)), level + 1) end
+  if url:byte(1) ~= 47 and not url:find("^https?://") then
+    error(format("%s: %q must start with / or http:// or https://", fname_of(method), url), level + 1)
+  end
+  local q = url:find("?", 1, true)
+  name = q and url:sub(1, q - 1) or url
+  if url_count >= 10000 then url_names, url_count = {}, 0 end
+  url_names[url] = name
+  url_count = url_count + 1
+  return name
+end
+
 local methods_checked = {}
 local function request(method, url, opts, level)
   level = level + 1
-  local fname = "http." .. (type(method) == "string" and method:lower() or "request")
   if methods_checked[method] == nil then
     if type(method) ~= "string" or not method:find("^%u+$") then
       error(format("http.request: method must be an upper-case name like \"GET\", got %s", tostring(method)), level)
     end
     methods_checked[method] = true
   end
-  if type(url) ~= "string" then error(format("%s: expected a path string, got %s", fname, type(url)), level) end
-  local first = url:byte(1)
-  if first ~= 47 and not url:find("^https?://") then
-    error(format("%s: %q must start with / or http:// or https://", fname, url), level)
-  end
-  local headers, body, name, timeout
+  local name = default_name(method, url, level)
+  local headers, body, timeout
   if opts ~= nil then
+    local fname = fname_of(method)
     if type(opts) ~= "table" then error(fname .. ": opts must be a table", level) end
     local has_type = false
     if opts.headers ~= nil then headers, has_type = header_block(opts.headers, fname, level) end
@@ -169,15 +201,13 @@ local function request(method, url, opts, level)
       body = jsonlib.encode(opts.json)
       if not has_type then headers = (headers or "") .. "Content-Type: application/json\r\n" end
     end
-    name = opts.name
-    if name ~= nil and type(name) ~= "string" then error(fname .. ": opts.name must be a string", level) end
+    if opts.name ~= nil then
+      name = opts.name
+      if type(name) ~= "string" then error(fname .. ": opts.name must be a string", level) end
+    end
     timeout = opts.timeout
     if timeout ~= nil and (type(timeout) ~= "number" or timeout <= 0) then
       error(fname .. ": opts.timeout must be a positive number of seconds", level)
-    end
-    if name == nil then
-      local q = url:find("?", 1, true)
-      name = q and url:sub(1, q - 1) or url
     end
     local query = opts.query
     if query ~= nil then
@@ -185,16 +215,17 @@ local function request(method, url, opts, level)
       local qs = encode_query(query)
       if qs ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. qs end
     end
-  else
-    local q = url:find("?", 1, true)
-    name = q and url:sub(1, q - 1) or url
   end
   local ctx = current
-  if ctx == nil then error(fname .. ": requests can only be made inside tasks, on_start, on_stop or setup", level) end
-  local status, elapsed, rbody, err, raw = yield(OP_HTTP, settle(ctx), stat_id(method, name), method, url, headers, body, timeout, name)
+  if ctx == nil then
+    error(fname_of(method) .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", level)
+  end
+  local outcome, finished = settle(ctx)
+  local status, elapsed, rbody, err, raw = yield(OP_HTTP, outcome, finished, stat_id(method, name), method, url, headers, body, timeout, name)
   current = ctx
-  local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err,
-                             _raw_headers = raw, url = url, name = name, method = method }, ResponseMT)
+  ctx.yielded = true
+  local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, url = url,
+                             _raw_headers = raw, _ctx = ctx }, ResponseMT)
   ctx.last = res
   return res
 end
@@ -209,7 +240,8 @@ function sleep(seconds)
   if type(seconds) ~= "number" or seconds < 0 then error("sleep: expected a number of seconds >= 0", 2) end
   local ctx = current
   if ctx == nil then error("sleep: only inside tasks, on_start or on_stop", 2) end
-  yield(OP_SLEEP, settle(ctx), seconds)
+  local outcome, finished = settle(ctx)
+  yield(OP_SLEEP, outcome, finished, seconds)
   current = ctx
 end
 
@@ -230,36 +262,45 @@ local function check_seconds(fname, v, level)
   if type(v) ~= "number" or v < 0 then error(fname .. ": expected seconds >= 0", level + 1) end
 end
 
+-- The built-in waits cannot fail, so the task loop calls them without the protection user functions get.
+local builtin_waits = setmetatable({}, { __mode = "k" })
+local function builtin(fn) builtin_waits[fn] = true; return fn end
+
 function between(a, b)
   check_seconds("between", a, 2); check_seconds("between", b, 2)
   if b < a then error("between: the second bound must not be below the first", 2) end
-  return function() return a + random() * (b - a) end
+  return builtin(function() return a + random() * (b - a) end)
 end
 
 function constant(s)
   check_seconds("constant", s, 2)
-  return function() return s end
+  return builtin(function() return s end)
 end
 
 -- When each task run started, per VU (weak keys: a stopped VU's state goes with it).
 local task_started = setmetatable({}, { __mode = "k" })
 
+-- Waits that need each task run's start time; only their VUs read the clock per task.
+local paced_waits = setmetatable({}, { __mode = "k" })
+
+local function pacing(period)
+  local fn = function(self)
+    local left = period - (now() - (task_started[self] or now()))
+    return left > 0 and left or 0
+  end
+  paced_waits[fn] = true
+  return builtin(fn)
+end
+
 -- Starts a task run every `s` seconds, however long the run took (0 wait if it overran).
 function constant_pacing(s)
   check_seconds("constant_pacing", s, 2)
-  return function(self)
-    local left = s - (now() - (task_started[self] or now()))
-    return left > 0 and left or 0
-  end
+  return pacing(s)
 end
 
 function constant_throughput(n)
   if type(n) ~= "number" or n <= 0 then error("constant_throughput: expected task runs per second > 0", 2) end
-  local pacing = 1 / n
-  return function(self)
-    local left = pacing - (now() - (task_started[self] or now()))
-    return left > 0 and left or 0
-  end
+  return pacing(1 / n)
 end
 
 ---------------------------------------------------------------- user classes and tasks
@@ -326,7 +367,8 @@ local function run(fn, self, ctx)
     local last = ctx.last
     if last ~= nil then rawset(last, "_outcome", e.msg); return false end
   end
-  yield(OP_ERROR, settle(ctx), e.msg, e.tb)
+  local outcome, finished = settle(ctx)
+  yield(OP_ERROR, outcome, finished, e.msg, e.tb)
   current = ctx
   return false
 end
@@ -334,11 +376,13 @@ end
 local function wait_seconds(wait, self, ctx)
   if wait == nil then return 0 end
   if type(wait) == "number" then return wait end
+  if builtin_waits[wait] then return wait(self) end
   local ok, secs = xpcall(wait, on_error, self)
   current = ctx
   if ok and type(secs) == "number" and secs >= 0 then return secs end
   local msg = ok and ("the wait function returned " .. tostring(secs) .. ", not seconds >= 0") or secs.msg
-  yield(OP_ERROR, settle(ctx), msg, ok and msg or secs.tb)
+  local outcome, finished = settle(ctx)
+  yield(OP_ERROR, outcome, finished, msg, ok and msg or secs.tb)
   current = ctx
   return 1   -- a broken wait must not spin
 end
@@ -350,20 +394,29 @@ function E.vu_main(class_index, vu_id)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
   if cls.on_stop then selves[vu_id] = self end
-  local ctx = {}
+  local ctx = { finished = 0 }
   current = ctx
   local stopped = false
   if cls.on_start then stopped = run(cls.on_start, self, ctx) end
   local pool, n, wait = cls._pool, #cls._pool, cls.wait
-  local sequential, step = cls.sequential, 0
+  local sequential, step, paced = cls.sequential, 0, paced_waits[wait]
   while not stopped do
-    task_started[self] = now()
+    if paced then task_started[self] = now() end
     local fn
     if sequential then step = step % n + 1; fn = pool[step] else fn = pool[random(n)] end
+    ctx.yielded = false
     stopped = run(fn, self, ctx)
     if stopped then break end
-    yield(OP_WAIT, settle(ctx), wait_seconds(wait, self, ctx))
-    current = ctx
+    ctx.finished = ctx.finished + 1
+    close(ctx)
+    local seconds = wait_seconds(wait, self, ctx)
+    -- A zero wait after a task that yielded (made a request) goes straight on: the next yield carries the
+    -- outcome and the task-run count. A task that never yields still yields here, so no VU starves the others.
+    if seconds > 0 or not ctx.yielded then
+      local outcome, finished = settle(ctx)
+      yield(OP_WAIT, outcome, finished, seconds)
+      current = ctx
+    end
   end
   if cls.on_stop then
     selves[vu_id] = nil
@@ -378,7 +431,7 @@ function E.vu_stop(class_index, vu_id)
   local self = selves[vu_id]
   if self == nil or not cls.on_stop then return OP_STOPPED end
   selves[vu_id] = nil
-  local ctx = {}
+  local ctx = { finished = 0 }
   current = ctx
   run(cls.on_stop, self, ctx)
   return OP_STOPPED, settle(ctx)
@@ -387,29 +440,39 @@ end
 -- setup() once before any VU: its result travels to every thread as JSON and becomes `setup_data`.
 function E.setup_main()
   local fn = rawget(_G, "setup")
-  local ctx = {}
+  local ctx = { finished = 0 }
   current = ctx
   local ok, e = xpcall(fn, on_error)
   current = ctx
   if not ok then
-    yield(OP_ERROR, settle(ctx), "setup(): " .. e.msg, e.tb)
-    return OP_STOPPED, settle(ctx), nil, "setup() failed: " .. e.msg
+    local outcome, finished = settle(ctx)
+    yield(OP_ERROR, outcome, finished, "setup(): " .. e.msg, e.tb)
+    current = ctx
+    outcome, finished = settle(ctx)
+    return OP_STOPPED, outcome, finished, nil, "setup() failed: " .. e.msg
   end
   if e == nil then return OP_STOPPED, settle(ctx) end
   local encoded_ok, encoded = pcall(jsonlib.encode, e)
   if not encoded_ok then
-    return OP_STOPPED, settle(ctx), nil, "setup() must return JSON-like data (tables, strings, numbers, booleans): " .. tostring(encoded)
+    local outcome, finished = settle(ctx)
+    return OP_STOPPED, outcome, finished, nil,
+      "setup() must return JSON-like data (tables, strings, numbers, booleans): " .. tostring(encoded)
   end
-  return OP_STOPPED, settle(ctx), encoded
+  local outcome, finished = settle(ctx)
+  return OP_STOPPED, outcome, finished, encoded
 end
 
 -- teardown(data) once after every VU stopped.
 function E.teardown_main()
-  local ctx = {}
+  local ctx = { finished = 0 }
   current = ctx
   local ok, e = xpcall(rawget(_G, "teardown"), on_error, rawget(_G, "setup_data"))
   current = ctx
-  if not ok then yield(OP_ERROR, settle(ctx), "teardown(): " .. e.msg, e.tb); current = ctx end
+  if not ok then
+    local outcome, finished = settle(ctx)
+    yield(OP_ERROR, outcome, finished, "teardown(): " .. e.msg, e.tb)
+    current = ctx
+  end
   return OP_STOPPED, settle(ctx)
 end
 
