@@ -104,3 +104,39 @@ final class UnitTests: XCTestCase {
         }
     }
 }
+
+final class ResponseParserTests: XCTestCase {
+    let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello".utf8)
+    let chunked = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n".utf8)
+
+    func parse(_ bytes: [UInt8], pieces: Int) -> (head: String, body: String, complete: Bool) {
+        let p = UnsafeMutablePointer<ResponseParser>.allocate(capacity: 1)
+        p.initialize(to: ResponseParser())
+        p.pointee.bind(p)
+        p.pointee.reset(bodyless: false)
+        defer { p.pointee.head.free(); p.pointee.body.free(); p.deallocate() }
+        let size = (bytes.count + pieces - 1) / pieces
+        var i = 0
+        while i < bytes.count {
+            let piece = Array(bytes[i..<min(i + size, bytes.count)])
+            XCTAssertEqual(piece.withUnsafeBytes { p.pointee.feed($0.baseAddress!, $0.count) }, 0)
+            i += size
+        }
+        return (String(decoding: p.pointee.head.bytes, as: UTF8.self), String(decoding: p.pointee.body.bytes, as: UTF8.self), p.pointee.complete)
+    }
+
+    func testHeadAndBodyWhateverTheReadSizes() {
+        for pieces in [1, 2, 3, 7, response.count] {
+            let r = parse(response, pieces: pieces)
+            XCTAssertTrue(r.complete)
+            XCTAssertEqual(r.body, "hello", "pieces \(pieces)")
+            XCTAssertEqual(r.head, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\n", "pieces \(pieces)")
+        }
+        for pieces in [1, 4, chunked.count] {
+            let r = parse(chunked, pieces: pieces)
+            XCTAssertTrue(r.complete)
+            XCTAssertEqual(r.body, "hello world")
+            XCTAssertTrue(r.head.hasPrefix("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), r.head)
+        }
+    }
+}

@@ -1,15 +1,22 @@
 import CHTTPParser
 
 /// One response being read, parsed incrementally by http_parser (as wrk does).
-/// Headers are kept raw ("Name: value\r\n" lines) and split into a Lua table only if a script reads them.
+/// The response head (status line and headers) is kept as raw bytes, copied whole from the chunks read
+/// before the headers ended; a script that reads `res.headers` splits it in Lua. So the parser makes no
+/// call per header, only at the end of the head, per body chunk and at the end of the message.
 public struct ResponseParser {
     public var parser = http_parser()
-    public var headers = ByteBuffer()
+    /// The raw head: "HTTP/1.1 200 OK\r\nName: value\r\n...\r\n\r\n" (possibly followed by a chunk-size line).
+    public var head = ByteBuffer()
     public var body = ByteBuffer()
     public fileprivate(set) var complete = false
     /// HEAD responses carry a Content-Length but no body.
     public var bodyless = false
-    fileprivate var inValue = false
+    fileprivate var headDone = false
+    /// While feeding a chunk that was copied into `head`: its address and where it starts in `head`,
+    /// so the first body byte tells where the head ends.
+    fileprivate var chunkInHead: UnsafeRawPointer?
+    fileprivate var chunkOffset = 0
 
     public init() {}
 
@@ -21,10 +28,10 @@ public struct ResponseParser {
     @inline(__always)
     public mutating func reset(bodyless: Bool) {
         http_parser_init(&parser, HTTP_RESPONSE)
-        headers.clear()
+        head.clear()
         body.clear()
         complete = false
-        inValue = false
+        headDone = false
         self.bodyless = bodyless
     }
 
@@ -34,7 +41,13 @@ public struct ResponseParser {
     /// Feeds bytes; returns 0, or http_parser's error number.
     @inline(__always)
     public mutating func feed(_ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+        if !headDone {
+            chunkOffset = head.count
+            chunkInHead = bytes
+            head.append(bytes, count)
+        }
         _ = http_parser_execute(&parser, &responseParserSettings, bytes.assumingMemoryBound(to: CChar.self), count)
+        chunkInHead = nil
         let errno = parser.http_errno
         if errno != HPE_OK.rawValue, !(complete && errno == HPE_CLOSED_CONNECTION.rawValue) { return Int(errno) }
         return 0
@@ -44,7 +57,6 @@ public struct ResponseParser {
     public mutating func feedEOF() {
         _ = http_parser_execute(&parser, &responseParserSettings, nil, 0)
     }
-
 }
 
 @inline(__always)
@@ -54,25 +66,19 @@ private func state(_ p: UnsafeMutablePointer<http_parser>?) -> UnsafeMutablePoin
 
 nonisolated(unsafe) var responseParserSettings: http_parser_settings = {
     var s = http_parser_settings()
-    s.on_header_field = { p, at, len in
-        let r = state(p)
-        if r.pointee.inValue { r.pointee.headers.append("\r\n"); r.pointee.inValue = false }
-        r.pointee.headers.append(UnsafeRawPointer(at!), len)
-        return 0
-    }
-    s.on_header_value = { p, at, len in
-        let r = state(p)
-        if !r.pointee.inValue { r.pointee.headers.append(": "); r.pointee.inValue = true }
-        r.pointee.headers.append(UnsafeRawPointer(at!), len)
-        return 0
-    }
     s.on_headers_complete = { p in
         let r = state(p)
-        if r.pointee.inValue { r.pointee.headers.append("\r\n"); r.pointee.inValue = false }
+        r.pointee.headDone = true
         return r.pointee.bodyless ? 1 : 0
     }
     s.on_body = { p, at, len in
-        state(p).pointee.body.append(UnsafeRawPointer(at!), len)
+        let r = state(p)
+        if let chunk = r.pointee.chunkInHead {
+            // The body begins in the chunk copied into `head`: cut the head where the body starts.
+            r.pointee.head.count = r.pointee.chunkOffset + (UnsafeRawPointer(at!) - chunk)
+            r.pointee.chunkInHead = nil
+        }
+        r.pointee.body.append(UnsafeRawPointer(at!), len)
         return 0
     }
     s.on_message_complete = { p in

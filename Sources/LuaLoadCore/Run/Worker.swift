@@ -96,7 +96,7 @@ public final class Worker: @unchecked Sendable {
             closeConnection(i)
             if let session = vus[i].session { TLS.free(session: session) }
             vus[i].request.free()
-            vus[i].response.headers.free()
+            vus[i].response.head.free()
             vus[i].response.body.free()
         }
         vus.deinitialize(count: vuCount)
@@ -666,7 +666,7 @@ public final class Worker: @unchecked Sendable {
         let body = vus[i].response.body
         if body.count > 0 { lua_pushlstring(co, UnsafeRawPointer(body.base!).assumingMemoryBound(to: CChar.self), body.count) } else { lua_pushstring(co, "") }
         lua_pushnil(co)
-        let headers = vus[i].response.headers
+        let headers = vus[i].response.head
         if headers.count > 0 { lua_pushlstring(co, UnsafeRawPointer(headers.base!).assumingMemoryBound(to: CChar.self), headers.count) } else { lua_pushnil(co) }
         resume(i, nargs: 5)
     }

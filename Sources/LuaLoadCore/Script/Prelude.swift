@@ -39,23 +39,28 @@ debug.getregistry().luaload = E
 local current                -- the running VU's context; one coroutine runs at a time per state
 local classes, implicit = {}, nil
 
--- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success);
--- `report` the outcome to send with the next yield (nil: the default rule, true, or a failure message);
+-- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success),
+-- `outcome` that override; `report` the outcome to send with the next yield (nil: the default rule, true,
+-- or a failure message);
 -- `finished` the task runs completed since the last yield. Every yield is
 -- `yield(op, outcome, finished, ...)`, so the engine records the previous response and counts task runs.
 
 -- The override window of the VU's last response ends (its next request, sleep or task end).
 local function close(ctx)
-  local last = ctx.last
-  if last ~= nil then
+  if ctx.last ~= nil then
     ctx.last = nil
-    ctx.report = rawget(last, "_outcome")
+    ctx.report = ctx.outcome
+    ctx.outcome = nil
   end
 end
 
 -- Closes the window and hands over what the engine must record: outcome and finished task runs.
 local function settle(ctx)
-  close(ctx)
+  if ctx.last ~= nil then
+    ctx.last = nil
+    ctx.report = ctx.outcome
+    ctx.outcome = nil
+  end
   local outcome, finished = ctx.report, ctx.finished
   ctx.report, ctx.finished = nil, 0
   return outcome, finished
@@ -67,10 +72,13 @@ local HeadersMT = { __index = function(t, k)
   if type(k) == "string" then return rawget(t, k:lower()) end
 end }
 
+-- `raw` is the response head as received: the status line, header lines, a blank line (and maybe more).
 local function parse_headers(raw)
   local h = {}
-  if raw then
-    for name, value in raw:gmatch("([^:\r\n]+):[ \t]*([^\r\n]*)\r\n") do
+  local first = raw and raw:find("\r\n", 1, true)
+  if first then
+    local blank = raw:find("\r\n\r\n", first, true) or #raw
+    for name, value in raw:sub(first + 2, blank + 1):gmatch("([^:\r\n]+):[ \t]*([^\r\n]*)\r\n") do
       local k = name:lower()
       local prev = rawget(h, k)
       h[k] = prev and (prev .. ", " .. value) or value
@@ -103,12 +111,12 @@ end
 
 function Response.failure(res, msg)
   settable(res, "failure")
-  rawset(res, "_outcome", msg == nil and "failure" or tostring(msg))
+  rawget(res, "_ctx").outcome = msg == nil and "failure" or tostring(msg)
 end
 
 function Response.success(res)
   settable(res, "success")
-  rawset(res, "_outcome", true)
+  rawget(res, "_ctx").outcome = true
 end
 
 ---------------------------------------------------------------- requests
@@ -220,8 +228,10 @@ local function request(method, url, opts, level)
   if ctx == nil then
     error(fname_of(method) .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", level)
   end
+  local byname = stat_ids[method]
+  local stat = byname and byname[name] or stat_id(method, name)
   local outcome, finished = settle(ctx)
-  local status, elapsed, rbody, err, raw = yield(OP_HTTP, outcome, finished, stat_id(method, name), method, url, headers, body, timeout, name)
+  local status, elapsed, rbody, err, raw = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
   current = ctx
   ctx.yielded = true
   local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, url = url,
@@ -357,20 +367,26 @@ local function on_error(e)
   return { msg = msg, tb = traceback(msg, 2) }
 end
 
--- Runs one task (or hook) protected; returns true when the VU must stop.
-local function run(fn, self, ctx)
-  local ok, e = xpcall(fn, on_error, self)
+-- After a protected call failed: stop() ends the VU (true); fail() marks the last request; any other
+-- error is recorded with its traceback.
+local function handle(e, ctx)
   current = ctx
-  if ok then return false end
   if getmetatable(e) == StopMT then return true end
   if getmetatable(e) == FailMT then
-    local last = ctx.last
-    if last ~= nil then rawset(last, "_outcome", e.msg); return false end
+    if ctx.last ~= nil then ctx.outcome = e.msg; return false end
   end
   local outcome, finished = settle(ctx)
   yield(OP_ERROR, outcome, finished, e.msg, e.tb)
   current = ctx
   return false
+end
+
+-- Runs one hook (on_start, on_stop) protected; returns true when the VU must stop.
+local function run(fn, self, ctx)
+  local ok, e = xpcall(fn, on_error, self)
+  current = ctx
+  if ok then return false end
+  return handle(e, ctx)
 end
 
 local function wait_seconds(wait, self, ctx)
@@ -387,6 +403,43 @@ local function wait_seconds(wait, self, ctx)
   return 1   -- a broken wait must not spin
 end
 
+-- After each task run: count it, end its last response's override window, wait.
+-- A zero wait after a task that yielded (made a request) goes straight on: the next yield carries the
+-- outcome and the task-run count. A task that never yields still yields here, so no VU starves the others.
+local function after_task(ctx, self, wait)
+  ctx.finished = ctx.finished + 1
+  close(ctx)
+  local seconds = 0
+  if wait ~= nil then seconds = wait_seconds(wait, self, ctx) end
+  if seconds > 0 or not ctx.yielded then
+    local outcome, finished = settle(ctx)
+    yield(OP_WAIT, outcome, finished, seconds)
+    current = ctx
+  end
+end
+
+-- Runs tasks forever. One protected call covers every task run until an error ends one; then the
+-- VU re-enters it, so a task costs no xpcall of its own.
+local function task_loop(self, ctx, cls, wait, paced)
+  local pool, n, sequential = cls._pool, #cls._pool, cls.sequential
+  while true do
+    if paced then task_started[self] = now() end
+    local fn
+    if sequential then
+      local step = ctx.step % n + 1
+      ctx.step = step
+      fn = pool[step]
+    elseif n == 1 then
+      fn = pool[1]
+    else
+      fn = pool[random(n)]
+    end
+    ctx.yielded = false
+    fn(self)
+    after_task(ctx, self, wait)
+  end
+end
+
 local selves = {}   -- vu id → self, kept only for classes with on_stop
 
 -- A VU's whole life: on_start, then weighted tasks separated by the class's wait.
@@ -394,29 +447,16 @@ function E.vu_main(class_index, vu_id)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
   if cls.on_stop then selves[vu_id] = self end
-  local ctx = { finished = 0 }
+  local ctx = { finished = 0, step = 0 }
   current = ctx
   local stopped = false
   if cls.on_start then stopped = run(cls.on_start, self, ctx) end
-  local pool, n, wait = cls._pool, #cls._pool, cls.wait
-  local sequential, step, paced = cls.sequential, 0, paced_waits[wait]
+  local wait = cls.wait
+  local paced = paced_waits[wait]
   while not stopped do
-    if paced then task_started[self] = now() end
-    local fn
-    if sequential then step = step % n + 1; fn = pool[step] else fn = pool[random(n)] end
-    ctx.yielded = false
-    stopped = run(fn, self, ctx)
-    if stopped then break end
-    ctx.finished = ctx.finished + 1
-    close(ctx)
-    local seconds = wait_seconds(wait, self, ctx)
-    -- A zero wait after a task that yielded (made a request) goes straight on: the next yield carries the
-    -- outcome and the task-run count. A task that never yields still yields here, so no VU starves the others.
-    if seconds > 0 or not ctx.yielded then
-      local outcome, finished = settle(ctx)
-      yield(OP_WAIT, outcome, finished, seconds)
-      current = ctx
-    end
+    local _, e = xpcall(task_loop, on_error, self, ctx, cls, wait, paced)   -- returns only on an error
+    stopped = handle(e, ctx)
+    if not stopped then after_task(ctx, self, wait) end
   end
   if cls.on_stop then
     selves[vu_id] = nil
