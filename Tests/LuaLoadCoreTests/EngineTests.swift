@@ -282,4 +282,13 @@ final class EngineTests: XCTestCase {
         usleep(200_000)
         XCTAssertEqual(r.requests + r.abandoned, server.total)
     }
+
+    func testBadRequestArgumentsAreScriptErrorsAtTheCallersLine() throws {
+        let script = Luaload.script("task(function(self)\n  self.n = (self.n or 0) + 1\n  if self.n > 2 then stop() end\n  if self.n == 1 then http.request(\"GET\", 42) end\n  http.post(\"/ok\", { body = 5 })\nend)\n")
+        let r = try Luaload.run(["-u", "1", "-H", server.url], script: script)
+        let messages = r.errors.compactMap { $0["message"] as? String }
+        XCTAssertTrue(messages.contains { $0.hasSuffix(".lua:4: http.get: expected a path string, got number") }, "\(messages)")
+        XCTAssertTrue(messages.contains { $0.hasSuffix(".lua:5: http.post: opts.body must be a string") }, "\(messages)")
+        XCTAssertEqual(server.total, 0)
+    }
 }

@@ -120,12 +120,12 @@ function Response.success(res)
 end
 
 ---------------------------------------------------------------- requests
+-- Stats rows are numbered per Lua state; the engine learns a row's method and name with its first request.
 local stat_ids, stat_count = {}, 0
-local function stat_id(method, name)
-  local byname = stat_ids[method]
-  if byname == nil then byname = {}; stat_ids[method] = byname end
-  local id = byname[name]
-  if id == nil then id = stat_count; stat_count = id + 1; byname[name] = id end
+local function new_stat(byname, name)
+  local id = stat_count
+  stat_count = id + 1
+  byname[name] = id
   return id
 end
 
@@ -164,86 +164,96 @@ local function header_block(headers, fname, level)
   return concat(parts), has_type
 end
 
-local function fname_of(method)
-  return "http." .. (type(method) == "string" and method:lower() or "request")
-end
-
 -- Checked paths and their default stats names, so a repeated path costs one lookup. Bounded, since a
 -- script may build a new path for every request.
 local url_names, url_count = {}, 0
-local function default_name(method, url, level)
-  local name = url_names[url]
-  if name ~= nil then return name end
-  if type(url) ~= "string" then error(format("%s: expected a path string, got %s", fname_of(method), type(url)), level + 1) end
+local function default_name(fname, url)
+  if type(url) ~= "string" then error(format("%s: expected a path string, got %s", fname, type(url)), 3) end
   if url:byte(1) ~= 47 and not url:find("^https?://") then
-    error(format("%s: %q must start with / or http:// or https://", fname_of(method), url), level + 1)
+    error(format("%s: %q must start with / or http:// or https://", fname, url), 3)
   end
   local q = url:find("?", 1, true)
-  name = q and url:sub(1, q - 1) or url
+  local name = q and url:sub(1, q - 1) or url
   if url_count >= 10000 then url_names, url_count = {}, 0 end
   url_names[url] = name
   url_count = url_count + 1
   return name
 end
 
-local methods_checked = {}
-local function request(method, url, opts, level)
-  level = level + 1
-  if methods_checked[method] == nil then
-    if type(method) ~= "string" or not method:find("^%u+$") then
-      error(format("http.request: method must be an upper-case name like \"GET\", got %s", tostring(method)), level)
+-- One request function per method (http.get, ...): the method, its name for messages and its stats
+-- rows are upvalues, so the per-request path does no string work and no extra call.
+local requesters = {}
+local function requester(method)
+  local fname = "http." .. method:lower()
+  local byname = stat_ids[method] or {}
+  stat_ids[method] = byname
+  local fn = function(url, opts)
+    local name = url_names[url] or default_name(fname, url)
+    local headers, body, timeout
+    if opts ~= nil then
+      local level = 2
+      if type(opts) ~= "table" then error(fname .. ": opts must be a table", level) end
+      local has_type = false
+      if opts.headers ~= nil then headers, has_type = header_block(opts.headers, fname, level) end
+      body = opts.body
+      if body ~= nil and type(body) ~= "string" then error(fname .. ": opts.body must be a string", level) end
+      if opts.json ~= nil then
+        if body ~= nil then error(fname .. ": give opts.body or opts.json, not both", level) end
+        body = jsonlib.encode(opts.json)
+        if not has_type then headers = (headers or "") .. "Content-Type: application/json\r\n" end
+      end
+      if opts.name ~= nil then
+        name = opts.name
+        if type(name) ~= "string" then error(fname .. ": opts.name must be a string", level) end
+      end
+      timeout = opts.timeout
+      if timeout ~= nil and (type(timeout) ~= "number" or timeout <= 0) then
+        error(fname .. ": opts.timeout must be a positive number of seconds", level)
+      end
+      local query = opts.query
+      if query ~= nil then
+        if type(query) ~= "table" then error(fname .. ": opts.query must be a table", level) end
+        local qs = encode_query(query)
+        if qs ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. qs end
+      end
     end
-    methods_checked[method] = true
+    local ctx = current
+    if ctx == nil then
+      error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
+    end
+    local stat = byname[name] or new_stat(byname, name)
+    if ctx.last ~= nil then   -- settle(ctx), inline: the previous response's window ends
+      ctx.last = nil
+      ctx.report = ctx.outcome
+      ctx.outcome = nil
+    end
+    local outcome, finished = ctx.report, ctx.finished
+    ctx.report, ctx.finished = nil, 0
+    local status, elapsed, rbody, err, raw = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
+    current = ctx
+    ctx.yielded = true
+    local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, url = url,
+                               _raw_headers = raw, _ctx = ctx }, ResponseMT)
+    ctx.last = res
+    return res
   end
-  local name = default_name(method, url, level)
-  local headers, body, timeout
-  if opts ~= nil then
-    local fname = fname_of(method)
-    if type(opts) ~= "table" then error(fname .. ": opts must be a table", level) end
-    local has_type = false
-    if opts.headers ~= nil then headers, has_type = header_block(opts.headers, fname, level) end
-    body = opts.body
-    if body ~= nil and type(body) ~= "string" then error(fname .. ": opts.body must be a string", level) end
-    if opts.json ~= nil then
-      if body ~= nil then error(fname .. ": give opts.body or opts.json, not both", level) end
-      body = jsonlib.encode(opts.json)
-      if not has_type then headers = (headers or "") .. "Content-Type: application/json\r\n" end
-    end
-    if opts.name ~= nil then
-      name = opts.name
-      if type(name) ~= "string" then error(fname .. ": opts.name must be a string", level) end
-    end
-    timeout = opts.timeout
-    if timeout ~= nil and (type(timeout) ~= "number" or timeout <= 0) then
-      error(fname .. ": opts.timeout must be a positive number of seconds", level)
-    end
-    local query = opts.query
-    if query ~= nil then
-      if type(query) ~= "table" then error(fname .. ": opts.query must be a table", level) end
-      local qs = encode_query(query)
-      if qs ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. qs end
-    end
-  end
-  local ctx = current
-  if ctx == nil then
-    error(fname_of(method) .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", level)
-  end
-  local byname = stat_ids[method]
-  local stat = byname and byname[name] or stat_id(method, name)
-  local outcome, finished = settle(ctx)
-  local status, elapsed, rbody, err, raw = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
-  current = ctx
-  ctx.yielded = true
-  local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, url = url,
-                             _raw_headers = raw, _ctx = ctx }, ResponseMT)
-  ctx.last = res
-  return res
+  requesters[method] = fn
+  return fn
 end
 
 http = {}
-function http.request(method, url, opts) return request(method, url, opts, 1) end
+function http.request(method, url, opts)
+  local fn = requesters[method]
+  if fn == nil then
+    if type(method) ~= "string" or not method:find("^%u+$") then
+      error(format("http.request: method must be an upper-case name like \"GET\", got %s", tostring(method)), 2)
+    end
+    fn = requester(method)
+  end
+  return fn(url, opts)   -- a tail call: error levels stay those of http.get & co.
+end
 for _, m in ipairs({ "GET", "HEAD", "DELETE", "POST", "PUT", "PATCH", "OPTIONS" }) do
-  http[m:lower()] = function(url, opts) return request(m, url, opts, 1) end
+  http[m:lower()] = requester(m)
 end
 
 function sleep(seconds)
