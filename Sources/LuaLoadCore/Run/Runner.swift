@@ -160,17 +160,21 @@ public final class Runner {
         sigemptyset(&signals)
         sigaddset(&signals, SIGINT)
         sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGUSR1)   // a worker ended
         var previousMask = sigset_t()
         pthread_sigmask(SIG_BLOCK, &signals, &previousMask)
         defer { pthread_sigmask(SIG_SETMASK, &previousMask, nil) }
 
+        let me = pthread_self()
         let workers = (0..<threads).map { k -> Worker in
             var c = config
             if let n = options.iterations {
                 // Each thread's exact share of -n, by its share of the users.
                 c.iterationLimit = share(n, of: plans, k)
             }
-            return Worker(index: k, config: c, plan: plans[k])
+            let worker = Worker(index: k, config: c, plan: plans[k])
+            worker.mailbox.notify = me
+            return worker
         }
         let start = monotonicMicros()
         let tids = workers.map { spawnThread($0) }
@@ -236,6 +240,12 @@ public final class Runner {
         }
         let end = stopSent ? stoppedAt : monotonicMicros()
         for tid in tids { pthread_join(tid, nil) }
+        // Consume the workers' last SIGUSR1 before the mask is restored (its default action would kill us).
+        var usr1 = sigset_t()
+        sigemptyset(&usr1)
+        sigaddset(&usr1, SIGUSR1)
+        var zero = timespec()
+        while sigtimedwait(&usr1, nil, &zero) == SIGUSR1 {}
         if !stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
         var stats = workers.map { $0.mailbox.finalStats! }
         if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }

@@ -56,6 +56,12 @@ public final class WorkerMailbox: @unchecked Sendable {
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }
 
-    func finish(_ stats: WorkerStats) { locked { final = stats } }
+    /// The thread to wake (SIGUSR1) when the worker ends, so the Runner notices at once.
+    public var notify: pthread_t?
+
+    func finish(_ stats: WorkerStats) {
+        locked { final = stats }
+        if let notify { pthread_kill(notify, SIGUSR1) }
+    }
     public var finalStats: WorkerStats? { locked { final } }
 }
