@@ -47,7 +47,6 @@ struct VirtualUser {
     var pendingStat: Int32 = -1
     var pendingMicros: UInt64 = 0
     var pendingCode = 0            // FailureCode or 0
-    var pendingStatus: Int32 = 0
 
     init(classIndex: Int32, globalID: Int32, startOffset: UInt64) {
         self.classIndex = classIndex

@@ -289,10 +289,7 @@ public final class Worker: @unchecked Sendable {
         let micros = vus[i].pendingMicros
         switch lua_type(co, outcomeIndex) {
         case LUA_TNIL, LUA_TNONE:
-            let code = vus[i].pendingCode
-            stats.rows[stat].record(micros: micros, failed: code != 0)
-            if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
-            countInterval(micros, failed: code != 0)
+            recordByDefault(i, stat)
         case LUA_TSTRING:
             var len = 0
             let message = String(cString: ll_tostring(co, outcomeIndex, &len)!)
@@ -356,39 +353,39 @@ public final class Worker: @unchecked Sendable {
             let classIndex = Int(vus[i].classIndex)
             let classHost = classIndex < classEndpoint.count ? classEndpoint[classIndex] : (config.defaultEndpoint != nil ? 0 : -1)
             guard classHost >= 0 else {
-                failBeforeSending(i, code: FailureCode.make(FailureCode.noHost))
+                failRequest(i, code: FailureCode.make(FailureCode.noHost))
                 return
             }
             endpoint = classHost
         } else {
             endpoint = endpointFor(url: url, length: urlLen, target: &targetStart, targetLength: &targetLen)
             if endpoint < 0 {
-                failBeforeSending(i, code: FailureCode.make(FailureCode.resolve))
+                failRequest(i, code: FailureCode.make(FailureCode.resolve))
                 return
             }
         }
         vus[i].target = endpoint
 
-        let req = UnsafeMutablePointer(&vus[i].request)
-        req.pointee.clear()
-        req.pointee.append(method, methodLen)
-        req.pointee.append(0x20)
-        if targetLen > 0 { req.pointee.append(targetStart, targetLen) } else { req.pointee.append(0x2F) }
-        req.pointee.append(" HTTP/1.1\r\nHost: ")
-        endpoints[Int(endpoint)].hostHeader.withUnsafeBytes { req.pointee.append($0.baseAddress!, $0.count) }
-        req.pointee.append("\r\n")
+        let vu = vus + i   // stable memory: the request is encoded in place
+        vu.pointee.request.clear()
+        vu.pointee.request.append(method, methodLen)
+        vu.pointee.request.append(0x20)
+        if targetLen > 0 { vu.pointee.request.append(targetStart, targetLen) } else { vu.pointee.request.append(0x2F) }
+        vu.pointee.request.append(" HTTP/1.1\r\nHost: ")
+        endpoints[Int(endpoint)].hostHeader.withUnsafeBytes { vu.pointee.request.append($0.baseAddress!, $0.count) }
+        vu.pointee.request.append("\r\n")
         var len = 0
-        if let headers = ll_tostring(co, base + 6, &len) { req.pointee.append(headers, len) }
+        if let headers = ll_tostring(co, base + 6, &len) { vu.pointee.request.append(headers, len) }
         let body = ll_tostring(co, base + 7, &len)
         let bodyLen = len
         let isHead = methodLen == 4 && method[0] == 0x48 && method[1] == 0x45   // "HEAD"
         if body != nil || method[0] == 0x50 {   // POST, PUT, PATCH carry a length even when empty
-            req.pointee.append("Content-Length: ")
-            req.pointee.appendDecimal(body != nil ? bodyLen : 0)
-            req.pointee.append("\r\n")
+            vu.pointee.request.append("Content-Length: ")
+            vu.pointee.request.appendDecimal(body != nil ? bodyLen : 0)
+            vu.pointee.request.append("\r\n")
         }
-        req.pointee.append("\r\n")
-        if let body { req.pointee.append(body, bodyLen) }
+        vu.pointee.request.append("\r\n")
+        if let body { vu.pointee.request.append(body, bodyLen) }
         vus[i].response.reset(bodyless: isHead)
 
         var isnum: Int32 = 0
@@ -430,14 +427,14 @@ public final class Worker: @unchecked Sendable {
         let ep = Int(vus[i].target)
         if !endpointResolved[ep] {
             if endpoints[ep].resolve() != nil {
-                failBeforeSending(i, code: FailureCode.make(FailureCode.resolve))
+                failRequest(i, code: FailureCode.make(FailureCode.resolve))
                 return
             }
             endpointResolved[ep] = true
         }
         let fd = Sys.tcpSocket(family: endpoints[ep].family)
         if fd < 0 {
-            failBeforeSending(i, code: FailureCode.make(FailureCode.connect, Int(-fd)))
+            failRequest(i, code: FailureCode.make(FailureCode.connect, Int(-fd)))
             return
         }
         vus[i].fd = fd
@@ -651,7 +648,6 @@ public final class Worker: @unchecked Sendable {
         let status = vus[i].response.status
         vus[i].pendingStat = vus[i].stat
         vus[i].pendingMicros = micros
-        vus[i].pendingStatus = Int32(status)
         vus[i].pendingCode = status >= 400 ? FailureCode.make(FailureCode.status, status) : 0
         stats.rows[Int(vus[i].stat)].addBytes(vus[i].response.body.count)
         if vus[i].response.keepAlive {
@@ -672,18 +668,12 @@ public final class Worker: @unchecked Sendable {
         resume(i, nargs: 5)
     }
 
-    /// A failure before any byte reached a socket (no host, cannot resolve, no socket).
-    private func failBeforeSending(_ i: Int, code: Int) {
-        failRequest(i, code: code)
-    }
-
     private func failRequest(_ i: Int, code: Int) {
         let micros = vus[i].started > 0 ? monotonicMicros() &- vus[i].started : 0
         timers.cancel(i)
         closeConnection(i)
         vus[i].pendingStat = vus[i].stat
         vus[i].pendingMicros = micros
-        vus[i].pendingStatus = 0
         vus[i].pendingCode = code
         vus[i].written = 0
         vus[i].state = .runningLua
@@ -725,11 +715,7 @@ public final class Worker: @unchecked Sendable {
         ready.removeAll()
         var hooks: [Int] = []
         for i in 0..<vuCount {
-            switch vus[i].state {
-            case .connecting, .handshaking, .writing, .reading:
-                if vus[i].written > 0 { stats.abandoned += 1 }
-            default: break
-            }
+            countIfAbandoned(i)
             recordUnsettled(i)
             let started = vus[i].state != .notStarted && vus[i].state != .done
             closeConnection(i)
@@ -737,7 +723,7 @@ public final class Worker: @unchecked Sendable {
             if vus[i].coRef != -2 { luaL_unref(L, ll_registryindex(), vus[i].coRef); vus[i].coRef = -2 }
             vus[i].co = nil
             vus[i].state = .done
-            if started && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
+            if started && vus[i].role == .user && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
         }
         active = 0
         for i in hooks { startVU(i, function: script.vuStopRef) }
@@ -748,20 +734,32 @@ public final class Worker: @unchecked Sendable {
         let stat = Int(vus[i].pendingStat)
         guard stat >= 0 else { return }
         vus[i].pendingStat = -1
+        recordByDefault(i, stat)
+    }
+
+    /// Failed on a transport error, a timeout or a status ≥ 400 (the code says which), else a success.
+    @inline(__always)
+    private func recordByDefault(_ i: Int, _ stat: Int) {
         let code = vus[i].pendingCode
         stats.rows[stat].record(micros: vus[i].pendingMicros, failed: code != 0)
         if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
         countInterval(vus[i].pendingMicros, failed: code != 0)
     }
 
+    /// A request with bytes on the wire and no complete response yet: the server may have it, so it is
+    /// counted as abandoned (recorded + abandoned = what the server received).
+    private func countIfAbandoned(_ i: Int) {
+        switch vus[i].state {
+        case .connecting, .handshaking, .writing, .reading:
+            if vus[i].written > 0 { stats.abandoned += 1 }
+        default: break
+        }
+    }
+
     /// At the very end (after on_stop hooks or their timeout): abandon what is still in flight.
     private func finishAll() {
         for i in 0..<vuCount {
-            switch vus[i].state {
-            case .connecting, .handshaking, .writing, .reading:
-                if vus[i].written > 0 { stats.abandoned += 1 }
-            default: break
-            }
+            countIfAbandoned(i)
             recordUnsettled(i)
             closeConnection(i)
         }
