@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages luaload needs and lacks (as root): one `apt-get update`, one install.
+# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite uses: nginx, openssl, chromium)
+set -euo pipefail
+need=()
+for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${1:-}" = "--test" ]; then
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+  command -v openssl >/dev/null 2>&1 || need+=(openssl)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
