@@ -32,8 +32,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seconds before a request fails with a timeout.")
     var timeout: String = "30"
 
-    @Option(help: "Seconds on_stop hooks may run after the stop.")
-    var stopTimeout: String = "10"
+    @Option(help: "At the stop, let running tasks finish for up to this long (default 0: abandon them).")
+    var stopTimeout: String = "0"
 
     @Flag(name: [.customShort("k"), .long], help: "Do not verify the TLS certificates and names of https servers.")
     var insecure = false

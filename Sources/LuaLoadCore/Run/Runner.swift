@@ -13,7 +13,8 @@ public struct RunOptions: Sendable {
     public var duration: Double?
     public var host: String?
     public var timeout: Double = 30
-    public var stopTimeout: Double = 10
+    /// At the stop, running tasks may finish for up to this many seconds (Locust's --stop-timeout).
+    public var stopTimeout: Double = 0
     /// Print the live status line on stderr (only when it is a terminal).
     public var live = true
     /// When stderr is not a terminal: print the stats table every 2 s (Locust's headless --print-stats).
@@ -119,7 +120,7 @@ public final class Runner {
         config.defaultEndpoint = endpoint
         config.classEndpoints = classEndpoints
         config.timeoutMicros = UInt64(options.timeout * 1_000_000)
-        config.stopTimeoutMicros = UInt64(options.stopTimeout * 1_000_000)
+        config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
         config.globals = globals
         config.tls = options.tls

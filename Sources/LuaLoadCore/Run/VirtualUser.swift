@@ -7,6 +7,7 @@ enum VUState: UInt8 {
     case handshaking  // TCP connected, TLS handshake under way
     case writing      // sending the request
     case reading      // awaiting / parsing the response
+    case parked       // stopped at the end of a task run, while others finish theirs (--stop-timeout)
     case done         // its coroutine ended, or the run stopped
 }
 
@@ -18,6 +19,7 @@ struct VirtualUser {
     var globalID: Int32
     var startOffset: UInt64
     var role = VURole.user
+    var inWait = false             // sleeping or queued in the wait between two task runs
     var co: OpaquePointer? = nil
     var coRef: Int32 = -2          // LUA_NOREF
 

@@ -10,8 +10,10 @@ public struct WorkerConfig: @unchecked Sendable {
     public var scriptPath: String
     public var defaultEndpoint: Endpoint?
     public var timeoutMicros: UInt64 = 30_000_000
+    /// At a timed or Ctrl-C stop, how long running tasks may go on to their end (0: abandon them at once).
+    public var stopGraceMicros: UInt64 = 0
     /// How long on_stop hooks may run after the stop.
-    public var stopTimeoutMicros: UInt64 = 10_000_000
+    public var hookTimeoutMicros: UInt64 = 10_000_000
     public var globals: [String: String] = [:]
     public var classes: [UserClassInfo] = []
     /// Per class: its own base URL (`user{ host = ... }`), resolved; nil uses `defaultEndpoint`.
@@ -51,8 +53,11 @@ public final class Worker: @unchecked Sendable {
     private var stopAsked = false
     private var stopping = false
     private var stopDeadline: UInt64 = .max
-    /// A stop was asked and not begun: handle no more events, so nothing more completes (exact -n).
-    private var halting: Bool { stopAsked && !stopping }
+    /// Letting running tasks finish (--stop-timeout): until `inTask` reaches 0 or the grace ends.
+    private var draining = false
+    private var inTask = 0
+    /// A hard stop was asked and not begun: handle no more events, so nothing more completes (exact -n).
+    private var halting: Bool { stopAsked && !stopping && !draining }
     private var runStart: UInt64 = 0
     private var nextPublish: UInt64 = 0
     private var messages: [Int: ContiguousArray<CChar>] = [:]
@@ -126,7 +131,13 @@ public final class Worker: @unchecked Sendable {
         var pendingVUs = vuCount
 
         while true {
-            if stopAsked && !stopping { beginStop() }
+            if stopAsked && !stopping && !draining {
+                if config.stopGraceMicros > 0 && !reachedIterationLimit { beginDrain() } else { beginStop() }
+            }
+            if draining && (inTask == 0 || monotonicMicros() >= stopDeadline) {
+                draining = false
+                beginStop()
+            }
             if stopping && (active == 0 || monotonicMicros() >= stopDeadline) { break }
             if !stopping && pendingVUs == 0 && active == 0 { break }    // every VU ended by itself
 
@@ -184,7 +195,7 @@ public final class Worker: @unchecked Sendable {
             resume(i, nargs: 0)
         case .connecting, .handshaking, .writing, .reading:
             failRequest(i, code: FailureCode.make(FailureCode.timeout))
-        case .runningLua, .done:
+        case .runningLua, .parked, .done:
             break
         }
     }
@@ -209,6 +220,7 @@ public final class Worker: @unchecked Sendable {
     /// by the prelude (OP_ERROR) are recorded and the VU resumed at once, so this loops rather than recurses.
     private func resume(_ i: Int, nargs: Int32) {
         guard let co = vus[i].co else { return }
+        vus[i].inWait = false
         var nargs = nargs
         var inlineZeroWait = true   // one zero wait goes straight on; a VU that loops without I/O queues behind others
         while true {
@@ -229,6 +241,14 @@ public final class Worker: @unchecked Sendable {
             let op = Int(lua_tointegerx(co, base, nil))
             settle(i, co, base + 1)
             let finished = Int(lua_tointegerx(co, base + 2, nil))
+            if finished > 0 && draining && op == Prelude.opHTTP {
+                // A new task run begins (zero wait) while stopping: park here, its request unsent.
+                stats.iterations += finished
+                interval.iterations += finished
+                lua_settop(co, base - 1)
+                park(i)
+                return
+            }
             if finished > 0 {
                 stats.iterations += finished
                 interval.iterations += finished
@@ -249,7 +269,10 @@ public final class Worker: @unchecked Sendable {
             case Prelude.opSleep, Prelude.opWait:
                 let seconds = lua_tonumberx(co, base + 3, nil)
                 lua_settop(co, base - 1)
-                if seconds > 0 {
+                vus[i].inWait = op == Prelude.opWait
+                if draining && op == Prelude.opWait {
+                    park(i)
+                } else if seconds > 0 {
                     vus[i].state = .sleeping
                     timers.arm(i, at: monotonicMicros() + UInt64(seconds * 1_000_000))
                 } else if inlineZeroWait && !stopping {
@@ -319,9 +342,42 @@ public final class Worker: @unchecked Sendable {
         }
         vus[i].co = nil
         if vus[i].state != .done {
+            if draining && vus[i].state != .parked { inTask -= 1 }
             vus[i].state = .done
             active -= 1
         }
+    }
+
+    /// Stopping with a grace (--stop-timeout): VUs between task runs stop now; the others go on until
+    /// their task run ends (`park`) or the grace is over.
+    private func beginDrain() {
+        draining = true
+        stopDeadline = monotonicMicros() + config.stopGraceMicros
+        inTask = 0
+        for i in 0..<vuCount {
+            switch vus[i].state {
+            case .notStarted:
+                timers.cancel(i)
+                vus[i].state = .done
+            case .sleeping where vus[i].inWait:
+                inTask += 1
+                park(i)
+            case .runningLua where vus[i].inWait:   // queued after a zero wait
+                inTask += 1
+                park(i)
+            case .done, .parked:
+                break
+            default:
+                inTask += 1
+            }
+        }
+    }
+
+    /// The VU's task run ended during the grace: it stays here until the stop.
+    private func park(_ i: Int) {
+        timers.cancel(i)
+        vus[i].state = .parked
+        inTask -= 1
     }
 
     // MARK: - Requests
@@ -710,8 +766,7 @@ public final class Worker: @unchecked Sendable {
     /// then on_stop hooks run, each in a fresh coroutine, until they end or the stop timeout passes.
     private func beginStop() {
         stopping = true
-        let now = monotonicMicros()
-        stopDeadline = now + config.stopTimeoutMicros
+        stopDeadline = monotonicMicros() + config.hookTimeoutMicros
         ready.removeAll()
         var hooks: [Int] = []
         for i in 0..<vuCount {
