@@ -44,3 +44,5 @@ end)
 api:task(1, function(self)
   http.get("/api/v1/me", { headers = self.headers, name = "GET /api/v1/me" })
 end)
+
+return api   -- for require("auth_api") in mixed.lua

@@ -42,3 +42,5 @@ ingest:task(1, function(self)
     name = "POST /api/v1/events/ingest",
   })
 end)
+
+return ingest   -- for require("event_ingest") in mixed.lua

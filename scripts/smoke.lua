@@ -8,13 +8,14 @@
 -- or against your own deployment:
 --   luaload -H https://myapp.fly.dev -u 20 -d 10s scripts/smoke.lua
 
--- The script's single implicit user class.
-wait = between(1, 3)
+local smoke = user { weight = 1, wait = between(1, 3) }
 
-task(3, function(self)
+smoke:task(3, function(self)
   http.get("/health", { name = "GET /health" })
 end)
 
-task(1, function(self)
+smoke:task(1, function(self)
   http.get("/", { name = "GET /" })
 end)
+
+return smoke   -- for require("smoke") in mixed.lua

@@ -53,3 +53,5 @@ uploader:task(1, function(self)
     name = "GET /api/v1/uploads",
   })
 end)
+
+return uploader   -- for require("upload_presign") in mixed.lua

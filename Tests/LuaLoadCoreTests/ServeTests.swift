@@ -496,19 +496,4 @@ final class ServeTests: XCTestCase {
         XCTAssertThrowsError(try c.readResponse())
     }
 
-    func testParseDuration() {
-        XCTAssertEqual(parseDuration("20ms"), 0.02)
-        XCTAssertEqual(parseDuration("1.5s"), 1.5)
-        XCTAssertEqual(parseDuration("500us"), 0.0005)
-        XCTAssertEqual(parseDuration("2m"), 120)
-        XCTAssertEqual(parseDuration("3"), 3)
-        XCTAssertEqual(parseDuration("0.25"), 0.25)
-        XCTAssertEqual(parseDuration("1h"), 3600)
-        XCTAssertNil(parseDuration(""))
-        XCTAssertNil(parseDuration("ms"))
-        XCTAssertNil(parseDuration("-1s"))
-        XCTAssertNil(parseDuration("inf"))
-        XCTAssertNil(parseDuration("1.2.3s"))
-        XCTAssertNil(parseDuration("10 parsecs"))
-    }
 }

@@ -26,6 +26,8 @@ final class UnitTests: XCTestCase {
         XCTAssertNil(parseDuration("ten"))
         XCTAssertNil(parseDuration("5x"))
         XCTAssertNil(parseDuration(""))
+        XCTAssertEqual(parseDuration("500us"), 0.0005)
+        for bad in ["ms", "-1s", "inf", "1.2.3s", "10 parsecs"] { XCTAssertNil(parseDuration(bad), bad) }
     }
 
     func testTimerHeapOrdersRearmsAndCancels() {

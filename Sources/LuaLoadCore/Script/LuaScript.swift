@@ -49,6 +49,10 @@ public final class LuaScript {
             try run("\(name) = \(luaQuoted(value))", name: "=globals")
         }
         if let path {
+            // `require` finds modules next to the script first.
+            let slash = path.lastIndex(of: "/")
+            let folder = slash.map { String(path[..<$0]) } ?? "."
+            try run("package.path = \(luaQuoted(folder + "/?.lua;")) .. package.path", name: "=package.path")
             if ll_dofile(L, path) != LUA_OK { throw ScriptError(description: popMessage()) }
         } else if let source {
             try run(source, name: "@" + chunkName)

@@ -363,7 +363,7 @@ final class ServeWorker: @unchecked Sendable {
         c.out.lit("HTTP/1.1 ")
         c.out.int(status)
         c.out.append(0x20)
-        c.out.lit(reasonPhrase(status))
+        c.out.lit(reasonPhrase(status) ?? "Status")
         c.out.lit("\r\n")
         let hasBody = status != 204 && status != 304 && status >= 200
         if hasBody {
@@ -399,7 +399,7 @@ final class ServeWorker: @unchecked Sendable {
         body.int(status)
         if status >= 400 {
             body.lit(",\"error\":")
-            body.jsonString(reasonPhrase(status))
+            body.jsonString(reasonPhrase(status) ?? "Status")
         }
         body.lit(",\"injected\":true}")
         return ServeReply(status: status)

@@ -24,7 +24,7 @@ public enum FailureCode {
     public static func message(_ code: Int, tlsMessages: [String] = []) -> String {
         let detail = Int32(code % 1_000_000)
         switch code / 1_000_000 {
-        case status: return "HTTP \(detail)\(reason(Int(detail)).map { " " + $0 } ?? "")"
+        case status: return "HTTP \(detail)\(reasonPhrase(Int(detail)).map { " \($0)" } ?? "")"
         case connect: return "connect: " + Sys.describe(errno: detail)
         case send: return "send: " + Sys.describe(errno: detail)
         case receive: return "receive: " + Sys.describe(errno: detail)
@@ -35,28 +35,6 @@ public enum FailureCode {
         case noHost: return "no host for a relative path: give -H http://host:port or a full URL"
         case tls: return Int(detail) < tlsMessages.count ? tlsMessages[Int(detail)] : "TLS error"
         default: return "error \(code)"
-        }
-    }
-
-    public static func reason(_ status: Int) -> String? {
-        switch status {
-        case 400: return "Bad Request"
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 408: return "Request Timeout"
-        case 409: return "Conflict"
-        case 411: return "Length Required"
-        case 413: return "Payload Too Large"
-        case 422: return "Unprocessable Entity"
-        case 429: return "Too Many Requests"
-        case 500: return "Internal Server Error"
-        case 501: return "Not Implemented"
-        case 502: return "Bad Gateway"
-        case 503: return "Service Unavailable"
-        case 504: return "Gateway Timeout"
-        default: return nil
         }
     }
 }
