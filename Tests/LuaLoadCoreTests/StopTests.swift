@@ -44,4 +44,47 @@ final class StopTests: XCTestCase {
         XCTAssertEqual(r.abandoned, 3)
         XCTAssertEqual(r.requests, 0)
     }
+
+    /// Starts luaload, sends SIGINT at the given moments, returns (exit code, seconds it ran, JSON).
+    func interrupt(_ script: String, at moments: [TimeInterval]) throws -> (Int32, TimeInterval, [String: Any]) {
+        let json = NSTemporaryDirectory() + "luaload-int-\(UUID().uuidString).json"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Luaload.binary)
+        p.arguments = ["-q", "-u", "4", "-H", server.url, "--json", json, Luaload.script(script)]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        let start = Date()
+        try p.run()
+        for m in moments {
+            let wait = m - Date().timeIntervalSince(start)
+            if wait > 0 { usleep(useconds_t(wait * 1_000_000)) }
+            p.interrupt()
+        }
+        while p.isRunning && Date().timeIntervalSince(start) < 20 { usleep(10_000) }
+        let ran = Date().timeIntervalSince(start)
+        if p.isRunning { p.terminate(); XCTFail("still running") }
+        p.waitUntilExit()
+        let data = FileManager.default.contents(atPath: json) ?? Data()
+        let parsed = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        return (p.terminationStatus, ran, parsed)
+    }
+
+    func testCtrlCStopsAndReports() throws {
+        let (code, ran, json) = try interrupt(#"task(function() http.get("/ok") end)"#, at: [1.0])
+        XCTAssertEqual(code, 0)
+        XCTAssertLessThan(ran, 3)
+        XCTAssertEqual(json["stop_reason"] as? String, "interrupted")
+        XCTAssertGreaterThan((json["total"] as? [String: Any])?["requests"] as? Int ?? 0, 10)
+    }
+
+    func testSecondCtrlCExitsAtOnce() throws {
+        // on_stop would keep the run alive for its 10 s; the second Ctrl-C cuts it short.
+        let script = #"""
+        task(function() http.get("/ok") end)
+        function on_stop() sleep(30) end
+        """#
+        let (code, ran, _) = try interrupt(script, at: [1.0, 1.5])
+        XCTAssertEqual(code, 130)
+        XCTAssertLessThan(ran, 2.5)
+    }
 }
