@@ -188,7 +188,7 @@ public final class Runner {
         var reason = StopReason.usersFinished
         var stopAt: UInt64? = options.duration.map { start + UInt64($0 * 1_000_000) }
         var stoppedAt: UInt64 = 0
-        var nextTick = start + 1_000_000
+        var nextTick = start + 1_050_000   // just after the workers post their second (they post at +1 s)
         var stopSent = false
 
         while !workers.allSatisfy({ $0.mailbox.finalStats != nil }) {
