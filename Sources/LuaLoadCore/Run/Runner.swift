@@ -193,7 +193,7 @@ public final class Runner {
 
         while !workers.allSatisfy({ $0.mailbox.finalStats != nil }) {
             let now = monotonicMicros()
-            let wakeAt = min(nextTick, stopAt ?? .max, stopSent ? now + 50_000 : .max)
+            let wakeAt = stopSent ? now + 50_000 : min(nextTick, stopAt ?? .max)   // after the stop: wait for the workers
             let waitMicros = wakeAt > now ? wakeAt - now : 0
             var ts = timespec(tv_sec: Int(waitMicros / 1_000_000), tv_nsec: Int(waitMicros % 1_000_000) * 1000)
             let sig = sigtimedwait(&signals, nil, &ts)
