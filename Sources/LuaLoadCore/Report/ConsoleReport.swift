@@ -31,7 +31,7 @@ public enum ConsoleReport {
 
         out += "Response time percentiles (ms)\n"
         var pheader = Format.padRight("Type", 8) + " " + Format.padRight("Name", nameWidth)
-        for p in Summary.percentiles { pheader += Format.padLeft(percentLabel(p), 8) }
+        for p in Summary.percentiles { pheader += Format.padLeft(Format.percentile(p) + "%", 8) }
         pheader += Format.padLeft("# reqs", 9)
         out += pheader + "\n" + String(repeating: "-", count: pheader.count) + "\n"
         for r in s.rows + [s.total] {
@@ -63,9 +63,5 @@ public enum ConsoleReport {
         out += "\n\(s.total.requests) requests in \(Format.fixed(s.durationSeconds, 2))s from \(s.users) users on \(s.threads) threads"
         out += " (\(s.iterations) task runs; \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"
         return out
-    }
-
-    static func percentLabel(_ p: Double) -> String {
-        p == p.rounded() ? "\(Int(p))%" : Format.fixed(p, p * 10 == (p * 10).rounded() ? 1 : 2) + "%"
     }
 }

@@ -19,6 +19,11 @@ public enum Format {
         return negative && n != 0 ? "-" + s : s
     }
 
+    /// A percentile as a label: "50", "99.9", "99.99" (the JSON keys; with "%" the table headers).
+    public static func percentile(_ p: Double) -> String {
+        p == p.rounded() ? String(Int(p)) : fixed(p, p * 10 == (p * 10).rounded() ? 1 : 2)
+    }
+
     public static func padLeft(_ s: String, _ width: Int) -> String {
         s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
     }

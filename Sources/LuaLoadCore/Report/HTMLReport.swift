@@ -54,7 +54,7 @@ public enum HTMLReport {
 
         // Percentiles.
         o += "<h2>Response time percentiles (ms)</h2>\n<table id=\"percentiles\">\n<thead><tr><th class=\"l\">Type</th><th class=\"l\">Name</th>"
-        for p in Summary.percentiles { o += "<th>\(esc(ConsoleReport.percentLabel(p)))</th>" }
+        for p in Summary.percentiles { o += "<th>\(esc(Format.percentile(p) + "%"))</th>" }
         o += "<th># reqs</th></tr></thead>\n<tbody>\n"
         for r in s.rows + [s.total] {
             let cls = r.name == "Aggregated" && r.method.isEmpty ? " class=\"total\"" : ""

@@ -75,7 +75,7 @@ public enum JSONReport {
             w.key("median_ms"); w.number(r.percentileMs(50))
             w.key("percentiles_ms"); w.object {
                 for p in Summary.percentiles {
-                    w.key(p == p.rounded() ? String(Int(p)) : Format.fixed(p, p * 10 == (p * 10).rounded() ? 1 : 2))
+                    w.key(Format.percentile(p))
                     w.number(r.percentileMs(p))
                 }
             }

@@ -56,11 +56,7 @@ end
 
 -- Closes the window and hands over what the engine must record: outcome and finished task runs.
 local function settle(ctx)
-  if ctx.last ~= nil then
-    ctx.last = nil
-    ctx.report = ctx.outcome
-    ctx.outcome = nil
-  end
+  close(ctx)
   local outcome, finished = ctx.report, ctx.finished
   ctx.report, ctx.finished = nil, 0
   return outcome, finished
