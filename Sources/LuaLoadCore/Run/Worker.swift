@@ -32,42 +32,42 @@ public final class Worker: @unchecked Sendable {
     let index: Int
     let config: WorkerConfig
     let mailbox = WorkerMailbox()
-    private let loop = EventLoop(capacity: 512)
-    private var script: LuaScript!
-    private var L: OpaquePointer { script.L }
+    let loop = EventLoop(capacity: 512)
+    var script: LuaScript!
+    var L: OpaquePointer { script.L }
 
-    private var vus: UnsafeMutablePointer<VirtualUser>
-    private let vuCount: Int
-    private var timers: TimerHeap
-    private var ready: [Int32] = []          // VUs to resume with no I/O (zero waits)
-    private var readyNext: [Int32] = []
-    private var endpoints: [Endpoint] = []
-    private var endpointIndex: [String: Int32] = [:]
-    private var endpointResolved: [Bool] = []
-    private let readBuffer: UnsafeMutableRawPointer
-    private let readCapacity = 65536
+    var vus: UnsafeMutablePointer<VirtualUser>
+    let vuCount: Int
+    var timers: TimerHeap
+    var ready: [Int32] = []          // VUs to resume with no I/O (zero waits)
+    var readyNext: [Int32] = []
+    var endpoints: [Endpoint] = []
+    var endpointIndex: [String: Int32] = [:]
+    var endpointResolved: [Bool] = []
+    let readBuffer: UnsafeMutableRawPointer
+    let readCapacity = 65536
 
-    public private(set) var stats = WorkerStats()
-    private var interval = IntervalSnapshot()
-    private var active = 0                    // VUs started and not done
-    private var stopAsked = false
-    private var stopping = false
-    private var stopDeadline: UInt64 = .max
+    public internal(set) var stats = WorkerStats()
+    var interval = IntervalSnapshot()
+    var active = 0                    // VUs started and not done
+    var stopAsked = false
+    var stopping = false
+    var stopDeadline: UInt64 = .max
     /// Letting running tasks finish (--stop-timeout): until `inTask` reaches 0 or the grace ends.
-    private var draining = false
-    private var inTask = 0
+    var draining = false
+    var inTask = 0
     /// A hard stop was asked and not begun: handle no more events, so nothing more completes (exact -n).
-    private var halting: Bool { stopAsked && !stopping && !draining }
-    private var runStart: UInt64 = 0
-    private var nextPublish: UInt64 = 0
-    private var messages: [Int: ContiguousArray<CChar>] = [:]
-    private var classEndpoint: [Int32] = []      // class → endpoint index, -1: none
+    var halting: Bool { stopAsked && !stopping && !draining }
+    var runStart: UInt64 = 0
+    var nextPublish: UInt64 = 0
+    var messages: [Int: ContiguousArray<CChar>] = [:]
+    var classEndpoint: [Int32] = []      // class → endpoint index, -1: none
     /// What setup() returned (JSON), or why it failed; read by the Runner after the worker ends.
     public private(set) var setupResult: String?
     public private(set) var setupFailure: String?
     public private(set) var reachedIterationLimit = false
-    private var tls: TLSContext?              // made at the first https connection
-    private static let maxTLSMessages = 256
+    var tls: TLSContext?              // made at the first https connection
+    static let maxTLSMessages = 256
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         self.index = index
@@ -167,7 +167,7 @@ public final class Worker: @unchecked Sendable {
         mailbox.finish(stats)
     }
 
-    private func runReady() {
+    func runReady() {
         guard !ready.isEmpty else { return }
         swap(&ready, &readyNext)
         for id in readyNext where vus[Int(id)].state == .runningLua && !halting {
@@ -176,13 +176,13 @@ public final class Worker: @unchecked Sendable {
         readyNext.removeAll(keepingCapacity: true)
     }
 
-    private func publish(_ now: UInt64) {
+    func publish(_ now: UInt64) {
         interval.activeUsers = active
         mailbox.post(&interval, rows: stats.rows)
         nextPublish = now + 1_000_000
     }
 
-    private func onTimer(_ i: Int) {
+    func onTimer(_ i: Int) {
         switch vus[i].state {
         case .notStarted:
             switch vus[i].role {
@@ -202,7 +202,7 @@ public final class Worker: @unchecked Sendable {
 
     // MARK: - Lua
 
-    private func startVU(_ i: Int, function: Int32, arguments: Bool = true) {
+    func startVU(_ i: Int, function: Int32, arguments: Bool = true) {
         guard let co = lua_newthread(L) else { return }
         vus[i].co = co
         vus[i].coRef = luaL_ref(L, ll_registryindex())
@@ -218,7 +218,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Resumes VU `i` with `nargs` values on its stack, then acts on what it yields. Script errors reported
     /// by the prelude (OP_ERROR) are recorded and the VU resumed at once, so this loops rather than recurses.
-    private func resume(_ i: Int, nargs: Int32) {
+    func resume(_ i: Int, nargs: Int32) {
         guard let co = vus[i].co else { return }
         vus[i].inWait = false
         var nargs = nargs
@@ -305,7 +305,7 @@ public final class Worker: @unchecked Sendable {
 
     /// Records the VU's previous response with the outcome the script gave it (nil: the default rule).
     @inline(__always)
-    private func settle(_ i: Int, _ co: OpaquePointer, _ outcomeIndex: Int32) {
+    func settle(_ i: Int, _ co: OpaquePointer, _ outcomeIndex: Int32) {
         let stat = Int(vus[i].pendingStat)
         guard stat >= 0 else { return }
         vus[i].pendingStat = -1
@@ -327,13 +327,13 @@ public final class Worker: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func countInterval(_ micros: UInt64, failed: Bool) {
+    func countInterval(_ micros: UInt64, failed: Bool) {
         interval.requests &+= 1
         if failed { interval.failures &+= 1 }
         _ = interval.histogram.record(max(micros, 1))
     }
 
-    private func endVU(_ i: Int) {
+    func endVU(_ i: Int) {
         closeConnection(i)
         timers.cancel(i)
         if vus[i].coRef != -2 {
@@ -348,42 +348,10 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Stopping with a grace (--stop-timeout): VUs between task runs stop now; the others go on until
-    /// their task run ends (`park`) or the grace is over.
-    private func beginDrain() {
-        draining = true
-        stopDeadline = monotonicMicros() + config.stopGraceMicros
-        inTask = 0
-        for i in 0..<vuCount {
-            switch vus[i].state {
-            case .notStarted:
-                timers.cancel(i)
-                vus[i].state = .done
-            case .sleeping where vus[i].inWait:
-                inTask += 1
-                park(i)
-            case .runningLua where vus[i].inWait:   // queued after a zero wait
-                inTask += 1
-                park(i)
-            case .done, .parked:
-                break
-            default:
-                inTask += 1
-            }
-        }
-    }
-
-    /// The VU's task run ended during the grace: it stays here until the stop.
-    private func park(_ i: Int) {
-        timers.cancel(i)
-        vus[i].state = .parked
-        inTask -= 1
-    }
-
     // MARK: - Requests
 
     /// Stack of `co` from `base`: op, outcome, finished, stat id, method, url, headers, body, timeout, name.
-    private func startRequest(_ i: Int, _ co: OpaquePointer, _ base: Int32) {
+    func startRequest(_ i: Int, _ co: OpaquePointer, _ base: Int32) {
         let stat = Int(lua_tointegerx(co, base + 3, nil))
         var methodLen = 0, urlLen = 0
         let method = ll_tostring(co, base + 4, &methodLen)!
@@ -458,7 +426,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// The endpoint of an absolute URL, added on first use; sets the target to its path and query.
-    private func endpointFor(url: UnsafePointer<CChar>, length: Int, target: inout UnsafePointer<CChar>, targetLength: inout Int) -> Int32 {
+    func endpointFor(url: UnsafePointer<CChar>, length: Int, target: inout UnsafePointer<CChar>, targetLength: inout Int) -> Int32 {
         // Find the end of "scheme://authority".
         var p = 0
         while p + 2 < length && !(url[p] == 0x3A && url[p + 1] == 0x2F && url[p + 2] == 0x2F) { p += 1 }
@@ -478,7 +446,7 @@ public final class Worker: @unchecked Sendable {
         return ok ? index : -1
     }
 
-    private func connect(_ i: Int) {
+    func connect(_ i: Int) {
         closeConnection(i)
         let ep = Int(vus[i].target)
         if !endpointResolved[ep] {
@@ -511,9 +479,9 @@ public final class Worker: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func token(_ i: Int) -> UInt64 { UInt64(vus[i].generation) << 32 | UInt64(i) }
+    func token(_ i: Int) -> UInt64 { UInt64(vus[i].generation) << 32 | UInt64(i) }
 
-    private func onSocketEvent(token: UInt64, events: UInt32) {
+    func onSocketEvent(token: UInt64, events: UInt32) {
         let i = Int(token & 0xffff_ffff)
         guard i < vuCount, vus[i].fd >= 0, UInt64(vus[i].generation) == token >> 32 else { return }
         switch vus[i].state {
@@ -548,7 +516,7 @@ public final class Worker: @unchecked Sendable {
     /// Keeps EPOLLOUT in the interest set only while a call waits for the socket to be writable:
     /// the set is level-triggered, so a writable socket would wake the loop for nothing.
     @inline(__always)
-    private func setWantsWrite(_ i: Int, _ on: Bool) {
+    func setWantsWrite(_ i: Int, _ on: Bool) {
         guard vus[i].wantsWrite != on else { return }
         vus[i].wantsWrite = on
         _ = loop.modify(vus[i].fd, events: on ? EPOLLIN.rawValue | EPOLLOUT.rawValue : EPOLLIN.rawValue, token: token(i))
@@ -557,7 +525,7 @@ public final class Worker: @unchecked Sendable {
     /// The connection's bytes in and out: through OpenSSL when the connection is TLS, else the plain
     /// syscalls. Both return bytes, or -errno (-EAGAIN: not now); TLS adds `TLS.wantRead/wantWrite/failed`.
     @inline(__always)
-    private func receive(_ i: Int) -> Int {
+    func receive(_ i: Int) -> Int {
         guard let ssl = vus[i].ssl else { return Sys.read(vus[i].fd, readBuffer, readCapacity) }
         let n = TLS.read(ssl, readBuffer, readCapacity)
         if TLS.isFatal(n) { vus[i].tlsBroken = true }
@@ -565,78 +533,14 @@ public final class Worker: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func transmit(_ i: Int, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
+    func transmit(_ i: Int, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
         guard let ssl = vus[i].ssl else { return Sys.send(vus[i].fd, buf, count) }
         let n = TLS.write(ssl, buf, count)
         if TLS.isFatal(n) { vus[i].tlsBroken = true }
         return n
     }
 
-    // MARK: - TLS
-
-    /// TCP is up on an https endpoint: start the handshake, offering the VU's last session with this
-    /// endpoint (a reconnect after the server closed the connection resumes instead of a full handshake).
-    private func startHandshake(_ i: Int) {
-        if tls == nil {
-            do {
-                tls = try TLSContext(config.tls)
-            } catch {
-                failRequest(i, code: tlsFailureCode("TLS: \(error)"))
-                return
-            }
-        }
-        let ep = vus[i].endpoint
-        let session = vus[i].sessionEndpoint == ep ? vus[i].session : nil
-        guard let ssl = tls!.connection(fd: vus[i].fd, endpoint: endpoints[Int(ep)], vu: vus + i, session: session) else {
-            failRequest(i, code: tlsFailureCode("TLS: cannot create a connection: " + (TLS.queuedError() ?? "out of memory")))
-            return
-        }
-        vus[i].ssl = ssl
-        vus[i].tlsBroken = false
-        vus[i].handshakeStarted = monotonicMicros()
-        vus[i].state = .handshaking
-        handshake(i)
-    }
-
-    /// One handshake step; OpenSSL says which readiness it waits for. Its time is recorded apart: the
-    /// request's latency starts when its first byte is written, after the handshake.
-    private func handshake(_ i: Int) {
-        let ssl = vus[i].ssl!
-        let n = TLS.handshake(ssl)
-        switch n {
-        case 1:
-            stats.tls.recordHandshake(micros: monotonicMicros() &- vus[i].handshakeStarted, resumed: TLS.resumed(ssl))
-            vus[i].state = .writing
-            write(i)
-        case TLS.wantRead:
-            setWantsWrite(i, false)
-        case TLS.wantWrite:
-            setWantsWrite(i, true)
-        default:
-            vus[i].tlsBroken = true
-            failRequest(i, code: tlsFailure(i, "TLS handshake", n))
-        }
-    }
-
-    /// The failure code for a TLS call's `result`, with OpenSSL's reason in the thread's message table.
-    private func tlsFailure(_ i: Int, _ phase: String, _ result: Int) -> Int {
-        tlsFailureCode(TLS.failureMessage(vus[i].ssl!, phase: phase, result: result))
-    }
-
-    /// Counts a TLS failure and returns its code: the index of `text` in the thread's table of distinct
-    /// texts (added on first sight; past the cap, one catch-all entry). Failure path only.
-    private func tlsFailureCode(_ text: String) -> Int {
-        stats.tls.errors += 1
-        if let k = stats.tlsMessages.firstIndex(of: text) { return FailureCode.make(FailureCode.tls, k) }
-        if stats.tlsMessages.count < Self.maxTLSMessages - 1 {
-            stats.tlsMessages.append(text)
-        } else if stats.tlsMessages.count == Self.maxTLSMessages - 1 {
-            stats.tlsMessages.append("TLS error (one of too many distinct TLS errors to list)")
-        }
-        return FailureCode.make(FailureCode.tls, stats.tlsMessages.count - 1)
-    }
-
-    private func write(_ i: Int) {
+    func write(_ i: Int) {
         if vus[i].written == 0 { vus[i].started = monotonicMicros() }
         let remaining = vus[i].request.count - vus[i].written
         let n = transmit(i, vus[i].request.base! + vus[i].written, remaining)
@@ -652,7 +556,7 @@ public final class Worker: @unchecked Sendable {
         failRequest(i, code: n == TLS.failed ? tlsFailure(i, "TLS write", n) : FailureCode.make(FailureCode.send, -n))
     }
 
-    private func read(_ i: Int) {
+    func read(_ i: Int) {
         var n = receive(i)
         while n > 0 {
             vus[i].gotBytes = true
@@ -687,7 +591,7 @@ public final class Worker: @unchecked Sendable {
 
     /// A request sent on a kept-alive connection the server had already closed never reached it:
     /// resend it once on a new connection rather than fail it.
-    private func retryOnStaleConnection(_ i: Int) -> Bool {
+    func retryOnStaleConnection(_ i: Int) -> Bool {
         guard vus[i].reused, !vus[i].retried, !vus[i].gotBytes else { return false }
         vus[i].retried = true
         vus[i].written = 0
@@ -697,7 +601,7 @@ public final class Worker: @unchecked Sendable {
         return true
     }
 
-    private func completeRequest(_ i: Int) {
+    func completeRequest(_ i: Int) {
         let micros = monotonicMicros() &- vus[i].started
         // The timeout stays armed: the VU's next request or sleep re-arms it in place, and if it fires first
         // the VU is running Lua and onTimer ignores it. That saves a heap removal per request.
@@ -724,7 +628,7 @@ public final class Worker: @unchecked Sendable {
         resume(i, nargs: 5)
     }
 
-    private func failRequest(_ i: Int, code: Int) {
+    func failRequest(_ i: Int, code: Int) {
         let micros = vus[i].started > 0 ? monotonicMicros() &- vus[i].started : 0
         timers.cancel(i)
         closeConnection(i)
@@ -742,12 +646,12 @@ public final class Worker: @unchecked Sendable {
         resume(i, nargs: 5)
     }
 
-    private func pushMessage(_ co: OpaquePointer, _ code: Int) {
+    func pushMessage(_ co: OpaquePointer, _ code: Int) {
         if messages[code] == nil { messages[code] = ContiguousArray(FailureCode.message(code, tlsMessages: stats.tlsMessages).utf8CString) }
         messages[code]!.withUnsafeBufferPointer { _ = lua_pushstring(co, $0.baseAddress) }
     }
 
-    private func closeConnection(_ i: Int) {
+    func closeConnection(_ i: Int) {
         guard vus[i].fd >= 0 else { return }
         if let ssl = vus[i].ssl {
             TLS.close(ssl, cleanly: !vus[i].tlsBroken)
@@ -758,65 +662,5 @@ public final class Worker: @unchecked Sendable {
         vus[i].endpoint = -1
         vus[i].reused = false
         vus[i].generation &+= 1
-    }
-
-    // MARK: - Stopping
-
-    /// In-flight requests are abandoned (not recorded) and counted; settled outcomes are recorded;
-    /// then on_stop hooks run, each in a fresh coroutine, until they end or the stop timeout passes.
-    private func beginStop() {
-        stopping = true
-        stopDeadline = monotonicMicros() + config.hookTimeoutMicros
-        ready.removeAll()
-        var hooks: [Int] = []
-        for i in 0..<vuCount {
-            countIfAbandoned(i)
-            recordUnsettled(i)
-            let started = vus[i].state != .notStarted && vus[i].state != .done
-            closeConnection(i)
-            timers.cancel(i)
-            if vus[i].coRef != -2 { luaL_unref(L, ll_registryindex(), vus[i].coRef); vus[i].coRef = -2 }
-            vus[i].co = nil
-            vus[i].state = .done
-            if started && vus[i].role == .user && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
-        }
-        active = 0
-        for i in hooks { startVU(i, function: script.vuStopRef) }
-    }
-
-    /// A response the script has not settled yet counts with the default rule.
-    private func recordUnsettled(_ i: Int) {
-        let stat = Int(vus[i].pendingStat)
-        guard stat >= 0 else { return }
-        vus[i].pendingStat = -1
-        recordByDefault(i, stat)
-    }
-
-    /// Failed on a transport error, a timeout or a status ≥ 400 (the code says which), else a success.
-    @inline(__always)
-    private func recordByDefault(_ i: Int, _ stat: Int) {
-        let code = vus[i].pendingCode
-        stats.rows[stat].record(micros: vus[i].pendingMicros, failed: code != 0)
-        if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
-        countInterval(vus[i].pendingMicros, failed: code != 0)
-    }
-
-    /// A request with bytes on the wire and no complete response yet: the server may have it, so it is
-    /// counted as abandoned (recorded + abandoned = what the server received).
-    private func countIfAbandoned(_ i: Int) {
-        switch vus[i].state {
-        case .connecting, .handshaking, .writing, .reading:
-            if vus[i].written > 0 { stats.abandoned += 1 }
-        default: break
-        }
-    }
-
-    /// At the very end (after on_stop hooks or their timeout): abandon what is still in flight.
-    private func finishAll() {
-        for i in 0..<vuCount {
-            countIfAbandoned(i)
-            recordUnsettled(i)
-            closeConnection(i)
-        }
     }
 }
