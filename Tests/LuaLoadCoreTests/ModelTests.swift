@@ -117,4 +117,29 @@ final class ModelTests: XCTestCase {
         let erroring = Luaload.script(#"task(function() error("x") end)"#)
         XCTAssertEqual(try Luaload.run(["-n", "3", "-H", server.url], script: erroring).exitCode, 1)
     }
+
+    func testPrintStatsOnlyWhenAsked() throws {
+        let script = Luaload.script(#"wait = constant(0.1); task(function() http.get("/ok") end)"#)
+        // Luaload.run passes -q; run without it here, stderr being a pipe (not a terminal).
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Luaload.binary)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        p.arguments = ["-u", "2", "-d", "2.5s", "--print-stats", "-H", server.url, script]
+        try p.run()
+        let printed = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertTrue(printed.contains("Requests (times in ms)") && printed.contains("Aggregated"), printed)
+        let q = Process()
+        q.executableURL = URL(fileURLWithPath: Luaload.binary)
+        let err2 = Pipe()
+        q.standardError = err2
+        q.standardOutput = FileHandle.nullDevice
+        q.arguments = ["-u", "2", "-d", "2.5s", "-H", server.url, script]
+        try q.run()
+        let silent = String(decoding: err2.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        q.waitUntilExit()
+        XCTAssertEqual(silent, "", "nothing periodic on a non-terminal without --print-stats")
+    }
 }
