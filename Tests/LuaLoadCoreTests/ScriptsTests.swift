@@ -10,6 +10,17 @@ final class ScriptsTests: XCTestCase {
             .appendingPathComponent("scripts")
     }
 
+    /// The built-in target on a free loopback port, started.
+    func startTarget(errorRate: Double = 0) throws -> TargetServer {
+        var options = ServeOptions()
+        options.port = 0
+        options.threads = 1
+        options.errorRate = errorRate
+        let server = try TargetServer(options: options)
+        server.start()
+        return server
+    }
+
     func routeCounts(_ server: TargetServer) throws -> [String: Int] {
         let stats = try JSONSerialization.jsonObject(with: Data(server.statsJSON().utf8)) as? [String: Any] ?? [:]
         var out: [String: Int] = [:]
@@ -23,11 +34,7 @@ final class ScriptsTests: XCTestCase {
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.scriptsDir.path).filter { $0.hasSuffix(".lua") }.sorted()
         XCTAssertEqual(scripts, ["auth_api.lua", "event_ingest.lua", "mixed.lua", "smoke.lua", "upload_presign.lua"])
         for name in scripts {
-            var options = ServeOptions()
-            options.port = 0
-            options.threads = 1
-            let server = try TargetServer(options: options)
-            server.start()
+            let server = try startTarget()
             defer { server.stop() }
             let r = try Luaload.run(["-t", "2", "-u", "12", "-d", "4s", "-H", "http://127.0.0.1:\(server.port)"],
                                     script: Self.scriptsDir.appendingPathComponent(name).path)
@@ -52,11 +59,7 @@ final class ScriptsTests: XCTestCase {
     }
 
     func testInjectedErrorRateShowsAsFailures() throws {
-        var options = ServeOptions()
-        options.port = 0
-        options.errorRate = 0.1
-        let server = try TargetServer(options: options)
-        server.start()
+        let server = try startTarget(errorRate: 0.1)
         defer { server.stop() }
         let script = Luaload.script(#"task(function() http.get("/health") end)"#)
         let r = try Luaload.run(["-t", "1", "-u", "10", "-n", "3000", "-H", "http://127.0.0.1:\(server.port)"], script: script)

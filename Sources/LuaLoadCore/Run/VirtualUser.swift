@@ -48,6 +48,7 @@ struct VirtualUser {
     // The last outcome, recorded when the script settles it (its next yield).
     var pendingStat: Int32 = -1
     var pendingMicros: UInt64 = 0
+    var pendingBytes = 0           // response body size
     var pendingCode = 0            // FailureCode or 0
 
     init(classIndex: Int32, globalID: Int32, startOffset: UInt64) {

@@ -69,15 +69,6 @@ extension Worker {
         recordByDefault(i, stat)
     }
 
-    /// Failed on a transport error, a timeout or a status ≥ 400 (the code says which), else a success.
-    @inline(__always)
-    func recordByDefault(_ i: Int, _ stat: Int) {
-        let code = vus[i].pendingCode
-        stats.rows[stat].record(micros: vus[i].pendingMicros, failed: code != 0)
-        if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
-        countInterval(vus[i].pendingMicros, failed: code != 0)
-    }
-
     /// A request with bytes on the wire and no complete response yet: the server may have it, so it is
     /// counted as abandoned (recorded + abandoned = what the server received).
     func countIfAbandoned(_ i: Int) {

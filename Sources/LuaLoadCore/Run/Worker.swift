@@ -316,14 +316,22 @@ public final class Worker: @unchecked Sendable {
         case LUA_TSTRING:
             var len = 0
             let message = String(cString: ll_tostring(co, outcomeIndex, &len)!)
-            stats.rows[stat].record(micros: micros, failed: true)
-            let row = stats.rows[stat]
-            stats.custom[FailureKey(method: row.method, name: row.name, error: message), default: 0] += 1
+            stats.rows[stat].record(micros: micros, failed: true, bytes: vus[i].pendingBytes)
+            stats.custom[FailureKey(method: stats.rows[stat].method, name: stats.rows[stat].name, error: message), default: 0] += 1
             countInterval(micros, failed: true)
         default:   // true: res:success()
-            stats.rows[stat].record(micros: micros, failed: false)
+            stats.rows[stat].record(micros: micros, failed: false, bytes: vus[i].pendingBytes)
             countInterval(micros, failed: false)
         }
+    }
+
+    /// Failed on a transport error, a timeout or a status ≥ 400 (the code says which), else a success.
+    @inline(__always)
+    func recordByDefault(_ i: Int, _ stat: Int) {
+        let code = vus[i].pendingCode
+        stats.rows[stat].record(micros: vus[i].pendingMicros, failed: code != 0, bytes: vus[i].pendingBytes)
+        if code != 0 { stats.countCodedFailure(stat: stat, code: code) }
+        countInterval(vus[i].pendingMicros, failed: code != 0)
     }
 
     @inline(__always)
@@ -609,7 +617,7 @@ public final class Worker: @unchecked Sendable {
         vus[i].pendingStat = vus[i].stat
         vus[i].pendingMicros = micros
         vus[i].pendingCode = status >= 400 ? FailureCode.make(FailureCode.status, status) : 0
-        stats.rows[Int(vus[i].stat)].addBytes(vus[i].response.body.count)
+        vus[i].pendingBytes = vus[i].response.body.count
         if vus[i].response.keepAlive {
             vus[i].reused = true
         } else {
@@ -635,6 +643,7 @@ public final class Worker: @unchecked Sendable {
         vus[i].pendingStat = vus[i].stat
         vus[i].pendingMicros = micros
         vus[i].pendingCode = code
+        vus[i].pendingBytes = 0
         vus[i].written = 0
         vus[i].state = .runningLua
         guard let co = vus[i].co else { return }

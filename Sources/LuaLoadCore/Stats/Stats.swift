@@ -34,10 +34,6 @@ public struct RequestStats {
 
     /// Counts a response body's bytes apart from `record` (the body is known before the script settles the outcome).
     @inline(__always)
-    public mutating func addBytes(_ n: Int) {
-        bytes &+= UInt64(n)
-    }
-
     public mutating func merge(_ other: RequestStats) {
         requests += other.requests
         failures += other.failures
