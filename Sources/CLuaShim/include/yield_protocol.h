@@ -1,0 +1,55 @@
+// The Lua <-> Swift yield protocol, named once for both sides.
+//
+// A VU is a coroutine. It talks to the engine only by `coroutine.yield(...)` (a "frame") and the engine
+// answers only by `lua_resume(...)` (a "reply"). Swift reads frames and pushes replies with these
+// constants; the prelude gets the same numbers from the registry table `luaload.protocol`
+// (ll_newstate fills it from this file), and a Lua-level test checks every frame it yields against them.
+#ifndef YIELD_PROTOCOL_H
+#define YIELD_PROTOCOL_H
+
+// Operations: slot LL_SLOT_OP of every frame.
+enum {
+    LL_OP_HTTP = 1,     // send a request; the reply is LL_REPLY_*
+    LL_OP_SLEEP = 2,    // sleep(s): suspend for LL_SLOT_SECONDS
+    LL_OP_WAIT = 3,     // the wait between two task runs (the stop may park the VU here)
+    LL_OP_ERROR = 4,    // a script error to record; resume at once with no values
+    LL_OP_STOPPED = 5,  // the coroutine returned (not a yield): the VU ends
+};
+
+// Frame slots, 1-based positions among the yielded (or returned) values.
+// Every frame: op, outcome, finished.
+//   outcome settles the VU's previous response: nil (default rule), true (res:success()) or a message.
+//   finished counts the task runs completed since the last frame.
+enum {
+    LL_SLOT_OP = 1,
+    LL_SLOT_OUTCOME = 2,
+    LL_SLOT_FINISHED = 3,
+    // LL_OP_HTTP
+    LL_SLOT_STAT = 4,        // stats row id (per Lua state), learned with its first request
+    LL_SLOT_METHOD = 5,      // "GET", ...
+    LL_SLOT_URL = 6,         // "/path?query" or "http(s)://host[:port]/path?query"
+    LL_SLOT_HEADERS = 7,     // "Name: value\r\n..." or nil
+    LL_SLOT_BODY = 8,        // string or nil
+    LL_SLOT_TIMEOUT = 9,     // seconds or nil (the run's --timeout)
+    LL_SLOT_NAME = 10,       // the stats row's name
+    LL_HTTP_FRAME_SIZE = 10,
+    // LL_OP_SLEEP, LL_OP_WAIT
+    LL_SLOT_SECONDS = 4,
+    // LL_OP_ERROR
+    LL_SLOT_MESSAGE = 4,
+    LL_SLOT_TRACEBACK = 5,
+    // LL_OP_STOPPED of setup(): its result as JSON, or why it failed
+    LL_SLOT_SETUP_JSON = 4,
+    LL_SLOT_SETUP_FAILURE = 5,
+};
+
+// The reply to LL_OP_HTTP: the values lua_resume passes back, in this order.
+enum {
+    LL_REPLY_STATUS = 1,     // HTTP status, 0 when no response came
+    LL_REPLY_ELAPSED = 2,    // ms
+    LL_REPLY_BODY = 3,       // string ("" when none)
+    LL_REPLY_ERROR = 4,      // transport error text or nil
+    LL_REPLY_HEADERS = 5,    // the raw response head or nil
+    LL_REPLY_COUNT = 5,
+};
+#endif
