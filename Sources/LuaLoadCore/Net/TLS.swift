@@ -85,12 +85,12 @@ public final class TLSContext {
 
     /// A client connection over the connected socket `fd`: SNI and name verification for the endpoint's
     /// host (IP literals get no SNI, and are checked against the certificate's IP addresses), and the
-    /// VU's last session with this endpoint to resume. nil when OpenSSL cannot allocate one.
-    func connection(fd: Int32, endpoint: Endpoint, vu: UnsafeMutablePointer<VirtualUser>, session: OpaquePointer?) -> OpaquePointer? {
+    /// connection's last session with this endpoint to resume. nil when OpenSSL cannot allocate one.
+    func connection(fd: Int32, endpoint: Endpoint, owner: UnsafeMutablePointer<Connection>, session: OpaquePointer?) -> OpaquePointer? {
         guard let ssl = SSL_new(ctx) else { return nil }
         SSL_set_fd(ssl, fd)
         SSL_set_connect_state(ssl)
-        _ = tls_set_app_data(ssl, vu)   // for tlsNewSession
+        _ = tls_set_app_data(ssl, owner)   // for tlsNewSession
         if endpoint.hostIsIP {
             if verifies { X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), endpoint.host) }
         } else {
@@ -103,72 +103,60 @@ public final class TLSContext {
 }
 
 /// OpenSSL hands over each new session here (TLS 1.3 tickets arrive after the handshake, during reads, so
-/// SSL_get1_session right after the handshake would miss them). The VU keeps the latest, tagged with the
-/// endpoint, for its next connection there. Returning 1 tells OpenSSL the reference is now ours.
+/// SSL_get1_session right after the handshake would miss them). The connection keeps the latest, tagged
+/// with the endpoint, for its next connect there. Returning 1 tells OpenSSL the reference is now ours.
 private let tlsNewSession: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, session in
     guard let ssl, let session, let owner = tls_get_app_data(ssl) else { return 0 }
-    let vu = owner.assumingMemoryBound(to: VirtualUser.self)
-    if let old = vu.pointee.session { SSL_SESSION_free(old) }
-    vu.pointee.session = session
-    vu.pointee.sessionEndpoint = vu.pointee.endpoint
+    let conn = owner.assumingMemoryBound(to: Connection.self)
+    if let old = conn.pointee.session { SSL_SESSION_free(old) }
+    conn.pointee.session = session
+    conn.pointee.sessionEndpoint = conn.pointee.endpoint
     return 1
 }
 
-/// Per-connection calls, shaped like `Sys`: each returns a count, or a negative outcome read at once.
+/// Per-connection calls of the TLS transport, each returning an `IOResult` like the plain one.
 /// The error queue and errno are cleared before each call, so neither reports a stale error.
 enum TLS {
-    /// The call must be repeated when the socket is readable (resp. writable).
-    static let wantRead = -0x1_0001
-    static let wantWrite = -0x1_0002
-    /// A TLS protocol error (or an EOF OpenSSL calls an error): `failureMessage` says which.
-    static let failed = -0x1_0003
-
-    /// Errors after which the connection is dead: no close_notify may follow (OpenSSL forbids SSL_shutdown then).
-    @inline(__always)
-    static func isFatal(_ n: Int) -> Bool {
-        n < 0 && n != -Int(EAGAIN) && n != wantRead && n != wantWrite
-    }
-
-    /// 1 when done; wantRead / wantWrite; 0 when the server closed; -errno; failed.
+    /// `.done(1)` when finished; `.wantRead` / `.wantWrite`; `.closed` when the server closed; `.failed`; `.tlsFailed`.
     @inline(never)
-    static func handshake(_ ssl: OpaquePointer) -> Int {
+    static func handshake(_ ssl: OpaquePointer) -> IOResult {
         errno = 0
         ERR_clear_error()
         let rc = SSL_do_handshake(ssl)
-        return rc == 1 ? 1 : outcome(ssl, rc, onWantRead: wantRead, onWantWrite: wantWrite)
+        return rc == 1 ? .done(1) : outcome(ssl, rc)
     }
 
-    /// Like read(2): bytes, 0 at the end of the stream (close_notify, or EOF), -EAGAIN until readable;
-    /// also wantWrite (the record layer must send first), -errno, failed.
+    /// Like read(2): `.done(bytes)`, `.closed` at the end of the stream (close_notify, or EOF), `.wantRead`
+    /// until readable; also `.wantWrite` (the record layer must send first), `.failed`, `.tlsFailed`.
     @inline(never)
-    static func read(_ ssl: OpaquePointer, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    static func read(_ ssl: OpaquePointer, _ buf: UnsafeMutableRawPointer, _ count: Int) -> IOResult {
         errno = 0
         ERR_clear_error()
         let rc = SSL_read(ssl, buf, Int32(min(count, Int(Int32.max))))
-        return rc > 0 ? Int(rc) : outcome(ssl, rc, onWantRead: -Int(EAGAIN), onWantWrite: wantWrite)
+        return rc > 0 ? .done(Int(rc)) : outcome(ssl, rc)
     }
 
-    /// Like send(2): bytes written (one record or more: partial writes are on), -EAGAIN until writable;
-    /// also wantRead, -errno, failed. A repeat after -EAGAIN or wantRead must pass the same bytes.
+    /// Like send(2): `.done(bytes)` (one record or more: partial writes are on), `.wantWrite` until writable;
+    /// also `.wantRead`, `.failed`, `.tlsFailed`. A repeat after a want must pass the same bytes.
     @inline(never)
-    static func write(_ ssl: OpaquePointer, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
+    static func write(_ ssl: OpaquePointer, _ buf: UnsafeRawPointer, _ count: Int) -> IOResult {
         errno = 0
         ERR_clear_error()
         let rc = SSL_write(ssl, buf, Int32(min(count, Int(Int32.max))))
-        if rc > 0 { return Int(rc) }
-        let n = outcome(ssl, rc, onWantRead: wantRead, onWantWrite: -Int(EAGAIN))
-        return n == 0 ? -Int(EPIPE) : n   // the peer's close_notify: nothing more can be sent
+        if rc > 0 { return .done(Int(rc)) }
+        let r = outcome(ssl, rc)
+        return r == .closed ? .failed(EPIPE) : r   // the peer's close_notify: nothing more can be sent
     }
 
     @inline(__always)
-    private static func outcome(_ ssl: OpaquePointer, _ rc: Int32, onWantRead: Int, onWantWrite: Int) -> Int {
+    private static func outcome(_ ssl: OpaquePointer, _ rc: Int32) -> IOResult {
         let err = errno   // before anything else can touch it
         switch SSL_get_error(ssl, rc) {
-        case SSL_ERROR_WANT_READ: return onWantRead
-        case SSL_ERROR_WANT_WRITE: return onWantWrite
-        case SSL_ERROR_ZERO_RETURN: return 0
-        case SSL_ERROR_SYSCALL: return err != 0 ? -Int(err) : failed
-        default: return failed
+        case SSL_ERROR_WANT_READ: return .wantRead
+        case SSL_ERROR_WANT_WRITE: return .wantWrite
+        case SSL_ERROR_ZERO_RETURN: return .closed
+        case SSL_ERROR_SYSCALL: return err != 0 ? .failed(err) : .tlsFailed
+        default: return .tlsFailed
         }
     }
 
@@ -184,16 +172,20 @@ enum TLS {
 
     /// The text of a failure (`result` from the calls above), prefixed by `phase`, e.g.
     /// "TLS handshake: certificate verify failed: self-signed certificate". Only on the failure path.
-    static func failureMessage(_ ssl: OpaquePointer, phase: String, result: Int) -> String {
-        if result == failed {
+    static func failureMessage(_ ssl: OpaquePointer, phase: String, result: IOResult) -> String {
+        switch result {
+        case .tlsFailed:
             let verify = SSL_get_verify_result(ssl)
             if verify != X509_V_OK && SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER != 0 {
                 return phase + ": certificate verify failed: " + String(cString: X509_verify_cert_error_string(verify))
             }
             if let reason = queuedError() { return phase + ": " + reason }
+            return phase + ": connection closed by the server"
+        case .failed(let err):
+            return phase + ": " + Sys.describe(errno: err)
+        default:
+            return phase + ": connection closed by the server"
         }
-        if result == failed || result == 0 { return phase + ": connection closed by the server" }
-        return phase + ": " + Sys.describe(errno: Int32(-result))
     }
 
     /// OpenSSL's reason for the first queued error, the cause ("wrong version number", "no start line"),

@@ -1,27 +1,17 @@
-import CLua
-import CLuaShim
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How a Worker stops: at once (in-flight requests abandoned and counted), or first letting running task
 /// runs finish (--stop-timeout); then each stopped VU's on_stop hook, bounded in time.
 extension Worker {
     /// Stopping with a grace (--stop-timeout): VUs between task runs stop now; the others go on until
     /// their task run ends (`park`) or the grace is over.
     func beginDrain() {
-        draining = true
-        stopDeadline = monotonicMicros() + config.stopGraceMicros
+        phase = .draining(until: monotonicMicros() + config.stopGraceMicros)
         inTask = 0
         for i in 0..<vuCount {
             switch vus[i].state {
             case .notStarted:
                 timers.cancel(i)
                 vus[i].state = .done
-            case .sleeping where vus[i].inWait:
-                inTask += 1
-                park(i)
-            case .runningLua where vus[i].inWait:   // queued after a zero wait
+            case .sleeping where vus[i].inWait, .runningLua where vus[i].inWait:   // in a wait, or queued after a zero one
                 inTask += 1
                 park(i)
             case .done, .parked:
@@ -42,8 +32,7 @@ extension Worker {
     /// In-flight requests are abandoned (not recorded) and counted; settled outcomes are recorded;
     /// then on_stop hooks run, each in a fresh coroutine, until they end or the stop timeout passes.
     func beginStop() {
-        stopping = true
-        stopDeadline = monotonicMicros() + config.hookTimeoutMicros
+        phase = .stopping(until: monotonicMicros() + config.hookTimeoutMicros)
         ready.removeAll()
         var hooks: [Int] = []
         for i in 0..<vuCount {
@@ -52,8 +41,7 @@ extension Worker {
             let started = vus[i].state != .notStarted && vus[i].state != .done
             closeConnection(i)
             timers.cancel(i)
-            if vus[i].coRef != -2 { luaL_unref(L, ll_registryindex(), vus[i].coRef); vus[i].coRef = -2 }
-            vus[i].co = nil
+            releaseCoroutine(i)
             vus[i].state = .done
             if started && vus[i].role == .user && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
         }
@@ -63,20 +51,15 @@ extension Worker {
 
     /// A response the script has not settled yet counts with the default rule.
     func recordUnsettled(_ i: Int) {
-        let stat = Int(vus[i].pendingStat)
-        guard stat >= 0 else { return }
-        vus[i].pendingStat = -1
-        recordByDefault(i, stat)
+        guard vus[i].pending.stat >= 0 else { return }
+        recordByDefault(vus[i].pending)
+        vus[i].pending.stat = -1
     }
 
     /// A request with bytes on the wire and no complete response yet: the server may have it, so it is
     /// counted as abandoned (recorded + abandoned = what the server received).
     func countIfAbandoned(_ i: Int) {
-        switch vus[i].state {
-        case .connecting, .handshaking, .writing, .reading:
-            if vus[i].written > 0 { stats.abandoned += 1 }
-        default: break
-        }
+        if vus[i].state == .inRequest && vus[i].request.written > 0 { stats.abandoned += 1 }
     }
 
     /// At the very end (after on_stop hooks or their timeout): abandon what is still in flight.

@@ -32,7 +32,7 @@ public struct RequestStats {
         _ = histogram.record(max(micros, 1))
     }
 
-    /// Counts a response body's bytes apart from `record` (the body is known before the script settles the outcome).
+    /// Adds another thread's (or second's) counts of the same row.
     @inline(__always)
     public mutating func merge(_ other: RequestStats) {
         requests += other.requests
@@ -76,6 +76,12 @@ public struct FailureKey: Hashable, Sendable {
     public var error: String
 }
 
+/// A failure of one stats row (by the id the thread's Lua state gave the row).
+public struct CodedFailure: Hashable, Sendable {
+    public var stat: Int32
+    public var failure: Failure
+}
+
 public struct ScriptErrorStats: Sendable {
     public var count: Int
     public var traceback: String
@@ -86,22 +92,22 @@ public struct ScriptErrorStats: Sendable {
 public struct WorkerStats {
     /// Indexed by the stat id the thread's Lua state assigned.
     public var rows: [RequestStats] = []
-    /// Transport and status failures: key (stat id << 32 | error code) → count. No strings per failure.
-    public var coded: [Int: Int] = [:]
+    /// Transport and status failures by stats row → count. No strings per failure.
+    public var coded: [CodedFailure: Int] = [:]
     /// Failures with a message given by the script (res:failure, fail).
     public var custom: [FailureKey: Int] = [:]
     public var errors: [String: ScriptErrorStats] = [:]
     public var abandoned = 0
     public var iterations = 0
     public var tls = TLSStats()
-    /// Distinct TLS failure texts; a `FailureCode.tls` code's detail indexes this table.
+    /// Distinct TLS failure texts, which `Failure.tls` indexes.
     public var tlsMessages: [String] = []
 
     public init() {}
 
     @inline(__always)
-    public mutating func countCodedFailure(stat: Int, code: Int) {
-        coded[stat << 32 | code, default: 0] += 1
+    public mutating func count(_ failure: Failure, stat: Int) {
+        coded[CodedFailure(stat: Int32(stat), failure: failure), default: 0] += 1
     }
 
     public mutating func countScriptError(message: String, traceback: String) {
@@ -117,8 +123,8 @@ public struct WorkerStats {
     public func failureTable() -> [FailureKey: Int] {
         var out = custom
         for (key, count) in coded {
-            let row = rows[key >> 32]
-            let k = FailureKey(method: row.method, name: row.name, error: FailureCode.message(key & 0xffff_ffff, tlsMessages: tlsMessages))
+            let row = rows[Int(key.stat)]
+            let k = FailureKey(method: row.method, name: row.name, error: key.failure.text(tlsMessages: tlsMessages))
             out[k, default: 0] += count
         }
         return out

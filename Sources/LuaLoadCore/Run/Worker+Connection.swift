@@ -1,0 +1,145 @@
+import CPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A VU's connection in a Worker: connect, readiness events, write, read — one code path for plain TCP and
+/// TLS, which differ only behind `Transport` (and in the handshake, Worker+TLS).
+extension Worker {
+    func connect(_ i: Int) {
+        closeConnection(i)
+        let ep = vus[i].request.endpoint
+        guard endpoints.resolve(ep) else { return failRequest(i, .resolve) }
+        let fd = Sys.tcpSocket(family: endpoints[ep].family)
+        guard fd >= 0 else { return failRequest(i, .connect(-fd)) }
+        vus[i].conn.fd = fd
+        vus[i].conn.generation &+= 1
+        vus[i].conn.endpoint = ep
+        vus[i].conn.reused = false
+        vus[i].conn.broken = false
+        vus[i].conn.wantsWrite = true
+        vus[i].conn.state = .connecting
+        _ = loop.add(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
+        var address = endpoints[ep].address
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Sys.connect(fd, $0, endpoints[ep].addressLength) }
+        }
+        if rc != 0 && rc != -EINPROGRESS { failRequest(i, .connect(-rc)) }
+        // Connected or under way: EPOLLOUT reports it.
+    }
+
+    @inline(__always)
+    func token(_ i: Int) -> UInt64 { UInt64(vus[i].conn.generation) << 32 | UInt64(i) }
+
+    func onSocketEvent(token: UInt64, events: UInt32) {
+        let i = Int(token & 0xffff_ffff)
+        guard i < vuCount, vus[i].conn.fd >= 0, UInt64(vus[i].conn.generation) == token >> 32 else { return }
+        switch vus[i].conn.state {
+        case .reading: read(i)
+        case .writing: write(i)
+        case .connecting: onConnected(i, events)
+        case .handshaking: handshake(i)
+        case .idle: onIdleReadable(i)
+        case .closed: break
+        }
+    }
+
+    func onConnected(_ i: Int, _ events: UInt32) {
+        if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+            let err = Sys.socketError(vus[i].conn.fd)
+            return failRequest(i, .connect(err != 0 ? err : ECONNREFUSED))
+        }
+        guard events & EPOLLOUT.rawValue != 0 else { return }
+        if endpoints[vus[i].conn.endpoint].tls {
+            startHandshake(i)
+        } else {
+            vus[i].conn.state = .writing
+            write(i)
+        }
+    }
+
+    /// An idle kept-alive connection became readable: the server closed it (or misbehaved). Drop it now, so
+    /// the next request opens a fresh one instead of failing on a dead socket. (On TLS, a session ticket is
+    /// read here and keeps the connection: the transport then wants more.)
+    func onIdleReadable(_ i: Int) {
+        if vus[i].conn.read(readBuffer, readCapacity) != .wantRead { closeConnection(i) }
+    }
+
+    /// Keeps EPOLLOUT in the interest set only while a call waits for the socket to be writable:
+    /// the set is level-triggered, so a writable socket would wake the loop for nothing.
+    @inline(__always)
+    func setWantsWrite(_ i: Int, _ on: Bool) {
+        guard vus[i].conn.wantsWrite != on else { return }
+        vus[i].conn.wantsWrite = on
+        _ = loop.modify(vus[i].conn.fd, events: on ? EPOLLIN.rawValue | EPOLLOUT.rawValue : EPOLLIN.rawValue, token: token(i))
+    }
+
+    func write(_ i: Int) {
+        if vus[i].request.written == 0 { vus[i].request.started = monotonicMicros() }
+        let remaining = vus[i].request.bytes.count - vus[i].request.written
+        let result = vus[i].conn.write(vus[i].request.bytes.base! + vus[i].request.written, remaining)
+        switch result {
+        case .done(let n):
+            vus[i].request.written += n
+            if n == remaining { vus[i].conn.state = .reading }
+            setWantsWrite(i, n != remaining)
+        case .wantWrite:
+            setWantsWrite(i, true)
+        case .wantRead:
+            setWantsWrite(i, false)   // EPOLLIN is always in the set
+        default:
+            if retryOnStaleConnection(i) { return }
+            failRequest(i, result == .tlsFailed ? tlsFailure(i, "TLS write", result) : .send(result.errno))
+        }
+    }
+
+    func read(_ i: Int) {
+        var result = vus[i].conn.read(readBuffer, readCapacity)
+        while case .done(let n) = result {
+            vus[i].request.gotBytes = true
+            let err = vus[i].request.response.feed(readBuffer, n)
+            if err != 0 { return failRequest(i, .badResponse(UInt32(err))) }
+            if vus[i].request.response.complete { return completeRequest(i) }
+            // The transport may already hold the next bytes, which epoll cannot see: take them now.
+            guard vus[i].conn.transport.hasBufferedBytes else { return }
+            result = vus[i].conn.read(readBuffer, readCapacity)
+        }
+        switch result {
+        case .wantRead:
+            setWantsWrite(i, false)
+        case .wantWrite:
+            setWantsWrite(i, true)
+        case .closed:
+            vus[i].request.response.feedEOF()
+            if vus[i].request.response.complete { return completeRequest(i) }
+            if retryOnStaleConnection(i) { return }
+            failRequest(i, .closedEarly)
+        default:
+            if retryOnStaleConnection(i) { return }
+            failRequest(i, result == .tlsFailed ? tlsFailure(i, "TLS read", result) : .receive(result.errno))
+        }
+    }
+
+    /// A request sent on a kept-alive connection the server had already closed never reached it:
+    /// resend it once on a new connection rather than fail it.
+    func retryOnStaleConnection(_ i: Int) -> Bool {
+        guard vus[i].conn.reused, !vus[i].request.retried, !vus[i].request.gotBytes else { return false }
+        vus[i].request.retried = true
+        vus[i].request.written = 0
+        vus[i].request.started = 0
+        vus[i].request.response.reset(bodyless: vus[i].request.response.bodyless)
+        connect(i)
+        return true
+    }
+
+    @inline(__always)
+    func closeConnection(_ i: Int) { vus[i].conn.close() }
+}
+
+extension IOResult {
+    /// The errno of `.failed`; EPIPE for the rest, which are not errors of the socket.
+    var errno: Int32 {
+        if case .failed(let e) = self { return e }
+        return EPIPE
+    }
+}

@@ -1,0 +1,173 @@
+import CLua
+import CLuaShim
+
+/// The Lua side of a Worker: VUs are coroutines; each yield is a frame (yield_protocol.h) that settles the
+/// previous response, counts finished task runs and asks for the next operation.
+extension Worker {
+    func startVU(_ i: Int, function: Int32, arguments: Bool = true) {
+        guard let co = lua_newthread(L) else { return }
+        vus[i].co = co
+        vus[i].coRef = luaL_ref(L, ll_registryindex())
+        lua_rawgeti(co, ll_registryindex(), lua_Integer(function))
+        if arguments {
+            lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
+            lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
+        }
+        vus[i].state = .runningLua
+        active += 1
+        resume(i, nargs: arguments ? 2 : 0)
+    }
+
+    /// Resumes VU `i` with `nargs` values on its stack, then acts on the frame it yields. A recorded script
+    /// error or an inline zero wait resumes it again at once, so this loops rather than recurses.
+    func resume(_ i: Int, nargs: Int32) {
+        guard let co = vus[i].co else { return }
+        vus[i].inWait = false
+        var nargs = nargs
+        var inlineZeroWait = true   // one zero wait goes straight on; a VU that loops without I/O queues behind others
+        while true {
+            var nres: Int32 = 0
+            let rc = lua_resume(co, L, nargs, &nres)
+            guard rc == LUA_YIELD || rc == LUA_OK else {
+                recordUncaughtError(i, co)
+                return
+            }
+            let frame = Frame(co, results: nres)
+            settle(i, frame)
+            guard countFinished(i, frame) else { return }
+            switch frame.op {
+            case Int(LL_OP_HTTP):
+                startRequest(i, frame)
+                frame.pop()
+                return
+            case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
+                if onWait(i, frame, inline: &inlineZeroWait) { nargs = 0; continue }
+                return
+            case Int(LL_OP_ERROR):
+                stats.countScriptError(message: frame.text(LL_SLOT_MESSAGE) ?? "error", traceback: frame.text(LL_SLOT_TRACEBACK) ?? "")
+                frame.pop()
+                nargs = 0
+            default:   // LL_OP_STOPPED: the coroutine returned
+                if vus[i].role == .setup {
+                    setupResult = frame.text(LL_SLOT_SETUP_JSON)
+                    setupFailure = frame.text(LL_SLOT_SETUP_FAILURE)
+                }
+                frame.pop()
+                endVU(i)
+                return
+            }
+        }
+    }
+
+    /// Counts the task runs the frame says finished; false when the VU must not go on: a new task run would
+    /// begin while draining (the VU parks, its request unsent), or -n is reached (the run stops here, before
+    /// any other VU can finish another task run).
+    @inline(__always)
+    func countFinished(_ i: Int, _ frame: Frame) -> Bool {
+        let finished = frame.integer(LL_SLOT_FINISHED)
+        guard finished > 0 else { return true }
+        stats.iterations += finished
+        interval.iterations += finished
+        if case .draining = phase, frame.op == Int(LL_OP_HTTP) {
+            frame.pop()
+            park(i)
+            return false
+        }
+        if let limit = config.iterationLimit, stats.iterations >= limit {
+            frame.pop()
+            reachedIterationLimit = true
+            askStop()
+            return false
+        }
+        return true
+    }
+
+    /// A sleep or the wait after a task run; true when the VU goes straight on (an inline zero wait).
+    @inline(__always)
+    func onWait(_ i: Int, _ frame: Frame, inline: inout Bool) -> Bool {
+        let seconds = frame.number(LL_SLOT_SECONDS) ?? 0
+        let isWait = frame.op == Int(LL_OP_WAIT)
+        frame.pop()
+        vus[i].inWait = isWait
+        if case .draining = phase, isWait {
+            park(i)
+        } else if seconds > 0 {
+            vus[i].state = .sleeping
+            timers.arm(i, at: monotonicMicros() + UInt64(seconds * 1_000_000))
+        } else if inline, phase == .running {
+            inline = false
+            return true
+        } else {
+            ready.append(Int32(i))
+        }
+        return false
+    }
+
+    /// An error the prelude could not catch (e.g. out of memory): recorded, and the VU ends.
+    func recordUncaughtError(_ i: Int, _ co: OpaquePointer) {
+        var len = 0
+        let msg = ll_tostring(co, -1, &len).map { String(cString: $0) } ?? "error in the VU"
+        ll_traceback(L, co, msg)
+        let tb = ll_tostring(L, -1, &len).map { String(cString: $0) } ?? msg
+        ll_pop(L, 1)
+        stats.countScriptError(message: msg, traceback: tb)
+        endVU(i)
+    }
+
+    /// Records the VU's previous response with the outcome the frame gives it: nil, the default rule;
+    /// a message, `res:failure(msg)` or `fail(msg)`; true, `res:success()`.
+    @inline(__always)
+    func settle(_ i: Int, _ frame: Frame) {
+        let p = vus[i].pending
+        let stat = Int(p.stat)
+        guard stat >= 0 else { return }
+        vus[i].pending.stat = -1
+        switch frame.type(LL_SLOT_OUTCOME) {
+        case LUA_TNIL, LUA_TNONE:
+            recordByDefault(p)
+        case LUA_TSTRING:
+            let message = frame.text(LL_SLOT_OUTCOME)!
+            stats.rows[stat].record(micros: p.micros, failed: true, bytes: p.bytes)
+            stats.custom[FailureKey(method: stats.rows[stat].method, name: stats.rows[stat].name, error: message), default: 0] += 1
+            countInterval(p.micros, failed: true)
+        default:
+            stats.rows[stat].record(micros: p.micros, failed: false, bytes: p.bytes)
+            countInterval(p.micros, failed: false)
+        }
+    }
+
+    /// Failed on a transport error, a timeout or a status ≥ 400 (the failure says which), else a success.
+    @inline(__always)
+    func recordByDefault(_ p: PendingOutcome) {
+        let stat = Int(p.stat)
+        stats.rows[stat].record(micros: p.micros, failed: p.failure != nil, bytes: p.bytes)
+        if let failure = p.failure { stats.count(failure, stat: stat) }
+        countInterval(p.micros, failed: p.failure != nil)
+    }
+
+    @inline(__always)
+    func countInterval(_ micros: UInt64, failed: Bool) {
+        interval.requests &+= 1
+        if failed { interval.failures &+= 1 }
+        _ = interval.histogram.record(max(micros, 1))
+    }
+
+    func endVU(_ i: Int) {
+        closeConnection(i)
+        timers.cancel(i)
+        releaseCoroutine(i)
+        if vus[i].state != .done {
+            if case .draining = phase, vus[i].state != .parked { inTask -= 1 }
+            vus[i].state = .done
+            active -= 1
+        }
+    }
+
+    func releaseCoroutine(_ i: Int) {
+        if vus[i].coRef != -2 {
+            luaL_unref(L, ll_registryindex(), vus[i].coRef)
+            vus[i].coRef = -2
+        }
+        vus[i].co = nil
+    }
+}

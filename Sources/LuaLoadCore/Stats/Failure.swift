@@ -1,0 +1,47 @@
+import CHTTPParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a request failed. Small and hashable, so the hot path counts it without building text; `text`
+/// turns it into the one message the reports and `res.error` show.
+public enum Failure: Hashable, Sendable {
+    /// The response's status was ≥ 400 (the default rule).
+    case status(Int32)
+    /// The TCP connection could not be made: errno.
+    case connect(Int32)
+    /// Writing the request failed: errno.
+    case send(Int32)
+    /// Reading the response failed: errno.
+    case receive(Int32)
+    /// No complete response within the request's timeout.
+    case timeout
+    /// The server closed the connection before a whole response.
+    case closedEarly
+    /// http_parser rejected the response: its error number.
+    case badResponse(UInt32)
+    /// The URL's host name did not resolve.
+    case resolve
+    /// A relative path with neither -H nor a host for the class.
+    case noHost
+    /// A TLS failure: the index of its text in the worker's table of distinct TLS texts (`WorkerStats.tlsMessages`),
+    /// since OpenSSL's reasons are open-ended.
+    case tls(Int32)
+
+    /// The message, e.g. "HTTP 500 Internal Server Error" or "connect: Connection refused".
+    /// `tlsMessages` is the table that `.tls` indexes (the worker's own).
+    public func text(tlsMessages: [String] = []) -> String {
+        switch self {
+        case .status(let code): return "HTTP \(code)" + (reasonPhrase(Int(code)).map { " \($0)" } ?? "")
+        case .connect(let e): return "connect: " + Sys.describe(errno: e)
+        case .send(let e): return "send: " + Sys.describe(errno: e)
+        case .receive(let e): return "receive: " + Sys.describe(errno: e)
+        case .timeout: return "timeout: no complete response within the request's timeout"
+        case .closedEarly: return "connection closed by the server before a complete response"
+        case .badResponse(let e): return "invalid HTTP response: " + String(cString: http_errno_description(http_errno(rawValue: e)))
+        case .resolve: return "cannot resolve the host name"
+        case .noHost: return "no host for a relative path: give -H http://host:port or a full URL"
+        case .tls(let k): return Int(k) < tlsMessages.count ? tlsMessages[Int(k)] : "TLS error"
+        }
+    }
+}
