@@ -27,13 +27,8 @@ public struct RowSummary {
     public var maxMs: Double { requests > 0 ? Double(histogram.max) / 1000 : 0 }
     public var failureRatio: Double { requests > 0 ? Double(failures) / Double(requests) : 0 }
 
-    /// A percentile in ms, clamped into [min, max]: HDR buckets report their upper edge, which may
-    /// lie above the largest value recorded.
-    public func percentileMs(_ p: Double) -> Double {
-        guard requests > 0 else { return 0 }
-        let v = histogram.valueAtPercentile(p)
-        return Double(Swift.min(Swift.max(v, histogram.min), histogram.max)) / 1000
-    }
+    /// The row's p-th percentile in ms (see `Histogram.percentileMs`).
+    public func percentileMs(_ p: Double) -> Double { histogram.percentileMs(p) }
 }
 
 public struct FailureRow {
