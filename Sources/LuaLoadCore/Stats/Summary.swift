@@ -106,6 +106,8 @@ public struct Summary {
     public var historyByName: [String: [HistoryPoint]] = [:]
     /// Wall-clock start of the run, Unix seconds (0 when unknown): the CSV history's Timestamp column.
     public var startUnixTime: Int = 0
+    /// Why setup() failed, when it did (`stopReason` is then `.setupFailed` and no user started).
+    public var setupFailure: String?
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
