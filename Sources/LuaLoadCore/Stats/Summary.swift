@@ -72,15 +72,6 @@ public struct SparseHistogram {
             counts.append(UInt64(v.count))
         }
     }
-
-    public var totalCount: UInt64 { counts.reduce(0, +) }
-
-    /// Back into a full histogram (the values land in the same buckets).
-    public func histogram() -> LatencyHistogram {
-        var h = makeLatencyHistogram()
-        for (v, c) in zip(values, counts) { _ = h.record(v, count: c) }
-        return h
-    }
 }
 
 public enum StopReason: String {
