@@ -108,8 +108,6 @@ struct RunCommand: ParsableCommand {
             if host == nil { options.host = "http://127.0.0.1:\(server.port)" }
         }
         defer { target?.stop() }
-        options.live = !quiet
-        options.printStats = printStats && !quiet
         options.iterations = iterations
         options.historyByName = csv != nil && csvFullHistory
         options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
@@ -120,9 +118,11 @@ struct RunCommand: ParsableCommand {
         options.tls.keyFile = key
 
         let runner = try Runner(options: options)
+        let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let startedAt = time(nil)
-        var summary = runner.run()
+        var summary = runner.run(observer: status.observe)
         summary.startUnixTime = Int(startedAt)
+        if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         print(ConsoleReport.render(summary), terminator: "")
         if let json {
             try writeFile(json, JSONReport.render(summary))

@@ -141,7 +141,7 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(HdrCodec.encode(back), HdrCodec.encode(h))
     }
 
-    /// Writes a JSON report with a wide spread of latencies (1 µs … 1 h) for scripts/check-hdr.py when
+    /// Writes a JSON report with a wide spread of latencies (1 µs … 1 h) for Tests/helpers/check-hdr.py when
     /// LUALOAD_HDR_SAMPLE names a file; otherwise does nothing.
     func testWriteHdrSampleForPythonCheck() throws {
         guard let path = ProcessInfo.processInfo.environment["LUALOAD_HDR_SAMPLE"] else { return }
@@ -227,7 +227,7 @@ final class ReportTests: XCTestCase {
         XCTAssertFalse(html.contains("url("))
     }
 
-    /// Renders the page in headless Chromium (scripts/screenshot-report.sh) and checks the PNG is a real picture.
+    /// Renders the page in headless Chromium (Tests/helpers/screenshot-report.sh) and checks the PNG is a real picture.
     func testHTMLScreenshot() throws {
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
@@ -235,7 +235,7 @@ final class ReportTests: XCTestCase {
         }
         _ = chromium
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let script = root.appendingPathComponent("scripts/screenshot-report.sh").path
+        let script = root.appendingPathComponent("Tests/helpers/screenshot-report.sh").path
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("luaload-html-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -257,7 +257,7 @@ final class ReportTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { return }
         let count = Process()
         count.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        count.arguments = [root.appendingPathComponent("scripts/png-colors.py").path, pngPath]
+        count.arguments = [root.appendingPathComponent("Tests/helpers/png-colors.py").path, pngPath]
         let out = Pipe()
         count.standardOutput = out
         try count.run()

@@ -49,9 +49,6 @@ public struct Endpoint {
         }
         return nil
     }
-
-    /// The key under which connections to this endpoint can be shared: scheme, host and port.
-    public var key: String { "\(tls ? "https" : "http")://\(host):\(port)" }
 }
 
 /// The pieces of an absolute http(s) URL.

@@ -27,13 +27,8 @@ public struct RowSummary {
     public var maxMs: Double { requests > 0 ? Double(histogram.max) / 1000 : 0 }
     public var failureRatio: Double { requests > 0 ? Double(failures) / Double(requests) : 0 }
 
-    /// A percentile in ms, clamped into [min, max]: HDR buckets report their upper edge, which may
-    /// lie above the largest value recorded.
-    public func percentileMs(_ p: Double) -> Double {
-        guard requests > 0 else { return 0 }
-        let v = histogram.valueAtPercentile(p)
-        return Double(Swift.min(Swift.max(v, histogram.min), histogram.max)) / 1000
-    }
+    /// The row's p-th percentile in ms (see `Histogram.percentileMs`).
+    public func percentileMs(_ p: Double) -> Double { histogram.percentileMs(p) }
 }
 
 public struct FailureRow {
@@ -77,15 +72,6 @@ public struct SparseHistogram {
             counts.append(UInt64(v.count))
         }
     }
-
-    public var totalCount: UInt64 { counts.reduce(0, +) }
-
-    /// Back into a full histogram (the values land in the same buckets).
-    public func histogram() -> LatencyHistogram {
-        var h = makeLatencyHistogram()
-        for (v, c) in zip(values, counts) { _ = h.record(v, count: c) }
-        return h
-    }
 }
 
 public enum StopReason: String {
@@ -111,6 +97,8 @@ public struct Summary {
     public var historyByName: [String: [HistoryPoint]] = [:]
     /// Wall-clock start of the run, Unix seconds (0 when unknown): the CSV history's Timestamp column.
     public var startUnixTime: Int = 0
+    /// Why setup() failed, when it did (`stopReason` is then `.setupFailed` and no user started).
+    public var setupFailure: String?
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 

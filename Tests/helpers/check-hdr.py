@@ -5,7 +5,7 @@ count and a few percentiles with the row's own (HDR-bucket precision: within 0.1
 
     python3 -m venv /tmp/hdrvenv && /tmp/hdrvenv/bin/pip install hdrhistogram
     luaload ... --json out.json script.lua
-    /tmp/hdrvenv/bin/python scripts/check-hdr.py out.json
+    /tmp/hdrvenv/bin/python Tests/helpers/check-hdr.py out.json
 
 Exits 0 when everything matches, 1 on a mismatch, 77 when hdrh is not installed.
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Screenshot an HTML report with headless Chromium: scripts/screenshot-report.sh HTMLFILE PNGFILE [WIDTH,HEIGHT]
+# Screenshot an HTML report with headless Chromium: Tests/helpers/screenshot-report.sh HTMLFILE PNGFILE [WIDTH,HEIGHT]
 set -euo pipefail
 if [ $# -lt 2 ]; then echo "usage: $0 HTMLFILE PNGFILE [WIDTH,HEIGHT]" >&2; exit 2; fi
 html=$(realpath "$1")

@@ -1,0 +1,43 @@
+/// What `Runner.run` tells its observer while a test runs. The library prints nothing: the command line
+/// turns these into the live status line, the --print-stats tables and its messages.
+public enum RunEvent {
+    /// Once a second, just after the workers posted that second. Ticks go on after the stop while the
+    /// workers wind down (`RunProgress.stopping`).
+    case tick(RunProgress)
+    /// The stop went out to the workers: the duration is over, or Ctrl-C / SIGTERM came.
+    case stopSent
+}
+
+/// One second of a running test, as the main thread merged it from the workers.
+public struct RunProgress {
+    /// Seconds since the workers started.
+    public var elapsed: Double
+    /// Which tick this is: 1 at the first second.
+    public var tick: Int
+    public var activeUsers: Int
+    /// The users the run starts in all (`-u`).
+    public var targetUsers: Int
+    /// This second's requests and failures.
+    public var requests: Int
+    public var failures: Int
+    /// Requests and failures over the last 10 seconds, this one included.
+    public var recentRequests: Int
+    public var recentFailures: Int
+    /// Whether the stop was sent: the workers are winding down.
+    public var stopping: Bool
+    /// The last 10 seconds' latencies, one histogram a second; merged only when asked for.
+    var recentLatencies: [LatencyHistogram]
+    /// Builds the per-row table from the workers' latest posts.
+    var statsNow: () -> Summary
+
+    /// Latencies (µs) over the last 10 seconds, this one included.
+    public func recentLatency() -> LatencyHistogram {
+        var window = makeLatencyHistogram()
+        for h in recentLatencies { window.add(h) }
+        return window
+    }
+
+    /// The cumulative per-row stats so far (rates over `elapsed`): what --print-stats prints. It reads
+    /// every worker's last post, so it costs a copy of each row: call it only when it is shown.
+    public func currentStats() -> Summary { statsNow() }
+}

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Splits `total` users across classes as Locust does: fixed counts first, then the rest by weight in a
+/// smooth weighted round-robin, so counts are proportional and the spawn order interleaves the classes.
+public func distributeUsers(total: Int, classes: [UserClassInfo]) -> [Int] {
+    var order: [Int] = []
+    for (c, info) in classes.enumerated() where info.fixedCount > 0 {
+        order.append(contentsOf: repeatElement(c, count: min(info.fixedCount, total - order.count)))
+    }
+    let weighted = classes.indices.filter { classes[$0].fixedCount == 0 && classes[$0].weight > 0 }
+    let sum = weighted.reduce(0) { $0 + classes[$1].weight }
+    guard sum > 0 else { return order }
+    var current = [Int](repeating: 0, count: classes.count)
+    while order.count < total {
+        var best = -1
+        for c in weighted {
+            current[c] += classes[c].weight
+            if best < 0 || current[c] > current[best] { best = c }
+        }
+        current[best] -= sum
+        order.append(best)
+    }
+    return order
+}
+
+extension Runner {
+    /// Each thread's users: dealt round-robin in spawn order, each with its start offset from --spawn-rate.
+    /// There are never more threads than users.
+    func planUsers() -> [[VUPlan]] {
+        let threads = min(options.threads, options.users)
+        var plans = [[VUPlan]](repeating: [], count: threads)
+        for (k, cls) in distributeUsers(total: options.users, classes: classes).enumerated() {
+            let offset = options.spawnRate.map { UInt64(Double(k) / $0 * 1_000_000) } ?? 0
+            plans[k % threads].append(VUPlan(classIndex: cls, globalID: k, startOffsetMicros: offset))
+        }
+        return plans
+    }
+
+    /// One Worker per plan, each with its share of -n; each wakes this thread (SIGUSR1) when it ends.
+    func makeWorkers(_ plans: [[VUPlan]], config: WorkerConfig) -> [Worker] {
+        let me = pthread_self()
+        return plans.indices.map { k in
+            var c = config
+            if let n = options.iterations { c.iterationLimit = share(n, of: plans, k) }
+            let worker = Worker(index: k, config: c, plan: plans[k])
+            worker.mailbox.notify = me
+            return worker
+        }
+    }
+
+    /// Thread k's part of n task runs, in proportion to its users; the parts add up to n exactly.
+    private func share(_ n: Int, of plans: [[VUPlan]], _ k: Int) -> Int {
+        let before = plans[..<k].reduce(0) { $0 + $1.count }
+        let through = before + plans[k].count
+        return n * through / options.users - n * before / options.users
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Runner {
+    /// Runs setup() or teardown() alone on a worker of its own, to completion.
+    func runHook(_ role: VURole, config: WorkerConfig) -> Worker {
+        let worker = Worker(index: 0, config: config, plan: [VUPlan(classIndex: 0, globalID: 0, startOffsetMicros: 0, role: role)])
+        pthread_join(spawnThread(worker), nil)
+        return worker
+    }
+
+    /// Runs setup() when the script has one. Returns the stats of its worker, and the text of its failure
+    /// if it failed; on success its result reaches every user through `config`.
+    func runSetup(_ config: inout WorkerConfig) -> (stats: [WorkerStats], failure: String?) {
+        guard hasSetup else { return ([], nil) }
+        let setup = runHook(.setup, config: config)
+        if let data = setup.setupResult { config.globals["__luaload_setup_json"] = data }
+        return ([setup.mailbox.finalStats!], setup.setupFailure)
+    }
+
+    /// Joins the workers, runs teardown(), and merges everything into the run's Summary.
+    func finish(_ workers: [Worker], threads tids: [pthread_t], _ state: RunState, signals: RunSignals,
+                hookStats: [WorkerStats], config: WorkerConfig) -> Summary {
+        // A stopped run lasted until the stop; the time spent abandoning in-flight requests is not counted.
+        let end = state.stopSent ? state.stoppedAt : monotonicMicros()
+        for tid in tids { pthread_join(tid, nil) }
+        signals.drainWorkerWakeups()
+        var reason = state.reason
+        if !state.stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
+        var stats = hookStats + workers.map { $0.mailbox.finalStats! }
+        if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }
+        var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: options.users,
+                              threads: workers.count, stopReason: reason, history: state.history.points)
+        summary.historyByName = state.history.byName
+        return summary
+    }
+}
+
+func spawnThread(_ worker: Worker) -> pthread_t {
+    var tid = pthread_t()
+    let box = Unmanaged.passRetained(worker).toOpaque()
+    let rc = pthread_create(&tid, nil, { arg in
+        let w = Unmanaged<Worker>.fromOpaque(arg!).takeRetainedValue()
+        w.run()
+        return nil
+    }, box)
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    return tid
+}
