@@ -28,10 +28,12 @@ let package = Package(
             cSettings: [.unsafeFlags(["-I/usr/include/lua5.4"])],
             linkerSettings: [.linkedLibrary("lua5.4-cjson")]
         ),
+        // The event-loop layer: epoll, timers, the clock, syscall wrappers. Knows nothing of HTTP or Lua.
+        .target(name: "LuaLoadLoop", dependencies: ["CPosix"], swiftSettings: engineFlags),
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
+                "LuaLoadLoop", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             exclude: ["Serve/README.md"],
@@ -42,7 +44,7 @@ let package = Package(
             dependencies: ["LuaLoadCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore"]),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
     swiftLanguageModes: [.v5]

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import LuaLoadCore
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

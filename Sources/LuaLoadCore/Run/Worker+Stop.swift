@@ -1,5 +1,6 @@
 import CLua
 import CLuaShim
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import CPosix
 import Synchronization
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Synchronization
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import CHTTPParser
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif
