@@ -36,15 +36,17 @@ let package = Package(
                 "LuaLoadLoop", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
-            exclude: ["Serve/README.md"],
             swiftSettings: engineFlags
         ),
+        // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
+        .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
         .executableTarget(
             name: "luaload",
-            dependencies: ["LuaLoadCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LuaLoadCore", "LuaLoadServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop"]),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe"]),
+        .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
     swiftLanguageModes: [.v5]

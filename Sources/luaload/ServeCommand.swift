@@ -1,5 +1,6 @@
 import ArgumentParser
 import LuaLoadCore
+import LuaLoadServe
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "luaload serve",
         abstract: "The built-in target: the example SaaS API that the scripts in scripts/ exercise.",
-        discussion: "Routes, credentials and /__stats: Sources/LuaLoadCore/Serve/README.md. Stop with Ctrl-C.")
+        discussion: "Routes, credentials and /__stats: Sources/LuaLoadServe/README.md. Stop with Ctrl-C.")
 
     @Option(help: "Address and port to listen on.")
     var listen = "127.0.0.1:8080"

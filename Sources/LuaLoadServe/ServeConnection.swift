@@ -24,7 +24,7 @@ final class ServeConnection {
     var continueSent = false
 
     /// Responses: [outSent, out.count) not yet sent; bytes from heldFrom on wait for the delay timer.
-    var out: [UInt8] = []
+    var out = ByteWriter()
     var outSent = 0
     var heldFrom = -1
 
@@ -65,7 +65,7 @@ final class ServeConnection {
             rcap = ServeConnection.initialReadCapacity
             rbuf = .allocate(capacity: rcap)
         }
-        if out.capacity > 256 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
+        if out.bytes.capacity > 256 * 1024 { out = ByteWriter() } else { out.removeAll(keepingCapacity: true) }
         outSent = 0; heldFrom = -1; head = nil
     }
 

@@ -8,6 +8,7 @@ public struct ServeOptions: Sendable {
     public var threads = 1
     /// Added to every response (except /__stats), drawn uniformly from latency ± jitter, never below 0.
     public var latencyMicros: UInt64 = 0
+    /// The spread of that delay: each response waits latency ± up to this much.
     public var jitterMicros: UInt64 = 0
     /// Share of requests (0...1) answered 500 instead of their normal response.
     public var errorRate: Double = 0
