@@ -23,7 +23,7 @@ extension ServeWorker {
             }
             guard c.makeRoom() else { reject(c, 413); continue }
             let n = Sys.read(c.fd, c.rbuf + c.rlen, c.rcap - c.rlen)
-            if n > 0 { c.rlen += n; continue }
+            if n > 0 { c.rlen += n; c.lastActive = now; continue }
             if n == 0 { c.peerEOF = true; continue }
             if n == -Int(EAGAIN) { return }
             if n == -Int(EINTR) { continue }
@@ -62,18 +62,21 @@ extension ServeWorker {
         }
     }
 
-    /// The next complete, well-formed head in the buffer; nil when there is none yet or it was rejected.
+    /// The next complete, well-formed head in the buffer; nil when there is none yet (the header timeout then
+    /// runs) or it was rejected.
     private func nextHead(_ c: ServeConnection) -> RequestHead? {
         // Blank lines between requests are allowed (RFC 9112 2.2).
         while c.rpos < c.rlen, c.rbuf[c.rpos] == 0x0D || c.rbuf[c.rpos] == 0x0A { c.rpos += 1 }
         if c.rpos == c.rlen {
             c.rpos = 0; c.rlen = 0; c.scanPos = 0
+            c.headSince = 0
             return nil
         }
         guard let end = HTTPRequestParser.findHeadEnd(c.rbuf, start: c.rpos, scanFrom: &c.scanPos, end: c.rlen) else {
-            if c.rlen - c.rpos > ServeLimits.maxHead { reject(c, 431) }
+            if c.rlen - c.rpos > ServeLimits.maxHead { reject(c, 431) } else { headStarted(c) }
             return nil
         }
+        c.headSince = 0
         if end - c.rpos > ServeLimits.maxHead { reject(c, 431); return nil }
         switch HTTPRequestParser.parseHead(c.rbuf, start: c.rpos, headEnd: end) {
         case .bad(let status): reject(c, status); return nil
@@ -86,7 +89,7 @@ extension ServeWorker {
         let limit = c.heldFrom >= 0 ? c.heldFrom : c.out.count
         while c.outSent < limit {
             let n = c.out.bytes.withUnsafeBytes { Sys.send(c.fd, $0.baseAddress! + c.outSent, limit - c.outSent) }
-            if n > 0 { c.outSent += n; continue }
+            if n > 0 { c.outSent += n; c.lastActive = now; continue }
             if n == -Int(EAGAIN) { break }  // EPOLLOUT (edge) tells us when to go on
             if n == -Int(EINTR) { continue }
             return false

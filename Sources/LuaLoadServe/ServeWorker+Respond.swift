@@ -151,6 +151,7 @@ extension ServeWorker {
         body.jsonString(message)
         body.append(UInt8(ascii: "}"))
         c.head = nil
+        c.headSince = 0
         c.rpos = c.rlen
         writeResponse(c, ServeReply(status: status), keepAlive: false, minor: 1, headOnly: false)
         c.closeAfterFlush = true

@@ -4,7 +4,9 @@ import LuaLoadLoop
 import Glibc
 #endif
 
-/// One serve thread: its own epoll loop, connections, timers (response delays, lingering closes) and counters.
+/// One serve thread: its own epoll loop, connections, timers and counters.
+/// Each connection has one timer (id slot + 1), which means, by the connection's state: paused → its response's
+/// delay ends; draining → the linger ends; else → its idle or header timeout (ServeWorker+Timeouts.swift).
 final class ServeWorker: @unchecked Sendable {
     static let listenToken: UInt64 = .max - 1
     /// Timer id 0 re-enables accepting after running out of file descriptors; connection slot s uses s + 1.
@@ -24,6 +26,8 @@ final class ServeWorker: @unchecked Sendable {
     /// Scratch for response bodies, reused.
     var body = ByteWriter(capacity: 16 * 1024)
     var thread: pthread_t?
+    /// The monotonic clock (µs) read once per loop turn: activity stamps use it, so no request reads the clock for them.
+    var now: UInt64 = 0
 
     init(index: Int, shared: ServeShared) {
         self.index = index
@@ -35,13 +39,13 @@ final class ServeWorker: @unchecked Sendable {
 
     func run() {
         _ = addListener()
+        now = monotonicMicros()
         while !shared.stopping.load(ordering: .acquiring) {
-            let n = loop.wait(timeoutMs: EventLoop.timeoutMs(until: timers.earliest, now: monotonicMicros()))
+            let n = loop.wait(timeoutMs: EventLoop.timeoutMs(until: timers.earliest, now: now))
+            now = monotonicMicros()
             for i in 0..<n { dispatch(loop.events[i]) }
-            if !timers.isEmpty {
-                let now = monotonicMicros()
-                while let id = timers.popExpired(now: now) { fire(id) }
-            }
+            now = monotonicMicros()
+            while let id = timers.popExpired(now: now) { fire(id) }
         }
         for c in conns where c.fd >= 0 { close(c) }
         _ = Sys.epollCtl(loop.epfd, EPOLL_CTL_DEL, shared.listenFD, 0, 0)
@@ -93,7 +97,7 @@ final class ServeWorker: @unchecked Sendable {
             conns.append(c)
             timers.reserve(ids: conns.count + 1)
         }
-        c.reset(fd: fd)
+        c.reset(fd: fd, now: now)
         // Edge-triggered, registered once: the connection reads until EAGAIN and writes until EAGAIN.
         let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
         if loop.add(fd, events: events, token: c.token) != 0 {
@@ -103,6 +107,7 @@ final class ServeWorker: @unchecked Sendable {
             return
         }
         service(c)  // data may already be waiting
+        watch(c)
     }
 
     private func fire(_ id: Int) {
@@ -113,7 +118,10 @@ final class ServeWorker: @unchecked Sendable {
         if c.paused {
             c.heldFrom = -1
             service(c)
+        } else {
+            enforceTimeouts(c)
         }
+        watch(c)  // the one timer was used up: it goes back to watching for a timeout
     }
 
     func close(_ c: ServeConnection) {
