@@ -20,14 +20,7 @@ extension ServeWorker {
 
         // The control endpoint: never counted, never delayed or failed on purpose.
         if bytesEqual(b, req.path, "/__stats") {
-            let reply: ServeReply
-            if head.method == .get || head.method == .head {
-                body.bytes = ServeStats.json(shared.stats)
-                reply = ServeReply(status: 200)
-            } else {
-                reply = errorReply(405, "method not allowed", allow: "Allow: GET, HEAD\r\n")
-            }
-            writeResponse(c, reply, keepAlive: head.keepAlive, minor: head.minor, headOnly: headOnly)
+            writeResponse(c, statsReply(head.method), keepAlive: head.keepAlive, minor: head.minor, headOnly: headOnly)
             if !head.keepAlive { c.closeAfterFlush = true }
             return
         }
@@ -64,17 +57,7 @@ extension ServeWorker {
         }
         stats.record(route, status: reply.status)
 
-        var delay: UInt64 = 0
-        if let d = delayMs, d >= 0 {
-            delay = UInt64(d) * 1000
-        } else {
-            let o = shared.options
-            if o.latencyMicros > 0 || o.jitterMicros > 0 {
-                let j = o.jitterMicros
-                let offset = Int64(bitPattern: rng.upTo(2 * j)) - Int64(j)
-                delay = UInt64(max(0, Int64(o.latencyMicros) + offset))
-            }
-        }
+        let delay = responseDelay(delayMs)
         let start = c.out.count
         writeResponse(c, reply, keepAlive: head.keepAlive, minor: head.minor, headOnly: headOnly)
         if !head.keepAlive { c.closeAfterFlush = true }
@@ -82,6 +65,25 @@ extension ServeWorker {
             c.heldFrom = start
             timers.arm(c.slot + 1, at: monotonicMicros() + delay)
         }
+    }
+
+    /// GET /__stats: the counters of all threads.
+    private func statsReply(_ method: HTTPMethod) -> ServeReply {
+        guard method == .get || method == .head else {
+            return errorReply(405, "method not allowed", allow: "Allow: GET, HEAD\r\n")
+        }
+        body.bytes = ServeStats.json(shared.stats)
+        return ServeReply(status: 200)
+    }
+
+    /// How long to hold this response (µs): `?delay_ms=` when given, else the configured latency ± jitter.
+    private func responseDelay(_ delayMs: Int?) -> UInt64 {
+        if let d = delayMs, d >= 0 { return UInt64(d) * 1000 }
+        let o = shared.options
+        guard o.latencyMicros > 0 || o.jitterMicros > 0 else { return 0 }
+        let j = o.jitterMicros
+        let offset = Int64(bitPattern: rng.upTo(2 * j)) - Int64(j)
+        return UInt64(max(0, Int64(o.latencyMicros) + offset))
     }
 
     func writeResponse(_ c: ServeConnection, _ reply: ServeReply, keepAlive: Bool, minor: Int, headOnly: Bool) {
