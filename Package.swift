@@ -31,21 +31,25 @@ let package = Package(
             cSettings: [.unsafeFlags(["-I/usr/include/lua5.4"])],
             linkerSettings: [.linkedLibrary("lua5.4-cjson")]
         ),
+        // The event-loop layer: epoll, timers, the clock, syscall wrappers. Knows nothing of HTTP or Lua.
+        .target(name: "LuaLoadLoop", dependencies: ["CPosix"], swiftSettings: engineFlags),
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
+                "LuaLoadLoop", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
-            exclude: ["Serve/README.md"],
             swiftSettings: engineFlags
         ),
+        // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
+        .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
         .executableTarget(
             name: "luaload",
-            dependencies: ["LuaLoadCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LuaLoadCore", "LuaLoadServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore"]),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe"]),
+        .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
     swiftLanguageModes: [.v5]

@@ -3,7 +3,7 @@
 -- Models the guide's FlyAuthenticatedApiUser: each virtual user logs in once (on_start) and keeps its own
 -- bearer token, then lists projects (weight 3), fetches 24h/5m metrics of a random project among
 -- 101-104 (weight 2) and reads its profile (weight 1), waiting 1-2 s between tasks.
--- The credentials are a fixed test account of `luaload serve` (see Sources/LuaLoadCore/Serve/README.md).
+-- The credentials are a fixed test account of `luaload serve` (see Sources/LuaLoadServe/README.md).
 --
 -- Run:
 --   luaload --serve -u 20 -d 10s scripts/auth_api.lua

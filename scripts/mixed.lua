@@ -8,7 +8,7 @@
 -- With -u 20 that is about 2-3 smoke users, 7-8 API users, 7-8 ingest clients and 2-3 uploaders.
 -- Each class comes from its own script next to this one (`require` looks in the script's folder);
 -- only the weights are set here. The credentials and tokens are the fixed test ones of `luaload serve`
--- (Sources/LuaLoadCore/Serve/README.md); against the built-in server every request should succeed.
+-- (Sources/LuaLoadServe/README.md); against the built-in server every request should succeed.
 --
 -- Run:
 --   luaload --serve -u 20 -d 10s scripts/mixed.lua

@@ -4,7 +4,7 @@
 -- presigned upload URLs for random CSV exports of 50 KB-5 MB (weight 2) and lists its recent uploads
 -- (weight 1), waiting 1-3 s between tasks. A presign answer that is not 200, or lacks upload_url or
 -- file_id, is marked failed with res:failure.
--- The credentials are a fixed test account of `luaload serve` (see Sources/LuaLoadCore/Serve/README.md).
+-- The credentials are a fixed test account of `luaload serve` (see Sources/LuaLoadServe/README.md).
 --
 -- Run:
 --   luaload --serve -u 20 -d 10s scripts/upload_presign.lua

@@ -1,5 +1,6 @@
 import ArgumentParser
 import LuaLoadCore
+import LuaLoadServe
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "luaload serve",
         abstract: "The built-in target: the example SaaS API that the scripts in scripts/ exercise.",
-        discussion: "Routes, credentials and /__stats: Sources/LuaLoadCore/Serve/README.md. Stop with Ctrl-C.")
+        discussion: "Routes, credentials and /__stats: Sources/LuaLoadServe/README.md. Stop with Ctrl-C.")
 
     @Option(help: "Address and port to listen on.")
     var listen = "127.0.0.1:8080"
@@ -26,6 +27,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Share of requests answered 500, 0 to 1.")
     var errorRate = 0.0
 
+    @Option(help: "Close a connection with no request under way, or whose client moves no byte, after this long; 0: never.")
+    var idleTimeout = "60s"
+
+    @Option(help: "Answer 408 and close when a request head is still incomplete this long after it began; 0: never.")
+    var headerTimeout = "10s"
+
     func run() throws {
         var options = ServeOptions()
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
@@ -38,6 +45,10 @@ struct ServeCommand: ParsableCommand {
         options.latencyMicros = UInt64(l * 1_000_000)
         options.jitterMicros = UInt64(j * 1_000_000)
         options.errorRate = errorRate
+        guard let idle = parseDuration(idleTimeout) else { throw UsageError("bad --idle-timeout \"\(idleTimeout)\"") }
+        guard let header = parseDuration(headerTimeout) else { throw UsageError("bad --header-timeout \"\(headerTimeout)\"") }
+        options.idleTimeoutMicros = UInt64(idle * 1_000_000)
+        options.headerTimeoutMicros = UInt64(header * 1_000_000)
         blockTerminationSignals()
         let server: TargetServer
         do { server = try TargetServer(options: options) } catch { throw UsageError("\(error)") }

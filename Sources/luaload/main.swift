@@ -1,5 +1,6 @@
 import ArgumentParser
 import LuaLoadCore
+import LuaLoadServe
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import LuaLoadCore
+import LuaLoadServe
 
 /// Every example script against the built-in target: zero failures, and the target's per-route counts
 /// equal luaload's, with the requests abandoned at the stop as the only difference.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import LuaLoadCore
+import LuaLoadLoop
 
 final class UnitTests: XCTestCase {
     func testUsersSplitByWeightAndFixedCount() {

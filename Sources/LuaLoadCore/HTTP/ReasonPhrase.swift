@@ -1,5 +1,5 @@
 /// The reason phrase of an HTTP status (static text: no allocation), nil for a status it does not know.
-/// The built-in server writes it in its status lines; failures read "HTTP 500 Internal Server Error".
+/// Failures read "HTTP 500 Internal Server Error".
 public func reasonPhrase(_ status: Int) -> StaticString? {
     switch status {
     case 100: return "Continue"

@@ -1,3 +1,4 @@
+import LuaLoadLoop
 /// Where a connection is in its life. One request at a time travels on it (HTTP/1.1, no pipelining):
 ///
 ///     closed ─connect→ connecting ─(https)→ handshaking ─→ writing ─→ reading ─→ idle ─(next request)→ writing

@@ -1,5 +1,6 @@
 import COpenSSL
 import CTLSShim
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import LuaLoadLoop
 import CPosix
 #if canImport(Glibc)
 import Glibc

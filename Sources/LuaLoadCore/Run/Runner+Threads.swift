@@ -1,3 +1,4 @@
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import CPosix
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import LuaLoadLoop
 import CLua
 import CLuaShim
 

@@ -1,3 +1,5 @@
+import LuaLoadLoop
+
 /// How a Worker stops: at once (in-flight requests abandoned and counted), or first letting running task
 /// runs finish (--stop-timeout); then each stopped VU's on_stop hook, bounded in time.
 extension Worker {

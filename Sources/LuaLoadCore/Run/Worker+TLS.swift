@@ -1,4 +1,5 @@
 import COpenSSL
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import CPosix
 import CLua
 import CLuaShim
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

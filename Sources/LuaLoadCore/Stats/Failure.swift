@@ -1,3 +1,4 @@
+import LuaLoadLoop
 import CHTTPParser
 #if canImport(Glibc)
 import Glibc

@@ -8,9 +8,17 @@ public struct ServeOptions: Sendable {
     public var threads = 1
     /// Added to every response (except /__stats), drawn uniformly from latency ± jitter, never below 0.
     public var latencyMicros: UInt64 = 0
+    /// The spread of that delay: each response waits latency ± up to this much.
     public var jitterMicros: UInt64 = 0
     /// Share of requests (0...1) answered 500 instead of their normal response.
     public var errorRate: Double = 0
+    /// A connection with no request under way (fresh and silent, or kept alive after its last answer), or one
+    /// whose client has moved no byte for this long (a stalled body, answers left unread), is closed — so idle or
+    /// vanished clients do not hold a descriptor forever. 0: never.
+    public var idleTimeoutMicros: UInt64 = 60_000_000
+    /// A request head that has started but is not complete this long after its first byte is answered 408 and the
+    /// connection closed — so a client trickling a head (slowloris) cannot hold a connection. 0: never.
+    public var headerTimeoutMicros: UInt64 = 10_000_000
 
     public init() {}
 }

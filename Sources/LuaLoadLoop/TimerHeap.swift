@@ -1,6 +1,9 @@
 /// A min-heap of deadlines keyed by small integer ids (a virtual user, a connection), at most one timer each.
-/// Each id remembers its position, so re-arming or cancelling is O(log n) and nothing stale piles up —
-/// a request's timeout is cancelled when its response arrives, not left to expire.
+/// Each id remembers its position, so re-arming or cancelling is O(log n) and an id never has two entries:
+/// arming an armed id moves its one deadline in place. Callers use that to avoid work on the hot path —
+/// the Worker leaves a request's timeout armed when the response arrives and re-arms it in place for the
+/// VU's next request or sleep; if the stale deadline fires first, the Worker sees the VU is not waiting on
+/// a request and ignores it.
 public struct TimerHeap {
     private var heap: [Int32] = []          // ids, ordered by deadline
     private var position: [Int32]            // id → index in heap, or -1

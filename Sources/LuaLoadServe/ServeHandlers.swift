@@ -1,3 +1,4 @@
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -58,10 +59,10 @@ extension ServeWorker {
     /// `{"error": "<prefix><name><suffix>"}`
     private func fieldError(_ status: Int, _ prefix: StaticString, _ name: StaticString, _ suffix: StaticString) -> ServeReply {
         body.removeAll(keepingCapacity: true)
-        var msg: [UInt8] = []
+        var msg = ByteWriter()
         msg.lit(prefix); msg.lit(name); msg.lit(suffix)
         body.lit("{\"error\":")
-        body.jsonString(msg)
+        body.jsonString(msg.bytes)
         body.append(UInt8(ascii: "}"))
         return ServeReply(status: status)
     }
@@ -262,14 +263,15 @@ extension ServeWorker {
             guard let fb = f.stringBytes, !fb.isEmpty, fb.count <= 255 else { return errorReply(400, "folder must be a non-empty string") }
             folder = fb
         }
-        var fileID: [UInt8] = []
-        fileID.lit("upl_")
-        fileID.hex64(rng.next())
+        var id = ByteWriter()
+        id.lit("upl_")
+        id.hex64(rng.next())
+        let fileID = id.bytes
         let signature = shared.signer.checksum(fileID)
         shared.uploads.add(UploadRecord(fileID: fileID, owner: owner, filename: filename, contentType: contentType,
                                         folder: folder, sizeBytes: size, createdMicros: monotonicMicros(),
                                         createdWall: wallClockSeconds()))
-        var url: [UInt8] = []
+        var url = ByteWriter()
         url.lit("https://uploads.luaload.test/")
         percentEncode(folder, into: &url)
         url.append(UInt8(ascii: "/"))
@@ -279,7 +281,7 @@ extension ServeWorker {
         url.lit("?X-Expires=900&X-Signature=")
         url.hex64(signature)
         body.lit("{\"upload_url\":")
-        body.jsonString(url)
+        body.jsonString(url.bytes)
         body.lit(",\"file_id\":")
         body.jsonString(fileID)
         body.lit(",\"expires_in\":900,\"method\":\"PUT\",\"headers\":{\"Content-Type\":")
@@ -288,7 +290,7 @@ extension ServeWorker {
         return ServeReply(status: 200)
     }
 
-    private func percentEncode(_ s: [UInt8], into out: inout [UInt8]) {
+    private func percentEncode(_ s: [UInt8], into out: inout ByteWriter) {
         for c in s {
             switch c {
             case 48...57, 65...90, 97...122, UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):

@@ -1,33 +1,35 @@
 import CPosix
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Syscall wrappers the target server needs (same rules as `Sys`: small, out of line, -errno read at once).
-extension Sys {
+/// Syscall wrappers only the target server needs (same rules as LuaLoadLoop's `Sys`: small, out of line,
+/// -errno read at once). Its own type, not an extension of `Sys`: the loop layer's API stays what the loop needs.
+enum ServeSys {
     /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: the new fd, or -errno.
     @inline(never)
-    public static func accept(_ listenFD: Int32) -> Int32 {
+    static func accept(_ listenFD: Int32) -> Int32 {
         let fd = cposix_accept4(listenFD, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
         return fd >= 0 ? fd : -errno
     }
 
     /// Nagle off: responses are written whole.
     @inline(never)
-    public static func setNoDelay(_ fd: Int32) {
+    static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Half-closes the write side (FIN): the peer sees the end of our responses, we may still read.
     @inline(never)
-    public static func shutdownWrite(_ fd: Int32) {
+    static func shutdownWrite(_ fd: Int32) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
     /// A non-blocking, close-on-exec listening TCP socket bound to host:port (port 0: the kernel picks one).
     /// Returns the fd and the bound port, or an error message ("cannot listen on 127.0.0.1:8080: Address already in use").
-    public static func listenTCP(host: String, port: UInt16, backlog: Int32) -> (fd: Int32, port: UInt16, error: String?) {
+    static func listenTCP(host: String, port: UInt16, backlog: Int32) -> (fd: Int32, port: UInt16, error: String?) {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -69,6 +71,6 @@ extension Sys {
             }
             return (fd, bound, nil)
         }
-        return (-1, 0, "cannot listen on \(shown): \(describe(errno: lastError))")
+        return (-1, 0, "cannot listen on \(shown): \(Sys.describe(errno: lastError))")
     }
 }

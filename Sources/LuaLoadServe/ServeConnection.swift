@@ -24,7 +24,7 @@ final class ServeConnection {
     var continueSent = false
 
     /// Responses: [outSent, out.count) not yet sent; bytes from heldFrom on wait for the delay timer.
-    var out: [UInt8] = []
+    var out = ByteWriter()
     var outSent = 0
     var heldFrom = -1
 
@@ -34,6 +34,11 @@ final class ServeConnection {
     var peerEOF = false
     /// Write side shut down; reading and discarding until the peer closes (so our last response is not lost to a RST).
     var draining = false
+
+    /// When a byte last moved either way (the worker's loop time, µs): the idle timeout counts from here.
+    var lastActive: UInt64 = 0
+    /// When the current request head was first seen incomplete (0: no partial head): the header timeout counts from here.
+    var headSince: UInt64 = 0
 
     init(slot: Int) {
         self.slot = slot
@@ -48,8 +53,9 @@ final class ServeConnection {
 
     var token: UInt64 { UInt64(gen) << 32 | UInt64(slot) }
 
-    func reset(fd: Int32) {
+    func reset(fd: Int32, now: UInt64) {
         self.fd = fd
+        lastActive = now; headSince = 0
         gen &+= 1
         rlen = 0; rpos = 0; scanPos = 0
         head = nil; continueSent = false
@@ -65,7 +71,7 @@ final class ServeConnection {
             rcap = ServeConnection.initialReadCapacity
             rbuf = .allocate(capacity: rcap)
         }
-        if out.capacity > 256 * 1024 { out = [] } else { out.removeAll(keepingCapacity: true) }
+        if out.bytes.capacity > 256 * 1024 { out = ByteWriter() } else { out.removeAll(keepingCapacity: true) }
         outSent = 0; heldFrom = -1; head = nil
     }
 

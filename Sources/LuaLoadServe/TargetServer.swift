@@ -1,11 +1,12 @@
 import Synchronization
+import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The built-in target server: a small HTTP/1.1 demo API (the routes of the Locust guide the example scripts model)
 /// on the project's own epoll loop. `threads` event-loop threads share one non-blocking listening socket.
-/// See Serve/README.md for routes, credentials and fault injection.
+/// See README.md beside this file for routes, credentials and fault injection.
 public final class TargetServer: @unchecked Sendable {
     public let options: ServeOptions
     /// The bound port (the kernel's pick when options.port == 0).
@@ -20,7 +21,7 @@ public final class TargetServer: @unchecked Sendable {
         guard options.errorRate >= 0, options.errorRate <= 1 else { throw ServeError("serve: error rate must be between 0 and 1") }
         Sys.ignoreSIGPIPE()
         Sys.raiseOpenFilesLimit()
-        let (fd, bound, error) = Sys.listenTCP(host: options.host, port: options.port, backlog: 4096)
+        let (fd, bound, error) = ServeSys.listenTCP(host: options.host, port: options.port, backlog: 4096)
         if let error { throw ServeError(error) }
         self.options = options
         port = bound

@@ -61,8 +61,7 @@ final class ServeStats: @unchecked Sendable {
         }
         var total: UInt64 = 0
         for i in 0..<(rows * statusCount) { total &+= merged[i] }
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
+        var out = ByteWriter(capacity: 512)
         out.lit("{\"total\":")
         out.int(Int(total))
         out.lit(",\"rejected\":")
@@ -88,6 +87,6 @@ final class ServeStats: @unchecked Sendable {
             out.append(UInt8(ascii: "}"))
         }
         out.lit("}}")
-        return out
+        return out.bytes
     }
 }
