@@ -35,6 +35,8 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             exclude: ["Serve/README.md"],
+            // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).
+            resources: ["json", "helpers", "http", "waits", "model", "runner"].map { .embedInCode("Lua/\($0).lua") },
             swiftSettings: engineFlags
         ),
         .executableTarget(

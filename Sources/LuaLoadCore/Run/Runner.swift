@@ -71,7 +71,7 @@ public final class Runner {
     private let classEndpoints: [Endpoint?]
     private let hasSetup: Bool
     private let hasTeardown: Bool
-    private var globals: [String: String] = [:]
+    private let scriptOptions: ScriptOptions
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
     public init(options: RunOptions) throws {
@@ -79,11 +79,10 @@ public final class Runner {
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
-        if !options.tags.isEmpty { globals["__luaload_tags"] = options.tags.joined(separator: ",") }
-        if !options.excludeTags.isEmpty { globals["__luaload_exclude_tags"] = options.excludeTags.joined(separator: ",") }
+        scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
         let script: LuaScript
         do {
-            script = try LuaScript(path: options.scriptPath, globals: globals)
+            script = try LuaScript(path: options.scriptPath, options: scriptOptions)
         } catch {
             throw UsageError("\(error)")
         }
@@ -122,7 +121,7 @@ public final class Runner {
         config.timeoutMicros = UInt64(options.timeout * 1_000_000)
         config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
-        config.globals = globals
+        config.script = scriptOptions
         config.tls = options.tls
         return config
     }
@@ -153,7 +152,7 @@ public final class Runner {
                 return Summary(workers: hookStats, durationSeconds: 0, users: options.users, threads: threads,
                                stopReason: .setupFailed, history: [])
             }
-            if let data = setup.setupResult { config.globals["__luaload_setup_json"] = data }
+            if let data = setup.setupResult { config.script.setupJSON = data }
         }
 
         // Signals go to this thread alone (sigtimedwait); workers inherit the blocked mask.

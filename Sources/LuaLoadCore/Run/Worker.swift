@@ -14,7 +14,7 @@ public struct WorkerConfig: @unchecked Sendable {
     public var stopGraceMicros: UInt64 = 0
     /// How long on_stop hooks may run after the stop.
     public var hookTimeoutMicros: UInt64 = 10_000_000
-    public var globals: [String: String] = [:]
+    public var script = ScriptOptions()
     public var classes: [UserClassInfo] = []
     /// Per class: its own base URL (`user{ host = ... }`), resolved; nil uses `defaultEndpoint`.
     public var classEndpoints: [Endpoint?] = []
@@ -119,7 +119,7 @@ public final class Worker: @unchecked Sendable {
 
     public func run() {
         do {
-            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), globals: config.globals)
+            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
         } catch {
             stats.countScriptError(message: "\(error)", traceback: "")
             mailbox.finish(stats)
