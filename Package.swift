@@ -44,7 +44,8 @@ let package = Package(
             dependencies: ["LuaLoadCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore"]),
+        // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "CLua", "CLuaShim"], exclude: ["Lua"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
     swiftLanguageModes: [.v5]
