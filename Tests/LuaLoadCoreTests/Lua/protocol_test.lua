@@ -108,6 +108,8 @@ function tests.error_wait_and_stopped_frames()
   T.eq(e[P.SLOT_OP], P.OP_ERROR, "an error's op")
   T.eq(e[P.SLOT_MESSAGE], where .. ": boom", "message")
   T.ok(e[P.SLOT_TRACEBACK]:find("stack traceback:", 1, true), "traceback: " .. tostring(e[P.SLOT_TRACEBACK]))
+  -- The prelude's frames are cited by file, as chunk names give them.
+  T.ok(e[P.SLOT_TRACEBACK]:find("luaload/runner.lua:%d+: in"), "prelude frames: " .. e[P.SLOT_TRACEBACK])
   local w = T.resume(co)
   T.eq(w[P.SLOT_OP], P.OP_WAIT, "the wait after a task run")
   T.eq(w[P.SLOT_SECONDS], 1, "constant(1)")
