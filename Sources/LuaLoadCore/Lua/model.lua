@@ -108,7 +108,9 @@ local function finalize_class(i, cls, include, exclude)
     if include == nil and exclude == nil then error(format("user class #%d: all its tasks have weight 0", i), 0) end
     weight, fixed = 0, 0     -- every task filtered out by --tags / --exclude-tags: the class gets no users
   end
-  return { weight = weight, fixed_count = fixed, has_on_stop = not not cls.on_stop, host = cls.host }, #pool > 0
+  -- host = "" means no host of its own: the class uses -H or the global `host`.
+  local host = cls.host ~= "" and cls.host or nil
+  return { weight = weight, fixed_count = fixed, has_on_stop = not not cls.on_stop, host = host }, #pool > 0
 end
 
 -- After the script ran. `opts`: { tags =, exclude_tags = } (comma-separated) and `setup_json` (setup()'s

@@ -32,7 +32,7 @@ end
 function tests.finalize_reports_classes_by_field()
   local u1 = user { weight = 3, host = "http://127.0.0.1:9" }
   u1:task(a)
-  local u2 = user { fixed_count = 2 }
+  local u2 = user { fixed_count = 2, host = "" }
   u2:task(2, b):task(c)
   function u2:on_stop() end
   host = "http://example.test"
