@@ -39,6 +39,8 @@ let package = Package(
                 "LuaLoadLoop", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
+            // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).
+            resources: ["json", "helpers", "http", "waits", "model", "runner"].map { .embedInCode("Lua/\($0).lua") },
             swiftSettings: engineFlags
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
@@ -48,7 +50,8 @@ let package = Package(
             dependencies: ["LuaLoadCore", "LuaLoadServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe"]),
+        // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
         .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages luaload needs and lacks (as root): one `apt-get update`, one install.
-# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite uses: nginx, openssl, chromium)
+# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite uses: nginx, openssl, chromium, luac5.4)
 set -euo pipefail
 need=()
 for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev pkg-config; do
@@ -10,6 +10,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v luac5.4 >/dev/null 2>&1 || need+=(lua5.4)   # luac -p over the prelude's .lua files
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

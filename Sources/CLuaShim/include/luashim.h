@@ -5,22 +5,32 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include "yield_protocol.h"
 
 static inline int ll_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline void ll_pop(lua_State *L, int n) { lua_settop(L, -(n) - 1); }
 static inline const char *ll_tostring(lua_State *L, int i, size_t *len) { return lua_tolstring(L, i, len); }
-static inline int ll_isnil(lua_State *L, int i) { return lua_type(L, i) == LUA_TNIL; }
 static inline int ll_isnoneornil(lua_State *L, int i) { return lua_type(L, i) <= 0; }
 
-/// New state with the standard libraries, `json` (lua-cjson) and `__luaload_now`. NULL on failure.
+/// New state with the standard libraries, `json` (lua-cjson) and the registry table `luaload`: the
+/// prelude's internal table, holding `protocol` (yield_protocol.h's numbers), `now` and `wallclock`.
+/// NULL on failure.
 lua_State *ll_newstate(void);
-/// Loads and runs a chunk in protected mode; on error leaves "file:line: message" on the stack.
+/// Loads and runs a prelude chunk in protected mode with the registry's `luaload` table as its `...`.
+/// On error leaves "chunk:line: message" on the stack.
+int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname);
+/// Loads and runs a chunk (or a file) in protected mode; on error leaves "file:line: message" on the stack.
 int ll_dostring(lua_State *L, const char *code, size_t len, const char *chunkname);
 int ll_dofile(lua_State *L, const char *path);
-/// Calls global function `name` with no arguments in protected mode, `nresults` results.
-int ll_callglobal(lua_State *L, const char *name, int nresults);
+/// math.randomseed(seed), protected; on error leaves the message on the stack.
+int ll_seed(lua_State *L, lua_Integer seed);
+/// package.path = folder .. "/?.lua;" .. package.path, protected (`require` looks next to the script first).
+int ll_prepend_path(lua_State *L, const char *folder);
+/// Calls the prelude's finalize with an options table { tags =, exclude_tags =, setup_json = } (NULL
+/// leaves a field out), protected. Leaves its result table on the stack, or a message with a traceback.
+int ll_finalize(lua_State *L, const char *tags, const char *exclude_tags, const char *setup_json);
 /// Pushes the traceback of coroutine `co` prefixed by `msg` onto L.
 void ll_traceback(lua_State *L, lua_State *co, const char *msg);
-/// Monotonic clock in seconds (CLOCK_MONOTONIC), also exported to Lua as __luaload_now.
+/// Monotonic clock in seconds (CLOCK_MONOTONIC), also the prelude's `now`.
 double ll_monotonic_seconds(void);
 #endif

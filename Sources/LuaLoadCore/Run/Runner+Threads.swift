@@ -16,7 +16,7 @@ extension Runner {
     func runSetup(_ config: inout WorkerConfig) -> (stats: [WorkerStats], failure: String?) {
         guard hasSetup else { return ([], nil) }
         let setup = runHook(.setup, config: config)
-        if let data = setup.setupResult { config.globals["__luaload_setup_json"] = data }
+        if let data = setup.setupResult { config.script.setupJSON = data }
         return ([setup.mailbox.finalStats!], setup.setupFailure)
     }
 

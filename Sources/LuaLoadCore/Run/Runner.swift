@@ -14,7 +14,7 @@ public final class Runner {
     private let classEndpoints: [Endpoint?]
     let hasSetup: Bool
     let hasTeardown: Bool
-    private var globals: [String: String] = [:]
+    let scriptOptions: ScriptOptions
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
     public init(options: RunOptions) throws {
@@ -22,11 +22,10 @@ public final class Runner {
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
-        if !options.tags.isEmpty { globals["__luaload_tags"] = options.tags.joined(separator: ",") }
-        if !options.excludeTags.isEmpty { globals["__luaload_exclude_tags"] = options.excludeTags.joined(separator: ",") }
+        scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
         let script: LuaScript
         do {
-            script = try LuaScript(path: options.scriptPath, globals: globals)
+            script = try LuaScript(path: options.scriptPath, options: scriptOptions)
         } catch {
             throw UsageError("\(error)")
         }
@@ -65,7 +64,7 @@ public final class Runner {
         config.timeoutMicros = UInt64(options.timeout * 1_000_000)
         config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
-        config.globals = globals
+        config.script = scriptOptions
         config.tls = options.tls
         return config
     }

@@ -18,8 +18,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var stopGraceMicros: UInt64 = 0
     /// How long on_stop hooks may run after the stop.
     public var hookTimeoutMicros: UInt64 = 10_000_000
-    /// Values set as Lua globals before the script runs (tags, setup data).
-    public var globals: [String: String] = [:]
+    /// What the script's Lua state is told before it runs (tags, setup data).
+    public var script = ScriptOptions()
     /// What the script declared about its user classes (read once by the Runner).
     public var classes: [UserClassInfo] = []
     /// Per class: its own base URL (`user{ host = ... }`), resolved; nil uses `defaultEndpoint`.
@@ -128,7 +128,7 @@ public final class Worker: @unchecked Sendable {
 
     public func run() {
         do {
-            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), globals: config.globals)
+            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
         } catch {
             stats.countScriptError(message: "\(error)", traceback: "")
             mailbox.finish(stats)

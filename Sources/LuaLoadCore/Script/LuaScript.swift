@@ -24,6 +24,21 @@ public struct ScriptError: Error, CustomStringConvertible {
     public var description: String
 }
 
+/// What the run tells the script before finalize: task tag filters and setup()'s result.
+public struct ScriptOptions: Sendable {
+    /// --tags / --exclude-tags: keep tasks with any of `tags` (all when empty), minus those with any of `excludeTags`.
+    public var tags: [String] = []
+    public var excludeTags: [String] = []
+    /// setup()'s result as JSON; the script sees it decoded as `setup_data`.
+    public var setupJSON: String?
+
+    public init(tags: [String] = [], excludeTags: [String] = [], setupJSON: String? = nil) {
+        self.tags = tags
+        self.excludeTags = excludeTags
+        self.setupJSON = setupJSON
+    }
+}
+
 /// A thread's Lua state: the prelude, then the user's script. Everything here runs before any traffic,
 /// or in protected mode, so a Lua error never unwinds through Swift.
 public final class LuaScript {
@@ -40,40 +55,33 @@ public final class LuaScript {
     public private(set) var teardownRef: Int32 = 0
 
     /// Loads the prelude and the script at `path` (nil: prelude only, for tests that pass source).
-    public init(path: String?, source: String? = nil, chunkName: String = "script", seed: Int = 0, globals: [String: String] = [:]) throws {
+    public init(path: String?, source: String? = nil, chunkName: String = "script", seed: Int = 0,
+                options: ScriptOptions = ScriptOptions()) throws {
         guard let state = ll_newstate() else { throw ScriptError(description: "cannot create a Lua state") }
         L = state
-        try run(Prelude.source, name: "=luaload prelude")
-        if seed != 0 { try run("math.randomseed(\(seed))", name: "=seed") }
-        for (name, value) in globals.sorted(by: { $0.key < $1.key }) {
-            try run("\(name) = \(luaQuoted(value))", name: "=globals")
-        }
+        if let message = Prelude.load(into: L) { throw ScriptError(description: message) }
+        if seed != 0 { try check(ll_seed(L, lua_Integer(seed))) }
         if let path {
             // `require` finds modules next to the script first.
             let slash = path.lastIndex(of: "/")
-            let folder = slash.map { String(path[..<$0]) } ?? "."
-            try run("package.path = \(luaQuoted(folder + "/?.lua;")) .. package.path", name: "=package.path")
-            if ll_dofile(L, path) != LUA_OK { throw ScriptError(description: popMessage()) }
+            try check(ll_prepend_path(L, slash.map { String(path[..<$0]) } ?? "."))
+            try check(ll_dofile(L, path))
         } else if let source {
-            try run(source, name: "@" + chunkName)
+            try check(source.withCString { ll_dostring(L, $0, strlen($0), "@" + chunkName) })
         }
-        try finalize()
+        try finalize(options)
         lua_getfield(L, ll_registryindex(), "luaload")
-        lua_getfield(L, -1, "vu_main")
-        vuMainRef = luaL_ref(L, ll_registryindex())
-        lua_getfield(L, -1, "vu_stop")
-        vuStopRef = luaL_ref(L, ll_registryindex())
-        lua_getfield(L, -1, "setup_main")
-        setupRef = luaL_ref(L, ll_registryindex())
-        lua_getfield(L, -1, "teardown_main")
-        teardownRef = luaL_ref(L, ll_registryindex())
+        vuMainRef = ref(field: "vu_main")
+        vuStopRef = ref(field: "vu_stop")
+        setupRef = ref(field: "setup_main")
+        teardownRef = ref(field: "teardown_main")
         ll_pop(L, 1)
     }
 
     deinit { lua_close(L) }
 
-    private func run(_ code: String, name: String) throws {
-        let rc = code.withCString { ll_dostring(L, $0, strlen($0), name) }
+    /// Throws the message a failed protected call left on the stack.
+    private func check(_ rc: Int32) throws {
         if rc != LUA_OK { throw ScriptError(description: popMessage()) }
     }
 
@@ -84,42 +92,51 @@ public final class LuaScript {
         return message
     }
 
-    private func finalize() throws {
-        if ll_callglobal(L, "__luaload_finalize", 4) != LUA_OK {
+    /// A registry reference to field `name` of the table on top (the prelude's internal table).
+    private func ref(field name: String) -> Int32 {
+        lua_getfield(L, -1, name)
+        return luaL_ref(L, ll_registryindex())
+    }
+
+    private func finalize(_ options: ScriptOptions) throws {
+        let tags = options.tags.isEmpty ? nil : options.tags.joined(separator: ",")
+        let excluded = options.excludeTags.isEmpty ? nil : options.excludeTags.joined(separator: ",")
+        if ll_finalize(L, tags, excluded, options.setupJSON) != LUA_OK {
             // The message carries a traceback; the first line is what a user needs.
             let full = popMessage()
             let firstLine = full.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? full
             throw ScriptError(description: firstLine)
         }
-        hasTeardown = lua_toboolean(L, -1) != 0
-        hasSetup = lua_toboolean(L, -2) != 0
-        var len = 0
-        host = ll_tostring(L, -3, &len).map { String(cString: $0) }
-        ll_pop(L, 3)
-        let n = Int(lua_rawlen(L, -1))
-        var i = 1
-        while i + 3 <= n {
-            lua_rawgeti(L, -1, lua_Integer(i + 3))
-            let classHost = ll_tostring(L, -1, &len).map { String(cString: $0) } ?? ""
+        // finalize's result is a plain table of plain tables: reading fields can raise nothing.
+        host = string(field: "host")
+        hasSetup = boolean(field: "has_setup")
+        hasTeardown = boolean(field: "has_teardown")
+        lua_getfield(L, -1, "classes")
+        for i in 0..<Int(lua_rawlen(L, -1)) {
+            lua_rawgeti(L, -1, lua_Integer(i + 1))
+            classes.append(UserClassInfo(weight: integer(field: "weight"), fixedCount: integer(field: "fixed_count"),
+                                         hasOnStop: boolean(field: "has_on_stop"), host: string(field: "host")))
             ll_pop(L, 1)
-            classes.append(UserClassInfo(weight: rawInt(at: i), fixedCount: rawInt(at: i + 1), hasOnStop: rawInt(at: i + 2) != 0,
-                                         host: classHost.isEmpty ? nil : classHost))
-            i += 4
         }
-        ll_pop(L, 1)
+        ll_pop(L, 2)
     }
 
-    private func rawInt(at index: Int) -> Int {
-        lua_rawgeti(L, -1, lua_Integer(index))
-        let v = Int(lua_tointegerx(L, -1, nil))
-        ll_pop(L, 1)
-        return v
+    private func integer(field name: String) -> Int {
+        lua_getfield(L, -1, name)
+        defer { ll_pop(L, 1) }
+        return Int(lua_tointegerx(L, -1, nil))
     }
-}
 
-/// A Lua string literal for `s` (long-bracket form, safe for any content without "]==]").
-func luaQuoted(_ s: String) -> String {
-    var level = ""
-    while s.contains("]\(level)]") { level += "=" }
-    return "[\(level)[\(s)]\(level)]"
+    private func boolean(field name: String) -> Bool {
+        lua_getfield(L, -1, name)
+        defer { ll_pop(L, 1) }
+        return lua_toboolean(L, -1) != 0
+    }
+
+    private func string(field name: String) -> String? {
+        lua_getfield(L, -1, name)
+        defer { ll_pop(L, 1) }
+        var len = 0
+        return ll_tostring(L, -1, &len).map { String(cString: $0) }
+    }
 }

@@ -1,0 +1,155 @@
+-- Every frame the prelude yields (or returns) to the engine, read at yield_protocol.h's LL_SLOT_*
+-- positions, and replies placed at LL_REPLY_*: what the engine would see, without the engine.
+local T = ...
+local E, P = T.E, T.P
+local tests = {}
+
+function tests.the_protocol_table_holds_the_headers_numbers()
+  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED }
+  local seen = {}
+  for i, op in ipairs(ops) do
+    T.eq(math.type(op), "integer", "op #" .. i)
+    T.ok(not seen[op], "op #" .. i .. " is distinct")
+    seen[op] = true
+  end
+  T.eq(P.SLOT_OP, 1, "the op comes first")
+  T.eq(P.HTTP_FRAME_SIZE, P.SLOT_NAME, "the name ends an HTTP frame")
+  T.eq(P.REPLY_COUNT, 5, "reply values")
+end
+
+function tests.an_http_frame_and_its_reply()
+  local res
+  task(function()
+    res = http.post("/items?a=1", { headers = { ["X-A"] = "b" }, body = "payload", timeout = 2, name = "items",
+                                    query = { q = "x y" } })
+    sleep(0.5)
+  end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1)
+  T.eq(f.n, P.HTTP_FRAME_SIZE, "frame size")
+  T.eq(f[P.SLOT_OP], P.OP_HTTP, "op")
+  T.eq(f[P.SLOT_OUTCOME], nil, "outcome")
+  T.eq(f[P.SLOT_FINISHED], 0, "finished")
+  T.eq(f[P.SLOT_STAT], 0, "the state's first stats row")
+  T.eq(f[P.SLOT_METHOD], "POST", "method")
+  T.eq(f[P.SLOT_URL], "/items?a=1&q=x%20y", "url")
+  T.eq(f[P.SLOT_HEADERS], "X-A: b\r\n", "headers")
+  T.eq(f[P.SLOT_BODY], "payload", "body")
+  T.eq(f[P.SLOT_TIMEOUT], 2, "timeout")
+  T.eq(f[P.SLOT_NAME], "items", "name")
+  local raw = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nSet-Cookie: a\r\nSet-Cookie: b\r\n\r\n"
+  local s = T.resume(co, T.reply(201, 12.5, "done", nil, raw))
+  T.eq(res.status, 201, "res.status"); T.eq(res.elapsed, 12.5, "res.elapsed")
+  T.eq(res.body, "done", "res.body"); T.eq(res.error, nil, "res.error")
+  T.eq(res.url, "/items?a=1&q=x%20y", "res.url")
+  T.eq(res.headers["content-type"], "text/plain", "res.headers")
+  T.eq(res.headers["CONTENT-TYPE"], "text/plain", "any case")
+  T.eq(res.headers["set-cookie"], "a, b", "repeated headers")
+  T.eq(s[P.SLOT_OP], P.OP_SLEEP, "sleep's op")
+  T.eq(s[P.SLOT_SECONDS], 0.5, "sleep's seconds")
+end
+
+function tests.a_transport_error_reply()
+  local res
+  task(function() res = http.get("/down") end)
+  local co = T.vu()
+  T.resume(co, 1, 1)
+  local f = T.resume(co, T.reply(0, 3, "", "connection refused", nil))
+  T.eq(res.status, 0, "status"); T.eq(res.error, "connection refused", "error")
+  T.eq(next(res.headers), nil, "no headers")
+  T.eq(f[P.SLOT_OP], P.OP_HTTP, "the next task run's request")
+  T.eq(f[P.SLOT_FINISHED], 1, "one task run finished")
+  T.eq(f[P.SLOT_STAT], 0, "the same row")
+end
+
+function tests.outcomes_travel_with_the_next_frame()
+  local n = 0
+  task(function()
+    n = n + 1
+    local res = http.get("/x")
+    if n == 1 then res:failure("bad status") elseif n == 2 then res:success() end
+  end)
+  local co = T.vu()
+  T.resume(co, 1, 1)
+  local f2 = T.resume(co, T.reply(200, 1, "", nil, nil))
+  T.eq(f2[P.SLOT_OUTCOME], "bad status", "res:failure(msg)")
+  local f3 = T.resume(co, T.reply(500, 1, "", nil, nil))
+  T.eq(f3[P.SLOT_OUTCOME], true, "res:success()")
+  local f4 = T.resume(co, T.reply(200, 1, "", nil, nil))
+  T.eq(f4[P.SLOT_OUTCOME], nil, "the default rule")
+end
+
+function tests.response_methods_name_the_callers_line()
+  task(function()
+    local res = http.get("/x")
+    T.raises(function() res.failure({}) end, T.here() .. ": failure: call it as res:failure(...)")
+    sleep(0)
+    local late = ": success: too late, this response was already recorded (call it before the VU's next request, sleep or task end)"
+    T.raises(function() res:success() end, T.here() .. late)
+    stop()
+  end)
+  local co = T.vu()
+  T.resume(co, 1, 1)
+  T.resume(co, T.reply(200, 1, "", nil, nil))   -- the sleep's frame
+  local f = T.resume(co)
+  T.eq(f[P.SLOT_OP], P.OP_STOPPED, "stop() ends the VU")
+end
+
+function tests.error_wait_and_stopped_frames()
+  local runs, where = 0, nil
+  wait = constant(1)
+  task(function()
+    runs = runs + 1
+    if runs == 1 then where = T.here(); error("boom") end
+    if runs == 3 then stop() end
+  end)
+  local co = T.vu()
+  local e = T.resume(co, 1, 1)
+  T.eq(e[P.SLOT_OP], P.OP_ERROR, "an error's op")
+  T.eq(e[P.SLOT_MESSAGE], where .. ": boom", "message")
+  T.ok(e[P.SLOT_TRACEBACK]:find("stack traceback:", 1, true), "traceback: " .. tostring(e[P.SLOT_TRACEBACK]))
+  -- The prelude's frames are cited by file, as chunk names give them.
+  T.ok(e[P.SLOT_TRACEBACK]:find("luaload/runner.lua:%d+: in"), "prelude frames: " .. e[P.SLOT_TRACEBACK])
+  local w = T.resume(co)
+  T.eq(w[P.SLOT_OP], P.OP_WAIT, "the wait after a task run")
+  T.eq(w[P.SLOT_SECONDS], 1, "constant(1)")
+  T.eq(w[P.SLOT_FINISHED], 1, "the failed run counts")
+  local w2 = T.resume(co)
+  T.eq(w2[P.SLOT_OP], P.OP_WAIT, "the second run's wait")
+  T.eq(w2[P.SLOT_FINISHED], 1, "the second run finished")
+  local s = T.resume(co)
+  T.eq(s[P.SLOT_OP], P.OP_STOPPED, "stop()")
+  T.eq(s[P.SLOT_FINISHED], 0, "a run that stop() ends does not count")
+  T.eq(coroutine.status(co), "dead", "the VU's coroutine returned")
+end
+
+function tests.setup_frames_carry_its_json_or_its_failure()
+  task(function() end)
+  function setup() return { token = "t" } end
+  E.finalize({})
+  local ok = T.resume(coroutine.create(E.setup_main))
+  T.eq(ok[P.SLOT_OP], P.OP_STOPPED, "setup's end")
+  T.eq(ok[P.SLOT_SETUP_JSON], '{"token":"t"}', "setup's JSON")
+  T.eq(ok[P.SLOT_SETUP_FAILURE], nil, "no failure")
+  function setup() error("no token", 0) end
+  local co = coroutine.create(E.setup_main)
+  local e = T.resume(co)
+  T.eq(e[P.SLOT_OP], P.OP_ERROR, "the error is recorded first")
+  T.eq(e[P.SLOT_MESSAGE], "setup(): no token", "message")
+  local f = T.resume(co)
+  T.eq(f[P.SLOT_OP], P.OP_STOPPED, "then setup ends")
+  T.eq(f[P.SLOT_SETUP_JSON], nil, "no JSON")
+  T.eq(f[P.SLOT_SETUP_FAILURE], "setup() failed: no token", "why")
+end
+
+function tests.teardown_gets_setup_data()
+  task(function() end)
+  local got
+  function teardown(data) got = data end
+  E.finalize({ setup_json = '{"n": 1}' })
+  local f = T.resume(coroutine.create(E.teardown_main))
+  T.eq(f[P.SLOT_OP], P.OP_STOPPED, "teardown's end")
+  T.eq(got.n, 1, "teardown(setup_data)")
+end
+
+return tests
