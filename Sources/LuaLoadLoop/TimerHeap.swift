@@ -4,10 +4,10 @@
 /// the Worker leaves a request's timeout armed when the response arrives and re-arms it in place for the
 /// VU's next request or sleep; if the stale deadline fires first, the Worker sees the VU is not waiting on
 /// a request and ignores it.
-public struct TimerHeap {
-    private var heap: [Int32] = []          // ids, ordered by deadline
-    private var position: [Int32]            // id → index in heap, or -1
-    private var deadline: [UInt64]           // id → deadline (µs, monotonic)
+@frozen public struct TimerHeap {
+    @usableFromInline var heap: [Int32] = []          // ids, ordered by deadline
+    @usableFromInline var position: [Int32]            // id → index in heap, or -1
+    @usableFromInline var deadline: [UInt64]           // id → deadline (µs, monotonic)
 
     public init(capacity: Int) {
         position = [Int32](repeating: -1, count: capacity)
@@ -15,21 +15,21 @@ public struct TimerHeap {
         heap.reserveCapacity(capacity)
     }
 
-    public var isEmpty: Bool { heap.isEmpty }
-    public var count: Int { heap.count }
-    public var earliest: UInt64? { heap.isEmpty ? nil : deadline[Int(heap[0])] }
+    @inlinable public var isEmpty: Bool { heap.isEmpty }
+    @inlinable public var count: Int { heap.count }
+    @inlinable public var earliest: UInt64? { heap.isEmpty ? nil : deadline[Int(heap[0])] }
 
-    public func isArmed(_ id: Int) -> Bool { position[id] >= 0 }
+    @inlinable public func isArmed(_ id: Int) -> Bool { position[id] >= 0 }
 
     /// Grows the id space (ids are dense, 0..<capacity).
-    public mutating func reserve(ids capacity: Int) {
+    @inlinable public mutating func reserve(ids capacity: Int) {
         if capacity > position.count {
             position.append(contentsOf: repeatElement(-1, count: capacity - position.count))
             deadline.append(contentsOf: repeatElement(0, count: capacity - deadline.count))
         }
     }
 
-    public mutating func arm(_ id: Int, at when: UInt64) {
+    @inlinable public mutating func arm(_ id: Int, at when: UInt64) {
         let pos = Int(position[id])
         if pos >= 0 {
             let earlier = when < deadline[id]
@@ -43,7 +43,7 @@ public struct TimerHeap {
         siftUp(heap.count - 1)
     }
 
-    public mutating func cancel(_ id: Int) {
+    @inlinable public mutating func cancel(_ id: Int) {
         let pos = Int(position[id])
         guard pos >= 0 else { return }
         position[id] = -1
@@ -57,13 +57,13 @@ public struct TimerHeap {
     }
 
     /// Removes and returns the id whose deadline is at or before `now`, if any.
-    public mutating func popExpired(now: UInt64) -> Int? {
+    @inlinable public mutating func popExpired(now: UInt64) -> Int? {
         guard let first = heap.first, deadline[Int(first)] <= now else { return nil }
         cancel(Int(first))
         return Int(first)
     }
 
-    private mutating func siftUp(_ start: Int) {
+    @inlinable mutating func siftUp(_ start: Int) {
         var i = start
         let id = heap[i]
         let d = deadline[Int(id)]
@@ -79,7 +79,7 @@ public struct TimerHeap {
         position[Int(id)] = Int32(i)
     }
 
-    private mutating func siftDown(_ start: Int) {
+    @inlinable mutating func siftDown(_ start: Int) {
         var i = start
         let n = heap.count
         let id = heap[i]
