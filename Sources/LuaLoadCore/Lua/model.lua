@@ -1,4 +1,4 @@
--- luaload prelude, chunk 5 of 6: what a script declares (user classes, tasks, tags) and `finalize`,
+-- luaload prelude: what a script declares (user classes, tasks, tags) and `finalize`,
 -- which checks it once the script ran and builds each class's weighted task pool.
 local E = ...
 local type, tostring, error, pairs, ipairs = type, tostring, error, pairs, ipairs
@@ -137,6 +137,7 @@ function E.finalize(opts)
   if setup ~= nil and type(setup) ~= "function" then error("setup must be a function", 0) end
   if teardown ~= nil and type(teardown) ~= "function" then error("teardown must be a function", 0) end
   local host = rawget(_G, "host")
+  E.default_host = opts.host or (type(host) == "string" and host or nil)
   return { classes = infos, host = type(host) == "string" and host or nil,
            has_setup = setup ~= nil, has_teardown = teardown ~= nil }
 end

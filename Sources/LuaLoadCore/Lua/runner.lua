@@ -1,4 +1,4 @@
--- luaload prelude, chunk 6 of 6: the coroutines the engine runs — a VU's life (on_start, the task loop,
+-- luaload prelude: the coroutines the engine runs — a VU's life (on_start, the task loop,
 -- waits, on_stop), setup() and teardown() — and how script errors, fail() and stop() end a task.
 local E = ...
 local type, tostring, error, xpcall, random = type, tostring, error, xpcall, math.random
@@ -88,14 +88,16 @@ local function task_loop(self, ctx, cls, wait, paced)
   end
 end
 
-local selves = {}   -- vu id → self, kept only for classes with on_stop
+local selves = {}   -- vu id → { self, ctx }, kept only for classes with on_stop
+local new_context = E.new_context
+local function class_host(cls) return cls.host ~= "" and cls.host or nil end
 
 -- A VU's whole life: on_start, then weighted tasks separated by the class's wait.
 function E.vu_main(class_index, vu_id)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
-  if cls.on_stop then selves[vu_id] = self end
-  local ctx = { finished = 0, step = 0 }
+  local ctx = new_context(class_host(cls))
+  if cls.on_stop then selves[vu_id] = { self, ctx } end
   set_current(ctx)
   local stopped = false
   if cls.on_start then stopped = run(cls.on_start, self, ctx) end
@@ -116,10 +118,12 @@ end
 -- on_stop for a VU still running when the test ends (run in a fresh coroutine).
 function E.vu_stop(class_index, vu_id)
   local cls = classes[class_index]
-  local self = selves[vu_id]
-  if self == nil or not cls.on_stop then return OP_STOPPED end
+  local saved = selves[vu_id]
+  if saved == nil or not cls.on_stop then return OP_STOPPED end
   selves[vu_id] = nil
-  local ctx = { finished = 0 }
+  local self = saved[1]
+  local ctx = new_context(class_host(cls))
+  ctx.jar = saved[2].jar   -- the VU's cookies, as its session would still have them
   set_current(ctx)
   run(cls.on_stop, self, ctx)
   return OP_STOPPED, settle(ctx)
@@ -128,7 +132,7 @@ end
 -- setup() once before any VU: its result travels to every thread as JSON and becomes `setup_data`.
 -- Returns OP_STOPPED, outcome, finished, then the JSON or why setup failed (LL_SLOT_SETUP_*).
 function E.setup_main()
-  local ctx = { finished = 0 }
+  local ctx = new_context(nil)
   set_current(ctx)
   local ok, e = xpcall(rawget(_G, "setup"), on_error)
   set_current(ctx)
@@ -149,7 +153,7 @@ end
 
 -- teardown(data) once after every VU stopped.
 function E.teardown_main()
-  local ctx = { finished = 0 }
+  local ctx = new_context(nil)
   set_current(ctx)
   local ok, e = xpcall(rawget(_G, "teardown"), on_error, rawget(_G, "setup_data"))
   set_current(ctx)

@@ -29,6 +29,8 @@ struct Connection {
     var reused = false
     /// A fatal error happened on the transport: close without close_notify.
     var broken = false
+    /// When the TCP connect began, and the TLS handshake (µs): the request's connect and tls phases.
+    var connectStarted: UInt64 = 0
     var handshakeStarted: UInt64 = 0
     /// SSL_SESSION*: the last session the server gave, to resume with at `sessionEndpoint`.
     var session: OpaquePointer? = nil

@@ -22,13 +22,15 @@ public final class Runner {
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
-        scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
+        var scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
         let script: LuaScript
         do {
             script = try LuaScript(path: options.scriptPath, options: scriptOptions)
         } catch {
             throw UsageError("\(error)")
         }
+        scriptOptions.host = options.host ?? script.host
+        self.scriptOptions = scriptOptions
         classes = script.classes
         hasSetup = script.hasSetup
         hasTeardown = script.hasTeardown
@@ -74,6 +76,7 @@ public final class Runner {
     public func run(observer: (RunEvent) -> Void = { _ in }) -> Summary {
         Sys.ignoreSIGPIPE()
         Sys.raiseOpenFilesLimit()
+        LuaScript.resetDataFeeders()   // every run hands out a data file's rows from its first
         let plans = planUsers()
         var config = workerConfig()
         let setup = runSetup(&config)

@@ -8,6 +8,8 @@ enum VUState: UInt8 {
     case done         // its coroutine ended, or the run stopped
 }
 
+import CLuaShim
+
 /// The request in flight: its bytes, how much of them went out, and the response being parsed.
 struct RequestInFlight {
     /// The encoded request, reused from one request to the next.
@@ -17,8 +19,13 @@ struct RequestInFlight {
     var endpoint: Int32 = 0
     /// Its stats row.
     var stat: Int32 = 0
-    /// µs, when its first byte was written.
-    var started: UInt64 = 0
+    /// When its phases happened (µs): what `res.timings` shows and the per-row phase histograms record.
+    var clock = ll_timings()
+    /// µs, when its first byte was written (0: not yet).
+    var started: UInt64 {
+        @inline(__always) get { clock.started }
+        @inline(__always) set { clock.started = newValue }
+    }
     /// Already resent once on a new connection (see `retryOnStaleConnection`).
     var retried = false
     /// Any response byte arrived: the server had the request.

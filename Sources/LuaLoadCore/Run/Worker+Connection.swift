@@ -20,6 +20,7 @@ extension Worker {
         vus[i].conn.broken = false
         vus[i].conn.wantsWrite = true
         vus[i].conn.state = .connecting
+        vus[i].conn.connectStarted = monotonicMicros()
         _ = loop.add(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
         var address = endpoints[ep].address
         let rc = withUnsafePointer(to: &address) {
@@ -51,6 +52,7 @@ extension Worker {
             return failRequest(i, .connect(err != 0 ? err : ECONNREFUSED))
         }
         guard events & EPOLLOUT.rawValue != 0 else { return }
+        vus[i].request.clock.connect = monotonicMicros() &- vus[i].conn.connectStarted
         if endpoints[vus[i].conn.endpoint].tls {
             startHandshake(i)
         } else {
@@ -82,7 +84,11 @@ extension Worker {
         switch result {
         case .done(let n):
             vus[i].request.written += n
-            if n == remaining { vus[i].conn.state = .reading }
+            if n == remaining {
+                vus[i].conn.state = .reading
+                // Written in one call: the send phase is that call's (not timed apart).
+                vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
+            }
             setWantsWrite(i, n != remaining)
         case .wantWrite:
             setWantsWrite(i, true)
@@ -97,10 +103,13 @@ extension Worker {
     func read(_ i: Int) {
         var result = vus[i].conn.read(readBuffer, readCapacity)
         while case .done(let n) = result {
+            let first = !vus[i].request.gotBytes
             vus[i].request.gotBytes = true
             let err = vus[i].request.response.feed(readBuffer, n)
             if err != 0 { return failRequest(i, .badResponse(UInt32(err))) }
             if vus[i].request.response.complete { return completeRequest(i) }
+            // A response in several reads: its first byte's time is known only now (else it is the end's).
+            if first { vus[i].request.clock.first_byte = monotonicMicros() }
             // The transport may already hold the next bytes, which epoll cannot see: take them now.
             guard vus[i].conn.transport.hasBufferedBytes else { return }
             result = vus[i].conn.read(readBuffer, readCapacity)

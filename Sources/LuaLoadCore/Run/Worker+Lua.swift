@@ -10,6 +10,7 @@ extension Worker {
         vus[i].co = co
         vus[i].coRef = luaL_ref(L, ll_registryindex())
         lua_rawgeti(co, ll_registryindex(), lua_Integer(function))
+        ll_set_timings(co, timingsPointer(i))
         if arguments {
             lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
             lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
@@ -34,11 +35,13 @@ extension Worker {
                 return
             }
             let frame = Frame(co, results: nres)
-            settle(i, frame)
+            let op = frame.op
+            var carried: UInt64 = 0
+            if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i) } else { settle(i, frame) }
             guard countFinished(i, frame) else { return }
-            switch frame.op {
+            switch op {
             case Int(LL_OP_HTTP):
-                startRequest(i, frame)
+                startRequest(i, frame, carried: carried)
                 frame.pop()
                 return
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
@@ -135,6 +138,23 @@ extension Worker {
             stats.rows[stat].record(micros: p.micros, failed: false, bytes: p.bytes)
             countInterval(p.micros, failed: false)
         }
+    }
+
+    /// The previous response was a redirect the prelude follows: not a request of its own but a hop of
+    /// the next one, which carries its time. It counts as a redirect (the server saw it).
+    @inline(never)
+    func takeRedirectHop(_ i: Int) -> UInt64 {
+        let p = vus[i].pending
+        guard p.stat >= 0 else { return 0 }
+        vus[i].pending.stat = -1
+        stats.rows[Int(p.stat)].redirects += 1
+        return p.micros
+    }
+
+    /// Where VU `i`'s request phases are kept, for `res.timings` (the VU buffer never moves).
+    func timingsPointer(_ i: Int) -> UnsafeMutablePointer<ll_timings> {
+        (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser>.offset(of: \VirtualUser.request.clock)!)
+            .assumingMemoryBound(to: ll_timings.self)
     }
 
     /// Failed on a transport error, a timeout or a status ≥ 400 (the failure says which), else a success.

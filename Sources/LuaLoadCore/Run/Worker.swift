@@ -87,6 +87,8 @@ public final class Worker: @unchecked Sendable {
     public internal(set) var reachedIterationLimit = false
     /// Made at the first https connection.
     var tls: TLSContext?
+    /// Decodes gzip and deflate bodies; made at the first one.
+    lazy var decoder = ContentDecoder()
     static let maxTLSMessages = 256
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {

@@ -31,11 +31,14 @@ public struct ScriptOptions: Sendable {
     public var excludeTags: [String] = []
     /// setup()'s result as JSON; the script sees it decoded as `setup_data`.
     public var setupJSON: String?
+    /// The base URL of relative paths (-H, else the script's `host`): cookies and redirects need the origin.
+    public var host: String?
 
-    public init(tags: [String] = [], excludeTags: [String] = [], setupJSON: String? = nil) {
+    public init(tags: [String] = [], excludeTags: [String] = [], setupJSON: String? = nil, host: String? = nil) {
         self.tags = tags
         self.excludeTags = excludeTags
         self.setupJSON = setupJSON
+        self.host = host
     }
 }
 
@@ -80,6 +83,9 @@ public final class LuaScript {
 
     deinit { lua_close(L) }
 
+    /// Forgets the data feeders' positions (data.csv, data.lines), shared by every thread of a run.
+    public static func resetDataFeeders() { ll_feeders_reset() }
+
     /// Throws the message a failed protected call left on the stack.
     private func check(_ rc: Int32) throws {
         if rc != LUA_OK { throw ScriptError(description: popMessage()) }
@@ -101,7 +107,7 @@ public final class LuaScript {
     private func finalize(_ options: ScriptOptions) throws {
         let tags = options.tags.isEmpty ? nil : options.tags.joined(separator: ",")
         let excluded = options.excludeTags.isEmpty ? nil : options.excludeTags.joined(separator: ",")
-        if ll_finalize(L, tags, excluded, options.setupJSON) != LUA_OK {
+        if ll_finalize(L, tags, excluded, options.setupJSON, options.host) != LUA_OK {
             // The message carries a traceback; the first line is what a user needs.
             let full = popMessage()
             let firstLine = full.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? full

@@ -7,6 +7,28 @@ public func makeLatencyHistogram() -> LatencyHistogram {
     LatencyHistogram(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 }
 
+/// Request phases (connect, TLS, time to first byte) in µs, with 2 significant digits: percentiles of
+/// phases need less precision than latency, and a row keeps three of them.
+public func makePhaseHistogram() -> LatencyHistogram {
+    LatencyHistogram(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+}
+
+/// The phases of a row's exchanges (redirect hops included), as k6 reports them: TCP connects and TLS
+/// handshakes when they happened, and every response's wait (last request byte → first response byte).
+public struct PhaseStats {
+    public var connect = makePhaseHistogram()
+    public var tls = makePhaseHistogram()
+    public var wait = makePhaseHistogram()
+
+    public init() {}
+
+    public mutating func merge(_ other: PhaseStats) {
+        connect.add(other.connect)
+        tls.add(other.tls)
+        wait.add(other.wait)
+    }
+}
+
 /// One stats row: a (method, name) pair, Locust's request type and name.
 public struct RequestStats {
     public let method: String
@@ -17,6 +39,9 @@ public struct RequestStats {
     /// Response body bytes, for Locust's "Average Content Size".
     public var bytes: UInt64 = 0
     public var histogram = makeLatencyHistogram()
+    /// Redirect hops followed within this row's requests (each one a request the server saw).
+    public var redirects = 0
+    public var phases = PhaseStats()
 
     public init(method: String, name: String) {
         self.method = method
@@ -38,6 +63,8 @@ public struct RequestStats {
         requests += other.requests
         failures += other.failures
         sumMicros += other.sumMicros
+        redirects += other.redirects
+        phases.merge(other.phases)
         bytes += other.bytes
         histogram.add(other.histogram)
     }

@@ -8,6 +8,9 @@ public struct RowSummary {
     /// Response body bytes in all.
     public var bytes: UInt64 = 0
     public var histogram: LatencyHistogram
+    /// Redirect hops followed (requests the server saw beyond `requests`).
+    public var redirects = 0
+    public var phases: PhaseStats
 
     public init(_ s: RequestStats) {
         method = s.method
@@ -17,6 +20,8 @@ public struct RowSummary {
         sumMicros = s.sumMicros
         bytes = s.bytes
         histogram = s.histogram
+        redirects = s.redirects
+        phases = s.phases
     }
 
     /// Mean response body size in bytes (Locust's "Average Content Size").
