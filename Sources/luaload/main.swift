@@ -13,7 +13,8 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script.
             The built-in target: `luaload serve --help`; `--serve` runs a script against it in-process.
-            """)
+            """,
+        version: lualoadVersion)
 
     @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
     var threads: Int?

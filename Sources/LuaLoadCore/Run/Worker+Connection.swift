@@ -10,7 +10,11 @@ extension Worker {
     func connect(_ i: Int) {
         closeConnection(i)
         let ep = vus[i].request.endpoint
-        guard endpoints.resolve(ep) else { return failRequest(i, .resolve) }
+        switch endpoints.state(ep) {
+        case .resolved: break
+        case .failed: return failRequest(i, .resolve)
+        case .unresolved, .pending: return awaitName(i, ep)
+        }
         let fd = Sys.tcpSocket(family: endpoints[ep].family)
         guard fd >= 0 else { return failRequest(i, .connect(-fd)) }
         vus[i].conn.fd = fd
@@ -42,7 +46,7 @@ extension Worker {
         case .connecting: onConnected(i, events)
         case .handshaking: handshake(i)
         case .idle: onIdleReadable(i)
-        case .closed: break
+        case .closed, .resolving: break
         }
     }
 

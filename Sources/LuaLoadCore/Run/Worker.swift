@@ -89,6 +89,10 @@ public final class Worker: @unchecked Sendable {
     var tls: TLSContext?
     /// Decodes gzip and deflate bodies; made at the first one.
     lazy var decoder = ContentDecoder()
+    /// Where the resolver thread answers this worker's host names.
+    lazy var resolverInbox = ResolverInbox(loop: loop)
+    /// VUs waiting for an endpoint's address: endpoint → (VU, its connection's generation, since when).
+    var awaitingName: [Int32: [(vu: Int, generation: UInt32, since: UInt64)]] = [:]
     static let maxTLSMessages = 256
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
@@ -155,6 +159,7 @@ public final class Worker: @unchecked Sendable {
                 if ev.data.u64 == EventLoop.wakeToken {
                     loop.drainWake()
                     if mailbox.isStopRequested { askStop() }
+                    if !awaitingName.isEmpty { takeResolvedNames() }
                 } else {
                     onSocketEvent(token: ev.data.u64, events: ev.events)
                 }
