@@ -59,5 +59,6 @@ enum {
 // LL_REPLY_FLAGS bits.
 enum {
     LL_FLAG_SET_COOKIE = 1,  // the head has a Set-Cookie header
+    LL_FLAG_REDIRECT = 2,    // the status is 301, 302, 303, 307 or 308
 };
 #endif

@@ -7,7 +7,7 @@ local type, tostring, error, pairs, ipairs = type, tostring, error, pairs, ipair
 local getmetatable, setmetatable, rawget, rawset, pcall = getmetatable, setmetatable, rawget, rawset, pcall
 local jsonlib, U, C, O = E.json, E.url, E.cookies, E.options
 local P = E.protocol
-local OP_HTTP, OP_SLEEP, FLAG_SET_COOKIE = P.OP_HTTP, P.OP_SLEEP, P.FLAG_SET_COOKIE
+local OP_HTTP, OP_SLEEP, FLAG_SET_COOKIE, FLAG_REDIRECT = P.OP_HTTP, P.OP_SLEEP, P.FLAG_SET_COOKIE, P.FLAG_REDIRECT
 local timings = E.timings
 local DEFAULT_HEADERS = O.default_headers
 
@@ -160,7 +160,7 @@ local function default_name(fname, url)
   return name
 end
 
----------------------------------------------------------------- requests
+---------------------------------------------------------------- stats rows
 -- Stats rows are numbered per Lua state; the engine learns a row's method and name with its first request.
 local stat_ids, stat_count = {}, 0
 local function new_stat(byname, name)
@@ -178,7 +178,7 @@ local function target(ctx, url)
   return scheme, host, path
 end
 
--- The jar's matching cookies and opts.cookies as a Cookie line, appended to `headers`.
+-- The jar's matching cookies and opts.cookies (`extra`) as a Cookie line, appended to `headers`.
 local function with_cookies(ctx, headers, url, extra)
   local jar, line = ctx.jar, nil
   if jar ~= nil then
@@ -195,10 +195,14 @@ local function with_cookies(ctx, headers, url, extra)
   return headers .. "Cookie: " .. line .. "\r\n"
 end
 
+-- Whether any VU of this state has kept a cookie: until then a plain request does not look at its jar.
+local cookies_seen = false
+
 -- Keeps the Set-Cookie headers of a response to `url` in the VU's jar.
 local function keep_cookies(ctx, raw, url)
   local scheme, host, path = target(ctx, url)
   if host == nil then return end
+  cookies_seen = true
   local jar = ctx.jar or {}
   ctx.jar = jar
   for line in raw:gmatch("([^\r\n]*)\r\n") do
@@ -219,7 +223,7 @@ local function next_hop(ctx, r, status, location)
   local scheme, host, port, path, query = U.split(to)
   if scheme == nil then return nil end
   if (status == 303 and r.method ~= "HEAD") or (status == 302 and r.method ~= "HEAD") or (status == 301 and r.method == "POST") then
-    r.method, r.body, r.body_type = "GET", nil, nil
+    r.method, r.body = "GET", nil
   end
   if r.first_host == nil then
     local _, first = U.split(from)
@@ -231,7 +235,7 @@ local function next_hop(ctx, r, status, location)
   -- Back on the VU's own origin, the path alone: the engine then reuses the kept-alive connection.
   r.url = U.origin(scheme, host, port) == ctx.base and (path .. (query and "?" .. query or "")) or to
   local headers, has_cookie = DEFAULT_HEADERS, false
-  if r.opts then headers, has_cookie = O.headers(r.fname, r.opts, r.body_type, drop, 4) end
+  if r.opts then headers, has_cookie = O.headers(r.fname, r.opts, r.body and O.body_type(r.opts, r.body), drop, 6) end
   if not has_cookie then headers = with_cookies(ctx, headers, r.url, r.opts and r.opts.cookies) end
   r.headers = headers
   return from
@@ -240,8 +244,8 @@ end
 -- Follows the chain from a 3xx reply, one frame per hop (LL_SLOT_FOLLOWS: the engine counts the hop as a
 -- redirect and carries its time); returns the last reply, the hops as { status, url }, and a failure
 -- message when the chain was too long.
-local function follow(ctx, r, status, elapsed, body, err, raw, flags)
-  local history, failure = {}, nil
+local function follow(ctx, r, status, elapsed, body, err, raw)
+  local history, failure, flags = {}, nil, 0
   while REDIRECT[status] and raw do
     local location = parse_headers(raw).location
     if location == nil then break end
@@ -254,12 +258,37 @@ local function follow(ctx, r, status, elapsed, body, err, raw, flags)
     history[#history + 1] = { status = status, url = from }
     status, elapsed, body, err, raw, flags = yield(OP_HTTP, nil, 0, r.stat, r.method, r.url, r.headers, r.body, r.timeout, r.name, true)
     current = ctx
-    if flags ~= nil and flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, r.url) end
+    if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, r.url) end
   end
   return status, elapsed, body, err, raw, history, failure
 end
 
+-- A reply that asks for more (LL_REPLY_FLAGS): cookies to keep, a redirect to follow (unless
+-- allow_redirects = false). A followed chain's last reply replaces the first in `res`.
+local function attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname)
+  if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, rawget(res, "_raw_headers"), url) end
+  if flags & FLAG_REDIRECT == 0 or (opts ~= nil and opts.allow_redirects == false) then return end
+  local r = { method = method, url = url, body = body, timeout = timeout, name = name, stat = stat, opts = opts, fname = fname }
+  local status, elapsed, rbody, err, raw, history, failure =
+    follow(ctx, r, res.status, res.elapsed, res.body, res.error, rawget(res, "_raw_headers"))
+  res.status, res.elapsed, res.body, res.error, res._raw_headers, res._path = status, elapsed, rbody, err, raw, r.url
+  rawset(res, "history", history)
+  ctx.last = res
+  if failure then ctx.outcome = failure end
+end
+
 ---------------------------------------------------------------- requests
+-- A request's options checked and applied (O.prepare), with the VU's cookies unless the script set a
+-- Cookie header itself. Errors name the script's line: level 3 here is the request function's caller.
+local function with_options(fname, url, opts, name, ctx)
+  if type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
+  local headers, body, timeout, opt_url, opt_name, has_cookie = O.prepare(fname, url, opts)
+  if ctx ~= nil and not has_cookie and (ctx.jar ~= nil or opts.cookies ~= nil) then
+    headers = with_cookies(ctx, headers, opt_url, opts.cookies)
+  end
+  return headers, body, timeout, opt_url, opt_name or name
+end
+
 -- One request function per method (http.get, ...): the method, its name for messages and its stats
 -- rows are upvalues, so a plain request does no string work and no extra call: options, cookies and
 -- redirects cost only the requests that have them.
@@ -270,18 +299,15 @@ local function requester(method)
   stat_ids[method] = byname
   local fn = function(url, opts)
     local name = url_names[url] or default_name(fname, url)
-    local headers, body, timeout, follows, body_type, has_cookie, opt_name = DEFAULT_HEADERS, nil, nil, true, nil, false, nil
-    if opts ~= nil then
-      if type(opts) ~= "table" then error(fname .. ": opts must be a table", 2) end
-      headers, body, body_type, url, opt_name, timeout, follows, has_cookie = O.prepare(fname, url, opts)
-      name = opt_name or name
-    end
+    local headers, body, timeout = DEFAULT_HEADERS, nil, nil
     local ctx = current
+    if opts ~= nil then
+      headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+    elseif cookies_seen and ctx ~= nil and ctx.jar ~= nil then
+      headers = with_cookies(ctx, headers, url, nil)
+    end
     if ctx == nil then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
-    end
-    if (ctx.jar ~= nil or opts ~= nil and opts.cookies ~= nil) and not has_cookie then
-      headers = with_cookies(ctx, headers, url, opts and opts.cookies)
     end
     local stat = byname[name] or new_stat(byname, name)
     if ctx.last ~= nil then   -- settle(ctx), inline: the previous response's window ends
@@ -295,21 +321,10 @@ local function requester(method)
     local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
     current = ctx
     ctx.yielded = true
-    if flags ~= 0 and flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, url) end
-    local history, failure
-    if status > 300 and status < 309 and follows and REDIRECT[status] then
-      local r = { method = method, url = url, body = body, body_type = body_type, timeout = timeout, name = name,
-                  stat = stat, opts = opts, fname = fname }
-      status, elapsed, rbody, err, raw, history, failure = follow(ctx, r, status, elapsed, rbody, err, raw, flags)
-      url = r.url
-    end
     local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, _path = url,
                                _raw_headers = raw, _ctx = ctx }, ResponseMT)
+    if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
     ctx.last = res
-    if history then
-      rawset(res, "history", history)
-      if failure then ctx.outcome = failure end
-    end
     return res
   end
   requesters[method] = fn

@@ -23,27 +23,27 @@ end
 -- The header lines every request carries unless the script sets its own.
 O.default_headers = "User-Agent: luaload/" .. E.version .. "\r\nAccept-Encoding: gzip, deflate\r\n"
 
--- Errors here are raised at level 4: check ← prepare ← the request function ← the script.
+-- Errors here are raised at level 5: check ← prepare ← with_options ← the request function ← the script.
 local function check(fname, opts)
   for k, v in pairs(opts) do
     local want = TYPES[k]
     if want == nil then
-      error(format("%s: unknown option %s (accepted: %s)", fname, tostring(k), ACCEPTED), 4)
+      error(format("%s: unknown option %s (accepted: %s)", fname, tostring(k), ACCEPTED), 5)
     elseif want ~= "any" and type(v) ~= want then
-      error(format("%s: opts.%s must be a %s, got %s", fname, k, want, type(v)), 4)
+      error(format("%s: opts.%s must be a %s, got %s", fname, k, want, type(v)), 5)
     end
   end
   local bodies = (opts.body ~= nil and 1 or 0) + (opts.json ~= nil and 1 or 0) + ((opts.form ~= nil or opts.files ~= nil) and 1 or 0)
-  if bodies > 1 then error(fname .. ": give one of opts.body, opts.json or opts.form/opts.files", 4) end
-  if opts.timeout ~= nil and opts.timeout <= 0 then error(fname .. ": opts.timeout must be a positive number of seconds", 4) end
+  if bodies > 1 then error(fname .. ": give one of opts.body, opts.json or opts.form/opts.files", 5) end
+  if opts.timeout ~= nil and opts.timeout <= 0 then error(fname .. ": opts.timeout must be a positive number of seconds", 5) end
   local auth = opts.auth
   if auth ~= nil and (type(auth[1]) ~= "string" or type(auth[2]) ~= "string") then
-    error(fname .. ': opts.auth must be { "user", "password" }', 4)
+    error(fname .. ': opts.auth must be { "user", "password" }', 5)
   end
 end
 
 -- The script's headers as lines, and which of the names the engine or the prelude would add it gave
--- itself (lower-case name → true). Level 5: header_lines ← prepare... ← the script.
+-- itself (lower-case name → true), raising at `level` (the script's).
 local function header_lines(fname, headers, level)
   local parts, given = {}, {}
   for k, v in pairs(headers) do
@@ -91,17 +91,24 @@ function O.headers(fname, opts, body_type, drop, level)
   return concat(parts), given["cookie"]
 end
 
--- Checks `opts` and returns what the request sends: header lines, body, body type, URL (with the query),
--- stats name (nil: the default), timeout, whether to follow redirects, and whether the script set a Cookie
--- header itself (then the jar adds none).
+-- The Content-Type the prelude gives `body` made from `opts` (a multipart body names its own boundary).
+function O.body_type(opts, body)
+  if opts.json ~= nil then return "application/json" end
+  if opts.files ~= nil then return "multipart/form-data; boundary=" .. body:match("^%-%-(.-)\r\n") end
+  if opts.form ~= nil then return "application/x-www-form-urlencoded" end
+  return nil
+end
+
+-- Checks `opts` and returns what the request sends: header lines, body, timeout, URL (with the query),
+-- stats name (nil: the default), and whether the script set a Cookie header itself (then the jar adds none).
 function O.prepare(fname, url, opts)
   check(fname, opts)
   local body, body_type = encode_body(opts)
-  local headers, has_cookie = O.headers(fname, opts, body_type, nil, 4)
+  local headers, has_cookie = O.headers(fname, opts, body_type, nil, 5)
   local query = opts.query
   if query ~= nil then
     local qs = U.encode_query(query)
     if qs ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. qs end
   end
-  return headers, body, body_type, url, opts.name, opts.timeout, opts.allow_redirects ~= false, has_cookie
+  return headers, body, opts.timeout, url, opts.name, has_cookie
 end

@@ -65,12 +65,18 @@ extension Worker {
         // The timeout stays armed: the VU's next request or sleep re-arms it in place, and if it fires first
         // the VU is running Lua and onTimer ignores it. That saves a heap removal per request.
         let status = vus[i].request.response.status
-        let scan = HeadScan(vus[i].request.response.head.bytes)
         var body = vus[i].request.response.body
         var failure: Failure? = status >= 400 ? .status(Int32(status)) : nil
-        if let encoding = scan.encoding, body.count > 0 {
-            if decoder.decode(body.bytes, encoding) { body = decoder.output } else { failure = .badEncoding }
+        var flags = vus[i].request.response.setsCookie ? Int(LL_FLAG_SET_COOKIE) : 0
+        if vus[i].request.response.needsScan {   // a Content-Encoding, or a name cut between two reads
+            let scan = HeadScan(vus[i].request.response.head.bytes)
+            if scan.setsCookie { flags |= Int(LL_FLAG_SET_COOKIE) }
+            if let encoding = scan.encoding, body.count > 0 {
+                if decoder.decode(body.bytes, encoding) { body = decoder.output } else { failure = .badEncoding }
+            }
         }
+        // 301, 302, 303, 307, 308: bits of 0x18E from 300.
+        if status >= 301 && status <= 308 && (0x18E >> (status - 300)) & 1 != 0 { flags |= Int(LL_FLAG_REDIRECT) }
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: body.count, failure: failure)
         if vus[i].request.response.keepAlive {
             vus[i].conn.reused = true
@@ -81,7 +87,7 @@ extension Worker {
         vus[i].state = .runningLua
         guard let co = vus[i].co else { return }
         pushReply(co, status: status, micros: micros, body: body, error: failure == .badEncoding ? failure : nil,
-                  head: vus[i].request.response.head, flags: scan.setsCookie ? Int(LL_FLAG_SET_COOKIE) : 0)
+                  head: vus[i].request.response.head, flags: flags)
         resume(i, nargs: Int32(LL_REPLY_COUNT))
     }
 

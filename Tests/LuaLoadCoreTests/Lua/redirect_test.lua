@@ -1,5 +1,5 @@
--- Redirects as the prelude follows them: one frame per hop, marked LL_SLOT_FOLLOWS, with requests' rules
--- for method, body and credentials; cookies from each hop.
+-- Redirects as the prelude follows them: the engine flags a redirect status (LL_FLAG_REDIRECT); one frame
+-- per hop, marked LL_SLOT_FOLLOWS, with requests' rules for method, body and credentials; cookies from each hop.
 local T = ...
 local P = T.P
 local tests = {}
@@ -16,7 +16,7 @@ function tests.a_303_after_a_post_becomes_a_get_without_body()
   local co = T.vu({ host = "http://h:8080" })
   local f = T.resume(co, 1, 1)
   T.eq(f.n, P.HTTP_FRAME_SIZE, "a request's frame")
-  local hop = T.resume(co, T.reply(303, 1, "", nil, head(303, "/b")))
+  local hop = T.resume(co, T.reply(303, 1, "", nil, head(303, "/b"), P.FLAG_REDIRECT))
   T.eq(hop.n, P.SLOT_FOLLOWS, "a hop's frame")
   T.eq(hop[P.SLOT_FOLLOWS], true, "marked as a hop")
   T.eq(hop[P.SLOT_OUTCOME], nil, "a hop settles nothing")
@@ -39,7 +39,7 @@ function tests.a_307_keeps_method_and_body_and_another_host_gets_no_credentials(
   task(function() http.put("/a", { body = "keep", auth = { "u", "p" } }) end)
   local co = T.vu({ host = "http://h:8080" })
   T.resume(co, 1, 1)
-  local hop = T.resume(co, T.reply(307, 1, "", nil, head(307, "http://other:9/x?y=1")))
+  local hop = T.resume(co, T.reply(307, 1, "", nil, head(307, "http://other:9/x?y=1"), P.FLAG_REDIRECT))
   T.eq(hop[P.SLOT_METHOD], "PUT"); T.eq(hop[P.SLOT_BODY], "keep")
   T.eq(hop[P.SLOT_URL], "http://other:9/x?y=1", "another origin: the whole URL")
   T.ok(not hop[P.SLOT_HEADERS]:find("Authorization", 1, true), "no credentials for another host")
@@ -49,7 +49,7 @@ function tests.cookies_of_a_hop_go_with_the_next()
   task(function() http.get("/login") end)
   local co = T.vu({ host = "http://h" })
   T.resume(co, 1, 1)
-  local hop = T.resume(co, T.reply(302, 1, "", nil, head(302, "/home", "Set-Cookie: sid=42; Path=/\r\n"), P.FLAG_SET_COOKIE))
+  local hop = T.resume(co, T.reply(302, 1, "", nil, head(302, "/home", "Set-Cookie: sid=42; Path=/\r\n"), P.FLAG_SET_COOKIE | P.FLAG_REDIRECT))
   T.ok(hop[P.SLOT_HEADERS]:find("Cookie: sid=42\r\n", 1, true), "the cookie set by the redirect")
 end
 
@@ -61,10 +61,10 @@ function tests.no_follow_and_no_location_return_the_3xx()
   end)
   local co = T.vu({ host = "http://h" })
   T.resume(co, 1, 1)
-  local f = T.resume(co, T.reply(302, 1, "", nil, head(302, "/x")))
+  local f = T.resume(co, T.reply(302, 1, "", nil, head(302, "/x"), P.FLAG_REDIRECT))
   T.eq(f[P.SLOT_URL], "/b", "no hop with allow_redirects = false")
   T.eq(a.status, 302); T.eq(#a.history, 0)
-  T.resume(co, T.reply(301, 1, "", nil, "HTTP/1.1 301 X\r\n\r\n"))
+  T.resume(co, T.reply(301, 1, "", nil, "HTTP/1.1 301 X\r\n\r\n", P.FLAG_REDIRECT))
   T.eq(b.status, 301, "a 3xx without Location is returned as is")
 end
 
