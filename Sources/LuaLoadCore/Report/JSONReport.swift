@@ -88,7 +88,7 @@ public enum JSONReport {
             w.key("timings_ms"); w.object {
                 phase(w, "connect", r.phases.connect)
                 phase(w, "tls", r.phases.tls)
-                phase(w, "wait", r.phases.wait)
+                phase(w, "wait", r.phases.wait(latency: r.histogram))
             }
             // The latency histogram (µs), HdrHistogram's compressed V2 encoding in base64: exact merging later.
             w.key("hdr"); w.string(HdrCodec.encodeBase64(r.histogram))

@@ -43,6 +43,9 @@ struct PendingOutcome {
     var bytes = 0
     /// Why it failed by the default rule; nil: a success.
     var failure: Failure? = nil
+    /// Its wait (to the first response byte) equals `micros`: one write, one read, no redirect hop before it
+    /// (PhaseStats records nothing more for it).
+    var waitIsLatency = false
 }
 
 /// One virtual user: its coroutine, its connection and the request in flight. Lives in a buffer the worker

@@ -132,10 +132,12 @@ extension Worker {
         case LUA_TSTRING:
             let message = frame.text(LL_SLOT_OUTCOME)!
             stats.rows[stat].record(micros: p.micros, failed: true, bytes: p.bytes)
+            if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
             stats.custom[FailureKey(method: stats.rows[stat].method, name: stats.rows[stat].name, error: message), default: 0] += 1
             countInterval(p.micros, failed: true)
         default:
             stats.rows[stat].record(micros: p.micros, failed: false, bytes: p.bytes)
+            if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
             countInterval(p.micros, failed: false)
         }
     }
@@ -148,6 +150,7 @@ extension Worker {
         guard p.stat >= 0 else { return 0 }
         vus[i].pending.stat = -1
         stats.rows[Int(p.stat)].redirects += 1
+        if p.waitIsLatency { stats.rows[Int(p.stat)].phases.recordWaitApart(p.micros) }   // no latency of its own
         return p.micros
     }
 
@@ -162,6 +165,7 @@ extension Worker {
     func recordByDefault(_ p: PendingOutcome) {
         let stat = Int(p.stat)
         stats.rows[stat].record(micros: p.micros, failed: p.failure != nil, bytes: p.bytes)
+        if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
         if let failure = p.failure { stats.count(failure, stat: stat) }
         countInterval(p.micros, failed: p.failure != nil)
     }

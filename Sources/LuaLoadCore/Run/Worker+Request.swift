@@ -61,7 +61,7 @@ extension Worker {
         let end = monotonicMicros()
         vus[i].request.clock.end = end
         let micros = end &- vus[i].request.started &+ vus[i].request.clock.carried
-        recordPhases(i)
+        let waitIsLatency = recordPhases(i)
         // The timeout stays armed: the VU's next request or sleep re-arms it in place, and if it fires first
         // the VU is running Lua and onTimer ignores it. That saves a heap removal per request.
         let status = vus[i].request.response.status
@@ -77,7 +77,8 @@ extension Worker {
         }
         // 301, 302, 303, 307, 308: bits of 0x18E from 300.
         if status >= 301 && status <= 308 && (0x18E >> (status - 300)) & 1 != 0 { flags |= Int(LL_FLAG_REDIRECT) }
-        vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: body.count, failure: failure)
+        vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: body.count, failure: failure,
+                                        waitIsLatency: waitIsLatency)
         if vus[i].request.response.keepAlive {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
@@ -92,15 +93,17 @@ extension Worker {
     }
 
     /// The exchange's phases into its row: the TCP connect and TLS handshake when they happened, and the
-    /// wait for the first response byte.
+    /// wait for the first response byte when it is not the latency itself. Returns whether it is.
     @inline(__always)
-    func recordPhases(_ i: Int) {
+    func recordPhases(_ i: Int) -> Bool {
         let clock = vus[i].request.clock
         let row = Int(vus[i].request.stat)
         if clock.connect > 0 { _ = stats.rows[row].phases.connect.record(clock.connect) }
         if clock.tls > 0 { _ = stats.rows[row].phases.tls.record(clock.tls) }
+        if clock.sent == clock.started && clock.first_byte == 0 && clock.carried == 0 { return true }
         let firstByte = clock.first_byte != 0 ? clock.first_byte : clock.end
-        if clock.sent != 0 { _ = stats.rows[row].phases.wait.record(max(firstByte &- clock.sent, 1)) }
+        stats.rows[row].phases.recordWaitApart(firstByte &- clock.sent)
+        return false
     }
 
     /// The request failed (transport, timeout, no host): recorded by the default rule unless the script overrides.

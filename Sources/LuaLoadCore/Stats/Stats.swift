@@ -15,17 +15,49 @@ public func makePhaseHistogram() -> LatencyHistogram {
 
 /// The phases of a row's exchanges (redirect hops included), as k6 reports them: TCP connects and TLS
 /// handshakes when they happened, and every response's wait (last request byte → first response byte).
+///
+/// Most exchanges write the request in one call and read the response in one: their wait is exactly the
+/// latency the row records anyway, so nothing more is recorded for them. Only the others keep their wait
+/// (`waitApart`) and, when the row recorded a latency for them, that latency (`latencyApart`, to take out);
+/// `wait(latency:)` puts the distribution together at report time. The hot path pays a comparison.
 public struct PhaseStats {
     public var connect = makePhaseHistogram()
     public var tls = makePhaseHistogram()
-    public var wait = makePhaseHistogram()
+    public var waitApart: LatencyHistogram? = nil
+    public var latencyApart: LatencyHistogram? = nil
 
     public init() {}
+
+    @inline(never)
+    public mutating func recordWaitApart(_ micros: UInt64) {
+        if waitApart == nil { waitApart = makeLatencyHistogram() }
+        _ = waitApart!.record(max(micros, 1))
+    }
+
+    @inline(never)
+    public mutating func recordLatencyApart(_ micros: UInt64) {
+        if latencyApart == nil { latencyApart = makeLatencyHistogram() }
+        _ = latencyApart!.record(max(micros, 1))
+    }
+
+    /// Every wait of the row, given the row's latency histogram.
+    public func wait(latency: LatencyHistogram) -> LatencyHistogram {
+        guard let apart = latencyApart else { return waitApart.map { h in var w = latency; w.add(h); return w } ?? latency }
+        var taken: [UInt64: UInt64] = [:]
+        for v in apart.recordedValues() { taken[v.value, default: 0] += UInt64(v.count) }
+        var w = waitApart ?? makeLatencyHistogram()
+        for v in latency.recordedValues() {
+            let left = UInt64(v.count) - min(UInt64(v.count), taken[v.value] ?? 0)
+            if left > 0 { _ = w.record(v.value, count: left) }
+        }
+        return w
+    }
 
     public mutating func merge(_ other: PhaseStats) {
         connect.add(other.connect)
         tls.add(other.tls)
-        wait.add(other.wait)
+        if let h = other.waitApart { if waitApart == nil { waitApart = h } else { waitApart!.add(h) } }
+        if let h = other.latencyApart { if latencyApart == nil { latencyApart = h } else { latencyApart!.add(h) } }
     }
 }
 

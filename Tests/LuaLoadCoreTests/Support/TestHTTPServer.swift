@@ -20,6 +20,7 @@ import Glibc
 ///   /redirect-to?status=S&url=U   status S with Location: U
 ///   /loop            302 to itself, for ever
 ///   /gzip, /deflate, /raw-deflate   a compressed text body with its Content-Encoding
+///   /late-body       the head at once, the body 40 ms later (a wait much shorter than the latency)
 /// Every request is also kept whole (`received`), so tests check what the server saw.
 final class TestHTTPServer: @unchecked Sendable {
     /// One request as the server read it: header names lower-case (repeated headers joined with ", ").
@@ -174,6 +175,10 @@ final class TestHTTPServer: @unchecked Sendable {
             case "/redirect-to":
                 let status = Int(queryValues(query, "status").first ?? "302") ?? 302
                 guard respond(status, "moved", extra: "Location: \(queryValues(query, "url").first ?? "/")\r\n") else { return }
+            case "/late-body":
+                guard writeAll(fd, Array("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n".utf8)) else { return }
+                usleep(40_000)
+                guard writeAll(fd, Array("late".utf8)) else { return }
             case "/loop":
                 guard respond(302, "again", extra: "Location: /loop\r\n") else { return }
             case "/gzip":
