@@ -61,7 +61,8 @@ public enum ConsoleReport {
                 + ", max " + Format.fixed(times.maxMs, 2) + "\n"
         }
         out += "\n\(s.total.requests) requests in \(Format.fixed(s.durationSeconds, 2))s from \(s.users) users on \(s.threads) threads"
-        out += " (\(s.iterations) task runs; \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"
+        let redirects = s.total.redirects > 0 ? "; \(s.total.redirects) redirects followed" : ""
+        out += " (\(s.iterations) task runs\(redirects); \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"
         return out
     }
 }
