@@ -33,7 +33,7 @@ final class ScriptsTests: XCTestCase {
 
     func testEveryScriptRunsCleanAgainstTheBuiltInTarget() throws {
         let scripts = try FileManager.default.contentsOfDirectory(atPath: Self.scriptsDir.path).filter { $0.hasSuffix(".lua") }.sorted()
-        XCTAssertEqual(scripts, ["auth_api.lua", "event_ingest.lua", "mixed.lua", "smoke.lua", "upload_presign.lua"])
+        XCTAssertEqual(scripts, ["auth_api.lua", "event_ingest.lua", "login_users.lua", "mixed.lua", "smoke.lua", "upload_presign.lua"])
         for name in scripts {
             let server = try startTarget()
             defer { server.stop() }
