@@ -1,4 +1,4 @@
--- luaload prelude, chunk 3 of 6: the calls that yield to the engine (http.*, sleep), the responses they
+-- luaload prelude, chunk 3 of 7: the calls that yield to the engine (http.*, sleep), the responses they
 -- return, and the running VU's context. The request path lives here in one closure per method, and
 -- `current` is an upvalue of it (not a table field), so a request costs no lookup beyond today's.
 local E = ...

@@ -62,6 +62,7 @@ extension Worker {
         let status = vus[i].request.response.status
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: vus[i].request.response.body.count,
                                         failure: status >= 400 ? .status(Int32(status)) : nil)
+        if vus[i].dueAt != 0 { timeFromArrival(i) }
         if vus[i].request.response.keepAlive {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
@@ -81,6 +82,7 @@ extension Worker {
         timers.cancel(i)
         closeConnection(i)
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: 0, failure: failure)
+        if vus[i].dueAt != 0 { timeFromArrival(i) }
         vus[i].state = .runningLua
         guard let co = vus[i].co else { return }
         pushReply(co, status: 0, micros: micros, body: ByteBuffer(), error: failure, head: ByteBuffer())

@@ -17,6 +17,7 @@ enum Prelude {
         ("waits.lua", PackageResources.waits_lua),
         ("model.lua", PackageResources.model_lua),
         ("runner.lua", PackageResources.runner_lua),
+        ("profile.lua", PackageResources.profile_lua),
     ]
 
     /// Runs every chunk in `L` (a state from `ll_newstate`); on failure returns the error message.
