@@ -92,17 +92,19 @@ extension Runner {
         }
     }
 
+    private func seconds(_ v: Double) -> String { (v == v.rounded() ? Format.fixed(v, 0) : Format.fixed(v, 1)) + "s" }
+
     /// The profile in words, for the reports.
     var profileText: String? {
         switch profile {
         case .fixed: return nil
-        case .stages(let ramp): return "stages " + ramp.stages.map { Format.fixed($0.seconds, 0) + "s:" + Format.fixed($0.target, 0) }.joined(separator: ",")
+        case .stages(let ramp): return "stages " + ramp.stages.map { seconds($0.seconds) + ":" + Format.fixed($0.target, 0) }.joined(separator: ",")
         case .shape: return "shape()"
         case .open(let s):
             if s.ramp.stages.count == 1 && s.ramp.start == s.ramp.stages[0].target {
                 return "rate " + Format.fixed(s.ramp.start, 2) + "/s"
             }
-            return "rate stages " + s.ramp.stages.map { Format.fixed($0.seconds, 0) + "s:" + Format.fixed($0.target, 2) + "/s" }.joined(separator: ",")
+            return "rate stages " + s.ramp.stages.map { seconds($0.seconds) + ":" + Format.fixed($0.target, 2) + "/s" }.joined(separator: ",")
         }
     }
 }
