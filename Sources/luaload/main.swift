@@ -109,6 +109,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.users = users ?? 1
+        options.usersGiven = users != nil
         options.spawnRate = spawnRate
         try applyProfileOptions(&options)
         if let duration {
@@ -176,7 +177,6 @@ struct RunCommand: ParsableCommand {
             options.rate = r
         }
         if let rateStages { options.rateStages = try parseStages(rateStages, option: "--rate-stages", rates: true) }
-        if stages != nil && users != nil { throw UsageError("-u has no meaning with --stages: the stages set the users") }
         if (rate != nil || rateStages != nil) && users != nil && maxVUs != nil {
             throw UsageError("give the open model's pool as --max-vus or -u, not both")
         }

@@ -37,6 +37,9 @@ extension Runner {
                 return Stage(seconds: seconds, target: Double(s.users))
             }
         }
+        if o.usersGiven && (o.stages != nil || stages != nil || d.hasShape) {
+            throw UsageError("-u has no meaning here: the \(d.hasShape ? "script's shape()" : "stages") set the users (--stages or --rate override the script's)")
+        }
         if let stages {
             if o.spawnRate != nil { throw UsageError("--spawn-rate has no meaning with stages: the stages set how users ramp") }
             let ramp = Ramp(start: 0, stages: stages)
@@ -44,6 +47,7 @@ extension Runner {
             guard ramp.peak >= 1 else { throw UsageError("the stages never reach a user: give a stage a target of at least 1") }
             return .stages(ramp)
         }
+        if d.hasShape && o.spawnRate != nil { throw UsageError("--spawn-rate has no meaning with shape(): it returns its own spawn rate") }
         return d.hasShape ? .shape : .fixed
     }
 

@@ -3,6 +3,8 @@ public struct RunOptions: Sendable {
     public var scriptPath: String
     public var threads: Int
     public var users = 1
+    /// Whether -u was given: with the script's `stages` or shape() it has no meaning, and says so.
+    public var usersGiven = false
     /// Users started per second; nil starts them all at once.
     public var spawnRate: Double?
     /// Seconds; nil runs until Ctrl-C (or until every VU has ended).
