@@ -41,5 +41,5 @@ task(1, function(self)
 end)
 
 function on_stop(self)
-  http.get("/health", { name = "GET /health (on_stop)" })
+  http.get("/health", { name = "GET /health" })
 end
