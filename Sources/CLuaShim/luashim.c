@@ -31,7 +31,7 @@ static int l_wallclock(lua_State *L) {
 static void push_protocol(lua_State *L) {
     lua_createtable(L, 0, 32);
     SET_CONSTANT(OP_HTTP); SET_CONSTANT(OP_SLEEP); SET_CONSTANT(OP_WAIT);
-    SET_CONSTANT(OP_ERROR); SET_CONSTANT(OP_STOPPED);
+    SET_CONSTANT(OP_ERROR); SET_CONSTANT(OP_STOPPED); SET_CONSTANT(OP_IDLE);
     SET_CONSTANT(SLOT_OP); SET_CONSTANT(SLOT_OUTCOME); SET_CONSTANT(SLOT_FINISHED);
     SET_CONSTANT(SLOT_STAT); SET_CONSTANT(SLOT_METHOD); SET_CONSTANT(SLOT_URL); SET_CONSTANT(SLOT_HEADERS);
     SET_CONSTANT(SLOT_BODY); SET_CONSTANT(SLOT_TIMEOUT); SET_CONSTANT(SLOT_NAME); SET_CONSTANT(SLOT_FOLLOWS);
@@ -232,4 +232,32 @@ int ll_finalize(lua_State *L, const char *tags, const char *exclude_tags, const 
 
 void ll_traceback(lua_State *L, lua_State *co, const char *msg) {
     luaL_traceback(L, co, msg, 0);
+}
+
+struct shape_result { double run_time; lua_Integer users; double rate; int ended; };
+
+// Runs inside lua_pcall: the prelude's shape_tick checks what the script's shape() returned.
+static int l_shape(lua_State *L) {
+    struct shape_result *r = (struct shape_result *)lua_touserdata(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, "luaload");
+    lua_getfield(L, -1, "shape_tick");
+    lua_pushnumber(L, r->run_time);
+    lua_call(L, 1, 2);
+    r->ended = lua_isnil(L, -2);
+    if (!r->ended) { r->users = lua_tointeger(L, -2); r->rate = lua_tonumber(L, -1); }
+    return 0;
+}
+
+int ll_shape(lua_State *L, double run_time, lua_Integer *users, double *rate) {
+    struct shape_result r = { run_time, 0, 0, 0 };
+    lua_pushcfunction(L, traceback_handler);
+    int handler = lua_gettop(L);
+    lua_pushcfunction(L, l_shape);
+    lua_pushlightuserdata(L, &r);
+    int rc = lua_pcall(L, 1, 0, handler);
+    lua_remove(L, handler);
+    if (rc != LUA_OK) return -1;
+    *users = r.users;
+    *rate = r.rate;
+    return r.ended ? 1 : 0;
 }

@@ -14,6 +14,8 @@ enum {
     LL_OP_WAIT = 3,     // the wait between two task runs (the stop may park the VU here)
     LL_OP_ERROR = 4,    // a script error to record; resume at once with no values
     LL_OP_STOPPED = 5,  // the coroutine returned (not a yield): the VU ends
+    LL_OP_IDLE = 6,     // open model: on_start or a task run ended; park the VU until an arrival
+                        // (resumed with no values, it runs one task run)
     // New ops take the next free number here, with their slots below.
 };
 

@@ -115,7 +115,7 @@ end
 
 -- After the script ran. `opts`: { tags =, exclude_tags = } (comma-separated) and `setup_json` (setup()'s
 -- result, which becomes `setup_data`). Returns { classes = { {weight=, fixed_count=, has_on_stop=, host=}, ... },
--- host = the global `host` or nil, has_setup =, has_teardown = }.
+-- host = the global `host` or nil, has_setup =, has_teardown =, stages =, thresholds =, has_shape = }.
 function E.finalize(opts)
   local include, exclude = split_list(opts.tags), split_list(opts.exclude_tags)
   if opts.setup_json ~= nil then setup_data = jsonlib.decode(opts.setup_json) end
@@ -138,6 +138,8 @@ function E.finalize(opts)
   if teardown ~= nil and type(teardown) ~= "function" then error("teardown must be a function", 0) end
   local host = rawget(_G, "host")
   E.default_host = opts.host or (type(host) == "string" and host or nil)
-  return { classes = infos, host = type(host) == "string" and host or nil,
-           has_setup = setup ~= nil, has_teardown = teardown ~= nil }
+  local out = { classes = infos, host = type(host) == "string" and host or nil,
+                has_setup = setup ~= nil, has_teardown = teardown ~= nil }
+  E.read_profile(out)   -- profile.lua: stages, thresholds, shape
+  return out
 end

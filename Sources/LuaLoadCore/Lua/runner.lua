@@ -5,7 +5,7 @@ local type, tostring, error, xpcall, random = type, tostring, error, xpcall, mat
 local getmetatable, setmetatable, rawget, pcall = getmetatable, setmetatable, rawget, pcall
 local traceback = debug.traceback
 local P = E.protocol
-local OP_WAIT, OP_ERROR, OP_STOPPED = P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED
+local OP_WAIT, OP_ERROR, OP_STOPPED, OP_IDLE = P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE
 local now, jsonlib, classes = E.now, E.json, E.classes
 local set_current, close, settle, suspend = E.set_current, E.close, E.settle, E.suspend
 local builtin_waits, paced_waits, task_started = E.builtin_waits, E.paced_waits, E.task_started
@@ -88,12 +88,34 @@ local function task_loop(self, ctx, cls, wait, paced)
   end
 end
 
+-- The open model (--rate): the VU parks (OP_IDLE) until the engine hands it an arrival, runs one task
+-- run, and parks again; no wait in between, since arrivals set the pace. Returns only on an error.
+local function arrival_loop(self, ctx, cls)
+  local pool, n, sequential = cls._pool, #cls._pool, cls.sequential
+  while true do
+    suspend(ctx, OP_IDLE)
+    local fn
+    if sequential then
+      local step = ctx.step % n + 1
+      ctx.step = step
+      fn = pool[step]
+    else
+      fn = pool[n == 1 and 1 or random(n)]
+    end
+    ctx.yielded = false
+    fn(self)
+    ctx.finished = ctx.finished + 1
+    close(ctx)
+  end
+end
+
 local selves = {}   -- vu id → { self, ctx }, kept only for classes with on_stop
 local new_context = E.new_context
 local function class_host(cls) return cls.host ~= "" and cls.host or nil end
 
--- A VU's whole life: on_start, then weighted tasks separated by the class's wait.
-function E.vu_main(class_index, vu_id)
+-- A VU's whole life: on_start, then weighted tasks separated by the class's wait, or (`open`, the
+-- open model) one task run per arrival.
+function E.vu_main(class_index, vu_id, open)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
   local ctx = new_context(class_host(cls))
@@ -103,6 +125,11 @@ function E.vu_main(class_index, vu_id)
   if cls.on_start then stopped = run(cls.on_start, self, ctx) end
   local wait = cls.wait
   local paced = paced_waits[wait]
+  while not stopped and open do
+    local _, e = xpcall(arrival_loop, on_error, self, ctx, cls)
+    stopped = handle(e, ctx)
+    if not stopped then ctx.finished = ctx.finished + 1; close(ctx) end
+  end
   while not stopped do
     local _, e = xpcall(task_loop, on_error, self, ctx, cls, wait, paced)   -- returns only on an error
     stopped = handle(e, ctx)

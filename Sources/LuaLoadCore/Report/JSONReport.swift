@@ -11,6 +11,7 @@ public enum JSONReport {
             w.key("version"); w.string(lualoadVersion)
             w.key("iterations"); w.int(s.iterations)
             w.key("stop_reason"); w.string(s.stopReason.rawValue)
+            ProfileReport.json(w, s)
             w.key("stats"); w.array { for r in s.rows { row(w, r, s) } }
             w.key("total"); row(w, s.total, s)
             w.key("failures"); w.array {
@@ -150,6 +151,9 @@ public final class JSONWriter {
     public func string(_ s: String) { value(JSONWriter.quote(s)) }
     public func int(_ v: Int) { value(String(v)) }
     public func number(_ v: Double) { value(v.isFinite ? Format.fixed(v, 3) : "null") }
+    public func number(_ v: Double, decimals: Int) { value(v.isFinite ? Format.fixed(v, decimals) : "null") }
+    public func bool(_ v: Bool) { value(v ? "true" : "false") }
+    public func null() { value("null") }
 
     public static func quote(_ s: String) -> String {
         var out = "\""

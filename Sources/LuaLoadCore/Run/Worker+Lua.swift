@@ -14,10 +14,11 @@ extension Worker {
         if arguments {
             lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
             lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
+            lua_pushboolean(co, arrivals != nil ? 1 : 0)   // vu_main's `open`: one task run per arrival
         }
         vus[i].state = .runningLua
         active += 1
-        resume(i, nargs: arguments ? 2 : 0)
+        resume(i, nargs: arguments ? 3 : 0)
     }
 
     /// Resumes VU `i` with `nargs` values on its stack, then acts on the frame it yields. A recorded script
@@ -46,6 +47,10 @@ extension Worker {
                 return
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
                 if onWait(i, frame, inline: &inlineZeroWait) { nargs = 0; continue }
+                return
+            case Int(LL_OP_IDLE):
+                frame.pop()
+                if onIdle(i, inline: &inlineZeroWait) { nargs = 0; continue }
                 return
             case Int(LL_OP_ERROR):
                 stats.countScriptError(message: frame.text(LL_SLOT_MESSAGE) ?? "error", traceback: frame.text(LL_SLOT_TRACEBACK) ?? "")
@@ -126,6 +131,7 @@ extension Worker {
         let stat = Int(p.stat)
         guard stat >= 0 else { return }
         vus[i].pending.stat = -1
+        if stats.uncorrected != nil { recordUncorrected(p) }
         switch frame.type(LL_SLOT_OUTCOME) {
         case LUA_TNIL, LUA_TNONE:
             recordByDefault(p)
@@ -181,9 +187,15 @@ extension Worker {
         closeConnection(i)
         timers.cancel(i)
         releaseCoroutine(i)
-        if vus[i].state != .done {
+        if vus[i].state != .done && vus[i].state != .retired {
             if case .draining = phase, vus[i].state != .parked { inTask -= 1 }
-            vus[i].state = .done
+            if vus[i].role == .stopHook {   // its on_stop after a ramp-down ended: a ramp-up may start it again
+                vus[i].role = .user
+                vus[i].state = .retired
+                stopHooks -= 1
+            } else {
+                vus[i].state = .done
+            }
             active -= 1
         }
     }

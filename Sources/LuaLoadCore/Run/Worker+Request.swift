@@ -79,6 +79,7 @@ extension Worker {
         if status >= 301 && status <= 308 && (0x18E >> (status - 300)) & 1 != 0 { flags |= Int(LL_FLAG_REDIRECT) }
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: body.count, failure: failure,
                                         waitIsLatency: waitIsLatency)
+        if vus[i].dueAt != 0 { timeFromArrival(i) }
         if vus[i].request.response.keepAlive {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
@@ -115,6 +116,7 @@ extension Worker {
         timers.cancel(i)
         closeConnection(i)
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: 0, failure: failure)
+        if vus[i].dueAt != 0 { timeFromArrival(i) }
         vus[i].state = .runningLua
         guard let co = vus[i].co else { return }
         pushReply(co, status: 0, micros: micros, body: ByteBuffer(), error: failure, head: ByteBuffer(), flags: 0)

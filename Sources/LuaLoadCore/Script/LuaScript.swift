@@ -51,6 +51,8 @@ public final class LuaScript {
     public private(set) var host: String?
     public private(set) var hasSetup = false
     public private(set) var hasTeardown = false
+    /// What the script declared about the load and its verdict (profile.lua): read once after finalize.
+    public internal(set) var declared = DeclaredProfile()
     /// Registry references to the prelude's `vu_main` and `vu_stop`.
     public private(set) var vuMainRef: Int32 = 0
     public private(set) var vuStopRef: Int32 = 0
@@ -124,22 +126,24 @@ public final class LuaScript {
                                          hasOnStop: boolean(field: "has_on_stop"), host: string(field: "host")))
             ll_pop(L, 1)
         }
-        ll_pop(L, 2)
+        ll_pop(L, 1)
+        readDeclaredProfile()
+        ll_pop(L, 1)
     }
 
-    private func integer(field name: String) -> Int {
+    func integer(field name: String) -> Int {
         lua_getfield(L, -1, name)
         defer { ll_pop(L, 1) }
         return Int(lua_tointegerx(L, -1, nil))
     }
 
-    private func boolean(field name: String) -> Bool {
+    func boolean(field name: String) -> Bool {
         lua_getfield(L, -1, name)
         defer { ll_pop(L, 1) }
         return lua_toboolean(L, -1) != 0
     }
 
-    private func string(field name: String) -> String? {
+    func string(field name: String) -> String? {
         lua_getfield(L, -1, name)
         defer { ll_pop(L, 1) }
         var len = 0

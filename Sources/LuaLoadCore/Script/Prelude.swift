@@ -21,6 +21,7 @@ enum Prelude {
         ("data.lua", PackageResources.data_lua),
         ("model.lua", PackageResources.model_lua),
         ("runner.lua", PackageResources.runner_lua),
+        ("profile.lua", PackageResources.profile_lua),
     ]
 
     /// Runs every chunk in `L` (a state from `ll_newstate`); on failure returns the error message.

@@ -161,6 +161,11 @@ public struct WorkerStats {
     public var tls = TLSStats()
     /// Distinct TLS failure texts, which `Failure.tls` indexes.
     public var tlsMessages: [String] = []
+    /// The open model's arrivals; nil in the closed model.
+    public var arrivals: ArrivalCounts?
+    /// The open model's requests timed from their first byte (without the late-arrival correction); nil
+    /// in the closed model, so a closed-model request records nothing here.
+    public var uncorrected: RequestStats?
 
     public init() {}
 
@@ -196,6 +201,10 @@ public struct IntervalSnapshot {
     public var failures = 0
     public var iterations = 0
     public var activeUsers = 0
+    /// The open model's arrivals this second: started, dropped (no VU), started late (after a wait).
+    public var arrivalsStarted = 0
+    public var arrivalsDropped = 0
+    public var arrivalsLate = 0
     public var histogram = makeLatencyHistogram()
 
     public init() {}

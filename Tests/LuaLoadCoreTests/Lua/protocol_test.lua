@@ -5,7 +5,7 @@ local E, P = T.E, T.P
 local tests = {}
 
 function tests.the_protocol_table_holds_the_headers_numbers()
-  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED }
+  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE }
   local seen = {}
   for i, op in ipairs(ops) do
     T.eq(math.type(op), "integer", "op #" .. i)
@@ -95,6 +95,27 @@ function tests.response_methods_name_the_callers_line()
   T.resume(co, T.reply(200, 1, "", nil, nil))   -- the sleep's frame
   local f = T.resume(co)
   T.eq(f[P.SLOT_OP], P.OP_STOPPED, "stop() ends the VU")
+end
+
+function tests.open_model_idle_frames_one_task_run_per_resume()
+  local runs = 0
+  wait = constant(5)   -- the open model has no waits: arrivals set the pace
+  function on_start() http.get("/login") end
+  task(function() runs = runs + 1; http.get("/item") end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1, true)
+  T.eq(f[P.SLOT_OP], P.OP_HTTP, "on_start's request")
+  f = T.resume(co, T.reply(200, 1, "", nil, nil))
+  T.eq(f[P.SLOT_OP], P.OP_IDLE, "after on_start the VU parks")
+  T.eq(f[P.SLOT_FINISHED], 0, "on_start is no task run")
+  T.eq(runs, 0, "no task before an arrival")
+  f = T.resume(co)
+  T.eq(f[P.SLOT_OP], P.OP_HTTP, "an arrival: one task run")
+  T.eq(runs, 1, "one run")
+  f = T.resume(co, T.reply(500, 1, "", nil, nil))
+  T.eq(f[P.SLOT_OP], P.OP_IDLE, "then it parks again, with no wait")
+  T.eq(f[P.SLOT_FINISHED], 1, "the run is counted")
+  T.eq(f[P.SLOT_OUTCOME], nil, "the response settles by the default rule")
 end
 
 function tests.error_wait_and_stopped_frames()

@@ -9,6 +9,7 @@ import Glibc
 ///   /status/N        status N
 ///   /drop            closes the connection without answering
 ///   /slow?ms=N       answers after N ms
+///   /serial?ms=N     a server of fixed capacity: one such request at a time, each N ms (20 ms: 50/s)
 ///   /close           200 with Connection: close
 ///   /silent-close    200 keep-alive, then closes the socket anyway (a stale kept-alive connection)
 ///   /chunked         a chunked body "hello world"
@@ -39,6 +40,8 @@ final class TestHTTPServer: @unchecked Sendable {
     private var connectionCount = 0
     private var open: Set<Int32> = []
     private var stopped = false
+    /// /serial's one worker: requests wait their turn in arrival order.
+    private let serial = DispatchQueue(label: "TestHTTPServer.serial")
 
     init() throws {
         let lfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -151,6 +154,10 @@ final class TestHTTPServer: @unchecked Sendable {
                 let ms = Int(query.replacingOccurrences(of: "ms=", with: "")) ?? 1000
                 usleep(useconds_t(ms * 1000))
                 guard respond(200, "slow") else { return }
+            case "/serial":
+                let ms = Int(query.replacingOccurrences(of: "ms=", with: "")) ?? 20
+                serial.sync { usleep(useconds_t(ms * 1000)) }
+                guard respond(200, "served") else { return }
             case "/close":
                 _ = respond(200, "bye", close: true)
                 return
