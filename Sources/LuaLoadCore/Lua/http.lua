@@ -95,19 +95,26 @@ end
 
 -- Computed when first read, so a response that nobody looks into costs no table or string work:
 -- headers (split from the raw head), url (absolute), history (redirect hops), timings (the engine's).
+-- A response keeps what scripts read most (status, body) as fields and the rest in its array part, which
+-- a table constructor fills without hashing: slots RAW, CTX, PATH, ERROR, ELAPSED.
+local RAW, CTX, PATH, ERROR, ELAPSED = 1, 2, 3, 4, 5
+local SLOTS = { error = ERROR, elapsed = ELAPSED }
+
 local ResponseMT = { __index = function(res, k)
+  local slot = SLOTS[k]
+  if slot then return rawget(res, slot) end
   if k == "headers" then
-    local h = parse_headers(rawget(res, "_raw_headers"))
+    local h = parse_headers(rawget(res, RAW))
     rawset(res, "headers", h)
     return h
   elseif k == "url" then
-    return absolute(rawget(res, "_ctx"), rawget(res, "_path"))
+    return absolute(rawget(res, CTX), rawget(res, PATH))
   elseif k == "history" then
     local h = {}
     rawset(res, "history", h)
     return h
   elseif k == "timings" then
-    if rawget(res, "_ctx").last ~= res then
+    if rawget(res, CTX).last ~= res then
       error("res.timings: read it before the VU's next request, sleep or task end (the engine keeps only the last request's)", 2)
     end
     local t = timings()
@@ -126,19 +133,19 @@ end
 -- Level 3: settable ← res:failure / res:success ← the script.
 local function settable(res, fname)
   if getmetatable(res) ~= ResponseMT then error(fname .. ": call it as res:" .. fname .. "(...)", 3) end
-  if rawget(res, "_ctx").last ~= res then
+  if rawget(res, CTX).last ~= res then
     error(fname .. ": too late, this response was already recorded (call it before the VU's next request, sleep or task end)", 3)
   end
 end
 
 function Response.failure(res, msg)
   settable(res, "failure")
-  rawget(res, "_ctx").outcome = msg == nil and "failure" or tostring(msg)
+  rawget(res, CTX).outcome = msg == nil and "failure" or tostring(msg)
 end
 
 function Response.success(res)
   settable(res, "success")
-  rawget(res, "_ctx").outcome = true
+  rawget(res, CTX).outcome = true
 end
 
 ---------------------------------------------------------------- request options
@@ -266,12 +273,13 @@ end
 -- A reply that asks for more (LL_REPLY_FLAGS): cookies to keep, a redirect to follow (unless
 -- allow_redirects = false). A followed chain's last reply replaces the first in `res`.
 local function attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname)
-  if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, rawget(res, "_raw_headers"), url) end
+  if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, rawget(res, RAW), url) end
   if flags & FLAG_REDIRECT == 0 or (opts ~= nil and opts.allow_redirects == false) then return end
   local r = { method = method, url = url, body = body, timeout = timeout, name = name, stat = stat, opts = opts, fname = fname }
   local status, elapsed, rbody, err, raw, history, failure =
-    follow(ctx, r, res.status, res.elapsed, res.body, res.error, rawget(res, "_raw_headers"))
-  res.status, res.elapsed, res.body, res.error, res._raw_headers, res._path = status, elapsed, rbody, err, raw, r.url
+    follow(ctx, r, res.status, rawget(res, ELAPSED), res.body, rawget(res, ERROR), rawget(res, RAW))
+  res.status, res.body = status, rbody
+  res[ELAPSED], res[ERROR], res[RAW], res[PATH] = elapsed, err, raw, r.url
   rawset(res, "history", history)
   ctx.last = res
   if failure then ctx.outcome = failure end
@@ -321,8 +329,7 @@ local function requester(method)
     local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
     current = ctx
     ctx.yielded = true
-    local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, _path = url,
-                               _raw_headers = raw, _ctx = ctx }, ResponseMT)
+    local res = setmetatable({ raw, ctx, url, err, elapsed, status = status, body = rbody }, ResponseMT)
     if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
     ctx.last = res
     return res
