@@ -309,16 +309,17 @@ local function requester(method)
     local name = url_names[url] or default_name(fname, url)
     local headers, body, timeout = DEFAULT_HEADERS, nil, nil
     local ctx = current
-    if opts ~= nil then
+    -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
+    if opts then
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
-    elseif cookies_seen and ctx ~= nil and ctx.jar ~= nil then
+    elseif cookies_seen and ctx and ctx.jar then
       headers = with_cookies(ctx, headers, url, nil)
     end
-    if ctx == nil then
+    if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
     local stat = byname[name] or new_stat(byname, name)
-    if ctx.last ~= nil then   -- settle(ctx), inline: the previous response's window ends
+    if ctx.last then   -- settle(ctx), inline: the previous response's window ends
       ctx.last = nil
       ctx.report = ctx.outcome
       ctx.outcome = nil

@@ -86,13 +86,13 @@ local function task_loop(self, ctx, cls, wait, paced)
     fn(self)
     -- after_task(ctx, self, wait), inline: a task run costs no call beyond the task's own.
     ctx.finished = ctx.finished + 1
-    if ctx.last ~= nil then   -- close(ctx)
+    if ctx.last then   -- close(ctx)
       ctx.last = nil
       ctx.report = ctx.outcome
       ctx.outcome = nil
     end
     local seconds = 0
-    if wait ~= nil then seconds = wait_seconds(wait, self, ctx) end
+    if wait then seconds = wait_seconds(wait, self, ctx) end
     if seconds > 0 or not ctx.yielded then suspend(ctx, OP_WAIT, seconds) end
   end
 end
