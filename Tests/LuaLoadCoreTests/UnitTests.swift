@@ -18,6 +18,43 @@ final class UnitTests: XCTestCase {
         XCTAssertEqual(distributeUsers(total: 1, classes: fixed), [0])
     }
 
+    func testRequestBytesAreReusedOnlyForTheSameRequest() {
+        var out = ByteBuffer()
+        var layout = RequestEncoder.Layout()
+        let host: [UInt8] = Array("h:80".utf8)
+        func encode(_ method: String, _ target: String, _ headers: String?, _ body: String?) {
+            host.withUnsafeBytes { h in
+                method.withCString { m in target.withCString { t in
+                    let hs = headers.map { strdup($0)! }, bs = body.map { strdup($0)! }
+                    defer { free(hs); free(bs) }
+                    RequestEncoder.encode(into: &out, layout: &layout, endpoint: 0, method: m, methodLength: strlen(m), target: t,
+                                          targetLength: strlen(t), host: h, headers: hs, headersLength: hs.map { strlen($0) } ?? 0,
+                                          body: bs, bodyLength: bs.map { strlen($0) } ?? 0)
+                } }
+            }
+        }
+        func reuses(_ method: String, _ target: String, _ headers: String?, _ body: String?, endpoint: Int32 = 0) -> Bool {
+            method.withCString { m in target.withCString { t in
+                let hs = headers.map { strdup($0)! }, bs = body.map { strdup($0)! }
+                defer { free(hs); free(bs) }
+                return RequestEncoder.reuses(out, layout, endpoint: endpoint, method: m, methodLength: strlen(m), target: t,
+                                             targetLength: strlen(t), headers: hs, headersLength: hs.map { strlen($0) } ?? 0, body: bs)
+            } }
+        }
+        encode("GET", "/a?x=1", "X-A: 1\r\n", nil)
+        XCTAssertEqual(String(decoding: out.bytes, as: UTF8.self), "GET /a?x=1 HTTP/1.1\r\nHost: h:80\r\nX-A: 1\r\n\r\n")
+        XCTAssertTrue(reuses("GET", "/a?x=1", "X-A: 1\r\n", nil))
+        XCTAssertFalse(reuses("GET", "/a?x=2", "X-A: 1\r\n", nil), "another target")
+        XCTAssertFalse(reuses("PUT", "/a?x=1", "X-A: 1\r\n", nil), "another method")
+        XCTAssertFalse(reuses("GET", "/a?x=1", "X-A: 2\r\n", nil), "other header values of the same length")
+        XCTAssertFalse(reuses("GET", "/a?x=1", nil, nil), "no headers")
+        XCTAssertFalse(reuses("GET", "/a?x=1", "X-A: 1\r\n", "b"), "a body")
+        XCTAssertFalse(reuses("GET", "/a?x=1", "X-A: 1\r\n", nil, endpoint: 1), "another endpoint")
+        encode("POST", "/p", nil, "hi")
+        XCTAssertEqual(String(decoding: out.bytes, as: UTF8.self), "POST /p HTTP/1.1\r\nHost: h:80\r\nContent-Length: 2\r\n\r\nhi")
+        XCTAssertFalse(reuses("POST", "/p", nil, "hi"), "a request with a body is always encoded")
+    }
+
     func testDurations() {
         XCTAssertEqual(parseDuration("30s"), 30)
         XCTAssertEqual(parseDuration("5m"), 300)

@@ -12,6 +12,9 @@ struct EndpointTable {
 
     private var endpoints: [Endpoint] = []
     private var resolution: [Resolution] = []
+    /// Each endpoint's Host header value, in memory of its own (allocated once, never moved): the request path
+    /// reads it without copying an `Endpoint` (its address, host name and header retained and released).
+    private var hostHeaders: [UnsafeRawBufferPointer] = []
     /// "scheme://authority" of absolute URLs → index.
     private var byAuthority: [String: Int32] = [:]
     /// Class → the endpoint of its relative paths, -1: none.
@@ -34,6 +37,18 @@ struct EndpointTable {
     private mutating func append(_ ep: Endpoint) {
         endpoints.append(ep)
         resolution.append(ep.addressLength > 0 ? .resolved : .unresolved)
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(ep.hostHeader.count, 1), alignment: 1)
+        ep.hostHeader.withUnsafeBytes { copy.copyMemory(from: $0) }
+        hostHeaders.append(UnsafeRawBufferPointer(rebasing: copy[0..<ep.hostHeader.count]))
+    }
+
+    /// Endpoint `i`'s Host header value.
+    @inline(__always)
+    func hostHeader(_ i: Int32) -> UnsafeRawBufferPointer { hostHeaders[Int(i)] }
+
+    /// Frees the Host header copies (the owning worker's end).
+    func free() {
+        for h in hostHeaders { UnsafeMutableRawPointer(mutating: h.baseAddress)?.deallocate() }
     }
 
     subscript(_ i: Int32) -> Endpoint {

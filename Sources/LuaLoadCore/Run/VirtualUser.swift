@@ -14,8 +14,10 @@ import CLuaShim
 
 /// The request in flight: its bytes, how much of them went out, and the response being parsed.
 struct RequestInFlight {
-    /// The encoded request, reused from one request to the next.
+    /// The encoded request, reused from one request to the next (and sent again as it is when the next
+    /// request is the same: `layout`).
     var bytes = ByteBuffer()
+    var layout = RequestEncoder.Layout()
     var written = 0
     /// The endpoint it goes to.
     var endpoint: Int32 = 0

@@ -33,9 +33,14 @@ extension Worker {
         vus[i].request.endpoint = endpoint
         let headers = frame.string(LL_SLOT_HEADERS, &headersLength)
         let body = frame.string(LL_SLOT_BODY, &bodyLength)
-        RequestEncoder.encode(into: &vus[i].request.bytes, method: method, methodLength: methodLength,
-                              target: target, targetLength: targetLength, host: endpoints[endpoint].hostHeader,
-                              headers: headers, headersLength: headersLength, body: body, bodyLength: bodyLength)
+        if !RequestEncoder.reuses(vus[i].request.bytes, vus[i].request.layout, endpoint: endpoint, method: method,
+                                  methodLength: methodLength, target: target, targetLength: targetLength,
+                                  headers: headers, headersLength: headersLength, body: body) {
+            RequestEncoder.encode(into: &vus[i].request.bytes, layout: &vus[i].request.layout, endpoint: endpoint,
+                                  method: method, methodLength: methodLength, target: target, targetLength: targetLength,
+                                  host: endpoints.hostHeader(endpoint), headers: headers, headersLength: headersLength,
+                                  body: body, bodyLength: bodyLength)
+        }
         let isHead = methodLength == 4 && method[0] == 0x48 && method[1] == 0x45   // "HEAD": a length, no body
         vus[i].request.response.reset(bodyless: isHead)
 

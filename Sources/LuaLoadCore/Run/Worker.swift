@@ -127,6 +127,7 @@ public final class Worker: @unchecked Sendable {
         }
         vus.deinitialize(count: vuCount)
         vus.deallocate()
+        endpoints.free()
         readBuffer.deallocate()
     }
 
