@@ -33,10 +33,12 @@ let package = Package(
         ),
         // The event-loop layer: epoll, timers, the clock, syscall wrappers. Knows nothing of HTTP or Lua.
         .target(name: "LuaLoadLoop", dependencies: ["CPosix"], swiftSettings: engineFlags),
+        // What the engine and the built-in target share of HTTP itself (status reason phrases).
+        .target(name: "LuaLoadHTTP", swiftSettings: engineFlags),
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "LuaLoadLoop", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
+                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).
@@ -44,7 +46,7 @@ let package = Package(
             swiftSettings: engineFlags
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
-        .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
+        .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
         .executableTarget(
             name: "luaload",
             dependencies: ["LuaLoadCore", "LuaLoadServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -107,18 +107,8 @@ public enum JUnitReport {
         return o + "  </testsuite>\n</testsuites>\n"
     }
 
+    /// XML text and attribute escaping: HTML's, less the control characters XML 1.0 does not allow.
     static func xml(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: if c.value >= 0x20 || c == "\n" || c == "\t" { out.unicodeScalars.append(c) }
-            }
-        }
-        return out
+        HTMLReport.esc(String(String.UnicodeScalarView(s.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\t" })))
     }
 }

@@ -1,3 +1,4 @@
+import LuaLoadHTTP
 import LuaLoadLoop
 import CHTTPParser
 #if canImport(Glibc)

@@ -1,7 +1,6 @@
 /// The reason phrase of an HTTP status (static text: no allocation), nil for a status it does not know.
-/// The server writes it in its status lines. The engine has a table of its own for its failure messages:
-/// this module depends on no part of the engine, and the two may differ in what they list.
-func reasonPhrase(_ status: Int) -> StaticString? {
+/// The built-in target writes it in its status lines; the engine's failures read "HTTP 500 Internal Server Error".
+public func reasonPhrase(_ status: Int) -> StaticString? {
     switch status {
     case 100: return "Continue"
     case 200: return "OK"
