@@ -40,7 +40,8 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).
-            resources: ["json", "helpers", "http", "waits", "model", "runner"].map { .embedInCode("Lua/\($0).lua") },
+            // `luaload wrk` runs wrk's API (Lua/wrk/) instead of the model and runner.
+            resources: ["json", "helpers", "http", "waits", "model", "runner", "wrk/wrk", "wrk/wrk_runner"].map { .embedInCode("Lua/\($0).lua") },
             swiftSettings: engineFlags
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.

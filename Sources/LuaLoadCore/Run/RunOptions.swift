@@ -18,6 +18,9 @@ public struct RunOptions: Sendable {
     /// Keep a per-name time series (for --csv-full-history): the per-row snapshots are merged each second.
     public var historyByName = false
     public var tls = TLSOptions()
+    /// `luaload wrk`: wrk's script, URL and connections instead of a Locust-model script (`users` are then
+    /// the connections and `scriptPath` is unused).
+    public var wrk: WrkOptions?
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

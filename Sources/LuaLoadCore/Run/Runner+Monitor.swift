@@ -14,6 +14,8 @@ struct RunState {
     var stoppedAt: UInt64 = 0
     var reason = StopReason.usersFinished
     var history = RunHistory()
+    /// Requests of one worker in one second, for each worker and second it had any (wrk's Req/Sec).
+    var threadRates: [UInt64] = []
 
     init(start: UInt64, duration: Double?) {
         self.start = start
@@ -54,7 +56,11 @@ extension Runner {
     /// Merges the second the workers posted into the history and reports it.
     private func tick(_ workers: [Worker], at t: UInt64, _ state: inout RunState, observer: (RunEvent) -> Void) {
         var second = IntervalSnapshot()
-        for w in workers { second.add(w.mailbox.take()) }
+        for w in workers {
+            let s = w.mailbox.take()
+            second.add(s)
+            if s.requests > 0 { state.threadRates.append(UInt64(s.requests)) }
+        }
         let elapsed = Double(t - state.start) / 1e6
         state.history.append(second, elapsed: elapsed)
         if options.historyByName { state.history.appendByName(workers.flatMap { $0.mailbox.takeRows() }) }

@@ -44,7 +44,9 @@ extension Runner {
         return plans.indices.map { k in
             var c = config
             if let n = options.iterations { c.iterationLimit = share(n, of: plans, k) }
+            if let wrk, let ep = c.defaultEndpoint { c.defaultEndpoint = wrk.endpoint(k, base: ep) }
             let worker = Worker(index: k, config: c, plan: plans[k])
+            worker.preparedScript = wrk?.state(k)
             worker.mailbox.notify = me
             return worker
         }

@@ -34,6 +34,7 @@ extension Runner {
         var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: options.users,
                               threads: workers.count, stopReason: reason, history: state.history.points)
         summary.historyByName = state.history.byName
+        summary.threadRates = state.threadRates
         return summary
     }
 }

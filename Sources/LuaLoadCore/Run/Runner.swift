@@ -15,10 +15,24 @@ public final class Runner {
     let hasSetup: Bool
     let hasTeardown: Bool
     let scriptOptions: ScriptOptions
+    /// `luaload wrk`: the Lua states of wrk's phases; nil in Locust's model.
+    public let wrk: WrkSession?
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
+    /// `luaload wrk` (options.wrk): one class of `-c` users, each a wrk connection, after setup and init.
     public init(options: RunOptions) throws {
         self.options = options
+        if let wrkOptions = options.wrk {
+            classes = [UserClassInfo(weight: 1, fixedCount: 0, hasOnStop: false)]
+            hasSetup = false
+            hasTeardown = false
+            scriptOptions = ScriptOptions()
+            endpoint = try Runner.resolve(wrkOptions.target.url)
+            classEndpoints = [nil]
+            wrk = try WrkSession(wrkOptions)
+            return
+        }
+        wrk = nil
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
@@ -66,6 +80,7 @@ public final class Runner {
         config.classes = classes
         config.script = scriptOptions
         config.tls = options.tls
+        config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }
         return config
     }
 

@@ -95,6 +95,7 @@ extension Worker {
     }
 
     func read(_ i: Int) {
+        if rawMode { return rawRead(i) }
         var result = vus[i].conn.read(readBuffer, readCapacity)
         while case .done(let n) = result {
             vus[i].request.gotBytes = true

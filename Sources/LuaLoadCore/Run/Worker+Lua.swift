@@ -44,6 +44,15 @@ extension Worker {
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
                 if onWait(i, frame, inline: &inlineZeroWait) { nargs = 0; continue }
                 return
+            case Int(LL_OP_RAW):
+                let sent = startRaw(i, frame)
+                frame.pop()
+                if !sent { endVU(i) }
+                return
+            case Int(LL_OP_THREAD_STOP):   // thread:stop(): this whole worker stops
+                frame.pop()
+                askStop()
+                return
             case Int(LL_OP_ERROR):
                 stats.countScriptError(message: frame.text(LL_SLOT_MESSAGE) ?? "error", traceback: frame.text(LL_SLOT_TRACEBACK) ?? "")
                 frame.pop()

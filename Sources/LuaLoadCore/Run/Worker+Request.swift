@@ -76,6 +76,7 @@ extension Worker {
 
     /// The request failed (transport, timeout, no host): recorded by the default rule unless the script overrides.
     func failRequest(_ i: Int, _ failure: Failure) {
+        if rawMode { return failRaw(i, failure) }
         let started = vus[i].request.started
         let micros = started > 0 ? monotonicMicros() &- started : 0
         timers.cancel(i)

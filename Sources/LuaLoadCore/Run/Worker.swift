@@ -28,6 +28,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var iterationLimit: Int?
     /// -k, --cacert, --cert, --key.
     public var tls = TLSOptions()
+    /// `luaload wrk`: the one stats row (method, URL) every response is recorded in; nil in Locust's model.
+    public var wrkRow: (method: String, name: String)? = nil
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -88,6 +90,8 @@ public final class Worker: @unchecked Sendable {
     /// Made at the first https connection.
     var tls: TLSContext?
     static let maxTLSMessages = 256
+    /// `luaload wrk`: the thread's Lua state, made on the main thread (setup(thread) and init(args) ran in it).
+    public var preparedScript: LuaScript?
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         self.index = index
@@ -112,6 +116,8 @@ public final class Worker: @unchecked Sendable {
             vus[i].request.bytes.free()
             vus[i].request.response.head.free()
             vus[i].request.response.body.free()
+            vus[i].raw.parser.head.free()
+            vus[i].raw.parser.body.free()
         }
         vus.deinitialize(count: vuCount)
         vus.deallocate()
@@ -128,7 +134,9 @@ public final class Worker: @unchecked Sendable {
 
     public func run() {
         do {
-            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
+            if let prepared = preparedScript { script = prepared } else {
+                script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
+            }
         } catch {
             stats.countScriptError(message: "\(error)", traceback: "")
             mailbox.finish(stats)

@@ -99,6 +99,12 @@ public struct Summary {
     public var startUnixTime: Int = 0
     /// Why setup() failed, when it did (`stopReason` is then `.setupFailed` and no user started).
     public var setupFailure: String?
+    /// Every byte read from servers, heads included (counted in `luaload wrk` only).
+    public var bytesRead: UInt64 = 0
+    /// Requests each thread completed in each second it completed any (wrk's Req/Sec samples).
+    public var threadRates: [UInt64] = []
+    /// Failures sorted into wrk's counters, and the responses that came back.
+    public var wrkErrors = WrkErrors()
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
@@ -109,6 +115,8 @@ public struct Summary {
         var failureTable: [FailureKey: Int] = [:]
         var errorTable: [String: ScriptErrorStats] = [:]
         var abandoned = 0, iterations = 0
+        var bytesRead: UInt64 = 0
+        var wrkErrors = WrkErrors()
         var tls = TLSStats()
         for w in workers {
             for row in w.rows {
@@ -121,6 +129,8 @@ public struct Summary {
                 if var e = errorTable[k] { e.count += v.count; errorTable[k] = e } else { errorTable[k] = v }
             }
             abandoned += w.abandoned
+            bytesRead += w.bytesRead
+            wrkErrors.add(w)
             iterations += w.iterations
             tls.merge(w.tls)
         }
@@ -140,6 +150,8 @@ public struct Summary {
         self.errors = errorTable.map { ErrorRow(message: $0.key, count: $0.value.count, traceback: $0.value.traceback) }
             .sorted { ($1.count, $0.message) < ($0.count, $1.message) }
         self.abandoned = abandoned
+        self.bytesRead = bytesRead
+        self.wrkErrors = wrkErrors
         self.iterations = iterations
         self.durationSeconds = durationSeconds
         self.users = users
