@@ -16,12 +16,24 @@ wrk = {
 wrk.lookup = E.wrk_lookup
 wrk.connect = E.wrk_connect
 
--- Level 3: check ← wrk.format ← the script.
-local function check(value, what, allowed, allowed2)
-  local t = type(value)
-  if t ~= allowed and t ~= allowed2 then
-    error(format("wrk.format: %s must be a %s, got %s", what, allowed, t), 3)
+-- "file:line: " of the script's call: the first frame above that is not the prelude's; after a tail call
+-- (`return wrk.format(...)`) that frame is gone, and the script's callback being run is named instead.
+local getinfo = debug.getinfo
+local function where()
+  for level = 3, 12 do
+    local info = getinfo(level, "Sl")
+    if info == nil then break end
+    if info.what ~= "C" and not info.source:find("^=luaload/") then return info.short_src .. ":" .. info.currentline .. ": " end
   end
+  local fn = E.wrk_running
+  if fn == nil then return "" end
+  local info = getinfo(fn, "S")
+  return info.short_src .. ":" .. info.linedefined .. ": "
+end
+
+local function check(value, what, allowed)
+  local t = type(value)
+  if t ~= allowed then error(format("%swrk.format: %s must be a %s, got %s", where(), what, allowed, t), 0) end
 end
 
 -- A request as bytes. Missing arguments come from the wrk table; like wrk, it sets Host (when absent) and
@@ -41,7 +53,7 @@ function wrk.format(method, path, headers, body)
   for name, value in pairs(headers) do
     local t = type(value)
     if t ~= "string" and t ~= "number" then
-      error(format("wrk.format: header %s must be a string or a number, got %s", tostring(name), t), 2)
+      error(format("%swrk.format: header %s must be a string or a number, got %s", where(), tostring(name), t), 0)
     end
     s[#s + 1] = name .. ": " .. value
   end

@@ -41,12 +41,14 @@ local function cycle(request, response, delay)
   local req
   local function deliver(status, head, body, ...)
     if status == nil then return end
+    E.wrk_running = response
     response(status, setmetatable({ head }, HeadersMT), body)
     if stopping then yield(OP_THREAD_STOP, nil, 0) end
     return deliver(...)
   end
   while true do
     if delay then
+      E.wrk_running = delay
       local ms = delay()
       if type(ms) ~= "number" or ms < 0 then
         error(where(delay) .. ": delay() must return a number of milliseconds >= 0, got " .. tostring(ms), 0)
@@ -54,6 +56,7 @@ local function cycle(request, response, delay)
       if stopping then yield(OP_THREAD_STOP, nil, 0) end
       yield(OP_SLEEP, nil, 0, ms / 1000)
     end
+    E.wrk_running = request
     local r = request()
     if type(r) ~= "string" then error(where(request) .. ": request() must return a string, got " .. type(r), 0) end
     req = r
