@@ -30,6 +30,7 @@ public final class Runner {
             endpoint = try Runner.resolve(wrkOptions.target.url)
             classEndpoints = [nil]
             wrk = try WrkSession(wrkOptions)
+            try Runner.checkTLSFiles(options.tls)
             return
         }
         wrk = nil
@@ -53,10 +54,14 @@ public final class Runner {
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
-        // Any script may reach an https URL: check the TLS files now, with a throwaway context, not at the first request.
+        try Runner.checkTLSFiles(options.tls)
+    }
+
+    /// Any script may reach an https URL: the TLS files are checked now, with a throwaway context, not at the first request.
+    private static func checkTLSFiles(_ tls: TLSOptions) throws {
         do {
-            if options.tls.caFile != nil || options.tls.certFile != nil || options.tls.keyFile != nil {
-                _ = try TLSContext(options.tls, systemStore: false)
+            if tls.caFile != nil || tls.certFile != nil || tls.keyFile != nil {
+                _ = try TLSContext(tls, systemStore: false)
             }
         } catch {
             throw UsageError("\(error)")
