@@ -47,6 +47,21 @@ public final class EventLoop {
         return n > 0 ? Int(n) : 0
     }
 
+    /// Like `wait(timeoutMs:)` with a µs timeout (epoll_pwait2, Linux 5.11+), for deadlines that must not
+    /// be rounded up to the next ms (the open model's arrivals); falls back to ms where it is missing.
+    public func wait(timeoutMicros: UInt64?) -> Int {
+        if !Self.noPwait2, let micros = timeoutMicros {
+            var ts = timespec(tv_sec: Int(micros / 1_000_000), tv_nsec: Int(micros % 1_000_000) * 1000)
+            let n = epoll_pwait2(epfd, events, capacity, &ts, nil)
+            if n >= 0 { return Int(n) }
+            if errno != ENOSYS { return 0 }
+            Self.noPwait2 = true
+        }
+        let ms = timeoutMicros.map { Int32(min(($0 + 999) / 1000, 60_000)) } ?? -1
+        return wait(timeoutMs: ms)
+    }
+    nonisolated(unsafe) static var noPwait2 = false
+
     /// Safe from any thread.
     public func wake() {
         var one: UInt64 = 1

@@ -37,9 +37,17 @@ struct LiveStatus {
     static func line(_ p: RunProgress) -> String {
         let window = p.recentLatency()
         let failPercent = p.recentRequests > 0 ? Double(p.recentFailures) * 100 / Double(p.recentRequests) : 0
-        return clearLine + Format.duration(p.elapsed) + "  users \(p.activeUsers)/\(p.targetUsers)  "
+        return clearLine + Format.duration(p.elapsed) + (p.stage.map { "  " + $0 } ?? "") + profilePart(p)
             + Format.fixed(Double(p.requests), 0) + " req/s  fail " + Format.fixed(failPercent, 2)
             + "%  p50 " + Format.fixed(window.percentileMs(50), 2) + " ms  p95 " + Format.fixed(window.percentileMs(95), 2)
             + " ms (last 10 s)"
+    }
+
+    /// Closed model: "users 40/50" (running / the target now). Open model: "rate 200/s  VUs 12/50  dropped 3
+    /// late 10" (arrivals so far that never ran, and that waited for a VU).
+    static func profilePart(_ p: RunProgress) -> String {
+        guard let rate = p.targetRate else { return "  users \(p.activeUsers)/\(p.targetUsers)  " }
+        let a = p.arrivals ?? ArrivalCounts()
+        return "  rate " + Format.fixed(rate, rate < 10 ? 2 : 0) + "/s  VUs \(p.activeUsers)/\(p.targetUsers)  dropped \(a.dropped)  late \(a.late)  "
     }
 }

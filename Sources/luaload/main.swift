@@ -11,15 +11,17 @@ struct RunCommand: ParsableCommand {
         commandName: "luaload",
         abstract: "Lua-scriptable HTTP load generator: Locust's model at wrk's cost per request.",
         discussion: """
-            Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script.
+            Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script;
+            with thresholds they decide: 0 all hold, 3 any crossed.
             The built-in target: `luaload serve --help`; `--serve` runs a script against it in-process.
-            """)
+            """,
+        version: lualoadVersion)
 
     @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
     var threads: Int?
 
-    @Option(name: [.customShort("u"), .long], help: "Virtual users (VUs) in total.")
-    var users = 1
+    @Option(name: [.customShort("u"), .long], help: "Virtual users (VUs) in total (default 1).")
+    var users: Int?
 
     @Option(name: [.customShort("r"), .long], help: "Users started per second (default: all at once).")
     var spawnRate: Double?
@@ -78,6 +80,27 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Exit code when a request failed or a script error occurred.")
     var exitCodeOnError: Int32 = 1
 
+    @Option(help: ArgumentHelp("Ramp users (closed model): duration:users, linear, e.g. 30s:100,1m:100,30s:0.", valueName: "stages"))
+    var stages: String?
+
+    @Option(help: ArgumentHelp("Open model: start task runs at this rate, e.g. 200/s or 600/m, whatever the response times.", valueName: "rate"))
+    var rate: String?
+
+    @Option(help: ArgumentHelp("Open model, ramping rate: duration:rate, linear from --rate (default 0), e.g. 1m:100/s,5m:100/s,1m:0.", valueName: "stages"))
+    var rateStages: String?
+
+    @Option(name: .customLong("max-vus"), help: "Open model: the VU pool (default -u); with shape(): the most users it may ask for (default 1000).")
+    var maxVUs: Int?
+
+    @Option(help: ArgumentHelp("Open model: an arrival with no free VU waits and is timed from when it was due (queue, default), or is dropped and counted (drop).", valueName: "queue|drop"))
+    var late: String = "queue"
+
+    @Option(help: ArgumentHelp("A pass/fail threshold, e.g. 'GET /health: p95<200' or 'Aggregated: fail_rate<0.01' (repeatable).", valueName: "name: expr"))
+    var threshold: [String] = []
+
+    @Option(help: ArgumentHelp("Write the thresholds' verdicts as JUnit XML (one test case each) to this file.", valueName: "file"))
+    var junit: String?
+
     @Flag(help: "Start the built-in target on a free loopback port and run against it (to try a script out).")
     var serve = false
 
@@ -86,8 +109,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        options.users = users
+        options.users = users ?? 1
+        options.usersGiven = users != nil
         options.spawnRate = spawnRate
+        try applyProfileOptions(&options)
         if let duration {
             guard let d = parseDuration(duration), d > 0 else { throw UsageError("bad --duration \"\(duration)\": use e.g. 30s, 5m, 1h") }
             options.duration = d
@@ -124,6 +149,7 @@ struct RunCommand: ParsableCommand {
         var summary = runner.run(observer: status.observe)
         summary.startUnixTime = Int(startedAt)
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
+        for note in summary.notes { writeStderr("luaload: \(note)\n") }
         print(ConsoleReport.render(summary), terminator: "")
         if let json {
             try writeFile(json, JSONReport.render(summary))
@@ -134,7 +160,31 @@ struct RunCommand: ParsableCommand {
         if let html {
             try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
         }
-        if summary.total.failures > 0 || !summary.errors.isEmpty { throw ExitCode(exitCodeOnError) }
+        if let junit { try writeFile(junit, JUnitReport.render(summary)) }
+        // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
+        if !runner.thresholds.isEmpty {
+            if summary.anyThresholdCrossed { throw ExitCode(3) }
+        } else if summary.total.failures > 0 || !summary.errors.isEmpty {
+            throw ExitCode(exitCodeOnError)
+        }
+    }
+
+    /// --stages, --rate, --rate-stages, --max-vus, --late, --threshold into the options; -u and -r where
+    /// they have no meaning are usage errors, not silently ignored.
+    func applyProfileOptions(_ options: inout RunOptions) throws {
+        if let stages { options.stages = try parseStages(stages, option: "--stages", rates: false) }
+        if let rate {
+            guard let r = parseRate(rate), r > 0 else { throw UsageError("bad --rate \"\(rate)\": use e.g. 200/s or 600/m") }
+            options.rate = r
+        }
+        if let rateStages { options.rateStages = try parseStages(rateStages, option: "--rate-stages", rates: true) }
+        if (rate != nil || rateStages != nil) && users != nil && maxVUs != nil {
+            throw UsageError("give the open model's pool as --max-vus or -u, not both")
+        }
+        options.maxVUs = maxVUs
+        guard let mode = LateMode(rawValue: late) else { throw UsageError("bad --late \"\(late)\": use queue or drop") }
+        options.late = mode
+        options.thresholds = try threshold.map { try Threshold(option: $0) }
     }
 }
 

@@ -288,7 +288,7 @@ final class EngineTests: XCTestCase {
         let r = try Luaload.run(["-u", "1", "-H", server.url], script: script)
         let messages = r.errors.compactMap { $0["message"] as? String }
         XCTAssertTrue(messages.contains { $0.hasSuffix(".lua:4: http.get: expected a path string, got number") }, "\(messages)")
-        XCTAssertTrue(messages.contains { $0.hasSuffix(".lua:5: http.post: opts.body must be a string") }, "\(messages)")
+        XCTAssertTrue(messages.contains { $0.hasSuffix(".lua:5: http.post: opts.body must be a string, got number") }, "\(messages)")
         XCTAssertEqual(server.total, 0)
     }
 }

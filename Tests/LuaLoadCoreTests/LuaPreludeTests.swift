@@ -16,6 +16,9 @@ final class LuaPreludeTests: XCTestCase {
     func testWaits() { runLuaTests("waits_test.lua") }
     func testModel() { runLuaTests("model_test.lua") }
     func testProtocol() { runLuaTests("protocol_test.lua") }
+    func testURL() { runLuaTests("url_test.lua") }
+    func testCookies() { runLuaTests("cookies_test.lua") }
+    func testRedirectFrames() { runLuaTests("redirect_test.lua") }
 
     /// Every prelude file is valid Lua to `luac -p`, and every one of them is loaded.
     func testPreludeFilesCompileAndAreAllLoaded() throws {

@@ -6,6 +6,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "yield_protocol.h"
+#include "timings.h"
+#include "lualoadversion.h"
 
 static inline int ll_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline void ll_pop(lua_State *L, int n) { lua_settop(L, -(n) - 1); }
@@ -24,11 +26,18 @@ int ll_dostring(lua_State *L, const char *code, size_t len, const char *chunknam
 int ll_dofile(lua_State *L, const char *path);
 /// math.randomseed(seed), protected; on error leaves the message on the stack.
 int ll_seed(lua_State *L, lua_Integer seed);
-/// package.path = folder .. "/?.lua;" .. package.path, protected (`require` looks next to the script first).
+/// package.path = folder .. "/?.lua;" .. package.path, protected (`require` looks next to the script first);
+/// also the prelude's `script_dir` (data files are found next to the script).
 int ll_prepend_path(lua_State *L, const char *folder);
-/// Calls the prelude's finalize with an options table { tags =, exclude_tags =, setup_json = } (NULL
+/// Calls the prelude's finalize with an options table { tags =, exclude_tags =, setup_json =, host = } (NULL
 /// leaves a field out), protected. Leaves its result table on the stack, or a message with a traceback.
-int ll_finalize(lua_State *L, const char *tags, const char *exclude_tags, const char *setup_json);
+int ll_finalize(lua_State *L, const char *tags, const char *exclude_tags, const char *setup_json, const char *host);
+/// Forgets every data feeder and its position: called once at the start of each run.
+void ll_feeders_reset(void);
+/// Calls the prelude's shape_tick(run_time) (the script's shape(), checked), protected. Returns 0 with
+/// `users` and `rate` set, 1 when shape() returned nil (the run ends), -1 with a message and traceback
+/// on the stack.
+int ll_shape(lua_State *L, double run_time, lua_Integer *users, double *rate);
 /// Pushes the traceback of coroutine `co` prefixed by `msg` onto L.
 void ll_traceback(lua_State *L, lua_State *co, const char *msg);
 /// Monotonic clock in seconds (CLOCK_MONOTONIC), also the prelude's `now`.

@@ -14,10 +14,12 @@ enum {
     LL_OP_WAIT = 3,     // the wait between two task runs (the stop may park the VU here)
     LL_OP_ERROR = 4,    // a script error to record; resume at once with no values
     LL_OP_STOPPED = 5,  // the coroutine returned (not a yield): the VU ends
-    // 6 is left to the HTTP client's next op.
+    LL_OP_IDLE = 6,     // open model: on_start or a task run ended; park the VU until an arrival
+                        // (resumed with no values, it runs one task run)
     LL_OP_RAW = 7,          // `luaload wrk`: send raw bytes holding N pipelined requests (N counted by the
                             // engine); the reply carries every response at once (LL_RAW_REPLY_*)
     LL_OP_THREAD_STOP = 8,  // `luaload wrk`: thread:stop(): this worker stops (in-flight requests abandoned)
+    // New ops take the next free number here (9 upward), with their slots below.
 };
 
 // Frame slots, 1-based positions among the yielded (or returned) values.
@@ -36,7 +38,8 @@ enum {
     LL_SLOT_BODY = 8,        // string or nil
     LL_SLOT_TIMEOUT = 9,     // seconds or nil (the run's --timeout)
     LL_SLOT_NAME = 10,       // the stats row's name
-    LL_HTTP_FRAME_SIZE = 10,
+    LL_HTTP_FRAME_SIZE = 10, // a request's frame; a redirect hop's has one more value:
+    LL_SLOT_FOLLOWS = 11,    // true: a redirect hop of the previous request (counted as a redirect, its time carried)
     // LL_OP_SLEEP, LL_OP_WAIT
     LL_SLOT_SECONDS = 4,
     // LL_OP_ERROR
@@ -68,6 +71,13 @@ enum {
     LL_REPLY_BODY = 3,       // string ("" when none)
     LL_REPLY_ERROR = 4,      // transport error text or nil
     LL_REPLY_HEADERS = 5,    // the raw response head or nil
-    LL_REPLY_COUNT = 5,
+    LL_REPLY_FLAGS = 6,      // what the head asks of the client: LL_FLAG_* bits
+    LL_REPLY_COUNT = 6,
+};
+
+// LL_REPLY_FLAGS bits.
+enum {
+    LL_FLAG_SET_COOKIE = 1,  // the head has a Set-Cookie header
+    LL_FLAG_REDIRECT = 2,    // the status is 301, 302, 303, 307 or 308
 };
 #endif

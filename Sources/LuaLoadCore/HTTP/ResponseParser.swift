@@ -17,6 +17,13 @@ public struct ResponseParser {
     /// so the first body byte tells where the head ends.
     fileprivate var chunkInHead: UnsafeRawPointer?
     fileprivate var chunkOffset = 0
+    /// The end of the chunk being fed: a header name that reaches it may go on in the next chunk.
+    fileprivate var chunkEnd: UnsafeRawPointer?
+    /// What the head's header names ask of the client, noted as http_parser meets them (one length
+    /// comparison per header): a Set-Cookie, a Content-Encoding (whose value `HeadScan` reads), or a name
+    /// cut by a chunk boundary, which leaves the answer to a `HeadScan` of the whole head.
+    public fileprivate(set) var setsCookie = false
+    public fileprivate(set) var needsScan = false
 
     public init() {}
 
@@ -32,6 +39,8 @@ public struct ResponseParser {
         body.clear()
         complete = false
         headDone = false
+        setsCookie = false
+        needsScan = false
         self.bodyless = bodyless
     }
 
@@ -44,6 +53,7 @@ public struct ResponseParser {
         if !headDone {
             chunkOffset = head.count
             chunkInHead = bytes
+            chunkEnd = bytes + count
             head.append(bytes, count)
         }
         _ = http_parser_execute(&parser, &responseParserSettings, bytes.assumingMemoryBound(to: CChar.self), count)
@@ -64,8 +74,30 @@ private func state(_ p: UnsafeMutablePointer<http_parser>?) -> UnsafeMutablePoin
     p!.pointee.data.assumingMemoryBound(to: ResponseParser.self)
 }
 
+/// Whether the `length` bytes at `p` are `lowered`, ignoring ASCII case (`|0x20` leaves '-' as it is).
+@inline(__always)
+private func equalsLowered(_ p: UnsafePointer<CChar>, _ length: Int, _ lowered: StaticString) -> Bool {
+    guard length == lowered.utf8CodeUnitCount else { return false }
+    let s = lowered.utf8Start
+    for k in 0..<length where UInt8(bitPattern: p[k]) | 0x20 != s[k] { return false }
+    return true
+}
+
 nonisolated(unsafe) var responseParserSettings: http_parser_settings = {
     var s = http_parser_settings()
+    s.on_header_field = { p, at, length in
+        // Only the two names the client acts on, told apart by their length first.
+        guard length == 10 || length == 16, let at else { return 0 }
+        let r = state(p)
+        if UnsafeRawPointer(at) + length == r.pointee.chunkEnd {
+            r.pointee.needsScan = true   // the name may go on in the next chunk
+        } else if length == 10 {
+            if equalsLowered(at, length, "set-cookie") { r.pointee.setsCookie = true }
+        } else if equalsLowered(at, length, "content-encoding") {
+            r.pointee.needsScan = true
+        }
+        return 0
+    }
     s.on_headers_complete = { p in
         let r = state(p)
         r.pointee.headDone = true

@@ -1,4 +1,4 @@
--- luaload prelude, chunk 2 of 6: small helpers scripts call (ids, timestamps).
+-- luaload prelude: small helpers scripts call (ids, timestamps).
 local E = ...
 local random, floor, format = math.random, math.floor, string.format
 local wallclock = E.wallclock

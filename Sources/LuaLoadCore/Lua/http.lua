@@ -1,13 +1,15 @@
--- luaload prelude, chunk 3 of 6: the calls that yield to the engine (http.*, sleep), the responses they
+-- luaload prelude: the calls that yield to the engine (http.*, sleep), the responses they
 -- return, and the running VU's context. The request path lives here in one closure per method, and
 -- `current` is an upvalue of it (not a table field), so a request costs no lookup beyond today's.
 local E = ...
 local yield, format, concat, sort = coroutine.yield, string.format, table.concat, table.sort
 local type, tostring, error, pairs, ipairs = type, tostring, error, pairs, ipairs
 local getmetatable, setmetatable, rawget, rawset, pcall = getmetatable, setmetatable, rawget, rawset, pcall
-local jsonlib = E.json
+local jsonlib, U, C, O = E.json, E.url, E.cookies, E.options
 local P = E.protocol
-local OP_HTTP, OP_SLEEP = P.OP_HTTP, P.OP_SLEEP
+local OP_HTTP, OP_SLEEP, FLAG_SET_COOKIE, FLAG_REDIRECT = P.OP_HTTP, P.OP_SLEEP, P.FLAG_SET_COOKIE, P.FLAG_REDIRECT
+local timings = E.timings
+local DEFAULT_HEADERS = O.default_headers
 
 ---------------------------------------------------------------- the VU's context
 -- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success),
@@ -19,6 +21,24 @@ local current                -- the running VU's context; one coroutine runs at 
 
 -- The runner switches VUs; it sets `current` through here (only at VU starts and after protected calls).
 function E.set_current(ctx) current = ctx end
+
+-- A VU's context, with the origin its relative paths go to: `host_url` (its class's host) or the run's
+-- default (-H, or the script's `host`). Origins are split once per host URL.
+local bases = {}
+function E.new_context(host_url)
+  local ctx = { finished = 0, step = 0 }
+  local url = host_url or E.default_host
+  if url ~= nil then
+    local b = bases[url]
+    if b == nil then
+      local scheme, host, port = U.split(url)
+      b = scheme and { U.origin(scheme, host, port), scheme, host } or false
+      bases[url] = b
+    end
+    if b then ctx.base, ctx.base_scheme, ctx.base_host = b[1], b[2], b[3] end
+  end
+  return ctx
+end
 
 -- The override window of the VU's last response ends (its next request, sleep or task end).
 local function close(ctx)
@@ -67,11 +87,32 @@ local function parse_headers(raw)
   return setmetatable(h, HeadersMT)
 end
 
+-- The absolute URL of a path as requested, with the VU's base (its class's host, or -H).
+local function absolute(ctx, path)
+  if path:byte(1) == 47 and ctx.base then return ctx.base .. path end
+  return path
+end
+
+-- Computed when first read, so a response that nobody looks into costs no table or string work:
+-- headers (split from the raw head), url (absolute), history (redirect hops), timings (the engine's).
 local ResponseMT = { __index = function(res, k)
   if k == "headers" then
     local h = parse_headers(rawget(res, "_raw_headers"))
     rawset(res, "headers", h)
     return h
+  elseif k == "url" then
+    return absolute(rawget(res, "_ctx"), rawget(res, "_path"))
+  elseif k == "history" then
+    local h = {}
+    rawset(res, "history", h)
+    return h
+  elseif k == "timings" then
+    if rawget(res, "_ctx").last ~= res then
+      error("res.timings: read it before the VU's next request, sleep or task end (the engine keeps only the last request's)", 2)
+    end
+    local t = timings()
+    rawset(res, "timings", t)
+    return t
   end
   return Response[k]
 end }
@@ -101,43 +142,7 @@ function Response.success(res)
 end
 
 ---------------------------------------------------------------- request options
-local function urlencode(v)
-  return (tostring(v):gsub("[^%w%-%._~]", function(c) return format("%%%02X", c:byte()) end))
-end
-
--- Keys sorted, so a query's text (and a stats row named after it) does not depend on table order.
-local function encode_query(q)
-  local keys = {}
-  for k in pairs(q) do keys[#keys + 1] = k end
-  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  local parts = {}
-  for _, k in ipairs(keys) do
-    local v = q[k]
-    if type(v) == "table" then
-      for _, x in ipairs(v) do parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(x) end
-    else
-      parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(v)
-    end
-  end
-  return concat(parts, "&")
-end
-E.encode_query = encode_query
-
--- Level 3: header_block ← the request function ← the script (http.request tail-calls the request function).
-local function header_block(headers, fname)
-  if type(headers) ~= "table" then error(fname .. ": opts.headers must be a table", 3) end
-  local parts, has_type = {}, false
-  for k, v in pairs(headers) do
-    if type(k) ~= "string" or k == "" or k:find("[%c:%s]") then
-      error(format("%s: invalid header name %q", fname, tostring(k)), 3)
-    end
-    v = tostring(v)
-    if v:find("[\r\n]") then error(format("%s: header %s has a line break in its value", fname, k), 3) end
-    if k:lower() == "content-type" then has_type = true end
-    parts[#parts + 1] = k .. ": " .. v .. "\r\n"
-  end
-  return concat(parts), has_type
-end
+E.encode_query = U.encode_query
 
 -- Checked paths and their default stats names, so a repeated path costs one lookup. Bounded, since a
 -- script may build a new path for every request. Level 3: default_name ← the request function ← the script.
@@ -155,7 +160,7 @@ local function default_name(fname, url)
   return name
 end
 
----------------------------------------------------------------- requests
+---------------------------------------------------------------- stats rows
 -- Stats rows are numbered per Lua state; the engine learns a row's method and name with its first request.
 local stat_ids, stat_count = {}, 0
 local function new_stat(byname, name)
@@ -165,8 +170,128 @@ local function new_stat(byname, name)
   return id
 end
 
+---------------------------------------------------------------- cookies
+-- The scheme, host and path a request goes to (its VU's base when the path is relative).
+local function target(ctx, url)
+  local scheme, host, _, path = U.split(url)
+  if scheme == nil then return ctx.base_scheme, ctx.base_host, path end
+  return scheme, host, path
+end
+
+-- The jar's matching cookies and opts.cookies (`extra`) as a Cookie line, appended to `headers`.
+local function with_cookies(ctx, headers, url, extra)
+  local jar, line = ctx.jar, nil
+  if jar ~= nil then
+    local scheme, host, path = target(ctx, url)
+    if host then line = C.header(jar, scheme, host, path) end
+  end
+  if extra ~= nil then
+    local parts = {}
+    for k, v in pairs(extra) do parts[#parts + 1] = tostring(k) .. "=" .. tostring(v) end
+    sort(parts)
+    if #parts > 0 then line = (line and line .. "; " or "") .. concat(parts, "; ") end
+  end
+  if line == nil then return headers end
+  return headers .. "Cookie: " .. line .. "\r\n"
+end
+
+-- Whether any VU of this state has kept a cookie: until then a plain request does not look at its jar.
+local cookies_seen = false
+
+-- Keeps the Set-Cookie headers of a response to `url` in the VU's jar.
+local function keep_cookies(ctx, raw, url)
+  local scheme, host, path = target(ctx, url)
+  if host == nil then return end
+  cookies_seen = true
+  local jar = ctx.jar or {}
+  ctx.jar = jar
+  for line in raw:gmatch("([^\r\n]*)\r\n") do
+    if line:sub(1, 11):lower() == "set-cookie:" then C.store(jar, line:sub(12):match("^%s*(.-)%s*$"), host, path) end
+  end
+end
+
+---------------------------------------------------------------- redirects
+local REDIRECT = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
+local MAX_REDIRECTS = 30
+
+-- What one hop of a redirect chain sends, as requests does: 303 (and 301/302 after a POST... or any
+-- non-HEAD for 302/303) becomes a GET without a body; 307/308 keep method and body. Authorization goes
+-- only to the host that was asked first.
+local function next_hop(ctx, r, status, location)
+  local from = absolute(ctx, r.url)
+  local to = U.resolve(from, location)
+  local scheme, host, port, path, query = U.split(to)
+  if scheme == nil then return nil end
+  if (status == 303 and r.method ~= "HEAD") or (status == 302 and r.method ~= "HEAD") or (status == 301 and r.method == "POST") then
+    r.method, r.body = "GET", nil
+  end
+  if r.first_host == nil then
+    local _, first = U.split(from)
+    r.first_host = first
+  end
+  local drop = {}
+  if r.body == nil then drop["content-type"] = true end
+  if host ~= r.first_host then drop.authorization = true end
+  -- Back on the VU's own origin, the path alone: the engine then reuses the kept-alive connection.
+  r.url = U.origin(scheme, host, port) == ctx.base and (path .. (query and "?" .. query or "")) or to
+  local headers, has_cookie = DEFAULT_HEADERS, false
+  if r.opts then headers, has_cookie = O.headers(r.fname, r.opts, r.body and O.body_type(r.opts, r.body), drop, 6) end
+  if not has_cookie then headers = with_cookies(ctx, headers, r.url, r.opts and r.opts.cookies) end
+  r.headers = headers
+  return from
+end
+
+-- Follows the chain from a 3xx reply, one frame per hop (LL_SLOT_FOLLOWS: the engine counts the hop as a
+-- redirect and carries its time); returns the last reply, the hops as { status, url }, and a failure
+-- message when the chain was too long.
+local function follow(ctx, r, status, elapsed, body, err, raw)
+  local history, failure, flags = {}, nil, 0
+  while REDIRECT[status] and raw do
+    local location = parse_headers(raw).location
+    if location == nil then break end
+    if #history == MAX_REDIRECTS then
+      failure = "too many redirects (more than " .. MAX_REDIRECTS .. ")"
+      break
+    end
+    local from = next_hop(ctx, r, status, location)
+    if from == nil then break end
+    history[#history + 1] = { status = status, url = from }
+    status, elapsed, body, err, raw, flags = yield(OP_HTTP, nil, 0, r.stat, r.method, r.url, r.headers, r.body, r.timeout, r.name, true)
+    current = ctx
+    if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, r.url) end
+  end
+  return status, elapsed, body, err, raw, history, failure
+end
+
+-- A reply that asks for more (LL_REPLY_FLAGS): cookies to keep, a redirect to follow (unless
+-- allow_redirects = false). A followed chain's last reply replaces the first in `res`.
+local function attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname)
+  if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, rawget(res, "_raw_headers"), url) end
+  if flags & FLAG_REDIRECT == 0 or (opts ~= nil and opts.allow_redirects == false) then return end
+  local r = { method = method, url = url, body = body, timeout = timeout, name = name, stat = stat, opts = opts, fname = fname }
+  local status, elapsed, rbody, err, raw, history, failure =
+    follow(ctx, r, res.status, res.elapsed, res.body, res.error, rawget(res, "_raw_headers"))
+  res.status, res.elapsed, res.body, res.error, res._raw_headers, res._path = status, elapsed, rbody, err, raw, r.url
+  rawset(res, "history", history)
+  ctx.last = res
+  if failure then ctx.outcome = failure end
+end
+
+---------------------------------------------------------------- requests
+-- A request's options checked and applied (O.prepare), with the VU's cookies unless the script set a
+-- Cookie header itself. Errors name the script's line: level 3 here is the request function's caller.
+local function with_options(fname, url, opts, name, ctx)
+  if type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
+  local headers, body, timeout, opt_url, opt_name, has_cookie = O.prepare(fname, url, opts)
+  if ctx ~= nil and not has_cookie and (ctx.jar ~= nil or opts.cookies ~= nil) then
+    headers = with_cookies(ctx, headers, opt_url, opts.cookies)
+  end
+  return headers, body, timeout, opt_url, opt_name or name
+end
+
 -- One request function per method (http.get, ...): the method, its name for messages and its stats
--- rows are upvalues, so the per-request path does no string work and no extra call.
+-- rows are upvalues, so a plain request does no string work and no extra call: options, cookies and
+-- redirects cost only the requests that have them.
 local requesters = {}
 local function requester(method)
   local fname = "http." .. method:lower()
@@ -174,34 +299,13 @@ local function requester(method)
   stat_ids[method] = byname
   local fn = function(url, opts)
     local name = url_names[url] or default_name(fname, url)
-    local headers, body, timeout
-    if opts ~= nil then   -- inline, not a call: a request with options costs no extra frame
-      if type(opts) ~= "table" then error(fname .. ": opts must be a table", 2) end
-      local has_type = false
-      if opts.headers ~= nil then headers, has_type = header_block(opts.headers, fname) end
-      body = opts.body
-      if body ~= nil and type(body) ~= "string" then error(fname .. ": opts.body must be a string", 2) end
-      if opts.json ~= nil then
-        if body ~= nil then error(fname .. ": give opts.body or opts.json, not both", 2) end
-        body = jsonlib.encode(opts.json)
-        if not has_type then headers = (headers or "") .. "Content-Type: application/json\r\n" end
-      end
-      if opts.name ~= nil then
-        name = opts.name
-        if type(name) ~= "string" then error(fname .. ": opts.name must be a string", 2) end
-      end
-      timeout = opts.timeout
-      if timeout ~= nil and (type(timeout) ~= "number" or timeout <= 0) then
-        error(fname .. ": opts.timeout must be a positive number of seconds", 2)
-      end
-      local query = opts.query
-      if query ~= nil then
-        if type(query) ~= "table" then error(fname .. ": opts.query must be a table", 2) end
-        local qs = encode_query(query)
-        if qs ~= "" then url = url .. (url:find("?", 1, true) and "&" or "?") .. qs end
-      end
-    end
+    local headers, body, timeout = DEFAULT_HEADERS, nil, nil
     local ctx = current
+    if opts ~= nil then
+      headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+    elseif cookies_seen and ctx ~= nil and ctx.jar ~= nil then
+      headers = with_cookies(ctx, headers, url, nil)
+    end
     if ctx == nil then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
@@ -214,11 +318,12 @@ local function requester(method)
     local outcome, finished = ctx.report, ctx.finished
     ctx.report, ctx.finished = nil, 0
     -- The frame's order is LL_SLOT_*'s and the reply's LL_REPLY_*'s (protocol_test.lua checks both).
-    local status, elapsed, rbody, err, raw = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
+    local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
     current = ctx
     ctx.yielded = true
-    local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, url = url,
+    local res = setmetatable({ status = status, elapsed = elapsed, body = rbody, error = err, _path = url,
                                _raw_headers = raw, _ctx = ctx }, ResponseMT)
+    if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
     ctx.last = res
     return res
   end
@@ -239,6 +344,32 @@ function http.request(method, url, opts)
 end
 for _, m in ipairs({ "GET", "HEAD", "DELETE", "POST", "PUT", "PATCH", "OPTIONS" }) do
   http[m:lower()] = requester(m)
+end
+
+-- The running VU's cookies as name → value: those a request to `url` would carry, or every one.
+function http.cookies(url)
+  local ctx = current
+  if ctx == nil then error("http.cookies: only inside tasks, on_start, on_stop, setup or teardown", 2) end
+  if url ~= nil and (type(url) ~= "string" or (url:byte(1) ~= 47 and not url:find("^https?://"))) then
+    error("http.cookies: expected a path or an http(s) URL", 2)
+  end
+  local out = {}
+  local jar = ctx.jar
+  if jar == nil then return out end
+  local list = jar
+  if url ~= nil then
+    local scheme, host, path = target(ctx, url)
+    list = host and C.matching(jar, scheme, host, path) or {}
+  end
+  for i = #list, 1, -1 do out[list[i].name] = list[i].value end   -- the first (longest path) wins
+  return out
+end
+
+-- Empties the running VU's jar.
+function http.clear_cookies()
+  local ctx = current
+  if ctx == nil then error("http.clear_cookies: only inside tasks, on_start, on_stop, setup or teardown", 2) end
+  ctx.jar = nil
 end
 
 function sleep(seconds)

@@ -1,4 +1,4 @@
--- luaload prelude, chunk 1 of 6: the `json` library as scripts see it.
+-- luaload prelude: the `json` library as scripts see it.
 -- Every prelude chunk gets the internal table E (the registry's `luaload`) as `...`.
 local E = ...
 local type, pairs = type, pairs

@@ -1,4 +1,4 @@
--- luaload prelude, chunk 5 of 6: what a script declares (user classes, tasks, tags) and `finalize`,
+-- luaload prelude: what a script declares (user classes, tasks, tags) and `finalize`,
 -- which checks it once the script ran and builds each class's weighted task pool.
 local E = ...
 local type, tostring, error, pairs, ipairs = type, tostring, error, pairs, ipairs
@@ -115,7 +115,7 @@ end
 
 -- After the script ran. `opts`: { tags =, exclude_tags = } (comma-separated) and `setup_json` (setup()'s
 -- result, which becomes `setup_data`). Returns { classes = { {weight=, fixed_count=, has_on_stop=, host=}, ... },
--- host = the global `host` or nil, has_setup =, has_teardown = }.
+-- host = the global `host` or nil, has_setup =, has_teardown =, stages =, thresholds =, has_shape = }.
 function E.finalize(opts)
   local include, exclude = split_list(opts.tags), split_list(opts.exclude_tags)
   if opts.setup_json ~= nil then setup_data = jsonlib.decode(opts.setup_json) end
@@ -137,6 +137,9 @@ function E.finalize(opts)
   if setup ~= nil and type(setup) ~= "function" then error("setup must be a function", 0) end
   if teardown ~= nil and type(teardown) ~= "function" then error("teardown must be a function", 0) end
   local host = rawget(_G, "host")
-  return { classes = infos, host = type(host) == "string" and host or nil,
-           has_setup = setup ~= nil, has_teardown = teardown ~= nil }
+  E.default_host = opts.host or (type(host) == "string" and host or nil)
+  local out = { classes = infos, host = type(host) == "string" and host or nil,
+                has_setup = setup ~= nil, has_teardown = teardown ~= nil }
+  E.read_profile(out)   -- profile.lua: stages, thresholds, shape
+  return out
 end

@@ -1,11 +1,11 @@
--- luaload prelude, chunk 6 of 6: the coroutines the engine runs — a VU's life (on_start, the task loop,
+-- luaload prelude: the coroutines the engine runs — a VU's life (on_start, the task loop,
 -- waits, on_stop), setup() and teardown() — and how script errors, fail() and stop() end a task.
 local E = ...
 local type, tostring, error, xpcall, random = type, tostring, error, xpcall, math.random
 local getmetatable, setmetatable, rawget, pcall = getmetatable, setmetatable, rawget, pcall
 local traceback = debug.traceback
 local P = E.protocol
-local OP_WAIT, OP_ERROR, OP_STOPPED = P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED
+local OP_WAIT, OP_ERROR, OP_STOPPED, OP_IDLE = P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE
 local now, jsonlib, classes = E.now, E.json, E.classes
 local set_current, close, settle, suspend = E.set_current, E.close, E.settle, E.suspend
 local builtin_waits, paced_waits, task_started = E.builtin_waits, E.paced_waits, E.task_started
@@ -88,19 +88,48 @@ local function task_loop(self, ctx, cls, wait, paced)
   end
 end
 
-local selves = {}   -- vu id → self, kept only for classes with on_stop
+-- The open model (--rate): the VU parks (OP_IDLE) until the engine hands it an arrival, runs one task
+-- run, and parks again; no wait in between, since arrivals set the pace. Returns only on an error.
+local function arrival_loop(self, ctx, cls)
+  local pool, n, sequential = cls._pool, #cls._pool, cls.sequential
+  while true do
+    suspend(ctx, OP_IDLE)
+    local fn
+    if sequential then
+      local step = ctx.step % n + 1
+      ctx.step = step
+      fn = pool[step]
+    else
+      fn = pool[n == 1 and 1 or random(n)]
+    end
+    ctx.yielded = false
+    fn(self)
+    ctx.finished = ctx.finished + 1
+    close(ctx)
+  end
+end
 
--- A VU's whole life: on_start, then weighted tasks separated by the class's wait.
-function E.vu_main(class_index, vu_id)
+local selves = {}   -- vu id → { self, ctx }, kept only for classes with on_stop
+local new_context = E.new_context
+local function class_host(cls) return cls.host ~= "" and cls.host or nil end
+
+-- A VU's whole life: on_start, then weighted tasks separated by the class's wait, or (`open`, the
+-- open model) one task run per arrival.
+function E.vu_main(class_index, vu_id, open)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
-  if cls.on_stop then selves[vu_id] = self end
-  local ctx = { finished = 0, step = 0 }
+  local ctx = new_context(class_host(cls))
+  if cls.on_stop then selves[vu_id] = { self, ctx } end
   set_current(ctx)
   local stopped = false
   if cls.on_start then stopped = run(cls.on_start, self, ctx) end
   local wait = cls.wait
   local paced = paced_waits[wait]
+  while not stopped and open do
+    local _, e = xpcall(arrival_loop, on_error, self, ctx, cls)
+    stopped = handle(e, ctx)
+    if not stopped then ctx.finished = ctx.finished + 1; close(ctx) end
+  end
   while not stopped do
     local _, e = xpcall(task_loop, on_error, self, ctx, cls, wait, paced)   -- returns only on an error
     stopped = handle(e, ctx)
@@ -116,10 +145,12 @@ end
 -- on_stop for a VU still running when the test ends (run in a fresh coroutine).
 function E.vu_stop(class_index, vu_id)
   local cls = classes[class_index]
-  local self = selves[vu_id]
-  if self == nil or not cls.on_stop then return OP_STOPPED end
+  local saved = selves[vu_id]
+  if saved == nil or not cls.on_stop then return OP_STOPPED end
   selves[vu_id] = nil
-  local ctx = { finished = 0 }
+  local self = saved[1]
+  local ctx = new_context(class_host(cls))
+  ctx.jar = saved[2].jar   -- the VU's cookies, as its session would still have them
   set_current(ctx)
   run(cls.on_stop, self, ctx)
   return OP_STOPPED, settle(ctx)
@@ -128,7 +159,7 @@ end
 -- setup() once before any VU: its result travels to every thread as JSON and becomes `setup_data`.
 -- Returns OP_STOPPED, outcome, finished, then the JSON or why setup failed (LL_SLOT_SETUP_*).
 function E.setup_main()
-  local ctx = { finished = 0 }
+  local ctx = new_context(nil)
   set_current(ctx)
   local ok, e = xpcall(rawget(_G, "setup"), on_error)
   set_current(ctx)
@@ -149,7 +180,7 @@ end
 
 -- teardown(data) once after every VU stopped.
 function E.teardown_main()
-  local ctx = { finished = 0 }
+  local ctx = new_context(nil)
   set_current(ctx)
   local ok, e = xpcall(rawget(_G, "teardown"), on_error, rawget(_G, "setup_data"))
   set_current(ctx)

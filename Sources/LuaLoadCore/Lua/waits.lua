@@ -1,4 +1,4 @@
--- luaload prelude, chunk 4 of 6: the waits between task runs (Locust's between, constant,
+-- luaload prelude: the waits between task runs (Locust's between, constant,
 -- constant_pacing, constant_throughput).
 local E = ...
 local type, error, random, setmetatable = type, error, math.random, setmetatable

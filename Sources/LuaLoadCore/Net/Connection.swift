@@ -1,10 +1,12 @@
 import LuaLoadLoop
 /// Where a connection is in its life. One request at a time travels on it (HTTP/1.1, no pipelining):
 ///
-///     closed ─connect→ connecting ─(https)→ handshaking ─→ writing ─→ reading ─→ idle ─(next request)→ writing
-///                          └──────────(http)──────────────↗                       └─(server closed)→ closed
+///     closed ─(new host name)→ resolving ─┐
+///       └─────────────connect──────────────┴→ connecting ─(https)→ handshaking ─→ writing ─→ reading ─→ idle
+///                                                 └──────────(http)──────────────↗    (next request) ↙  └─(server closed)→ closed
 enum ConnectionState: UInt8 {
     case closed       // no socket
+    case resolving    // no socket yet: waiting for the resolver thread to find the host's address
     case connecting   // non-blocking TCP connect under way; EPOLLOUT tells its outcome
     case handshaking  // TCP up, TLS handshake under way
     case writing      // sending the request
@@ -29,6 +31,8 @@ struct Connection {
     var reused = false
     /// A fatal error happened on the transport: close without close_notify.
     var broken = false
+    /// When the TCP connect began, and the TLS handshake (µs): the request's connect and tls phases.
+    var connectStarted: UInt64 = 0
     var handshakeStarted: UInt64 = 0
     /// SSL_SESSION*: the last session the server gave, to resume with at `sessionEndpoint`.
     var session: OpaquePointer? = nil
@@ -50,7 +54,10 @@ struct Connection {
 
     /// Closes the socket (which also drops it from the epoll set), after a close_notify on a healthy TLS one.
     mutating func close() {
-        guard fd >= 0 else { return }
+        guard fd >= 0 else {
+            state = .closed   // (a wait for the resolver ends too: its answer finds the state changed)
+            return
+        }
         if case .tls(let ssl) = transport { TLS.close(ssl, cleanly: !broken) }
         transport = .plain
         Sys.close(fd)

@@ -2,8 +2,16 @@
 /// `scheme://authority` of every absolute URL met so far, each resolved once. Connections and requests keep
 /// an endpoint's index.
 struct EndpointTable {
+    /// Whether an endpoint's address is known.
+    enum Resolution: UInt8 {
+        case unresolved   // not asked yet
+        case pending      // the resolver thread is on it
+        case resolved
+        case failed
+    }
+
     private var endpoints: [Endpoint] = []
-    private var resolved: [Bool] = []
+    private var resolution: [Resolution] = []
     /// "scheme://authority" of absolute URLs → index.
     private var byAuthority: [String: Int32] = [:]
     /// Class → the endpoint of its relative paths, -1: none.
@@ -25,7 +33,7 @@ struct EndpointTable {
 
     private mutating func append(_ ep: Endpoint) {
         endpoints.append(ep)
-        resolved.append(ep.addressLength > 0)
+        resolution.append(ep.addressLength > 0 ? .resolved : .unresolved)
     }
 
     subscript(_ i: Int32) -> Endpoint {
@@ -38,8 +46,8 @@ struct EndpointTable {
         Int(c) < classEndpoint.count ? classEndpoint[Int(c)] : defaultIndex
     }
 
-    /// The endpoint of an absolute URL (added on first use, resolved then), and its target (path and query);
-    /// -1 when the URL is malformed or its host does not resolve.
+    /// The endpoint of an absolute URL (added on first use; an IP literal is resolved at once, a name later,
+    /// off the loop), and its target (path and query); -1 when the URL is malformed.
     mutating func forURL(_ url: UnsafePointer<CChar>, length: Int, target: inout UnsafePointer<CChar>, targetLength: inout Int) -> Int32 {
         // The end of "scheme://authority".
         var p = 0
@@ -49,22 +57,28 @@ struct EndpointTable {
         target = url + p
         targetLength = length - p
         let key = String(decoding: UnsafeRawBufferPointer(start: url, count: p), as: UTF8.self)
-        if let known = byAuthority[key] { return resolved[Int(known)] ? known : -1 }
+        if let known = byAuthority[key] { return known }
+        guard var ep = Endpoint(url: key) else { return -1 }
         let index = Int32(endpoints.count)
         byAuthority[key] = index
-        guard let ep = Endpoint(url: key) else {
-            append(Endpoint(url: "http://invalid")!)
-            return -1
-        }
+        if ep.hostIsIP { _ = ep.resolve() }   // numeric: no lookup, no wait
         append(ep)
-        return resolve(index) ? index : -1
+        if ep.hostIsIP && ep.addressLength == 0 { resolution[Int(index)] = .failed }
+        return index
     }
 
-    /// Resolves the endpoint if it is not yet (blocking getaddrinfo: once per endpoint); false when it does not.
     @inline(__always)
-    mutating func resolve(_ i: Int32) -> Bool {
-        if resolved[Int(i)] { return true }
-        resolved[Int(i)] = endpoints[Int(i)].resolve() == nil
-        return resolved[Int(i)]
+    func state(_ i: Int32) -> Resolution { resolution[Int(i)] }
+
+    mutating func markPending(_ i: Int32) { resolution[Int(i)] = .pending }
+
+    /// The resolver's answer for endpoint `i`.
+    mutating func settle(_ i: Int32, with answer: Endpoint, failed: Bool) {
+        if failed {
+            resolution[Int(i)] = .failed
+        } else {
+            endpoints[Int(i)] = answer
+            resolution[Int(i)] = .resolved
+        }
     }
 }

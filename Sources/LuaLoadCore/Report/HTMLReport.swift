@@ -19,6 +19,8 @@ public enum HTMLReport {
         }
         o += "</div>\n"
 
+        o += ProfileReport.html(s)
+
         // Charts.
         let xs = s.history.map(\.elapsed)
         var rps: [Double] = [], fps: [Double] = []
@@ -197,6 +199,7 @@ public enum HTMLReport {
     th.l, td.l { text-align: left; }
     tr.total td { font-weight: 600; background: #fbfbfc; }
     td.bad { color: #c62828; font-weight: 600; }
+    td.good { color: #2e7d32; font-weight: 600; }
     pre { margin: 0; text-align: left; white-space: pre-wrap; font-size: 12px; }
     .muted { color: var(--muted); }
     .foot { margin-top: 24px; font-size: 12px; }

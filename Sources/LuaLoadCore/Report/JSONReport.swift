@@ -7,8 +7,11 @@ public enum JSONReport {
             w.key("users"); w.int(s.users)
             w.key("threads"); w.int(s.threads)
             w.key("abandoned"); w.int(s.abandoned)
+            w.key("redirects"); w.int(s.total.redirects)
+            w.key("version"); w.string(lualoadVersion)
             w.key("iterations"); w.int(s.iterations)
             w.key("stop_reason"); w.string(s.stopReason.rawValue)
+            ProfileReport.json(w, s)
             w.key("stats"); w.array { for r in s.rows { row(w, r, s) } }
             w.key("total"); row(w, s.total, s)
             w.key("failures"); w.array {
@@ -82,8 +85,27 @@ public enum JSONReport {
             w.key("rps"); w.number(s.rps(r))
             w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
             w.key("avg_content_size"); w.number(r.avgContentSize)
+            w.key("redirects"); w.int(r.redirects)
+            w.key("timings_ms"); w.object {
+                phase(w, "connect", r.phases.connect)
+                phase(w, "tls", r.phases.tls)
+                phase(w, "wait", r.phases.wait(latency: r.histogram))
+            }
             // The latency histogram (µs), HdrHistogram's compressed V2 encoding in base64: exact merging later.
             w.key("hdr"); w.string(HdrCodec.encodeBase64(r.histogram))
+        }
+    }
+}
+
+extension JSONReport {
+    /// One phase's count and percentiles (ms), e.g. "wait": {"count": 10, "p50": 0.2, "p95": 0.4, "p99": 0.5, "max": 0.9}.
+    fileprivate static func phase(_ w: JSONWriter, _ name: String, _ h: LatencyHistogram) {
+        w.key(name); w.object {
+            w.key("count"); w.int(Int(h.totalCount))
+            w.key("p50"); w.number(h.percentileMs(50))
+            w.key("p95"); w.number(h.percentileMs(95))
+            w.key("p99"); w.number(h.percentileMs(99))
+            w.key("max"); w.number(h.totalCount > 0 ? Double(h.max) / 1000 : 0)
         }
     }
 }
@@ -129,6 +151,9 @@ public final class JSONWriter {
     public func string(_ s: String) { value(JSONWriter.quote(s)) }
     public func int(_ v: Int) { value(String(v)) }
     public func number(_ v: Double) { value(v.isFinite ? Format.fixed(v, 3) : "null") }
+    public func number(_ v: Double, decimals: Int) { value(v.isFinite ? Format.fixed(v, decimals) : "null") }
+    public func bool(_ v: Bool) { value(v ? "true" : "false") }
+    public func null() { value("null") }
 
     public static func quote(_ s: String) -> String {
         var out = "\""

@@ -52,10 +52,29 @@ struct RunHistory {
 extension IntervalSnapshot {
     /// Adds another worker's snapshot of the same second (its active users add up too).
     mutating func add(_ other: IntervalSnapshot) {
+        addCounts(other)
+        activeUsers += other.activeUsers
+    }
+
+    /// Adds the counts of the same second (or of a later one, for a worker's pending post).
+    mutating func addCounts(_ other: IntervalSnapshot) {
         requests += other.requests
         failures += other.failures
         iterations += other.iterations
-        activeUsers += other.activeUsers
+        arrivalsStarted += other.arrivalsStarted
+        arrivalsDropped += other.arrivalsDropped
+        arrivalsLate += other.arrivalsLate
         histogram.add(other.histogram)
+    }
+
+    /// Zeroes the counts (the active users stay: they are a level, not a count).
+    mutating func resetCounts() {
+        requests = 0
+        failures = 0
+        iterations = 0
+        arrivalsStarted = 0
+        arrivalsDropped = 0
+        arrivalsLate = 0
+        histogram.reset()
     }
 }

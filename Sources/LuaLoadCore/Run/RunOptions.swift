@@ -3,6 +3,8 @@ public struct RunOptions: Sendable {
     public var scriptPath: String
     public var threads: Int
     public var users = 1
+    /// Whether -u was given: with the script's `stages` or shape() it has no meaning, and says so.
+    public var usersGiven = false
     /// Users started per second; nil starts them all at once.
     public var spawnRate: Double?
     /// Seconds; nil runs until Ctrl-C (or until every VU has ended).
@@ -18,6 +20,19 @@ public struct RunOptions: Sendable {
     /// Keep a per-name time series (for --csv-full-history): the per-row snapshots are merged each second.
     public var historyByName = false
     public var tls = TLSOptions()
+    /// --stages: ramping users (closed model), overriding the script's `stages` / shape().
+    public var stages: [Stage]?
+    /// --rate: arrivals per second (open model); with `rateStages`, the rate at the start.
+    public var rate: Double?
+    /// --rate-stages: a ramping arrival rate (open model).
+    public var rateStages: [Stage]?
+    /// --max-vus: the open model's VU pool (default `users`), and the most users shape() may ask for
+    /// (default 1000).
+    public var maxVUs: Int?
+    /// --late: what an arrival that finds no free VU does.
+    public var late = LateMode.queue
+    /// --threshold, besides the script's `thresholds`.
+    public var thresholds: [Threshold] = []
     /// `luaload wrk`: wrk's script, URL and connections instead of a Locust-model script (`users` are then
     /// the connections and `scriptPath` is unused).
     public var wrk: WrkOptions?

@@ -15,8 +15,14 @@ public struct RunProgress {
     /// Which tick this is: 1 at the first second.
     public var tick: Int
     public var activeUsers: Int
-    /// The users the run starts in all (`-u`).
+    /// The users the run aims at now: `-u`, or a ramp's current target (the open model: its VU pool).
     public var targetUsers: Int
+    /// "stage 2/3" of --stages / --rate-stages, or "shape"; nil for fixed users.
+    public var stage: String? = nil
+    /// The open model: the arrival rate now (per second).
+    public var targetRate: Double? = nil
+    /// The open model: arrivals so far (started, dropped for want of a VU, late).
+    public var arrivals: ArrivalCounts? = nil
     /// This second's requests and failures.
     public var requests: Int
     public var failures: Int

@@ -14,6 +14,12 @@ struct RunState {
     var stoppedAt: UInt64 = 0
     var reason = StopReason.usersFinished
     var history = RunHistory()
+    /// --stages, shape(): the target user count.
+    var ramp = RampState()
+    /// The open model's arrivals so far, from the workers' seconds (for the live line and abort_on_fail).
+    var arrivalsSoFar = ArrivalCounts()
+    /// The abort_on_fail threshold that stopped the run, as "name: expression".
+    var abortedBy: String?
     /// Requests of one worker in one second, for each worker and second it had any (wrk's Req/Sec).
     var threadRates: [UInt64] = []
 
@@ -31,7 +37,7 @@ extension Runner {
     func monitor(_ workers: [Worker], _ state: inout RunState, _ signals: RunSignals, observer: (RunEvent) -> Void) {
         while !workers.allSatisfy({ $0.mailbox.finalStats != nil }) {
             // After the stop only the workers' ends matter: poll for them.
-            let wakeAt = state.stopSent ? monotonicMicros() + 50_000 : min(state.nextTick, state.stopAt ?? .max)
+            let wakeAt = state.stopSent ? monotonicMicros() + 50_000 : min(state.nextTick, state.stopAt ?? .max, state.ramp.next)
             let sig = signals.wait(until: wakeAt)
             if sig == SIGINT || sig == SIGTERM {
                 if state.stopSent { _exit(130) }
@@ -39,8 +45,9 @@ extension Runner {
                 state.stopAt = monotonicMicros()
             }
             let t = monotonicMicros()
+            if !state.stopSent && t >= state.ramp.next { stepProfile(workers, at: t, &state) }
             if let s = state.stopAt, t >= s, !state.stopSent {
-                if state.reason != .interrupted { state.reason = .duration }
+                if state.reason == .usersFinished { state.reason = .duration }
                 state.stopSent = true
                 state.stoppedAt = t
                 for w in workers { w.requestStop() }
@@ -63,18 +70,42 @@ extension Runner {
         }
         let elapsed = Double(t - state.start) / 1e6
         state.history.append(second, elapsed: elapsed)
+        state.arrivalsSoFar.started += second.arrivalsStarted
+        state.arrivalsSoFar.droppedNoVU += second.arrivalsDropped
+        state.arrivalsSoFar.late += second.arrivalsLate
+        checkAbortThresholds(workers, elapsed: elapsed, &state)
         if options.historyByName { state.history.appendByName(workers.flatMap { $0.mailbox.takeRows() }) }
         let recent = state.history.recentCounts
         let threads = workers.count, users = second.activeUsers
-        observer(.tick(RunProgress(elapsed: elapsed, tick: state.history.points.count, activeUsers: users,
-                                   targetUsers: options.users, requests: second.requests, failures: second.failures,
+        var progress = RunProgress(elapsed: elapsed, tick: state.history.points.count, activeUsers: users,
+                                   targetUsers: state.ramp.posted >= 0 ? state.ramp.posted : poolSize, requests: second.requests, failures: second.failures,
                                    recentRequests: recent.requests, recentFailures: recent.failures,
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
-                                   statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })))
+                                   statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
+        describeProfile(&progress, elapsed: elapsed, state)
+        observer(.tick(progress))
+    }
+
+    /// The live line's stage, target rate and arrivals.
+    private func describeProfile(_ p: inout RunProgress, elapsed: Double, _ state: RunState) {
+        switch profile {
+        case .stages(let ramp):
+            p.stage = "stage \(min(ramp.stageIndex(at: elapsed) + 1, ramp.stages.count))/\(ramp.stages.count)"
+        case .shape:
+            p.stage = "shape"
+        case .open(let schedule):
+            p.targetRate = schedule.ramp.value(at: elapsed)
+            p.arrivals = state.arrivalsSoFar
+            if schedule.ramp.stages.count > 1 {
+                p.stage = "stage \(min(schedule.ramp.stageIndex(at: elapsed) + 1, schedule.ramp.stages.count))/\(schedule.ramp.stages.count)"
+            }
+        case .fixed:
+            break
+        }
     }
 
     /// The cumulative per-row stats as of the workers' last posts.
-    private static func statsNow(_ workers: [Worker], elapsed: Double, users: Int, threads: Int) -> Summary {
+    static func statsNow(_ workers: [Worker], elapsed: Double, users: Int, threads: Int) -> Summary {
         var snapshot = WorkerStats()
         snapshot.rows = workers.flatMap { $0.mailbox.takeRows() }
         return Summary(workers: [snapshot], durationSeconds: elapsed, users: users, threads: threads,

@@ -28,22 +28,26 @@ public func distributeUsers(total: Int, classes: [UserClassInfo]) -> [Int] {
 extension Runner {
     /// Each thread's users: dealt round-robin in spawn order, each with its start offset from --spawn-rate.
     /// There are never more threads than users.
+    /// With a ramp or the open model, the plan is the VU pool: every VU the run can reach, in spawn order.
     func planUsers() -> [[VUPlan]] {
-        let threads = min(options.threads, options.users)
+        let threads = min(options.threads, poolSize)
         var plans = [[VUPlan]](repeating: [], count: threads)
-        for (k, cls) in distributeUsers(total: options.users, classes: classes).enumerated() {
-            let offset = options.spawnRate.map { UInt64(Double(k) / $0 * 1_000_000) } ?? 0
+        let spawnRate = profile.isFixed ? options.spawnRate : nil
+        for (k, cls) in distributeUsers(total: poolSize, classes: classes).enumerated() {
+            let offset = spawnRate.map { UInt64(Double(k) / $0 * 1_000_000) } ?? 0
             plans[k % threads].append(VUPlan(classIndex: cls, globalID: k, startOffsetMicros: offset))
         }
         return plans
     }
 
-    /// One Worker per plan, each with its share of -n; each wakes this thread (SIGUSR1) when it ends.
-    func makeWorkers(_ plans: [[VUPlan]], config: WorkerConfig) -> [Worker] {
+    /// One Worker per plan, each with its share of -n and its mode; each wakes this thread (SIGUSR1) when
+    /// it ends. `origin`: the run's start, the open model's t = 0 for every worker.
+    func makeWorkers(_ plans: [[VUPlan]], config: WorkerConfig, origin: UInt64) -> [Worker] {
         let me = pthread_self()
         return plans.indices.map { k in
             var c = config
             if let n = options.iterations { c.iterationLimit = share(n, of: plans, k) }
+            c.mode = workerMode(thread: k, threads: plans.count, origin: origin)
             if let wrk, let ep = c.defaultEndpoint { c.defaultEndpoint = wrk.endpoint(k, base: ep) }
             let worker = Worker(index: k, config: c, plan: plans[k])
             worker.preparedScript = wrk?.state(k)
@@ -56,6 +60,7 @@ extension Runner {
     private func share(_ n: Int, of plans: [[VUPlan]], _ k: Int) -> Int {
         let before = plans[..<k].reduce(0) { $0 + $1.count }
         let through = before + plans[k].count
-        return n * through / options.users - n * before / options.users
+        let total = plans.reduce(0) { $0 + $1.count }
+        return n * through / total - n * before / total
     }
 }

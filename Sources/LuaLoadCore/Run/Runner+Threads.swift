@@ -31,7 +31,7 @@ extension Runner {
         if !state.stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
         var stats = hookStats + workers.map { $0.mailbox.finalStats! }
         if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }
-        var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: options.users,
+        var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: poolSize,
                               threads: workers.count, stopReason: reason, history: state.history.points)
         summary.historyByName = state.history.byName
         summary.threadRates = state.threadRates
@@ -43,7 +43,25 @@ extension Runner {
                 if s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
             }
         }
+        describe(&summary, state)
         return summary
+    }
+
+    /// What the profile adds to the summary: its text, the late mode, notes, shape()'s failure, the
+    /// thresholds' verdicts.
+    private func describe(_ summary: inout Summary, _ state: RunState) {
+        summary.profile = profileText
+        if case .shape = profile { summary.users = state.ramp.peak }   // not the pool: the most users it ran
+        if case .open = profile { summary.lateMode = options.late }
+        if let asked = state.ramp.cappedAt {
+            summary.notes.append("shape() asked for \(asked) users; the pool holds \(poolSize) (raise --max-vus)")
+        }
+        if let by = state.abortedBy { summary.notes.append("threshold \(by) crossed: the run stopped early (abort_on_fail)") }
+        if let failure = state.ramp.shapeFailure {
+            let firstLine = failure.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? failure
+            summary.errors.append(ErrorRow(message: firstLine, count: 1, traceback: failure))
+        }
+        summary.evaluate(thresholds)
     }
 }
 

@@ -15,6 +15,12 @@ public final class Runner {
     let hasSetup: Bool
     let hasTeardown: Bool
     let scriptOptions: ScriptOptions
+    /// How the load is shaped (fixed users, a ramp, shape(), arrivals).
+    public let profile: LoadProfile
+    /// The script's thresholds, then --threshold's; all parsed before any traffic.
+    public let thresholds: [Threshold]
+    /// The Lua state this thread loaded the script into, kept to call shape() (nil without one).
+    let shapeScript: LuaScript?
     /// `luaload wrk`: the Lua states of wrk's phases; nil in Locust's model.
     public let wrk: WrkSession?
 
@@ -29,6 +35,9 @@ public final class Runner {
             scriptOptions = ScriptOptions()
             endpoint = try Runner.resolve(wrkOptions.target.url)
             classEndpoints = [nil]
+            profile = .fixed
+            thresholds = []
+            shapeScript = nil
             wrk = try WrkSession(wrkOptions)
             try Runner.checkTLSFiles(options.tls)
             return
@@ -37,19 +46,25 @@ public final class Runner {
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
-        scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
+        var scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
         let script: LuaScript
         do {
             script = try LuaScript(path: options.scriptPath, options: scriptOptions)
         } catch {
             throw UsageError("\(error)")
         }
+        scriptOptions.host = options.host ?? script.host
+        self.scriptOptions = scriptOptions
         classes = script.classes
         hasSetup = script.hasSetup
         hasTeardown = script.hasTeardown
+        profile = try Runner.resolveProfile(options, script.declared, script: options.scriptPath)
+        thresholds = try Runner.resolveThresholds(options, script.declared, script: options.scriptPath)
+        shapeScript = profile.isShape ? script : nil
         if let n = options.iterations, n < 1 { throw UsageError("--iterations must be at least 1") }
         guard options.threads >= 1 else { throw UsageError("--threads must be at least 1") }
         guard options.users >= 1 else { throw UsageError("--users must be at least 1") }
+        if let n = options.maxVUs, n < 1 { throw UsageError("--max-vus must be at least 1") }
         if let rate = options.spawnRate, !(rate > 0) { throw UsageError("--spawn-rate must be above 0") }
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
@@ -94,19 +109,21 @@ public final class Runner {
     public func run(observer: (RunEvent) -> Void = { _ in }) -> Summary {
         Sys.ignoreSIGPIPE()
         Sys.raiseOpenFilesLimit()
+        LuaScript.resetDataFeeders()   // every run hands out a data file's rows from its first
         let plans = planUsers()
         var config = workerConfig()
         let setup = runSetup(&config)
         if let failure = setup.failure {
-            var summary = Summary(workers: setup.stats, durationSeconds: 0, users: options.users, threads: plans.count,
+            var summary = Summary(workers: setup.stats, durationSeconds: 0, users: poolSize, threads: plans.count,
                                   stopReason: .setupFailed, history: [])
             summary.setupFailure = failure
             return summary
         }
         let signals = RunSignals.block()   // before any worker thread exists: they inherit the mask
         defer { signals.restore() }
-        let workers = makeWorkers(plans, config: config)
-        var state = RunState(start: monotonicMicros(), duration: options.duration)
+        var state = RunState(start: monotonicMicros(), duration: runDuration)
+        let workers = makeWorkers(plans, config: config, origin: state.start)
+        stepProfile(workers, at: state.start, &state)   // the first target, before the workers start
         let tids = workers.map { spawnThread($0) }
         monitor(workers, &state, signals, observer: observer)
         return finish(workers, threads: tids, state, signals: signals, hookStats: setup.stats, config: config)

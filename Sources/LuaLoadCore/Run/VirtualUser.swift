@@ -5,8 +5,12 @@ enum VUState: UInt8 {
     case sleeping     // a wait or sleep() timer is armed
     case inRequest    // a request is out; `conn.state` says how far it got
     case parked       // stopped at the end of a task run, while others finish theirs (--stop-timeout)
+    case idle         // open model: between task runs, in the free list until an arrival
+    case retired      // stopped by a ramp-down (--stages, shape()); a later ramp-up starts it afresh
     case done         // its coroutine ended, or the run stopped
 }
+
+import CLuaShim
 
 /// The request in flight: its bytes, how much of them went out, and the response being parsed.
 struct RequestInFlight {
@@ -17,8 +21,13 @@ struct RequestInFlight {
     var endpoint: Int32 = 0
     /// Its stats row.
     var stat: Int32 = 0
-    /// µs, when its first byte was written.
-    var started: UInt64 = 0
+    /// When its phases happened (µs): what `res.timings` shows and the per-row phase histograms record.
+    var clock = ll_timings()
+    /// µs, when its first byte was written (0: not yet).
+    var started: UInt64 {
+        @inline(__always) get { clock.started }
+        @inline(__always) set { clock.started = newValue }
+    }
     /// Already resent once on a new connection (see `retryOnStaleConnection`).
     var retried = false
     /// Any response byte arrived: the server had the request.
@@ -36,6 +45,12 @@ struct PendingOutcome {
     var bytes = 0
     /// Why it failed by the default rule; nil: a success.
     var failure: Failure? = nil
+    /// Its wait (to the first response byte) equals `micros`: one write, one read, no redirect hop before it
+    /// (PhaseStats records nothing more for it).
+    var waitIsLatency = false
+    /// Open model: how long its late arrival waited before the request's first byte (µs), included in
+    /// `micros`; the uncorrected figure is `micros - late`.
+    var late: UInt64 = 0
 }
 
 /// One virtual user: its coroutine, its connection and the request in flight. Lives in a buffer the worker
@@ -47,6 +62,7 @@ struct VirtualUser {
     var startOffset: UInt64
     var role = VURole.user
     var inWait = false             // sleeping or queued in the wait between two task runs
+    var dueAt: UInt64 = 0          // open model: when the arrival its task run serves was due, until its first request ends
     var co: OpaquePointer? = nil
     var coRef: Int32 = -2          // LUA_NOREF
     var conn = Connection()
@@ -65,6 +81,8 @@ struct VirtualUser {
 /// What a coroutine runs: a virtual user, or the test-level setup() / teardown().
 public enum VURole: UInt8, Sendable {
     case user, setup, teardown
+    /// a user VU retired by a ramp-down, running its on_stop; it becomes a retired `user` again
+    case stopHook
 }
 
 /// Which VUs a worker runs: their class, global id and spawn time after the start.

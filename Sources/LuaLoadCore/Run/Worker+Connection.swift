@@ -10,7 +10,11 @@ extension Worker {
     func connect(_ i: Int) {
         closeConnection(i)
         let ep = vus[i].request.endpoint
-        guard endpoints.resolve(ep) else { return failRequest(i, .resolve) }
+        switch endpoints.state(ep) {
+        case .resolved: break
+        case .failed: return failRequest(i, .resolve)
+        case .unresolved, .pending: return awaitName(i, ep)
+        }
         let fd = Sys.tcpSocket(family: endpoints[ep].family)
         guard fd >= 0 else { return failRequest(i, .connect(-fd)) }
         vus[i].conn.fd = fd
@@ -20,6 +24,7 @@ extension Worker {
         vus[i].conn.broken = false
         vus[i].conn.wantsWrite = true
         vus[i].conn.state = .connecting
+        vus[i].conn.connectStarted = monotonicMicros()
         _ = loop.add(fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue, token: token(i))
         var address = endpoints[ep].address
         let rc = withUnsafePointer(to: &address) {
@@ -41,7 +46,7 @@ extension Worker {
         case .connecting: onConnected(i, events)
         case .handshaking: handshake(i)
         case .idle: onIdleReadable(i)
-        case .closed: break
+        case .closed, .resolving: break
         }
     }
 
@@ -51,6 +56,7 @@ extension Worker {
             return failRequest(i, .connect(err != 0 ? err : ECONNREFUSED))
         }
         guard events & EPOLLOUT.rawValue != 0 else { return }
+        vus[i].request.clock.connect = monotonicMicros() &- vus[i].conn.connectStarted
         if endpoints[vus[i].conn.endpoint].tls {
             startHandshake(i)
         } else {
@@ -82,7 +88,11 @@ extension Worker {
         switch result {
         case .done(let n):
             vus[i].request.written += n
-            if n == remaining { vus[i].conn.state = .reading }
+            if n == remaining {
+                vus[i].conn.state = .reading
+                // Written in one call: the send phase is that call's (not timed apart).
+                vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
+            }
             setWantsWrite(i, n != remaining)
         case .wantWrite:
             setWantsWrite(i, true)
@@ -98,10 +108,13 @@ extension Worker {
         if rawMode { return rawRead(i) }
         var result = vus[i].conn.read(readBuffer, readCapacity)
         while case .done(let n) = result {
+            let first = !vus[i].request.gotBytes
             vus[i].request.gotBytes = true
             let err = vus[i].request.response.feed(readBuffer, n)
             if err != 0 { return failRequest(i, .badResponse(UInt32(err))) }
             if vus[i].request.response.complete { return completeRequest(i) }
+            // A response in several reads: its first byte's time is known only now (else it is the end's).
+            if first { vus[i].request.clock.first_byte = monotonicMicros() }
             // The transport may already hold the next bytes, which epoll cannot see: take them now.
             guard vus[i].conn.transport.hasBufferedBytes else { return }
             result = vus[i].conn.read(readBuffer, readCapacity)

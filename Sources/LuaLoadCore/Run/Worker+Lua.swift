@@ -10,13 +10,15 @@ extension Worker {
         vus[i].co = co
         vus[i].coRef = luaL_ref(L, ll_registryindex())
         lua_rawgeti(co, ll_registryindex(), lua_Integer(function))
+        ll_set_timings(co, timingsPointer(i))
         if arguments {
             lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
             lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
+            lua_pushboolean(co, arrivals != nil ? 1 : 0)   // vu_main's `open`: one task run per arrival
         }
         vus[i].state = .runningLua
         active += 1
-        resume(i, nargs: arguments ? 2 : 0)
+        resume(i, nargs: arguments ? 3 : 0)
     }
 
     /// Resumes VU `i` with `nargs` values on its stack, then acts on the frame it yields. A recorded script
@@ -34,11 +36,13 @@ extension Worker {
                 return
             }
             let frame = Frame(co, results: nres)
-            settle(i, frame)
+            let op = frame.op
+            var carried: UInt64 = 0
+            if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i) } else { settle(i, frame) }
             guard countFinished(i, frame) else { return }
-            switch frame.op {
+            switch op {
             case Int(LL_OP_HTTP):
-                startRequest(i, frame)
+                startRequest(i, frame, carried: carried)
                 frame.pop()
                 return
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
@@ -52,6 +56,10 @@ extension Worker {
             case Int(LL_OP_THREAD_STOP):   // thread:stop(): this whole worker stops
                 frame.pop()
                 askStop()
+                return
+            case Int(LL_OP_IDLE):
+                frame.pop()
+                if onIdle(i, inline: &inlineZeroWait) { nargs = 0; continue }
                 return
             case Int(LL_OP_ERROR):
                 stats.countScriptError(message: frame.text(LL_SLOT_MESSAGE) ?? "error", traceback: frame.text(LL_SLOT_TRACEBACK) ?? "")
@@ -132,18 +140,39 @@ extension Worker {
         let stat = Int(p.stat)
         guard stat >= 0 else { return }
         vus[i].pending.stat = -1
+        if stats.uncorrected != nil { recordUncorrected(p) }
         switch frame.type(LL_SLOT_OUTCOME) {
         case LUA_TNIL, LUA_TNONE:
             recordByDefault(p)
         case LUA_TSTRING:
             let message = frame.text(LL_SLOT_OUTCOME)!
             stats.rows[stat].record(micros: p.micros, failed: true, bytes: p.bytes)
+            if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
             stats.custom[FailureKey(method: stats.rows[stat].method, name: stats.rows[stat].name, error: message), default: 0] += 1
             countInterval(p.micros, failed: true)
         default:
             stats.rows[stat].record(micros: p.micros, failed: false, bytes: p.bytes)
+            if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
             countInterval(p.micros, failed: false)
         }
+    }
+
+    /// The previous response was a redirect the prelude follows: not a request of its own but a hop of
+    /// the next one, which carries its time. It counts as a redirect (the server saw it).
+    @inline(never)
+    func takeRedirectHop(_ i: Int) -> UInt64 {
+        let p = vus[i].pending
+        guard p.stat >= 0 else { return 0 }
+        vus[i].pending.stat = -1
+        stats.rows[Int(p.stat)].redirects += 1
+        if p.waitIsLatency { stats.rows[Int(p.stat)].phases.recordWaitApart(p.micros) }   // no latency of its own
+        return p.micros
+    }
+
+    /// Where VU `i`'s request phases are kept, for `res.timings` (the VU buffer never moves).
+    func timingsPointer(_ i: Int) -> UnsafeMutablePointer<ll_timings> {
+        (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser>.offset(of: \VirtualUser.request.clock)!)
+            .assumingMemoryBound(to: ll_timings.self)
     }
 
     /// Failed on a transport error, a timeout or a status ≥ 400 (the failure says which), else a success.
@@ -151,6 +180,7 @@ extension Worker {
     func recordByDefault(_ p: PendingOutcome) {
         let stat = Int(p.stat)
         stats.rows[stat].record(micros: p.micros, failed: p.failure != nil, bytes: p.bytes)
+        if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
         if let failure = p.failure { stats.count(failure, stat: stat) }
         countInterval(p.micros, failed: p.failure != nil)
     }
@@ -166,9 +196,15 @@ extension Worker {
         closeConnection(i)
         timers.cancel(i)
         releaseCoroutine(i)
-        if vus[i].state != .done {
+        if vus[i].state != .done && vus[i].state != .retired {
             if case .draining = phase, vus[i].state != .parked { inTask -= 1 }
-            vus[i].state = .done
+            if vus[i].role == .stopHook {   // its on_stop after a ramp-down ended: a ramp-up may start it again
+                vus[i].role = .user
+                vus[i].state = .retired
+                stopHooks -= 1
+            } else {
+                vus[i].state = .done
+            }
             active -= 1
         }
     }

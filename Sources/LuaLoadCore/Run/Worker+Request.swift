@@ -6,12 +6,14 @@ import CLuaShim
 /// its connection (Worker+Connection); the response, or the failure, goes back to Lua as the reply.
 extension Worker {
     /// Encodes the frame's request and sends it on the VU's kept-alive connection, or connects first.
-    func startRequest(_ i: Int, _ frame: Frame) {
+    /// `carried`: µs of the redirect hops before it (0 for a request of its own).
+    func startRequest(_ i: Int, _ frame: Frame, carried: UInt64) {
         let stat = frame.integer(LL_SLOT_STAT)
         if stat >= stats.rows.count { addRows(through: stat, frame) }
         vus[i].request.stat = Int32(stat)
         vus[i].request.written = 0
-        vus[i].request.started = 0
+        vus[i].request.clock = ll_timings()
+        vus[i].request.clock.carried = carried
         vus[i].request.retried = false
         vus[i].request.gotBytes = false
         vus[i].state = .inRequest
@@ -56,12 +58,28 @@ extension Worker {
 
     /// The whole response is in: its outcome waits for the script's next frame; Lua gets the reply.
     func completeRequest(_ i: Int) {
-        let micros = monotonicMicros() &- vus[i].request.started
+        let end = monotonicMicros()
+        vus[i].request.clock.end = end
+        let micros = end &- vus[i].request.started &+ vus[i].request.clock.carried
+        let waitIsLatency = recordPhases(i)
         // The timeout stays armed: the VU's next request or sleep re-arms it in place, and if it fires first
         // the VU is running Lua and onTimer ignores it. That saves a heap removal per request.
         let status = vus[i].request.response.status
-        vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: vus[i].request.response.body.count,
-                                        failure: status >= 400 ? .status(Int32(status)) : nil)
+        var body = vus[i].request.response.body
+        var failure: Failure? = status >= 400 ? .status(Int32(status)) : nil
+        var flags = vus[i].request.response.setsCookie ? Int(LL_FLAG_SET_COOKIE) : 0
+        if vus[i].request.response.needsScan {   // a Content-Encoding, or a name cut between two reads
+            let scan = HeadScan(vus[i].request.response.head.bytes)
+            if scan.setsCookie { flags |= Int(LL_FLAG_SET_COOKIE) }
+            if let encoding = scan.encoding, body.count > 0 {
+                if decoder.decode(body.bytes, encoding) { body = decoder.output } else { failure = .badEncoding }
+            }
+        }
+        // 301, 302, 303, 307, 308: bits of 0x18E from 300.
+        if status >= 301 && status <= 308 && (0x18E >> (status - 300)) & 1 != 0 { flags |= Int(LL_FLAG_REDIRECT) }
+        vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: body.count, failure: failure,
+                                        waitIsLatency: waitIsLatency)
+        if vus[i].dueAt != 0 { timeFromArrival(i) }
         if vus[i].request.response.keepAlive {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
@@ -70,32 +88,51 @@ extension Worker {
         }
         vus[i].state = .runningLua
         guard let co = vus[i].co else { return }
-        pushReply(co, status: status, micros: micros, body: vus[i].request.response.body, error: nil, head: vus[i].request.response.head)
+        pushReply(co, status: status, micros: micros, body: body, error: failure == .badEncoding ? failure : nil,
+                  head: vus[i].request.response.head, flags: flags)
         resume(i, nargs: Int32(LL_REPLY_COUNT))
+    }
+
+    /// The exchange's phases into its row: the TCP connect and TLS handshake when they happened, and the
+    /// wait for the first response byte when it is not the latency itself. Returns whether it is.
+    @inline(__always)
+    func recordPhases(_ i: Int) -> Bool {
+        let clock = vus[i].request.clock
+        let row = Int(vus[i].request.stat)
+        if clock.connect > 0 { _ = stats.rows[row].phases.connect.record(clock.connect) }
+        if clock.tls > 0 { _ = stats.rows[row].phases.tls.record(clock.tls) }
+        if clock.sent == clock.started && clock.first_byte == 0 && clock.carried == 0 { return true }
+        let firstByte = clock.first_byte != 0 ? clock.first_byte : clock.end
+        stats.rows[row].phases.recordWaitApart(firstByte &- clock.sent)
+        return false
     }
 
     /// The request failed (transport, timeout, no host): recorded by the default rule unless the script overrides.
     func failRequest(_ i: Int, _ failure: Failure) {
         if rawMode { return failRaw(i, failure) }
         let started = vus[i].request.started
-        let micros = started > 0 ? monotonicMicros() &- started : 0
+        let end = monotonicMicros()
+        vus[i].request.clock.end = end
+        let micros = (started > 0 ? end &- started : 0) &+ vus[i].request.clock.carried
         timers.cancel(i)
         closeConnection(i)
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: 0, failure: failure)
+        if vus[i].dueAt != 0 { timeFromArrival(i) }
         vus[i].state = .runningLua
         guard let co = vus[i].co else { return }
-        pushReply(co, status: 0, micros: micros, body: ByteBuffer(), error: failure, head: ByteBuffer())
+        pushReply(co, status: 0, micros: micros, body: ByteBuffer(), error: failure, head: ByteBuffer(), flags: 0)
         resume(i, nargs: Int32(LL_REPLY_COUNT))
     }
 
-    /// Pushes the reply to LL_OP_HTTP in LL_REPLY_* order: status, elapsed ms, body, error text, raw head.
+    /// Pushes the reply to LL_OP_HTTP in LL_REPLY_* order: status, elapsed ms, body, error text, raw head, flags.
     @inline(__always)
-    func pushReply(_ co: OpaquePointer, status: Int, micros: UInt64, body: ByteBuffer, error: Failure?, head: ByteBuffer) {
+    func pushReply(_ co: OpaquePointer, status: Int, micros: UInt64, body: ByteBuffer, error: Failure?, head: ByteBuffer, flags: Int) {
         lua_pushinteger(co, lua_Integer(status))                                     // LL_REPLY_STATUS
         lua_pushnumber(co, Double(micros) / 1000)                                    // LL_REPLY_ELAPSED
         if body.count > 0 { pushBytes(co, body) } else { lua_pushstring(co, "") }   // LL_REPLY_BODY
         if let error { pushText(co, error) } else { lua_pushnil(co) }                // LL_REPLY_ERROR
         if head.count > 0 { pushBytes(co, head) } else { lua_pushnil(co) }          // LL_REPLY_HEADERS
+        lua_pushinteger(co, lua_Integer(flags))                                      // LL_REPLY_FLAGS
     }
 
     @inline(__always)

@@ -13,10 +13,10 @@ extension Worker {
             case .notStarted:
                 timers.cancel(i)
                 vus[i].state = .done
-            case .sleeping where vus[i].inWait, .runningLua where vus[i].inWait:   // in a wait, or queued after a zero one
+            case .sleeping where vus[i].inWait, .runningLua where vus[i].inWait, .idle:   // between task runs
                 inTask += 1
                 park(i)
-            case .done, .parked:
+            case .done, .parked, .retired:
                 break
             default:
                 inTask += 1
@@ -38,22 +38,24 @@ extension Worker {
         ready.removeAll()
         var hooks: [Int] = []
         for i in 0..<vuCount {
+            if vus[i].role == .stopHook { continue }   // already in its on_stop (a ramp-down): it goes on
             countIfAbandoned(i)
             recordUnsettled(i)
-            let started = vus[i].state != .notStarted && vus[i].state != .done
+            let started = vus[i].state != .notStarted && vus[i].state != .done && vus[i].state != .retired
             closeConnection(i)
             timers.cancel(i)
             releaseCoroutine(i)
             vus[i].state = .done
             if started && vus[i].role == .user && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
         }
-        active = 0
+        active = stopHooks
         for i in hooks { startVU(i, function: script.vuStopRef) }
     }
 
     /// A response the script has not settled yet counts with the default rule.
     func recordUnsettled(_ i: Int) {
         guard vus[i].pending.stat >= 0 else { return }
+        if stats.uncorrected != nil { recordUncorrected(vus[i].pending) }
         recordByDefault(vus[i].pending)
         vus[i].pending.stat = -1
     }

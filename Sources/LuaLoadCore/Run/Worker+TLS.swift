@@ -37,7 +37,9 @@ extension Worker {
         let result = TLS.handshake(ssl)
         switch result {
         case .done:
-            stats.tls.recordHandshake(micros: monotonicMicros() &- vus[i].conn.handshakeStarted, resumed: TLS.resumed(ssl))
+            let micros = monotonicMicros() &- vus[i].conn.handshakeStarted
+            vus[i].request.clock.tls = micros
+            stats.tls.recordHandshake(micros: micros, resumed: TLS.resumed(ssl))
             vus[i].conn.state = .writing
             write(i)
         case .wantRead:

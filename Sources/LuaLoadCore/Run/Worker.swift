@@ -28,6 +28,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var iterationLimit: Int?
     /// -k, --cacert, --cert, --key.
     public var tls = TLSOptions()
+    /// How the VUs are driven: fixed users, a target the Runner moves, or arrivals.
+    public var mode = WorkerMode.fixed
     /// `luaload wrk`: the one stats row (method, URL) every response is recorded in; nil in Locust's model.
     public var wrkRow: (method: String, name: String)? = nil
 
@@ -89,6 +91,16 @@ public final class Worker: @unchecked Sendable {
     public internal(set) var reachedIterationLimit = false
     /// Made at the first https connection.
     var tls: TLSContext?
+    /// Decodes gzip and deflate bodies; made at the first one.
+    lazy var decoder = ContentDecoder()
+    /// Where the resolver thread answers this worker's host names.
+    lazy var resolverInbox = ResolverInbox(loop: loop)
+    /// VUs waiting for an endpoint's address: endpoint → (VU, its connection's generation, since when).
+    var awaitingName: [Int32: [(vu: Int, generation: UInt32, since: UInt64)]] = [:]
+    /// The open model's schedule, queue and free VUs; nil in the closed model.
+    var arrivals: ArrivalState?
+    /// Ramp-downs: VUs running their on_stop (counted in `active`, not in the users shown).
+    var stopHooks = 0
     static let maxTLSMessages = 256
     /// `luaload wrk`: the thread's Lua state, made on the main thread (setup(thread) and init(args) ran in it).
     public var preparedScript: LuaScript?
@@ -105,7 +117,7 @@ public final class Worker: @unchecked Sendable {
                 .assumingMemoryBound(to: ResponseParser.self)
             parser.pointee.bind(parser)
         }
-        timers = TimerHeap(capacity: max(plan.count, 1))
+        timers = TimerHeap(capacity: plan.count + 1)   // + the open model's arrival timer
         readBuffer = .allocate(byteCount: readCapacity, alignment: 16)
         endpoints = EndpointTable(default: config.defaultEndpoint, classes: config.classEndpoints)
     }
@@ -144,8 +156,7 @@ public final class Worker: @unchecked Sendable {
         }
         runStart = monotonicMicros()
         nextPublish = runStart + 1_000_000
-        for i in 0..<vuCount { timers.arm(i, at: runStart + vus[i].startOffset) }
-        pendingVUs = vuCount
+        beginMode()
         while advancePhase() {
             var now = monotonicMicros()
             while phase != .stopAsked, let id = timers.popExpired(now: now) {
@@ -155,12 +166,15 @@ public final class Worker: @unchecked Sendable {
             runReady()
             if now >= nextPublish { publish(now) }
             let deadline = ready.isEmpty ? min(timers.earliest ?? .max, nextPublish, phase.deadline) : now
-            let n = loop.wait(timeoutMs: EventLoop.timeoutMs(until: deadline, now: now))
+            let n = arrivals == nil ? loop.wait(timeoutMs: EventLoop.timeoutMs(until: deadline, now: now))
+                : loop.wait(timeoutMicros: deadline == .max ? nil : (deadline > now ? min(deadline - now, 60_000_000) : 0))
             for e in 0..<n where phase != .stopAsked {
                 let ev = loop.events[e]
                 if ev.data.u64 == EventLoop.wakeToken {
                     loop.drainWake()
                     if mailbox.isStopRequested { askStop() }
+                    if !awaitingName.isEmpty { takeResolvedNames() }
+                    if phase == .running, let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
                 } else {
                     onSocketEvent(token: ev.data.u64, events: ev.events)
                 }
@@ -174,11 +188,12 @@ public final class Worker: @unchecked Sendable {
     /// Takes the stop a step further when its time has come; false when the loop is over.
     func advancePhase() -> Bool {
         if phase == .stopAsked {
+            closeArrivals(at: monotonicMicros())
             if config.stopGraceMicros > 0 && !reachedIterationLimit { beginDrain() } else { beginStop() }
         }
         if case .draining(let until) = phase, inTask == 0 || monotonicMicros() >= until { beginStop() }
         if case .stopping(let until) = phase { return active > 0 && monotonicMicros() < until }
-        return pendingVUs > 0 || active > 0    // else every VU ended by itself
+        return pendingVUs > 0 || active > 0 || config.mode.runsUntilStopped    // else every VU ended by itself
     }
 
     /// A stop begins at the loop's next turn (a stop asked while one is under way changes nothing).
@@ -196,12 +211,13 @@ public final class Worker: @unchecked Sendable {
     }
 
     func publish(_ now: UInt64) {
-        interval.activeUsers = active
+        interval.activeUsers = active - stopHooks
         mailbox.post(&interval, rows: stats.rows)
         nextPublish = now + 1_000_000
     }
 
     func onTimer(_ i: Int) {
+        if i == vuCount { return onArrivals(now: monotonicMicros()) }
         switch vus[i].state {
         case .notStarted:
             pendingVUs -= 1
@@ -209,13 +225,14 @@ public final class Worker: @unchecked Sendable {
             case .user: startVU(i, function: script.vuMainRef)
             case .setup: startVU(i, function: script.setupRef, arguments: false)
             case .teardown: startVU(i, function: script.teardownRef, arguments: false)
+            case .stopHook: break
             }
         case .sleeping:
             vus[i].state = .runningLua
             resume(i, nargs: 0)
         case .inRequest:
             failRequest(i, .timeout)
-        case .runningLua, .parked, .done:
+        case .runningLua, .parked, .idle, .retired, .done:
             break   // a request's timeout left armed after its response (see completeRequest)
         }
     }

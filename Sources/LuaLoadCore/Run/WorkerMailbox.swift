@@ -24,34 +24,36 @@ public final class WorkerMailbox: @unchecked Sendable {
     func post(_ interval: inout IntervalSnapshot, rows current: [RequestStats]) {
         locked {
             rows = current   // copy-on-write: the worker copies a row's counts once, at its next record
-            pending.requests += interval.requests
-            pending.failures += interval.failures
-            pending.iterations += interval.iterations
+            pending.addCounts(interval)
             pending.activeUsers = interval.activeUsers
-            pending.histogram.add(interval.histogram)
         }
-        let users = interval.activeUsers
-        interval.requests = 0
-        interval.failures = 0
-        interval.iterations = 0
-        interval.histogram.reset()
-        interval.activeUsers = users
+        interval.resetCounts()
     }
 
     /// Main side: what happened since the last take.
     public func take() -> IntervalSnapshot {
         locked {
             let out = pending
-            pending.requests = 0
-            pending.failures = 0
-            pending.iterations = 0
-            pending.histogram.reset()
+            pending.resetCounts()
             return out
         }
     }
 
     /// Main side: the worker's cumulative per-row stats as of its last post.
     public func takeRows() -> [RequestStats] { locked { rows } }
+
+    /// Main side (--stages, shape()): how many users the whole run should have now. Each worker runs those
+    /// of its VUs whose global spawn index is below it.
+    public func setTargetUsers(_ n: Int) { locked { targetUsers = n } }
+
+    /// Worker side: the target posted since the last take, if any.
+    func takeTargetUsers() -> Int? {
+        locked {
+            defer { targetUsers = nil }
+            return targetUsers
+        }
+    }
+    private var targetUsers: Int?
 
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }

@@ -7,13 +7,20 @@ struct Frame {
     let co: OpaquePointer
     /// Stack index of slot 1.
     let base: Int32
+    /// How many values the frame has.
+    let count: Int32
 
     /// The frame of `nres` values that lua_resume left on top of `co`'s stack.
     @inline(__always)
     init(_ co: OpaquePointer, results nres: Int32) {
         self.co = co
         base = lua_gettop(co) - nres + 1
+        count = nres
     }
+
+    /// An LL_OP_HTTP frame that is a redirect hop of the previous request (LL_SLOT_FOLLOWS).
+    @inline(__always)
+    var follows: Bool { count >= Int32(LL_SLOT_FOLLOWS) && lua_toboolean(co, index(LL_SLOT_FOLLOWS)) != 0 }
 
     @inline(__always)
     func index(_ slot: Int) -> Int32 { base + Int32(slot) - 1 }

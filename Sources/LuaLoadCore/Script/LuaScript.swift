@@ -31,11 +31,14 @@ public struct ScriptOptions: Sendable {
     public var excludeTags: [String] = []
     /// setup()'s result as JSON; the script sees it decoded as `setup_data`.
     public var setupJSON: String?
+    /// The base URL of relative paths (-H, else the script's `host`): cookies and redirects need the origin.
+    public var host: String?
 
-    public init(tags: [String] = [], excludeTags: [String] = [], setupJSON: String? = nil) {
+    public init(tags: [String] = [], excludeTags: [String] = [], setupJSON: String? = nil, host: String? = nil) {
         self.tags = tags
         self.excludeTags = excludeTags
         self.setupJSON = setupJSON
+        self.host = host
     }
 }
 
@@ -48,6 +51,8 @@ public final class LuaScript {
     public private(set) var host: String?
     public private(set) var hasSetup = false
     public private(set) var hasTeardown = false
+    /// What the script declared about the load and its verdict (profile.lua): read once after finalize.
+    public internal(set) var declared = DeclaredProfile()
     /// Registry references to the prelude's `vu_main` and `vu_stop`.
     public private(set) var vuMainRef: Int32 = 0
     public private(set) var vuStopRef: Int32 = 0
@@ -87,6 +92,9 @@ public final class LuaScript {
 
     deinit { lua_close(L) }
 
+    /// Forgets the data feeders' positions (data.csv, data.lines), shared by every thread of a run.
+    public static func resetDataFeeders() { ll_feeders_reset() }
+
     /// Throws the message a failed protected call left on the stack.
     func check(_ rc: Int32) throws {
         if rc != LUA_OK { throw ScriptError(description: popMessage()) }
@@ -108,7 +116,7 @@ public final class LuaScript {
     private func finalize(_ options: ScriptOptions) throws {
         let tags = options.tags.isEmpty ? nil : options.tags.joined(separator: ",")
         let excluded = options.excludeTags.isEmpty ? nil : options.excludeTags.joined(separator: ",")
-        if ll_finalize(L, tags, excluded, options.setupJSON) != LUA_OK {
+        if ll_finalize(L, tags, excluded, options.setupJSON, options.host) != LUA_OK {
             // The message carries a traceback; the first line is what a user needs.
             let full = popMessage()
             let firstLine = full.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? full
@@ -125,22 +133,24 @@ public final class LuaScript {
                                          hasOnStop: boolean(field: "has_on_stop"), host: string(field: "host")))
             ll_pop(L, 1)
         }
-        ll_pop(L, 2)
+        ll_pop(L, 1)
+        readDeclaredProfile()
+        ll_pop(L, 1)
     }
 
-    private func integer(field name: String) -> Int {
+    func integer(field name: String) -> Int {
         lua_getfield(L, -1, name)
         defer { ll_pop(L, 1) }
         return Int(lua_tointegerx(L, -1, nil))
     }
 
-    private func boolean(field name: String) -> Bool {
+    func boolean(field name: String) -> Bool {
         lua_getfield(L, -1, name)
         defer { ll_pop(L, 1) }
         return lua_toboolean(L, -1) != 0
     }
 
-    private func string(field name: String) -> String? {
+    func string(field name: String) -> String? {
         lua_getfield(L, -1, name)
         defer { ll_pop(L, 1) }
         var len = 0

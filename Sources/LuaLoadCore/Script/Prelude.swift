@@ -13,10 +13,15 @@ enum Prelude {
     static let chunks: [(name: String, code: [UInt8])] = [
         ("json.lua", PackageResources.json_lua),
         ("helpers.lua", PackageResources.helpers_lua),
+        ("url.lua", PackageResources.url_lua),
+        ("cookies.lua", PackageResources.cookies_lua),
+        ("options.lua", PackageResources.options_lua),
         ("http.lua", PackageResources.http_lua),
         ("waits.lua", PackageResources.waits_lua),
+        ("data.lua", PackageResources.data_lua),
         ("model.lua", PackageResources.model_lua),
         ("runner.lua", PackageResources.runner_lua),
+        ("profile.lua", PackageResources.profile_lua),
     ]
 
     /// `luaload wrk`'s prelude instead: wrk's API and a wrk connection's cycle (Lua/wrk/).

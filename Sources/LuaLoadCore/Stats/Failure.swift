@@ -21,6 +21,8 @@ public enum Failure: Hashable, Sendable {
     case closedEarly
     /// http_parser rejected the response: its error number.
     case badResponse(UInt32)
+    /// The body did not decode with its Content-Encoding (gzip, deflate).
+    case badEncoding
     /// The URL's host name did not resolve.
     case resolve
     /// A relative path with neither -H nor a host for the class.
@@ -40,6 +42,7 @@ public enum Failure: Hashable, Sendable {
         case .timeout: return "timeout: no complete response within the request's timeout"
         case .closedEarly: return "connection closed by the server before a complete response"
         case .badResponse(let e): return "invalid HTTP response: " + String(cString: http_errno_description(http_errno(rawValue: e)))
+        case .badEncoding: return "invalid response body: it does not decode as its Content-Encoding says"
         case .resolve: return "cannot resolve the host name"
         case .noHost: return "no host for a relative path: give -H http://host:port or a full URL"
         case .tls(let k): return Int(k) < tlsMessages.count ? tlsMessages[Int(k)] : "TLS error"

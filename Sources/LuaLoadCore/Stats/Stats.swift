@@ -7,6 +7,60 @@ public func makeLatencyHistogram() -> LatencyHistogram {
     LatencyHistogram(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
 }
 
+/// Request phases (connect, TLS, time to first byte) in µs, with 2 significant digits: percentiles of
+/// phases need less precision than latency, and a row keeps three of them.
+public func makePhaseHistogram() -> LatencyHistogram {
+    LatencyHistogram(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
+}
+
+/// The phases of a row's exchanges (redirect hops included), as k6 reports them: TCP connects and TLS
+/// handshakes when they happened, and every response's wait (last request byte → first response byte).
+///
+/// Most exchanges write the request in one call and read the response in one: their wait is exactly the
+/// latency the row records anyway, so nothing more is recorded for them. Only the others keep their wait
+/// (`waitApart`) and, when the row recorded a latency for them, that latency (`latencyApart`, to take out);
+/// `wait(latency:)` puts the distribution together at report time. The hot path pays a comparison.
+public struct PhaseStats {
+    public var connect = makePhaseHistogram()
+    public var tls = makePhaseHistogram()
+    public var waitApart: LatencyHistogram? = nil
+    public var latencyApart: LatencyHistogram? = nil
+
+    public init() {}
+
+    @inline(never)
+    public mutating func recordWaitApart(_ micros: UInt64) {
+        if waitApart == nil { waitApart = makeLatencyHistogram() }
+        _ = waitApart!.record(max(micros, 1))
+    }
+
+    @inline(never)
+    public mutating func recordLatencyApart(_ micros: UInt64) {
+        if latencyApart == nil { latencyApart = makeLatencyHistogram() }
+        _ = latencyApart!.record(max(micros, 1))
+    }
+
+    /// Every wait of the row, given the row's latency histogram.
+    public func wait(latency: LatencyHistogram) -> LatencyHistogram {
+        guard let apart = latencyApart else { return waitApart.map { h in var w = latency; w.add(h); return w } ?? latency }
+        var taken: [UInt64: UInt64] = [:]
+        for v in apart.recordedValues() { taken[v.value, default: 0] += UInt64(v.count) }
+        var w = waitApart ?? makeLatencyHistogram()
+        for v in latency.recordedValues() {
+            let left = UInt64(v.count) - min(UInt64(v.count), taken[v.value] ?? 0)
+            if left > 0 { _ = w.record(v.value, count: left) }
+        }
+        return w
+    }
+
+    public mutating func merge(_ other: PhaseStats) {
+        connect.add(other.connect)
+        tls.add(other.tls)
+        if let h = other.waitApart { if waitApart == nil { waitApart = h } else { waitApart!.add(h) } }
+        if let h = other.latencyApart { if latencyApart == nil { latencyApart = h } else { latencyApart!.add(h) } }
+    }
+}
+
 /// One stats row: a (method, name) pair, Locust's request type and name.
 public struct RequestStats {
     public let method: String
@@ -17,6 +71,9 @@ public struct RequestStats {
     /// Response body bytes, for Locust's "Average Content Size".
     public var bytes: UInt64 = 0
     public var histogram = makeLatencyHistogram()
+    /// Redirect hops followed within this row's requests (each one a request the server saw).
+    public var redirects = 0
+    public var phases = PhaseStats()
 
     public init(method: String, name: String) {
         self.method = method
@@ -38,6 +95,8 @@ public struct RequestStats {
         requests += other.requests
         failures += other.failures
         sumMicros += other.sumMicros
+        redirects += other.redirects
+        phases.merge(other.phases)
         bytes += other.bytes
         histogram.add(other.histogram)
     }
@@ -104,6 +163,11 @@ public struct WorkerStats {
     public var tls = TLSStats()
     /// Distinct TLS failure texts, which `Failure.tls` indexes.
     public var tlsMessages: [String] = []
+    /// The open model's arrivals; nil in the closed model.
+    public var arrivals: ArrivalCounts?
+    /// The open model's requests timed from their first byte (without the late-arrival correction); nil
+    /// in the closed model, so a closed-model request records nothing here.
+    public var uncorrected: RequestStats?
 
     public init() {}
 
@@ -139,6 +203,10 @@ public struct IntervalSnapshot {
     public var failures = 0
     public var iterations = 0
     public var activeUsers = 0
+    /// The open model's arrivals this second: started, dropped (no VU), started late (after a wait).
+    public var arrivalsStarted = 0
+    public var arrivalsDropped = 0
+    public var arrivalsLate = 0
     public var histogram = makeLatencyHistogram()
 
     public init() {}

@@ -8,6 +8,9 @@ public struct RowSummary {
     /// Response body bytes in all.
     public var bytes: UInt64 = 0
     public var histogram: LatencyHistogram
+    /// Redirect hops followed (requests the server saw beyond `requests`).
+    public var redirects = 0
+    public var phases: PhaseStats
 
     public init(_ s: RequestStats) {
         method = s.method
@@ -17,6 +20,8 @@ public struct RowSummary {
         sumMicros = s.sumMicros
         bytes = s.bytes
         histogram = s.histogram
+        redirects = s.redirects
+        phases = s.phases
     }
 
     /// Mean response body size in bytes (Locust's "Average Content Size").
@@ -76,6 +81,10 @@ public struct SparseHistogram {
 
 public enum StopReason: String {
     case duration, interrupted, iterations, usersFinished = "users_finished", setupFailed = "setup_failed"
+    /// shape() returned nil
+    case shapeEnded = "shape_ended"
+    /// a threshold with abort_on_fail was crossed
+    case thresholdCrossed = "threshold_crossed"
 }
 
 /// The whole run's results, merged from every worker: what the console and JSON reports print.
@@ -99,6 +108,19 @@ public struct Summary {
     public var startUnixTime: Int = 0
     /// Why setup() failed, when it did (`stopReason` is then `.setupFailed` and no user started).
     public var setupFailure: String?
+    /// The open model's arrivals (nil in the closed model).
+    public var arrivals: ArrivalCounts?
+    /// The open model's latencies (all requests) as measured from each request's first byte, without
+    /// the correction for late arrivals: wrk2's -U, kept beside the corrected rows.
+    public var uncorrected: RowSummary?
+    /// What the open model did with late arrivals.
+    public var lateMode: LateMode?
+    /// How the load was shaped, in words for the reports ("stages 30s:100,…", "rate 200/s"); nil: fixed users.
+    public var profile: String?
+    /// Things the user should know about how the run went (shape() capped by the pool, an early abort).
+    public var notes: [String] = []
+    /// The verdicts of the thresholds, in declaration order (empty: no thresholds).
+    public var thresholdResults: [ThresholdResult] = []
     /// Every byte read from servers, heads included (counted in `luaload wrk` only).
     public var bytesRead: UInt64 = 0
     /// Requests each thread completed in each second it completed any (wrk's Req/Sec samples).
@@ -118,7 +140,14 @@ public struct Summary {
         var bytesRead: UInt64 = 0
         var wrkErrors = WrkErrors()
         var tls = TLSStats()
+        var arrivals: ArrivalCounts?
+        var uncorrected: RequestStats?
         for w in workers {
+            if let a = w.arrivals { arrivals = arrivals ?? ArrivalCounts(); arrivals!.add(a) }
+            if let u = w.uncorrected {
+                uncorrected = uncorrected ?? RequestStats(method: "", name: "Aggregated (uncorrected)")
+                uncorrected!.merge(u)
+            }
             for row in w.rows {
                 let key = row.method + " " + row.name
                 if merged[key] == nil { merged[key] = RequestStats(method: row.method, name: row.name); order.append(key) }
@@ -159,6 +188,8 @@ public struct Summary {
         self.stopReason = stopReason
         self.history = history
         self.tls = tls
+        self.arrivals = arrivals
+        self.uncorrected = uncorrected.map(RowSummary.init)
     }
 
     public func rps(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.requests) / durationSeconds : 0 }

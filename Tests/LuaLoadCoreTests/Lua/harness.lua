@@ -24,6 +24,9 @@ function T.ok(cond, what)
   if not cond then error(what or "expected a true condition", 2) end
 end
 
+-- The header lines every request carries unless the script gives its own.
+T.DEFAULT_HEADERS = "User-Agent: luaload/" .. E.version .. "\r\nAccept-Encoding: gzip, deflate\r\n"
+
 -- "file:line" of the caller, for the position an argument error must name.
 function T.here()
   local info = debug.getinfo(2, "Sl")
@@ -47,10 +50,10 @@ function T.resume(co, ...)
 end
 
 -- The engine's reply to an OP_HTTP frame, placed by LL_REPLY_* (unpack it into T.resume).
-function T.reply(status, elapsed, body, err, raw)
+function T.reply(status, elapsed, body, err, raw, flags)
   local r = {}
-  r[P.REPLY_STATUS], r[P.REPLY_ELAPSED], r[P.REPLY_BODY], r[P.REPLY_ERROR], r[P.REPLY_HEADERS] =
-    status, elapsed, body, err, raw
+  r[P.REPLY_STATUS], r[P.REPLY_ELAPSED], r[P.REPLY_BODY], r[P.REPLY_ERROR], r[P.REPLY_HEADERS], r[P.REPLY_FLAGS] =
+    status, elapsed, body, err, raw, flags or 0
   return unpack(r, 1, P.REPLY_COUNT)
 end
 

@@ -19,17 +19,22 @@ end
 function tests.option_errors_name_the_callers_line()
   local cases = {
     { 5, "opts must be a table" },
-    { { headers = "x" }, "opts.headers must be a table" },
+    { { headers = "x" }, "opts.headers must be a table, got string" },
     { { headers = { ["Bad Name"] = "v" } }, 'invalid header name "Bad Name"' },
     { { headers = { [""] = "v" } }, 'invalid header name ""' },
     { { headers = { [1] = "v" } }, 'invalid header name "1"' },
     { { headers = { ["X-A"] = "a\r\nb" } }, "header X-A has a line break in its value" },
-    { { body = 5 }, "opts.body must be a string" },
-    { { body = "x", json = {} }, "give opts.body or opts.json, not both" },
-    { { name = 5 }, "opts.name must be a string" },
+    { { body = 5 }, "opts.body must be a string, got number" },
+    { { body = "x", json = {} }, "give one of opts.body, opts.json or opts.form/opts.files" },
+    { { json = {}, form = {} }, "give one of opts.body, opts.json or opts.form/opts.files" },
+    { { name = 5 }, "opts.name must be a string, got number" },
     { { timeout = 0 }, "opts.timeout must be a positive number of seconds" },
-    { { timeout = "1" }, "opts.timeout must be a positive number of seconds" },
-    { { query = "a=1" }, "opts.query must be a table" },
+    { { timeout = "1" }, "opts.timeout must be a number, got string" },
+    { { query = "a=1" }, "opts.query must be a table, got string" },
+    { { tmeout = 5 }, "unknown option tmeout (accepted: allow_redirects, auth, body, cookies, files, form, headers, json, name, query, timeout)" },
+    { { allow_redirects = "no" }, "opts.allow_redirects must be a boolean, got string" },
+    { { auth = { "user" } }, 'opts.auth must be { "user", "password" }' },
+    { { form = "a=1" }, "opts.form must be a table, got string" },
   }
   for i, c in ipairs(cases) do
     T.raises(function() http.put("/x", c[1]) end, T.here() .. ": http.put: " .. c[2], "case " .. i)

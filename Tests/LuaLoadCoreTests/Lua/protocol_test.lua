@@ -5,7 +5,7 @@ local E, P = T.E, T.P
 local tests = {}
 
 function tests.the_protocol_table_holds_the_headers_numbers()
-  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_RAW, P.OP_THREAD_STOP }
+  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE, P.OP_RAW, P.OP_THREAD_STOP }
   local seen = {}
   for i, op in ipairs(ops) do
     T.eq(math.type(op), "integer", "op #" .. i)
@@ -14,7 +14,9 @@ function tests.the_protocol_table_holds_the_headers_numbers()
   end
   T.eq(P.SLOT_OP, 1, "the op comes first")
   T.eq(P.HTTP_FRAME_SIZE, P.SLOT_NAME, "the name ends an HTTP frame")
-  T.eq(P.REPLY_COUNT, 5, "reply values")
+  T.eq(P.SLOT_FOLLOWS, P.HTTP_FRAME_SIZE + 1, "a redirect hop's frame adds one value")
+  T.eq(P.REPLY_COUNT, 6, "reply values")
+  T.eq(P.REPLY_FLAGS, P.REPLY_COUNT, "the flags end a reply")
 end
 
 function tests.an_http_frame_and_its_reply()
@@ -33,7 +35,7 @@ function tests.an_http_frame_and_its_reply()
   T.eq(f[P.SLOT_STAT], 0, "the state's first stats row")
   T.eq(f[P.SLOT_METHOD], "POST", "method")
   T.eq(f[P.SLOT_URL], "/items?a=1&q=x%20y", "url")
-  T.eq(f[P.SLOT_HEADERS], "X-A: b\r\n", "headers")
+  T.eq(f[P.SLOT_HEADERS], "X-A: b\r\n" .. T.DEFAULT_HEADERS, "headers")
   T.eq(f[P.SLOT_BODY], "payload", "body")
   T.eq(f[P.SLOT_TIMEOUT], 2, "timeout")
   T.eq(f[P.SLOT_NAME], "items", "name")
@@ -93,6 +95,27 @@ function tests.response_methods_name_the_callers_line()
   T.resume(co, T.reply(200, 1, "", nil, nil))   -- the sleep's frame
   local f = T.resume(co)
   T.eq(f[P.SLOT_OP], P.OP_STOPPED, "stop() ends the VU")
+end
+
+function tests.open_model_idle_frames_one_task_run_per_resume()
+  local runs = 0
+  wait = constant(5)   -- the open model has no waits: arrivals set the pace
+  function on_start() http.get("/login") end
+  task(function() runs = runs + 1; http.get("/item") end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1, true)
+  T.eq(f[P.SLOT_OP], P.OP_HTTP, "on_start's request")
+  f = T.resume(co, T.reply(200, 1, "", nil, nil))
+  T.eq(f[P.SLOT_OP], P.OP_IDLE, "after on_start the VU parks")
+  T.eq(f[P.SLOT_FINISHED], 0, "on_start is no task run")
+  T.eq(runs, 0, "no task before an arrival")
+  f = T.resume(co)
+  T.eq(f[P.SLOT_OP], P.OP_HTTP, "an arrival: one task run")
+  T.eq(runs, 1, "one run")
+  f = T.resume(co, T.reply(500, 1, "", nil, nil))
+  T.eq(f[P.SLOT_OP], P.OP_IDLE, "then it parks again, with no wait")
+  T.eq(f[P.SLOT_FINISHED], 1, "the run is counted")
+  T.eq(f[P.SLOT_OUTCOME], nil, "the response settles by the default rule")
 end
 
 function tests.error_wait_and_stopped_frames()

@@ -9,20 +9,39 @@ import Glibc
 ///   /status/N        status N
 ///   /drop            closes the connection without answering
 ///   /slow?ms=N       answers after N ms
+///   /serial?ms=N     a server of fixed capacity: one such request at a time, each N ms (20 ms: 50/s)
 ///   /close           200 with Connection: close
 ///   /silent-close    200 keep-alive, then closes the socket anyway (a stale kept-alive connection)
 ///   /chunked         a chunked body "hello world"
 ///   /nocontent       204
 ///   /echo            JSON: method, target, headers (lower-case names), body
 ///   /json            {"items":[1,2,3],"name":"x"}
+///   /set-cookie?c=V  200 with one Set-Cookie: V per `c` (percent-decoded)
+///   /redirect/N      302 to /redirect/N-1; /redirect/0 answers 200 "done"
+///   /redirect-to?status=S&url=U   status S with Location: U
+///   /loop            302 to itself, for ever
+///   /gzip, /deflate, /raw-deflate   a compressed text body with its Content-Encoding
+///   /late-body       the head at once, the body 40 ms later (a wait much shorter than the latency)
+/// Every request is also kept whole (`received`), so tests check what the server saw.
 final class TestHTTPServer: @unchecked Sendable {
+    /// One request as the server read it: header names lower-case (repeated headers joined with ", ").
+    struct Received {
+        var method: String
+        var target: String
+        var path: String
+        var headers: [String: String]
+        var body: [UInt8]
+    }
     let port: UInt16
     private let listenFD: Int32
     private let lock = NSLock()
     private var counts: [String: Int] = [:]
+    private var log: [Received] = []
     private var connectionCount = 0
     private var open: Set<Int32> = []
     private var stopped = false
+    /// /serial's one worker: requests wait their turn in arrival order.
+    private let serial = DispatchQueue(label: "TestHTTPServer.serial")
 
     init() throws {
         let lfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -48,6 +67,8 @@ final class TestHTTPServer: @unchecked Sendable {
     func count(_ path: String) -> Int { lock.withLock { counts[path, default: 0] } }
     var total: Int { lock.withLock { counts.values.reduce(0, +) } }
     var connections: Int { lock.withLock { connectionCount } }
+    /// Every request received so far, in order of arrival (per connection), optionally only those to `path`.
+    func received(_ path: String? = nil) -> [Received] { lock.withLock { log.filter { path == nil || $0.path == path } } }
 
     func stop() {
         lock.withLock { stopped = true }
@@ -92,7 +113,8 @@ final class TestHTTPServer: @unchecked Sendable {
             var headers: [String: String] = [:]
             for l in lines {
                 guard let c = l.firstIndex(of: ":") else { continue }
-                headers[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)
+                let name = l[..<c].lowercased(), value = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)
+                headers[name] = headers[name].map { $0 + ", " + value } ?? value
             }
             let length = Int(headers["content-length"] ?? "0") ?? 0
             while buffer.count < headEnd! + 4 + length {
@@ -106,11 +128,16 @@ final class TestHTTPServer: @unchecked Sendable {
             let target = String(requestLine[1])
             let path = String(target.split(separator: "?", maxSplits: 1).first ?? "")
             let query = target.contains("?") ? String(target.split(separator: "?", maxSplits: 1)[1]) : ""
-            lock.withLock { counts[path, default: 0] += 1 }
+            lock.withLock {
+                counts[path, default: 0] += 1
+                log.append(Received(method: method, target: target, path: path, headers: headers, body: body))
+            }
 
             func respond(_ status: Int, _ body: String, extra: String = "", close: Bool = false) -> Bool {
+                respondBytes(status, Array(body.utf8), extra: extra, close: close)
+            }
+            func respondBytes(_ status: Int, _ bytes: [UInt8], extra: String = "", close: Bool = false) -> Bool {
                 let isHead = method == "HEAD"
-                let bytes = Array(body.utf8)
                 var text = "HTTP/1.1 \(status) X\r\nContent-Length: \(bytes.count)\r\n\(extra)"
                 if close { text += "Connection: close\r\n" }
                 text += "\r\n"
@@ -127,6 +154,10 @@ final class TestHTTPServer: @unchecked Sendable {
                 let ms = Int(query.replacingOccurrences(of: "ms=", with: "")) ?? 1000
                 usleep(useconds_t(ms * 1000))
                 guard respond(200, "slow") else { return }
+            case "/serial":
+                let ms = Int(query.replacingOccurrences(of: "ms=", with: "")) ?? 20
+                serial.sync { usleep(useconds_t(ms * 1000)) }
+                guard respond(200, "served") else { return }
             case "/close":
                 _ = respond(200, "bye", close: true)
                 return
@@ -145,8 +176,29 @@ final class TestHTTPServer: @unchecked Sendable {
                 let obj: [String: Any] = ["method": method, "target": target, "headers": headers, "body": String(decoding: body, as: UTF8.self)]
                 let data = try! JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
                 guard respond(200, String(decoding: data, as: UTF8.self)) else { return }
+            case "/set-cookie":
+                let cookies = queryValues(query, "c").map { "Set-Cookie: \($0)\r\n" }.joined()
+                guard respond(200, "set", extra: cookies) else { return }
+            case "/redirect-to":
+                let status = Int(queryValues(query, "status").first ?? "302") ?? 302
+                guard respond(status, "moved", extra: "Location: \(queryValues(query, "url").first ?? "/")\r\n") else { return }
+            case "/late-body":
+                guard writeAll(fd, Array("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n".utf8)) else { return }
+                usleep(40_000)
+                guard writeAll(fd, Array("late".utf8)) else { return }
+            case "/loop":
+                guard respond(302, "again", extra: "Location: /loop\r\n") else { return }
+            case "/gzip":
+                guard respondBytes(200, gzipHello, extra: "Content-Encoding: gzip\r\n") else { return }
+            case "/deflate":
+                guard respondBytes(200, deflateHello, extra: "Content-Encoding: deflate\r\n") else { return }
+            case "/raw-deflate":
+                guard respondBytes(200, rawDeflateHello, extra: "Content-Encoding: deflate\r\n") else { return }
             default:
-                if path.hasPrefix("/status/"), let s = Int(path.dropFirst(8)) {
+                if path.hasPrefix("/redirect/"), let n = Int(path.dropFirst(10)) {
+                    let ok = n > 0 ? respond(302, "", extra: "Location: /redirect/\(n - 1)\r\n") : respond(200, "done")
+                    guard ok else { return }
+                } else if path.hasPrefix("/status/"), let s = Int(path.dropFirst(8)) {
                     guard respond(s, "status \(s)") else { return }
                 } else {
                     guard respond(404, "not found") else { return }
@@ -155,6 +207,24 @@ final class TestHTTPServer: @unchecked Sendable {
         }
     }
 }
+
+/// The values of `name` in a query string, percent-decoded.
+private func queryValues(_ query: String, _ name: String) -> [String] {
+    query.split(separator: "&").compactMap { part in
+        let kv = part.split(separator: "=", maxSplits: 1)
+        guard kv.count == 2, kv[0] == name else { return nil }
+        return String(kv[1]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+}
+
+/// "hello from gzip " × 8, gzip-compressed (Python's gzip.compress, mtime 0).
+let gzipHello: [UInt8] = [31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 203, 72, 205, 201, 201, 87, 72, 43, 202, 207, 85, 72, 175, 202, 44, 80,
+                          200, 160, 51, 31, 0, 111, 239, 205, 72, 128, 0, 0, 0]
+/// "hello from deflate " × 8 as a zlib stream (what "deflate" means).
+let deflateHello: [UInt8] = [120, 156, 203, 72, 205, 201, 201, 87, 72, 43, 202, 207, 85, 72, 73, 77, 203, 73, 44, 73, 85, 200, 24,
+                             12, 66, 0, 198, 20, 55, 233]
+/// "hello from raw deflate" as raw deflate (what some servers send as "deflate").
+let rawDeflateHello: [UInt8] = [203, 72, 205, 201, 201, 87, 72, 43, 202, 207, 85, 40, 74, 44, 87, 72, 73, 77, 203, 73, 44, 73, 5, 0]
 
 private func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
     guard haystack.count >= needle.count else { return nil }

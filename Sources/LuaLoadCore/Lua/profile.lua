@@ -1,0 +1,86 @@
+-- luaload prelude: what a script declares about the run's load and its verdict —
+-- `stages`, `shape(run_time)` (Locust's LoadTestShape) and `thresholds` — checked once by finalize, and
+-- shape() called by the Runner about once a second.
+local E = ...
+local type, tostring, error, pairs, ipairs, rawget = type, tostring, error, pairs, ipairs, rawget
+local format, sort, getinfo = string.format, table.sort, debug.getinfo
+
+local function is_duration(v) return type(v) == "string" or (type(v) == "number" and v >= 0) end
+
+-- stages = { {duration = "30s", users = 100}, ... } → the same, durations as text for the engine to parse.
+local function read_stages(stages)
+  if stages == nil then return nil end
+  local usage = 'stages must be a list like { {duration = "30s", users = 100}, {duration = "1m", users = 100} }'
+  if type(stages) ~= "table" or #stages == 0 then error(usage, 0) end
+  local out = {}
+  for i, s in ipairs(stages) do
+    if type(s) ~= "table" then error(format("stages[%d]: %s", i, usage), 0) end
+    if not is_duration(s.duration) then error(format('stages[%d].duration must be like "30s" or seconds', i), 0) end
+    local u = s.users
+    if type(u) ~= "number" or u < 0 or u % 1 ~= 0 then error(format("stages[%d].users must be a whole number >= 0", i), 0) end
+    out[i] = { duration = tostring(s.duration), users = u }
+  end
+  return out
+end
+
+-- One entry: "p95 < 200", or { "p95 < 200", abort_on_fail = true, delay = "10s" }.
+local function read_entry(name, i, e, out)
+  local expr, abort, delay = e, nil, nil
+  if type(e) == "table" then expr, abort, delay = e[1], e.abort_on_fail, e.delay end
+  local where = format("thresholds[%q][%d]", name, i)
+  if type(expr) ~= "string" then error(where .. ': expected an expression like "p95 < 200"', 0) end
+  if abort ~= nil and type(abort) ~= "boolean" then error(where .. ": abort_on_fail must be true or false", 0) end
+  if delay ~= nil and not is_duration(delay) then error(where .. ': delay must be like "10s" or seconds', 0) end
+  out[#out + 1] = { name = name, expr = expr, abort_on_fail = abort == true, delay = delay ~= nil and tostring(delay) or nil }
+end
+
+-- thresholds = { ["GET /health"] = { "p95 < 200", ... }, Aggregated = { ... } } → a flat list, names sorted
+-- (a table's order is not defined), each name's expressions in their order.
+local function read_thresholds(t)
+  if t == nil then return {} end
+  if type(t) ~= "table" then error('thresholds must be a table like { ["GET /health"] = { "p95 < 200" } }', 0) end
+  local names = {}
+  for name in pairs(t) do
+    if type(name) ~= "string" then error("thresholds: keys must be request names (strings), got " .. tostring(name), 0) end
+    names[#names + 1] = name
+  end
+  sort(names)
+  local out = {}
+  for _, name in ipairs(names) do
+    local list = t[name]
+    if type(list) == "string" then list = { list } end
+    if type(list) ~= "table" then error(format('thresholds[%q] must be a list like { "p95 < 200" }', name), 0) end
+    for i, e in ipairs(list) do read_entry(name, i, e, out) end
+  end
+  return out
+end
+
+-- Adds what the script declared about the load to finalize's result.
+function E.read_profile(out)
+  out.stages = read_stages(rawget(_G, "stages"))
+  out.thresholds = read_thresholds(rawget(_G, "thresholds"))
+  local shape = rawget(_G, "shape")
+  if shape ~= nil and type(shape) ~= "function" then error("shape must be a function(run_time) returning users, spawn_rate or nil", 0) end
+  out.has_shape = shape ~= nil
+  if shape ~= nil and out.stages ~= nil then error("the script sets both stages and shape(): keep one", 0) end
+end
+
+-- Called by the Runner (protected, with a traceback): shape(run_time) → users, spawn_rate, or nil to end.
+function E.shape_tick(run_time)
+  local shape = rawget(_G, "shape")
+  local users, rate, classes = shape(run_time)
+  if users == nil then return nil end
+  local info = getinfo(shape, "S")
+  local at = info.short_src .. ":" .. info.linedefined
+  if type(users) ~= "number" or users < 0 or users % 1 ~= 0 then
+    error(format("%s: shape() must return users (a whole number >= 0) and spawn_rate, or nil to end the run; got users = %s",
+                 at, tostring(users)), 0)
+  end
+  if type(rate) ~= "number" or rate <= 0 then
+    error(format("%s: shape() must return spawn_rate > 0 after users; got %s", at, tostring(rate)), 0)
+  end
+  if classes ~= nil then
+    error(at .. ": shape(): a list of user classes (the third value) is not supported; the pool's classes follow their weights", 0)
+  end
+  return users, rate
+end

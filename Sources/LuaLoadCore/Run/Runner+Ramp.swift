@@ -1,0 +1,91 @@
+import LuaLoadLoop
+
+/// The main thread's side of a ramp (--stages, shape()): the run's target user count, recomputed every
+/// 100 ms so linear ramps are smooth, and posted to the workers only when it changes.
+struct RampState {
+    /// The target last posted (-1: none yet).
+    var posted = -1
+    /// shape(): the users now, moving toward what shape() asked at its spawn rate.
+    var level = 0.0
+    var shapeUsers = 0
+    var shapeRate = 1.0
+    var nextShapeCall: UInt64 = 0
+    /// When to recompute next (µs).
+    var next: UInt64 = .max
+    /// shape() raised or returned something else: the run stops and the message becomes a script error.
+    var shapeFailure: String?
+    /// shape() asked for more users than the pool holds (--max-vus): the most it asked.
+    var cappedAt: Int?
+    /// The highest target posted: the summary's users for shape().
+    var peak = 0
+}
+
+extension Runner {
+    static let rampStepMicros: UInt64 = 100_000
+
+    /// Recomputes the target at `t` and posts it to every worker when it changed.
+    func stepProfile(_ workers: [Worker], at t: UInt64, _ state: inout RunState) {
+        let elapsed = Double(t - state.start) / 1e6
+        let target: Int
+        switch profile {
+        case .stages(let ramp):
+            target = Int(ramp.value(at: elapsed).rounded())
+        case .shape:
+            if t >= state.ramp.nextShapeCall {
+                callShape(elapsed, at: t, &state)
+                state.ramp.nextShapeCall = t + 1_000_000
+            }
+            let step = state.ramp.shapeRate * Double(Runner.rampStepMicros) / 1e6
+            let goal = Double(state.ramp.shapeUsers)
+            state.ramp.level = state.ramp.level < goal ? min(goal, state.ramp.level + step) : max(goal, state.ramp.level - step)
+            target = Int(state.ramp.level.rounded())
+        default:
+            return
+        }
+        state.ramp.next = t + Runner.rampStepMicros
+        guard target != state.ramp.posted else { return }
+        state.ramp.posted = target
+        state.ramp.peak = max(state.ramp.peak, target)
+        for w in workers { w.setTargetUsers(target) }
+    }
+
+    /// One call of shape(run_time): new users and spawn rate, or the run's end.
+    private func callShape(_ elapsed: Double, at t: UInt64, _ state: inout RunState) {
+        guard let script = shapeScript, state.stopAt.map({ t < $0 }) ?? true else { return }
+        switch script.shapeTick(runTime: elapsed) {
+        case .users(let users, let rate):
+            if users > poolSize { state.ramp.cappedAt = max(state.ramp.cappedAt ?? 0, users) }
+            state.ramp.shapeUsers = min(users, poolSize)
+            state.ramp.shapeRate = rate
+        case .end:
+            state.stopAt = t
+            state.reason = .shapeEnded
+        case .failed(let message):
+            state.ramp.shapeFailure = message
+            state.stopAt = t
+            state.reason = .shapeEnded
+        }
+    }
+
+    /// abort_on_fail: once past its delay, a crossed threshold stops the run (k6's abortOnFail).
+    func checkAbortThresholds(_ workers: [Worker], elapsed: Double, _ state: inout RunState) {
+        let watched = thresholds.filter { $0.abortOnFail && elapsed >= $0.delaySeconds }
+        guard !watched.isEmpty, !state.stopSent else { return }
+        var now = Runner.statsNow(workers, elapsed: elapsed, users: 0, threads: workers.count)
+        if case .open = profile { now.arrivals = state.arrivalsSoFar }
+        for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {
+            state.stopAt = monotonicMicros()
+            state.reason = .thresholdCrossed
+            state.abortedBy = t.name + ": " + t.text
+            return
+        }
+    }
+}
+
+extension Worker {
+    /// Main side: the run's target user count for this worker to follow (--stages, shape()).
+    public func setTargetUsers(_ n: Int) {
+        mailbox.setTargetUsers(n)
+        loop.wake()
+    }
+}

@@ -1,0 +1,142 @@
+import LuaLoadLoop
+
+/// The open model's per-thread state: its share of the schedule, the late arrivals waiting for a VU,
+/// the free VUs. No state is shared with other threads per arrival.
+struct ArrivalState {
+    let plan: ArrivalPlan
+    /// The arrival timer's id in the heap: one past the VUs.
+    let timerID: Int
+    /// This thread's next arrival to come due (its j-th: global arrival thread + j × threads).
+    var next = 0
+    /// --late queue: this thread's first due arrival not started yet; arrivals head..<next wait for a VU.
+    /// Due times are recomputed from the schedule, so a queue of any length costs no memory.
+    var head = 0
+    /// VUs whose on_start ran and which are between task runs; the last one freed goes first (its
+    /// connection is the warmest).
+    var free: [Int32] = []
+
+    init(plan: ArrivalPlan, timerID: Int) {
+        self.plan = plan
+        self.timerID = timerID
+    }
+
+    /// When this thread's j-th arrival is due (monotonic µs); nil past the schedule's end.
+    func dueMicros(_ j: Int) -> UInt64? {
+        plan.schedule.dueSeconds(plan.thread + j * plan.threads).map { plan.origin + UInt64($0 * 1_000_000) }
+    }
+}
+
+extension Worker {
+    func armNextArrival() {
+        guard let a = arrivals, let due = a.dueMicros(a.next) else { return }
+        timers.arm(a.timerID, at: due)
+    }
+
+    /// Arrivals due within this long after the timer start with it: at 10,000/s one wake-up serves ten
+    /// (as the closed model's ms timers batch), where one wake-up each cost twice the CPU per request.
+    /// None starts more than this early, and a request is never timed from before its first byte.
+    static let arrivalBatchMicros: UInt64 = 1000
+
+    /// The arrival timer fired: each arrival now due starts on a free VU; without one it waits (queue)
+    /// or is dropped (drop).
+    func onArrivals(now: UInt64) {
+        guard phase == .running else { return }
+        let firstDue = arrivals!.next
+        while let due = arrivals!.dueMicros(arrivals!.next), due <= now + Worker.arrivalBatchMicros {
+            arrivals!.next += 1
+            stats.arrivals!.scheduled += 1
+            if arrivals!.plan.late == .drop {
+                arrivals!.head = arrivals!.next
+                if let vu = arrivals!.free.popLast() {
+                    startArrival(Int(vu), due: due, late: false)
+                    resume(Int(vu), nargs: 0)
+                } else {
+                    stats.arrivals!.droppedNoVU += 1
+                    interval.arrivalsDropped += 1
+                }
+            }
+        }
+        // Queue: arrivals start in order; those older than this batch waited for a VU.
+        while arrivals!.head < arrivals!.next, let vu = arrivals!.free.popLast() {
+            let j = arrivals!.head
+            arrivals!.head += 1
+            startArrival(Int(vu), due: arrivals!.dueMicros(j)!, late: j < firstDue)
+            resume(Int(vu), nargs: 0)
+        }
+        armNextArrival()
+    }
+
+    /// Counts an arrival as started on VU `i` (the caller resumes it) and notes when it was due.
+    @inline(__always)
+    func startArrival(_ i: Int, due: UInt64, late: Bool) {
+        stats.arrivals!.started += 1
+        interval.arrivalsStarted += 1
+        if late {
+            stats.arrivals!.late += 1
+            interval.arrivalsLate += 1
+        }
+        vus[i].dueAt = due
+        vus[i].state = .runningLua
+    }
+
+    /// LL_OP_IDLE: VU `i` ran on_start or a task run. It takes the oldest waiting arrival (queue), or goes
+    /// to the free list. True when it goes straight on inline (one run per resume; more go through `ready`).
+    func onIdle(_ i: Int, inline: inout Bool) -> Bool {
+        vus[i].dueAt = 0   // a task run without a request leaves nothing to time
+        if case .draining = phase {
+            park(i)
+            return false
+        }
+        guard phase == .running, arrivals!.head < arrivals!.next else {
+            vus[i].state = .idle
+            arrivals!.free.append(Int32(i))
+            return false
+        }
+        let j = arrivals!.head
+        arrivals!.head += 1
+        startArrival(i, due: arrivals!.dueMicros(j)!, late: true)
+        if inline, phase == .running {
+            inline = false
+            return true
+        }
+        ready.append(Int32(i))
+        return false
+    }
+
+    /// The first request of an arrival's task run is timed from when the arrival was due (wrk2): the
+    /// wait for a VU and the engine's own lag count as latency, so a slow server cannot hide.
+    func timeFromArrival(_ i: Int) {
+        let first = vus[i].request.started > 0 ? vus[i].request.started : monotonicMicros()
+        let late = first > vus[i].dueAt ? first - vus[i].dueAt : 0
+        if late > 0 && vus[i].pending.waitIsLatency && vus[i].pending.stat >= 0 {
+            // Its latency now counts the lateness; its wait (to the first response byte) does not.
+            stats.rows[Int(vus[i].pending.stat)].phases.recordWaitApart(vus[i].pending.micros)
+            vus[i].pending.waitIsLatency = false
+        }
+        vus[i].pending.micros += late
+        vus[i].pending.late = late
+        vus[i].dueAt = 0
+    }
+
+    /// Every request of the open model, timed from its first byte (the uncorrected figure, wrk2's -U).
+    @inline(__always)
+    func recordUncorrected(_ p: PendingOutcome) {
+        stats.uncorrected!.record(micros: p.micros &- p.late, failed: p.failure != nil)
+    }
+
+    /// At the stop: arrivals due by now and not started count as scheduled and unstarted, so
+    /// scheduled = started + dropped exactly.
+    func closeArrivals(at now: UInt64) {
+        guard arrivals != nil else { return }
+        timers.cancel(arrivals!.timerID)
+        var unstarted = arrivals!.next - arrivals!.head
+        while let due = arrivals!.dueMicros(arrivals!.next), due <= now {
+            arrivals!.next += 1
+            stats.arrivals!.scheduled += 1
+            unstarted += 1
+        }
+        arrivals!.head = arrivals!.next
+        stats.arrivals!.unstartedAtStop += unstarted
+        interval.arrivalsDropped += unstarted
+    }
+}

@@ -1,0 +1,59 @@
+import LuaLoadLoop
+
+/// How a worker's VUs are driven.
+public enum WorkerMode: Sendable {
+    /// Each VU starts at its planned offset (-u, -r) and runs until the stop or its own end.
+    case fixed
+    /// The Runner posts the run's target user count (--stages, shape()); each worker runs those of its
+    /// VUs whose global spawn index is below it, starting and retiring VUs as it moves.
+    case targets
+    /// The open model: the pool's VUs run on_start, then one task run per arrival of this thread.
+    case arrivals(ArrivalPlan)
+
+    /// Whether the worker lives until the stop even when no VU runs (a ramp may go to 0 and back).
+    var runsUntilStopped: Bool {
+        if case .fixed = self { return false }
+        return true
+    }
+}
+
+/// One worker's part of the open model's schedule.
+public struct ArrivalPlan: Sendable {
+    /// The run's one global schedule.
+    public var schedule: ArrivalSchedule
+    /// This worker takes arrivals thread, thread + threads, ...
+    public var thread: Int
+    public var threads: Int
+    public var late: LateMode
+    /// The schedule's t = 0 (monotonic µs): the Runner's start, the same for every worker.
+    public var origin: UInt64
+
+    public init(schedule: ArrivalSchedule, thread: Int, threads: Int, late: LateMode, origin: UInt64) {
+        self.schedule = schedule
+        self.thread = thread
+        self.threads = threads
+        self.late = late
+        self.origin = origin
+    }
+}
+
+extension Worker {
+    /// At the worker's start: arm each VU's spawn (fixed), wait for the Runner's targets, or start the
+    /// whole pool at once and arm the first arrival (open).
+    func beginMode() {
+        switch config.mode {
+        case .fixed:
+            for i in 0..<vuCount { timers.arm(i, at: runStart + vus[i].startOffset) }
+            pendingVUs = vuCount
+        case .targets:
+            if let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
+        case .arrivals(let plan):
+            arrivals = ArrivalState(plan: plan, timerID: vuCount)
+            stats.arrivals = ArrivalCounts()
+            stats.uncorrected = RequestStats(method: "", name: "Aggregated (uncorrected)")
+            // Before the first arrival is armed, so a VU without on_start is free for it.
+            for i in 0..<vuCount where vus[i].role == .user { startVU(i, function: script.vuMainRef) }
+            armNextArrival()
+        }
+    }
+}

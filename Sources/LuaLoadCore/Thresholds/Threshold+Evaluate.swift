@@ -1,0 +1,63 @@
+extension Threshold {
+    /// Evaluates on a merged summary. A name no request used is crossed (✗): names are dynamic (a script
+    /// may build them at run time), so they are only known once the run is over, and a threshold that
+    /// silently watched nothing would let a typo pass CI.
+    public func evaluate(_ s: Summary) -> ThresholdResult {
+        if expression.metric == .dropped {
+            let dropped = Double(s.arrivals?.dropped ?? 0)
+            return ThresholdResult(name: name, expression: text, value: dropped, ok: expression.comparison.holds(dropped, expression.bound))
+        }
+        guard let row = s.row(named: name) else {
+            let note = name == "Aggregated" ? "no request was made" : "no request named \"\(name)\" was made"
+            return ThresholdResult(name: name, expression: text, value: nil, ok: false, note: note)
+        }
+        let value = Self.read(expression.metric, row, s)
+        return ThresholdResult(name: name, expression: text, value: value,
+                               ok: expression.comparison.holds(value, expression.bound))
+    }
+
+    static func read(_ m: ThresholdMetric, _ r: RowSummary, _ s: Summary) -> Double {
+        switch m {
+        case .avg: return r.avgMs
+        case .min: return r.minMs
+        case .max: return r.maxMs
+        case .med: return r.percentileMs(50)
+        case .percentile(let p): return r.percentileMs(p)
+        case .rps: return s.rps(r)
+        case .requests: return Double(r.requests)
+        case .failures: return Double(r.failures)
+        case .failRate: return r.failureRatio
+        case .dropped: return Double(s.arrivals?.dropped ?? 0)
+        }
+    }
+}
+
+extension Summary {
+    /// The row a threshold names: "Aggregated", a request name, or "METHOD name"; rows of one name under
+    /// several methods are merged.
+    public func row(named name: String) -> RowSummary? {
+        if name == "Aggregated" { return total.requests > 0 ? total : nil }
+        let matching = rows.filter { $0.name == name || $0.method + " " + $0.name == name }
+        guard var merged = matching.first else { return nil }
+        for r in matching.dropFirst() { merged.merge(r) }
+        return merged
+    }
+
+    /// Evaluates every threshold: the verdicts the reports show and the exit code follows.
+    public mutating func evaluate(_ thresholds: [Threshold]) {
+        thresholdResults = thresholds.map { $0.evaluate(self) }
+    }
+
+    /// Whether thresholds were given and any is crossed.
+    public var anyThresholdCrossed: Bool { thresholdResults.contains { !$0.ok } }
+}
+
+extension RowSummary {
+    mutating func merge(_ other: RowSummary) {
+        requests += other.requests
+        failures += other.failures
+        sumMicros += other.sumMicros
+        bytes += other.bytes
+        histogram.add(other.histogram)
+    }
+}

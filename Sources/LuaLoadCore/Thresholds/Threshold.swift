@@ -1,0 +1,146 @@
+/// What a threshold reads from a stats row (k6's thresholds, Locust's columns).
+public enum ThresholdMetric: Equatable, Sendable {
+    case avg, min, max, med
+    /// pN, e.g. p95, p99.9: a percentile in ms.
+    case percentile(Double)
+    /// requests per second over the run
+    case rps
+    case requests, failures
+    /// failures / requests, 0...1
+    case failRate
+    /// the open model's arrivals that did not start (the run's, under `Aggregated` only)
+    case dropped
+}
+
+public enum ThresholdComparison: String, Sendable, CaseIterable {
+    case le = "<=", ge = ">=", eq = "==", ne = "!=", lt = "<", gt = ">"
+
+    func holds(_ value: Double, _ bound: Double) -> Bool {
+        switch self {
+        case .lt: return value < bound
+        case .le: return value <= bound
+        case .gt: return value > bound
+        case .ge: return value >= bound
+        case .eq: return value == bound
+        case .ne: return value != bound
+        }
+    }
+}
+
+/// Why a threshold expression does not parse: a usage error before any traffic.
+public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
+    case noComparison(String)
+    case unknownMetric(String)
+    case badBound(String)
+
+    public var description: String {
+        switch self {
+        case .noComparison(let e):
+            return "\"\(e)\" has no comparison: write it as metric op number, e.g. \"p95 < 200\" (op: < <= > >= == !=)"
+        case .unknownMetric(let m):
+            return "unknown metric \"\(m)\": use avg, min, max, med, pN (p95, p99.9), rps, requests, failures, fail_rate or dropped"
+        case .badBound(let b):
+            return "\"\(b)\" is not a number (times are in ms; \"200ms\" and \"0.2s\" work too)"
+        }
+    }
+}
+
+/// One parsed expression: "p95 < 200" → (.percentile(95), .lt, 200).
+public struct ThresholdExpression: Equatable, Sendable {
+    public var metric: ThresholdMetric
+    public var comparison: ThresholdComparison
+    /// ms for times; a count, a rate or a ratio otherwise.
+    public var bound: Double
+
+    public init(parsing text: String) throws {
+        // The operator is the first run of < > = ! characters.
+        let isOp: (Character) -> Bool = { "<>=!".contains($0) }
+        guard let start = text.firstIndex(where: isOp) else { throw ThresholdParseError.noComparison(text) }
+        let end = text[start...].firstIndex(where: { !isOp($0) }) ?? text.endIndex
+        guard let op = ThresholdComparison(rawValue: String(text[start..<end])) else { throw ThresholdParseError.noComparison(text) }
+        metric = try Self.metric(String(text[..<start]).trimmingWhitespace())
+        comparison = op
+        bound = try Self.bound(String(text[end...]).trimmingWhitespace(), isTime: Self.isTime(metric))
+    }
+
+    static func metric(_ m: String) throws -> ThresholdMetric {
+        switch m {
+        case "avg": return .avg
+        case "min": return .min
+        case "max": return .max
+        case "med", "p50": return .med
+        case "rps": return .rps
+        case "requests": return .requests
+        case "failures": return .failures
+        case "fail_rate": return .failRate
+        case "dropped": return .dropped
+        default:
+            if m.hasPrefix("p"), let p = Double(m.dropFirst()), p > 0, p <= 100 { return .percentile(p) }
+            throw ThresholdParseError.unknownMetric(m)
+        }
+    }
+
+    static func isTime(_ m: ThresholdMetric) -> Bool {
+        switch m {
+        case .avg, .min, .max, .med, .percentile: return true
+        default: return false
+        }
+    }
+
+    /// A number; for times also "200ms" or "0.2s".
+    static func bound(_ b: String, isTime: Bool) throws -> Double {
+        if let v = Double(b), v.isFinite { return v }
+        if isTime, b.hasSuffix("ms"), let v = Double(String(b.dropLast(2)).trimmingWhitespace()) { return v }
+        if isTime, b.hasSuffix("s"), let v = Double(String(b.dropLast(1)).trimmingWhitespace()) { return v * 1000 }
+        throw ThresholdParseError.badBound(b)
+    }
+}
+
+/// A threshold as declared: the row it reads (a request name, "METHOD name", or "Aggregated"), its
+/// expression, and whether crossing it stops the run (k6's abortOnFail, after `delaySeconds`).
+public struct Threshold: Sendable {
+    public var name: String
+    /// The expression as written, for the reports.
+    public var text: String
+    public var expression: ThresholdExpression
+    public var abortOnFail = false
+    /// abort_on_fail is not evaluated before this many seconds into the run (k6's delayAbortEval).
+    public var delaySeconds: Double = 0
+
+    /// Parses `text`; the error says which threshold (`origin`, e.g. the script or --threshold) is wrong.
+    public init(name: String, text: String, abortOnFail: Bool = false, delaySeconds: Double = 0, origin: String) throws {
+        self.name = name
+        self.text = text
+        self.abortOnFail = abortOnFail
+        self.delaySeconds = delaySeconds
+        do {
+            expression = try ThresholdExpression(parsing: text)
+        } catch let e as ThresholdParseError {
+            throw UsageError("\(origin): threshold on \"\(name)\": \(e)")
+        }
+        if expression.metric == .dropped && name != "Aggregated" {
+            throw UsageError("\(origin): threshold on \"\(name)\": dropped is the run's count: put it under Aggregated")
+        }
+    }
+
+    /// `--threshold 'GET /health: p95<200'`: the name is everything before the last ':'.
+    public init(option: String) throws {
+        guard let colon = option.lastIndex(of: ":") else {
+            throw UsageError("bad --threshold \"\(option)\": write it as 'name: expression', e.g. 'GET /health: p95<200' or 'Aggregated: fail_rate<0.01'")
+        }
+        let name = String(option[..<colon]).trimmingWhitespace()
+        guard !name.isEmpty else { throw UsageError("bad --threshold \"\(option)\": the name before ':' is empty") }
+        try self.init(name: name, text: String(option[option.index(after: colon)...]).trimmingWhitespace(), origin: "--threshold")
+    }
+}
+
+/// A threshold's verdict: the value observed, and whether it held.
+public struct ThresholdResult: Sendable {
+    public var name: String
+    public var expression: String
+    /// nil when the row was never seen (no request with that name was made).
+    public var value: Double?
+    public var ok: Bool
+    /// Why it has no value, when it has none.
+    public var note: String?
+}

@@ -1,0 +1,77 @@
+import Foundation
+import XCTest
+
+/// The HTTP client against a server nobody here wrote: httpbin (PyPI) under gunicorn on loopback, from the
+/// venv scripts/install-deps.sh --test makes. Its access log is the server's own count.
+final class HTTPBinTests: XCTestCase {
+    func testCookiesRedirectsCompressionAuthFormsAndUploadsAgainstHTTPBin() throws {
+        let venv = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".venv-test").path
+        let gunicorn = venv + "/bin/gunicorn"
+        guard FileManager.default.isExecutableFile(atPath: gunicorn) else {
+            return XCTFail("no \(gunicorn): run scripts/install-deps.sh --test (scripts/test.sh does)")
+        }
+        let port = try freePort()
+        let log = NSTemporaryDirectory() + "httpbin-\(UUID().uuidString).log"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: gunicorn)
+        server.arguments = ["-b", "127.0.0.1:\(port)", "-w", "1", "--access-logfile", log, "httpbin:app"]
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit(); try? FileManager.default.removeItem(atPath: log) }
+        try waitForPort(port)
+
+        let script = Luaload.script(#"""
+        task(function()
+          local c = http.get("/cookies/set?flavor=oat", { name = "cookies" })
+          if c.status ~= 200 or c:json().cookies.flavor ~= "oat" then fail("cookie kept across the redirect") end
+          local r = http.get("/redirect/3", { name = "redirect" })
+          if r.status ~= 200 or #r.history ~= 3 then fail("three redirects followed") end
+          if not http.get("/gzip"):json().gzipped then fail("gzip") end
+          if not http.get("/deflate"):json().deflated then fail("deflate") end
+          local a = http.get("/basic-auth/user/pass", { auth = { "user", "pass" }, name = "auth" })
+          if a.status ~= 200 or not a:json().authenticated then fail("basic auth") end
+          local p = http.post("/post", { form = { a = "1" }, files = { up = { filename = "x.txt", content = "hello", content_type = "text/plain" } } })
+          local j = p:json()
+          if j.form.a ~= "1" or j.files.up ~= "hello" then fail("form and file") end
+          if http.get("/headers"):json().headers["User-Agent"] ~= "luaload/0.2.0" then fail("user agent") end
+          stop()
+        end)
+        """#)
+        let r = try Luaload.run(["-t", "1", "-u", "2", "-H", "http://127.0.0.1:\(port)"], script: script)
+        XCTAssertEqual(r.exitCode, 0, r.stderr + "\(r.failures)\(r.errors)")
+        XCTAssertEqual(r.failuresCount, 0)
+        XCTAssertEqual(r.requests, 2 * 7)
+        XCTAssertEqual(r.json["redirects"] as? Int, 2 * (1 + 3))
+        usleep(200_000)   // gunicorn writes its access log line after the response
+        let lines = (try String(contentsOfFile: log, encoding: .utf8)).split(separator: "\n")
+        XCTAssertEqual(lines.count, r.requests + (r.json["redirects"] as? Int ?? 0) + r.abandoned, "what httpbin saw")
+    }
+
+    private func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    private func waitForPort(_ port: UInt16) throws {
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = port.bigEndian
+            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(fd)
+            if rc == 0 { return }
+            usleep(100_000)
+        }
+        XCTFail("httpbin did not start on port \(port)")
+    }
+}
