@@ -36,8 +36,11 @@ struct WrkCommand: ParsableCommand {
     @Option(name: [.customShort("T"), .long], help: "A request with no whole response within this long fails with a timeout.")
     var timeout = "2s"
 
-    @Option(name: [.customShort("R"), .long], help: "wrk2's constant request rate (not yet supported: it needs the open model).")
+    @Option(name: [.customShort("R"), .long], help: "wrk2's constant rate: requests per second in total, latency timed from when each was due.")
     var rate: String?
+
+    @Flag(name: [.customShort("U"), .customLong("u_latency")], help: "With -R and --latency: also print the uncorrected latency distribution (wrk2's -U).")
+    var uncorrectedLatency = false
 
     @Flag(name: [.customShort("k"), .long], help: "Do not verify the TLS certificate and name of an https server.")
     var insecure = false
@@ -70,7 +73,8 @@ struct WrkCommand: ParsableCommand {
         summary.startUnixTime = Int(startedAt)
         let latencyStats = WrkStatsData.latency(summary, connections: wrk.connections)
         let rates = WrkStatsData.rates(summary)
-        print(WrkReport.render(summary, latency: latencyStats, rates: rates, distribution: latency), terminator: "")
+        print(WrkReport.render(summary, latency: latencyStats, rates: rates, distribution: latency,
+                               uncorrected: uncorrectedLatency), terminator: "")
         if let json { try writeFile(json, JSONReport.render(summary)) }
         if let csv {
             for file in CSVReport.files(summary, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
@@ -94,9 +98,6 @@ struct WrkCommand: ParsableCommand {
 
     /// wrk's checks and defaults (2 threads, 10 connections, 10 s, 2 s timeout), as luaload's RunOptions.
     func runOptions() throws -> RunOptions {
-        if rate != nil {
-            throw UsageError("-R/--rate is not supported yet: wrk2's constant rate needs luaload's open model")
-        }
         guard let t = scanMetric(threads), t > 0 else { throw UsageError("bad -t \"\(threads)\": a number of threads >= 1") }
         guard let c = scanMetric(connections), c > 0 else { throw UsageError("bad -c \"\(connections)\": a number of connections") }
         guard c >= t else { throw UsageError("number of connections must be >= threads") }
@@ -121,6 +122,12 @@ struct WrkCommand: ParsableCommand {
         options.tls.insecure = insecure
         options.tls.caFile = cacert
         options.wrk = wrk
+        if let rate {
+            guard let r = scanMetric(rate), r > 0 else { throw UsageError("bad -R \"\(rate)\": a number of requests per second >= 1") }
+            options.rate = Double(r)   // the open model, its default --late queue: wrk2's way
+        } else if uncorrectedLatency {
+            throw UsageError("-U/--u_latency prints wrk2's uncorrected latency: it needs -R")
+        }
         return options
     }
 }

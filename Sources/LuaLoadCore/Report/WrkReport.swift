@@ -7,11 +7,15 @@ public enum WrkReport {
     }
 
     /// The results: thread stats, the latency distribution (--latency), totals, errors, rates.
-    public static func render(_ summary: Summary, latency: WrkStatsData, rates: WrkStatsData, distribution: Bool) -> String {
+    /// With -R (`summary.arrivals` set) the distribution is wrk2's (HdrHistogram's), `uncorrected` adds its -U part.
+    public static func render(_ summary: Summary, latency: WrkStatsData, rates: WrkStatsData, distribution: Bool,
+                              uncorrected: Bool = false) -> String {
         var out = "  Thread Stats" + pad("Avg", 6) + pad("Stdev", 11) + pad("Max", 8) + pad("+/- Stdev", 12) + "\n"
         out += stats("Latency", latency, timeUs)
         out += stats("Req/Sec", rates, { units($0, metric, 2) })
-        if distribution {
+        if distribution && summary.arrivals != nil {
+            out += wrk2Distributions(summary, uncorrected: uncorrected)
+        } else if distribution {
             out += "  Latency Distribution\n"
             for p in [50.0, 75, 90, 99] {
                 out += pad(Format.fixed(p, 0), 7) + "%" + column(timeUs(Double(latency.percentile(p))), 10) + "\n"
@@ -36,13 +40,13 @@ public enum WrkReport {
     }
 
     // wrk's unit tables: the base unit, then larger ones; values go up a unit from 85% of the scale.
-    private typealias Units = (scale: Double, base: String, units: [String])
-    private static let timeUs: Units = (1000, "us", ["ms", "s"])
-    private static let timeS: Units = (60, "s", ["m", "h"])
-    private static let binary: Units = (1024, "", ["K", "M", "G", "T", "P"])
-    private static let metric: Units = (1000, "", ["k", "M", "G", "T", "P"])
+    typealias Units = (scale: Double, base: String, units: [String])
+    static let timeUs: Units = (1000, "us", ["ms", "s"])
+    static let timeS: Units = (60, "s", ["m", "h"])
+    static let binary: Units = (1024, "", ["K", "M", "G", "T", "P"])
+    static let metric: Units = (1000, "", ["k", "M", "G", "T", "P"])
 
-    private static func units(_ n: Double, _ m: Units, _ decimals: Int) -> String {
+    static func units(_ n: Double, _ m: Units, _ decimals: Int) -> String {
         var amount = n, unit = m.base, i = 0
         while i + 1 < m.units.count && amount >= m.scale * 0.85 {
             amount /= m.scale
@@ -53,16 +57,16 @@ public enum WrkReport {
     }
 
     /// Microseconds as wrk shows times: µs/ms up to a second, then s/m.
-    private static func timeUs(_ n: Double) -> String {
+    static func timeUs(_ n: Double) -> String {
         n >= 1_000_000 ? units(n / 1_000_000, timeS, 2) : units(n, timeUs, 2)
     }
 
     /// A value in a column of `width`, the unit's letters hanging into a 2-space gutter as wrk's print_units does.
-    private static func column(_ text: String, _ width: Int) -> String {
+    static func column(_ text: String, _ width: Int) -> String {
         let letters = text.suffix(2).filter { $0.isLetter }.count
         let padding = 2 - letters, w = width - padding
         return pad(String(text.prefix(w)), w) + String(repeating: " ", count: padding)
     }
 
-    private static func pad(_ s: String, _ width: Int) -> String { Format.padLeft(s, width) }
+    static func pad(_ s: String, _ width: Int) -> String { Format.padLeft(s, width) }
 }

@@ -9,10 +9,12 @@ extension WrkStatsData {
     /// The run's latencies (µs) after wrk's correction: with `expected` = run time / (responses per
     /// connection), each latency L ≥ 2·expected also counts at L − expected, L − 2·expected, … while above
     /// `expected` (the requests a connection could not send while it waited).
+    /// With -R (the open model) the latencies are already timed from when each request was due, wrk2's
+    /// correction, and are taken as they are.
     public static func latency(_ summary: Summary, connections: Int) -> WrkStatsData {
         var h = summary.total.histogram
         let completed = summary.wrkErrors.completed
-        if connections > 0, completed / connections > 0 {
+        if summary.arrivals == nil, connections > 0, completed / connections > 0 {
             let expected = UInt64(summary.durationSeconds * 1e6) / UInt64(completed / connections)
             if expected > 0 {
                 var corrected = h

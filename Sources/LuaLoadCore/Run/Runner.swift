@@ -35,7 +35,8 @@ public final class Runner {
             scriptOptions = ScriptOptions()
             endpoint = try Runner.resolve(wrkOptions.target.url)
             classEndpoints = [nil]
-            profile = .fixed
+            // -R: wrk2's constant rate is the open model's (--rate, --late queue): its connections are the pool.
+            profile = try Runner.resolveProfile(options, DeclaredProfile(), script: wrkOptions.scriptPath ?? "")
             thresholds = []
             shapeScript = nil
             wrk = try WrkSession(wrkOptions)

@@ -19,6 +19,8 @@ struct RawBatch {
     /// The request string whose depth was counted last (the coroutine keeps it alive, so its address is unique).
     var countedBase: UnsafeRawPointer? = nil
     var countedLength = 0
+    /// -R (the open model): when the arrival this batch serves was due (monotonic µs); 0 in the closed model.
+    var due: UInt64 = 0
 }
 
 extension Worker {
@@ -42,6 +44,8 @@ extension Worker {
             }
         }
         if stats.rows.isEmpty { stats.rows.append(RequestStats(method: config.wrkRow!.method, name: config.wrkRow!.name)) }
+        vus[i].raw.due = vus[i].dueAt   // set by the arrival that started this cycle (-R), else 0
+        vus[i].dueAt = 0
         vus[i].raw.want = lua_toboolean(frame.co, frame.index(LL_SLOT_RAW_WANT)) != 0
         vus[i].raw.repeats = lua_toboolean(frame.co, frame.index(LL_SLOT_RAW_REPEAT)) != 0
         vus[i].request.bytes.clear()
@@ -114,10 +118,11 @@ extension Worker {
     /// One whole response: recorded, and kept for the reply when the script wants it. True when the batch
     /// goes on (more responses are due on this connection).
     func onRawResponse(_ i: Int) -> Bool {
-        let micros = monotonicMicros() &- vus[i].request.started
+        let (micros, late) = rawLatency(i, now: monotonicMicros())
         let status = vus[i].raw.parser.status
         let failed = status > 399
         stats.rows[0].record(micros: micros, failed: failed, bytes: vus[i].raw.parser.bodyBytes)
+        if stats.uncorrected != nil { stats.uncorrected!.record(micros: micros - late, failed: failed) }
         if failed { stats.count(.status(Int32(status)), stat: 0) }
         countInterval(micros, failed: failed)
         if vus[i].raw.want, let co = vus[i].co, lua_checkstack(co, 3) != 0 {
@@ -152,11 +157,11 @@ extension Worker {
     /// The responses that came before go back to Lua now; with none, the VU resumes at the loop's next turn,
     /// so a connection that keeps failing at once never recurses.
     func failRaw(_ i: Int, _ failure: Failure) {
-        let started = vus[i].request.started
-        let micros = started > 0 ? monotonicMicros() &- started : 0
+        let (micros, late) = rawLatency(i, now: monotonicMicros())
         if stats.rows.isEmpty { stats.rows.append(RequestStats(method: config.wrkRow!.method, name: config.wrkRow!.name)) }
         for _ in vus[i].raw.received..<max(vus[i].raw.expected, vus[i].raw.received) {
             stats.rows[0].record(micros: micros, failed: true)
+            if stats.uncorrected != nil { stats.uncorrected!.record(micros: micros - late, failed: true) }
             stats.count(failure, stat: 0)
             countInterval(micros, failed: true)
         }
@@ -169,5 +174,16 @@ extension Worker {
         } else {
             ready.append(Int32(i))
         }
+    }
+
+    /// The batch's latency so far: from its first byte written (0 when none was), or with -R from when its
+    /// arrival was due (wrk2's correction for coordinated omission); `late` is the part before the first byte.
+    @inline(__always)
+    func rawLatency(_ i: Int, now: UInt64) -> (micros: UInt64, late: UInt64) {
+        let started = vus[i].request.started, due = vus[i].raw.due
+        let first = started > 0 ? started : (due > 0 ? now : 0)
+        guard first > 0 else { return (0, 0) }
+        let late = due > 0 && first > due ? first - due : 0
+        return (now &- first &+ late, late)
     }
 }

@@ -7,6 +7,7 @@ import Glibc
 /// headers, body, connection — and how many whole requests each read brought at once (the pipelining depth).
 ///   /authenticate   200 with "X-Token: secret-token"
 ///   /resource       200 when X-Token is secret-token, else 403
+///   /slow           200 after 50 ms (one connection serves 20 a second)
 ///   anything else   200 "ok"
 final class RecordingServer: @unchecked Sendable {
     struct Request {
@@ -83,6 +84,9 @@ final class RecordingServer: @unchecked Sendable {
         switch path {
         case "/authenticate": return "HTTP/1.1 200 OK\r\nX-Token: secret-token\r\nContent-Length: 2\r\n\r\nok"
         case "/resource" where r.headers["x-token"] != "secret-token": return "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+        case "/slow":
+            usleep(50_000)
+            return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
         default: return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
         }
     }

@@ -6,6 +6,7 @@ local type, tostring, error, xpcall, rawget, setmetatable, getmetatable, next, f
 local yield, traceback, getinfo = coroutine.yield, debug.traceback, debug.getinfo
 local P = E.protocol
 local OP_RAW, OP_SLEEP, OP_ERROR, OP_STOPPED, OP_THREAD_STOP = P.OP_RAW, P.OP_SLEEP, P.OP_ERROR, P.OP_STOPPED, P.OP_THREAD_STOP
+local OP_IDLE = P.OP_IDLE
 
 -- thread:stop() in the thread's own state (wrkshim.c hands this function out): noted here; the connection
 -- whose callback called it then tells the engine (LL_OP_THREAD_STOP), which stops every connection of the thread.
@@ -36,8 +37,9 @@ end
 
 -- Request → send → responses → delay, for ever (until the stop). `req` holds the last request until the next
 -- one exists: the engine caches a request's pipelining depth by the string's address, which stays unique
--- while the string lives.
-local function cycle(request, response, delay)
+-- while the string lives. `open` (-R, the open model): each cycle first waits for an arrival (LL_OP_IDLE),
+-- and the engine times its responses from when that arrival was due.
+local function cycle(request, response, delay, open)
   local req
   local function deliver(status, head, body, ...)
     if status == nil then return end
@@ -47,6 +49,7 @@ local function cycle(request, response, delay)
     return deliver(...)
   end
   while true do
+    if open then yield(OP_IDLE, nil, 0) end
     if delay then
       E.wrk_running = delay
       local ms = delay()
@@ -79,17 +82,18 @@ local function fn(name)
   return type(f) == "function" and f or nil
 end
 
--- A connection's coroutine. With no request(), response() or delay() the request never changes: the engine
--- resends it by itself (LL_SLOT_RAW_REPEAT) and this coroutine wakes only after a failure.
--- A script error is recorded and ends this connection (wrk itself would abort).
-function E.vu_main()
+-- A connection's coroutine (the engine passes the class and VU numbers, unused here, and `open`: -R).
+-- With no request(), response() or delay() the request never changes: the engine resends it by itself
+-- (LL_SLOT_RAW_REPEAT) and this coroutine wakes only after a failure — except with -R, where each request
+-- waits for its arrival. A script error is recorded and ends this connection (wrk itself would abort).
+function E.vu_main(_, _, open)
   local request, response, delay = fn("request"), fn("response"), fn("delay")
   local ok, e = xpcall(function()
-    if not (request or response or delay) then
+    if not (request or response or delay) and not open then
       local req = wrk.request()
       while true do yield(OP_RAW, nil, 0, req, false, true) end
     end
-    cycle(request or wrk.request, response, delay)
+    cycle(request or wrk.request, response, delay, open)
   end, on_error)
   if not ok then yield(OP_ERROR, nil, 0, e.msg, e.tb) end
   return OP_STOPPED, nil, 0
