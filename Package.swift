@@ -42,7 +42,9 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).
-            resources: ["json", "helpers", "url", "cookies", "options", "http", "waits", "data", "model", "runner", "profile"].map { .embedInCode("Lua/\($0).lua") },
+            // `luaload wrk` runs wrk's API (Lua/wrk/) instead of the model and runner.
+            resources: ["json", "helpers", "url", "cookies", "options", "http", "waits", "data", "model", "runner", "profile",
+                        "wrk/wrk", "wrk/wrk_runner"].map { .embedInCode("Lua/\($0).lua") },
             swiftSettings: engineFlags
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.

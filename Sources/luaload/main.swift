@@ -5,7 +5,7 @@ import LuaLoadServe
 import Glibc
 #endif
 
-/// `luaload [options] script.lua`: run a test. (`luaload serve` joins as a subcommand.)
+/// `luaload [options] script.lua`: run a test. (`luaload serve` and `luaload wrk` join as subcommands.)
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "luaload",
@@ -197,9 +197,13 @@ func writeFile(_ path: String, _ text: String) throws {
 setvbuf(stdout, nil, _IOLBF, 0)
 let arguments = Array(CommandLine.arguments.dropFirst())
 let isServe = arguments.first == "serve"
+let isWrk = arguments.first == "wrk"
 do {
     if isServe {
         var command = try ServeCommand.parseAsRoot(Array(arguments.dropFirst()))
+        try command.run()
+    } else if isWrk {
+        var command = try WrkCommand.parseAsRoot(splitAttachedValues(Array(arguments.dropFirst())))
         try command.run()
     } else {
         var command = try RunCommand.parseAsRoot(arguments)
@@ -211,7 +215,7 @@ do {
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
-    let command: ParsableCommand.Type = isServe ? ServeCommand.self : RunCommand.self
+    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : RunCommand.self
     if command.exitCode(for: error) == .success {
         print(command.fullMessage(for: error))
         exit(0)

@@ -16,7 +16,10 @@ enum {
     LL_OP_STOPPED = 5,  // the coroutine returned (not a yield): the VU ends
     LL_OP_IDLE = 6,     // open model: on_start or a task run ended; park the VU until an arrival
                         // (resumed with no values, it runs one task run)
-    // New ops take the next free number here, with their slots below.
+    LL_OP_RAW = 7,          // `luaload wrk`: send raw bytes holding N pipelined requests (N counted by the
+                            // engine); the reply carries every response at once (LL_RAW_REPLY_*)
+    LL_OP_THREAD_STOP = 8,  // `luaload wrk`: thread:stop(): this worker stops (in-flight requests abandoned)
+    // New ops take the next free number here (9 upward), with their slots below.
 };
 
 // Frame slots, 1-based positions among the yielded (or returned) values.
@@ -45,6 +48,20 @@ enum {
     // LL_OP_STOPPED of setup(): its result as JSON, or why it failed
     LL_SLOT_SETUP_JSON = 4,
     LL_SLOT_SETUP_FAILURE = 5,
+    // LL_OP_RAW
+    LL_SLOT_RAW_BYTES = 4,   // the request bytes (a string the coroutine keeps alive until the reply)
+    LL_SLOT_RAW_WANT = 5,    // true: the script has response(): reply with each response's status, head, body
+    LL_SLOT_RAW_REPEAT = 6,  // true: a static request, no response() or delay(): the engine resends the same
+                             // bytes after each batch itself and resumes the coroutine only after a failure
+};
+
+// The reply to LL_OP_RAW: per response received, in order, these three values (none when not wanted).
+// After a failure the reply holds the responses that came before it; the failed ones are counted by the engine.
+enum {
+    LL_RAW_REPLY_STATUS = 1,  // HTTP status
+    LL_RAW_REPLY_HEAD = 2,    // the raw response head ("HTTP/1.1 200 OK\r\nName: value\r\n...")
+    LL_RAW_REPLY_BODY = 3,    // the body ("" when none)
+    LL_RAW_REPLY_STRIDE = 3,
 };
 
 // The reply to LL_OP_HTTP: the values lua_resume passes back, in this order.

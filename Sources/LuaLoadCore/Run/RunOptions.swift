@@ -33,6 +33,9 @@ public struct RunOptions: Sendable {
     public var late = LateMode.queue
     /// --threshold, besides the script's `thresholds`.
     public var thresholds: [Threshold] = []
+    /// `luaload wrk`: wrk's script, URL and connections instead of a Locust-model script (`users` are then
+    /// the connections and `scriptPath` is unused; -R sets `rate`).
+    public var wrk: WrkOptions?
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

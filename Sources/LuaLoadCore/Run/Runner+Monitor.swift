@@ -20,6 +20,8 @@ struct RunState {
     var arrivalsSoFar = ArrivalCounts()
     /// The abort_on_fail threshold that stopped the run, as "name: expression".
     var abortedBy: String?
+    /// Requests of one worker in one second, for each worker and second it had any (wrk's Req/Sec).
+    var threadRates: [UInt64] = []
 
     init(start: UInt64, duration: Double?) {
         self.start = start
@@ -61,7 +63,11 @@ extension Runner {
     /// Merges the second the workers posted into the history and reports it.
     private func tick(_ workers: [Worker], at t: UInt64, _ state: inout RunState, observer: (RunEvent) -> Void) {
         var second = IntervalSnapshot()
-        for w in workers { second.add(w.mailbox.take()) }
+        for w in workers {
+            let s = w.mailbox.take()
+            second.add(s)
+            if s.requests > 0 { state.threadRates.append(UInt64(s.requests)) }
+        }
         let elapsed = Double(t - state.start) / 1e6
         state.history.append(second, elapsed: elapsed)
         state.arrivalsSoFar.started += second.arrivalsStarted

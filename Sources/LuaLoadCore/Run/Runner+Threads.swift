@@ -34,6 +34,15 @@ extension Runner {
         var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: poolSize,
                               threads: workers.count, stopReason: reason, history: state.history.points)
         summary.historyByName = state.history.byName
+        summary.threadRates = state.threadRates
+        // The last part-second's rate of each worker (what it posted at its end), so a short run has samples too.
+        let partial = Double((end &- state.start) % 1_000_000) / 1e6
+        if partial > 0.05 {
+            for w in workers {
+                let s = w.mailbox.take()
+                if s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
+            }
+        }
         describe(&summary, state)
         return summary
     }

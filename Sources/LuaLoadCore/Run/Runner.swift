@@ -21,10 +21,29 @@ public final class Runner {
     public let thresholds: [Threshold]
     /// The Lua state this thread loaded the script into, kept to call shape() (nil without one).
     let shapeScript: LuaScript?
+    /// `luaload wrk`: the Lua states of wrk's phases; nil in Locust's model.
+    public let wrk: WrkSession?
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
+    /// `luaload wrk` (options.wrk): one class of `-c` users, each a wrk connection, after setup and init.
     public init(options: RunOptions) throws {
         self.options = options
+        if let wrkOptions = options.wrk {
+            classes = [UserClassInfo(weight: 1, fixedCount: 0, hasOnStop: false)]
+            hasSetup = false
+            hasTeardown = false
+            scriptOptions = ScriptOptions()
+            endpoint = try Runner.resolve(wrkOptions.target.url)
+            classEndpoints = [nil]
+            // -R: wrk2's constant rate is the open model's (--rate, --late queue): its connections are the pool.
+            profile = try Runner.resolveProfile(options, DeclaredProfile(), script: wrkOptions.scriptPath ?? "")
+            thresholds = []
+            shapeScript = nil
+            wrk = try WrkSession(wrkOptions)
+            try Runner.checkTLSFiles(options.tls)
+            return
+        }
+        wrk = nil
         guard access(options.scriptPath, R_OK) == 0 else {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
@@ -51,10 +70,14 @@ public final class Runner {
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
-        // Any script may reach an https URL: check the TLS files now, with a throwaway context, not at the first request.
+        try Runner.checkTLSFiles(options.tls)
+    }
+
+    /// Any script may reach an https URL: the TLS files are checked now, with a throwaway context, not at the first request.
+    private static func checkTLSFiles(_ tls: TLSOptions) throws {
         do {
-            if options.tls.caFile != nil || options.tls.certFile != nil || options.tls.keyFile != nil {
-                _ = try TLSContext(options.tls, systemStore: false)
+            if tls.caFile != nil || tls.certFile != nil || tls.keyFile != nil {
+                _ = try TLSContext(tls, systemStore: false)
             }
         } catch {
             throw UsageError("\(error)")
@@ -78,6 +101,7 @@ public final class Runner {
         config.classes = classes
         config.script = scriptOptions
         config.tls = options.tls
+        config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }
         return config
     }
 

@@ -70,6 +70,8 @@ struct VirtualUser {
     var conn = Connection()
     var request = RequestInFlight()
     var pending = PendingOutcome()
+    /// `luaload wrk`: the batch of raw requests out (Worker+Raw).
+    var raw = RawBatch()
 
     init(classIndex: Int32, globalID: Int32, startOffset: UInt64) {
         self.classIndex = classIndex

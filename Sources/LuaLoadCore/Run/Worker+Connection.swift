@@ -105,6 +105,7 @@ extension Worker {
     }
 
     func read(_ i: Int) {
+        if rawMode { return rawRead(i) }
         var result = vus[i].conn.read(readBuffer, readCapacity)
         while case .done(let n) = result {
             let first = !vus[i].request.gotBytes

@@ -48,6 +48,15 @@ extension Worker {
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
                 if onWait(i, frame, inline: &inlineZeroWait) { nargs = 0; continue }
                 return
+            case Int(LL_OP_RAW):
+                let sent = startRaw(i, frame)
+                frame.pop()
+                if !sent { endVU(i) }
+                return
+            case Int(LL_OP_THREAD_STOP):   // thread:stop(): this whole worker stops
+                frame.pop()
+                askStop()
+                return
             case Int(LL_OP_IDLE):
                 frame.pop()
                 if onIdle(i, inline: &inlineZeroWait) { nargs = 0; continue }

@@ -114,6 +114,7 @@ extension Worker {
 
     /// The request failed (transport, timeout, no host): recorded by the default rule unless the script overrides.
     func failRequest(_ i: Int, _ failure: Failure) {
+        if rawMode { return failRaw(i, failure) }
         let started = vus[i].request.started
         let end = monotonicMicros()
         vus[i].request.clock.end = end

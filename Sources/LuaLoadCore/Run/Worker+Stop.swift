@@ -63,7 +63,8 @@ extension Worker {
     /// A request with bytes on the wire and no complete response yet: the server may have it, so it is
     /// counted as abandoned (recorded + abandoned = what the server received).
     func countIfAbandoned(_ i: Int) {
-        if vus[i].state == .inRequest && vus[i].request.written > 0 { stats.abandoned += 1 }
+        guard vus[i].state == .inRequest && vus[i].request.written > 0 else { return }
+        stats.abandoned += rawMode ? vus[i].raw.expected - vus[i].raw.received : 1   // a wrk batch: its unanswered requests
     }
 
     /// At the very end (after on_stop hooks or their timeout): abandon what is still in flight.

@@ -30,6 +30,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var tls = TLSOptions()
     /// How the VUs are driven: fixed users, a target the Runner moves, or arrivals.
     public var mode = WorkerMode.fixed
+    /// `luaload wrk`: the one stats row (method, URL) every response is recorded in; nil in Locust's model.
+    public var wrkRow: (method: String, name: String)? = nil
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -100,6 +102,8 @@ public final class Worker: @unchecked Sendable {
     /// Ramp-downs: VUs running their on_stop (counted in `active`, not in the users shown).
     var stopHooks = 0
     static let maxTLSMessages = 256
+    /// `luaload wrk`: the thread's Lua state, made on the main thread (setup(thread) and init(args) ran in it).
+    public var preparedScript: LuaScript?
 
     public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         self.index = index
@@ -124,6 +128,8 @@ public final class Worker: @unchecked Sendable {
             vus[i].request.bytes.free()
             vus[i].request.response.head.free()
             vus[i].request.response.body.free()
+            vus[i].raw.parser.head.free()
+            vus[i].raw.parser.body.free()
         }
         vus.deinitialize(count: vuCount)
         vus.deallocate()
@@ -141,7 +147,9 @@ public final class Worker: @unchecked Sendable {
 
     public func run() {
         do {
-            script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
+            if let prepared = preparedScript { script = prepared } else {
+                script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
+            }
         } catch {
             stats.countScriptError(message: "\(error)", traceback: "")
             mailbox.finish(stats)

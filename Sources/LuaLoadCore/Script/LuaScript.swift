@@ -60,11 +60,18 @@ public final class LuaScript {
     public private(set) var teardownRef: Int32 = 0
 
     /// Loads the prelude and the script at `path` (nil: prelude only, for tests that pass source).
+    /// `wrk`: the state runs wrk's API (`luaload wrk`) with the target's parts set before the script runs.
     public init(path: String?, source: String? = nil, chunkName: String = "script", seed: Int = 0,
-                options: ScriptOptions = ScriptOptions()) throws {
+                options: ScriptOptions = ScriptOptions(), wrk: WrkTarget? = nil) throws {
         guard let state = ll_newstate() else { throw ScriptError(description: "cannot create a Lua state") }
         L = state
-        if let message = Prelude.load(into: L) { throw ScriptError(description: message) }
+        if let wrk {
+            try check(ll_wrk_install(L))
+            if let message = Prelude.load(into: L, chunks: Prelude.wrkChunks) { throw ScriptError(description: message) }
+            try check(wrk.configure(L))
+        } else if let message = Prelude.load(into: L) {
+            throw ScriptError(description: message)
+        }
         if seed != 0 { try check(ll_seed(L, lua_Integer(seed))) }
         if let path {
             // `require` finds modules next to the script first.
@@ -74,7 +81,7 @@ public final class LuaScript {
         } else if let source {
             try check(source.withCString { ll_dostring(L, $0, strlen($0), "@" + chunkName) })
         }
-        try finalize(options)
+        if wrk == nil { try finalize(options) }
         lua_getfield(L, ll_registryindex(), "luaload")
         vuMainRef = ref(field: "vu_main")
         vuStopRef = ref(field: "vu_stop")
@@ -89,11 +96,11 @@ public final class LuaScript {
     public static func resetDataFeeders() { ll_feeders_reset() }
 
     /// Throws the message a failed protected call left on the stack.
-    private func check(_ rc: Int32) throws {
+    func check(_ rc: Int32) throws {
         if rc != LUA_OK { throw ScriptError(description: popMessage()) }
     }
 
-    private func popMessage() -> String {
+    func popMessage() -> String {
         var len = 0
         let message = ll_tostring(L, -1, &len).map { String(cString: $0) } ?? "(error object is not a string)"
         ll_pop(L, 1)

@@ -24,8 +24,14 @@ enum Prelude {
         ("profile.lua", PackageResources.profile_lua),
     ]
 
+    /// `luaload wrk`'s prelude instead: wrk's API and a wrk connection's cycle (Lua/wrk/).
+    static let wrkChunks: [(name: String, code: [UInt8])] = [
+        ("wrk.lua", PackageResources.wrk_lua),
+        ("wrk_runner.lua", PackageResources.wrk_runner_lua),
+    ]
+
     /// Runs every chunk in `L` (a state from `ll_newstate`); on failure returns the error message.
-    static func load(into L: OpaquePointer) -> String? {
+    static func load(into L: OpaquePointer, chunks: [(name: String, code: [UInt8])] = Prelude.chunks) -> String? {
         for chunk in chunks {
             let rc = chunk.code.withUnsafeBufferPointer { code in
                 code.baseAddress!.withMemoryRebound(to: CChar.self, capacity: code.count) {

@@ -121,6 +121,12 @@ public struct Summary {
     public var notes: [String] = []
     /// The verdicts of the thresholds, in declaration order (empty: no thresholds).
     public var thresholdResults: [ThresholdResult] = []
+    /// Every byte read from servers, heads included (counted in `luaload wrk` only).
+    public var bytesRead: UInt64 = 0
+    /// Requests each thread completed in each second it completed any (wrk's Req/Sec samples).
+    public var threadRates: [UInt64] = []
+    /// Failures sorted into wrk's counters, and the responses that came back.
+    public var wrkErrors = WrkErrors()
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
@@ -131,6 +137,8 @@ public struct Summary {
         var failureTable: [FailureKey: Int] = [:]
         var errorTable: [String: ScriptErrorStats] = [:]
         var abandoned = 0, iterations = 0
+        var bytesRead: UInt64 = 0
+        var wrkErrors = WrkErrors()
         var tls = TLSStats()
         var arrivals: ArrivalCounts?
         var uncorrected: RequestStats?
@@ -150,6 +158,8 @@ public struct Summary {
                 if var e = errorTable[k] { e.count += v.count; errorTable[k] = e } else { errorTable[k] = v }
             }
             abandoned += w.abandoned
+            bytesRead += w.bytesRead
+            wrkErrors.add(w)
             iterations += w.iterations
             tls.merge(w.tls)
         }
@@ -169,6 +179,8 @@ public struct Summary {
         self.errors = errorTable.map { ErrorRow(message: $0.key, count: $0.value.count, traceback: $0.value.traceback) }
             .sorted { ($1.count, $0.message) < ($0.count, $1.message) }
         self.abandoned = abandoned
+        self.bytesRead = bytesRead
+        self.wrkErrors = wrkErrors
         self.iterations = iterations
         self.durationSeconds = durationSeconds
         self.users = users

@@ -5,7 +5,7 @@ local E, P = T.E, T.P
 local tests = {}
 
 function tests.the_protocol_table_holds_the_headers_numbers()
-  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE }
+  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE, P.OP_RAW, P.OP_THREAD_STOP }
   local seen = {}
   for i, op in ipairs(ops) do
     T.eq(math.type(op), "integer", "op #" .. i)
