@@ -33,6 +33,8 @@ public struct RunOptions: Sendable {
     public var late = LateMode.queue
     /// --threshold, besides the script's `thresholds`.
     public var thresholds: [Threshold] = []
+    /// --segment i/N: this process runs segment i of a test split N ways (Segment.swift); whole by default.
+    public var segment = Segment.whole
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath
