@@ -121,6 +121,8 @@ public struct Summary {
     public var notes: [String] = []
     /// The verdicts of the thresholds, in declaration order (empty: no thresholds).
     public var thresholdResults: [ThresholdResult] = []
+    /// Absolute start and end, and tags (RunPlacement.swift): what lines runs up for `luaload merge`.
+    public var placement = RunPlacement()
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
