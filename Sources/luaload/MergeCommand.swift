@@ -33,7 +33,14 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         var runs: [RunRecord] = []
         for file in files {
-            let found = try MergeInput.runs(in: try readInput(file), source: file == "-" ? "stdin" : file)
+            let found: (runs: [RunRecord], skipped: Int)
+            do {
+                found = try MergeInput.runs(in: try readInput(file), source: file == "-" ? "stdin" : file)
+            } catch let e as UsageError {
+                throw e
+            } catch {
+                throw UsageError("\(error)")   // a document that is not a run's JSON: exit 2, named
+            }
             if found.runs.isEmpty { throw UsageError("\(file == "-" ? "stdin" : file): no luaload --json summary in it") }
             runs += found.runs
         }

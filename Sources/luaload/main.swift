@@ -162,6 +162,17 @@ struct RunCommand: ParsableCommand {
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
         if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
         if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(summary)) }
+        try writeReports(summary)
+        // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
+        if !runner.thresholds.isEmpty {
+            if summary.anyThresholdCrossed { throw ExitCode(3) }
+        } else if summary.total.failures > 0 || !summary.errors.isEmpty {
+            throw ExitCode(exitCodeOnError)
+        }
+    }
+
+    /// --json, --csv, --html, --junit.
+    func writeReports(_ summary: Summary) throws {
         if let json {
             try writeFile(json, JSONReport.render(summary))
         }
@@ -172,12 +183,6 @@ struct RunCommand: ParsableCommand {
             try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
         }
         if let junit { try writeFile(junit, JUnitReport.render(summary)) }
-        // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
-        if !runner.thresholds.isEmpty {
-            if summary.anyThresholdCrossed { throw ExitCode(3) }
-        } else if summary.total.failures > 0 || !summary.errors.isEmpty {
-            throw ExitCode(exitCodeOnError)
-        }
     }
 
     /// --stages, --rate, --rate-stages, --max-vus, --late, --threshold into the options; -u and -r where

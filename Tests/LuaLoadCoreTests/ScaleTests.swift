@@ -211,7 +211,7 @@ final class ScaleTests: XCTestCase {
         }
     }
 
-    func testKubernetesManifestsValidateOffline() throws {
+    func testKubernetesManifestsValidateOfflineAndLaunchersParse() throws {
         let validate = Self.root.appendingPathComponent(".venv-test/bin/kubernetes-validate").path
         guard FileManager.default.isExecutableFile(atPath: validate) else {
             return XCTFail("no \(validate): run scripts/install-deps.sh --test (scripts/test.sh does)")
@@ -226,6 +226,11 @@ final class ScaleTests: XCTestCase {
         try String(contentsOfFile: manifests[1], encoding: .utf8).replacingOccurrences(of: "completionMode:", with: "completionMod:")
             .write(toFile: broken, atomically: true, encoding: .utf8)
         XCTAssertNotEqual(try luaload(["--strict", broken], executable: validate).code, 0)
+        // The launchers at least parse (they need a cluster or a Fly account to run).
+        for launcher in ["deploy/k8s/run.sh", "deploy/fly/run.sh", "benchmarks/regions.sh"] {
+            let r = try luaload(["-n", Self.root.appendingPathComponent(launcher).path], executable: "/bin/bash")
+            XCTAssertEqual(r.code, 0, launcher + ": " + r.stderr)
+        }
     }
 
     func testSegmentSharesAddUp() {

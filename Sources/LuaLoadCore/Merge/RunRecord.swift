@@ -100,11 +100,11 @@ public struct RunRecord {
         if let tls = doc["tls"] {
             stats.tls.resumed = tls["resumed"]?.int ?? 0
             stats.tls.errors = tls["errors"]?.int ?? 0
-            if let times = tls["handshake_ms"] {
-                var h = try row(times, name: "TLS handshake")
-                h.requests = tls["handshakes"]?.int ?? 0
-                stats.tls.handshakeTimes = h
-            }
+            var h = RequestStats(method: "", name: "TLS handshake")
+            h.requests = tls["handshakes"]?.int ?? 0
+            h.sumMicros = UInt64(tls["handshake_sum_us"]?.int ?? Int(((tls["handshake_ms"]?["avg"]?.number ?? 0) * 1000 * Double(h.requests)).rounded()))
+            h.histogram = try histogram(tls["handshake_hdr"], what: "TLS handshakes")
+            stats.tls.handshakeTimes = h
         }
         if let a = doc["arrivals"] {
             var c = ArrivalCounts()
