@@ -2,7 +2,8 @@
 # Installs the Debian packages luaload needs and lacks (as root): one `apt-get update`, one install.
 # Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite uses: nginx, openssl, chromium, luac5.4,
 #                                             python3-venv, and a venv .venv-test/ with httpbin + gunicorn, a real
-#                                             third-party HTTP server, and hdrhistogram, an independent HDR decoder)
+#                                             third-party HTTP server, hdrhistogram, an independent HDR decoder, and
+#                                             kubernetes-validate, which checks deploy/k8s/ offline)
 set -euo pipefail
 need=()
 for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev pkg-config; do
@@ -22,9 +23,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram"
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate"
   fi
 fi

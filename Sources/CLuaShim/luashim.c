@@ -265,3 +265,17 @@ int ll_shape(lua_State *L, double run_time, lua_Integer *users, double *rate) {
     *rate = r.rate;
     return r.ended ? 1 : 0;
 }
+
+static int l_json_decode(lua_State *L) {
+    lua_getglobal(L, "json");
+    lua_getfield(L, -1, "decode");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+int ll_json_decode(lua_State *L, const char *text, size_t len) {
+    lua_pushcfunction(L, l_json_decode);
+    lua_pushlstring(L, text, len);
+    return lua_pcall(L, 1, 1, 0);
+}

@@ -104,6 +104,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Start the built-in target on a free loopback port and run against it (to try a script out).")
     var serve = false
 
+    @OptionGroup(title: "Past one box (segments, start, tags)")
+    var scale: ScaleOptions
+
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
 
@@ -142,15 +145,34 @@ struct RunCommand: ParsableCommand {
         options.tls.caFile = cacert
         options.tls.certFile = cert
         options.tls.keyFile = key
+        options.segment = try scale.resolveSegment()
+        let tags = try scale.resolveTags(segment: options.segment)
+        let startAt = try scale.resolveStart()
 
         let runner = try Runner(options: options)
+        if let startAt { StartTime.wait(until: startAt) }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
+        let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let startedAt = time(nil)
-        var summary = runner.run(observer: status.observe)
+        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0) })
         summary.startUnixTime = Int(startedAt)
+        summary.placement.tags = tags
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
-        print(ConsoleReport.render(summary), terminator: "")
+        // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
+        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
+        if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(summary)) }
+        try writeReports(summary)
+        // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
+        if !runner.thresholds.isEmpty {
+            if summary.anyThresholdCrossed { throw ExitCode(3) }
+        } else if summary.total.failures > 0 || !summary.errors.isEmpty {
+            throw ExitCode(exitCodeOnError)
+        }
+    }
+
+    /// --json, --csv, --html, --junit.
+    func writeReports(_ summary: Summary) throws {
         if let json {
             try writeFile(json, JSONReport.render(summary))
         }
@@ -161,12 +183,6 @@ struct RunCommand: ParsableCommand {
             try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
         }
         if let junit { try writeFile(junit, JUnitReport.render(summary)) }
-        // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
-        if !runner.thresholds.isEmpty {
-            if summary.anyThresholdCrossed { throw ExitCode(3) }
-        } else if summary.total.failures > 0 || !summary.errors.isEmpty {
-            throw ExitCode(exitCodeOnError)
-        }
     }
 
     /// --stages, --rate, --rate-stages, --max-vus, --late, --threshold into the options; -u and -r where
@@ -188,7 +204,9 @@ struct RunCommand: ParsableCommand {
     }
 }
 
+/// Writes `text` to the file at `path`, or to stdout for "-".
 func writeFile(_ path: String, _ text: String) throws {
+    if path == "-" { print(text, terminator: ""); return }
     guard let f = fopen(path, "w") else { throw UsageError("cannot write \(path): \(String(cString: strerror(errno)))") }
     defer { fclose(f) }
     fputs(text, f)
@@ -198,12 +216,16 @@ setvbuf(stdout, nil, _IOLBF, 0)
 let arguments = Array(CommandLine.arguments.dropFirst())
 let isServe = arguments.first == "serve"
 let isWrk = arguments.first == "wrk"
+let isMerge = arguments.first == "merge"
 do {
     if isServe {
         var command = try ServeCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
     } else if isWrk {
         var command = try WrkCommand.parseAsRoot(splitAttachedValues(Array(arguments.dropFirst())))
+        try command.run()
+    } else if isMerge {
+        var command = try MergeCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
     } else {
         var command = try RunCommand.parseAsRoot(arguments)
@@ -215,7 +237,7 @@ do {
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
-    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : RunCommand.self
+    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : RunCommand.self
     if command.exitCode(for: error) == .success {
         print(command.fullMessage(for: error))
         exit(0)

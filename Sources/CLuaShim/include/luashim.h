@@ -42,4 +42,7 @@ int ll_shape(lua_State *L, double run_time, lua_Integer *users, double *rate);
 void ll_traceback(lua_State *L, lua_State *co, const char *msg);
 /// Monotonic clock in seconds (CLOCK_MONOTONIC), also the prelude's `now`.
 double ll_monotonic_seconds(void);
+/// Decodes one JSON text with lua-cjson, protected: leaves the value on the stack and returns 0, or leaves
+/// cjson's message and returns non-zero (`luaload merge` reads run JSON this way).
+int ll_json_decode(lua_State *L, const char *text, size_t len);
 #endif

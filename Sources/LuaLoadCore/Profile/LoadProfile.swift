@@ -92,7 +92,9 @@ extension Runner {
         case .fixed: return .fixed
         case .stages, .shape: return .targets
         case .open(let schedule):
-            return .arrivals(ArrivalPlan(schedule: schedule, thread: thread, threads: threads, late: options.late, origin: origin))
+            var plan = ArrivalPlan(schedule: schedule, thread: thread, threads: threads, late: options.late, origin: origin)
+            plan.segment = options.segment
+            return .arrivals(plan)
         }
     }
 

@@ -11,6 +11,7 @@ public enum JSONReport {
             w.key("version"); w.string(lualoadVersion)
             w.key("iterations"); w.int(s.iterations)
             w.key("stop_reason"); w.string(s.stopReason.rawValue)
+            placement(w, s)
             ProfileReport.json(w, s)
             w.key("stats"); w.array { for r in s.rows { row(w, r, s) } }
             w.key("total"); row(w, s.total, s)
@@ -45,6 +46,9 @@ public enum JSONReport {
                     w.key("p99"); w.number(times.percentileMs(99))
                     w.key("max"); w.number(times.maxMs)
                 }
+                // Beside handshake_ms (whose values stay all numbers in ms): what an exact merge needs.
+                w.key("handshake_sum_us"); w.int(Int(times.sumMicros))
+                w.key("handshake_hdr"); w.string(HdrCodec.encodeBase64(times.histogram))
             }
             w.key("history"); w.array {
                 for (k, h) in s.history.enumerated() {
@@ -59,6 +63,7 @@ public enum JSONReport {
                         w.key("p99_ms"); w.number(h.p99Ms)
                         w.key("rps"); w.number(dt > 0 ? Double(h.requests) / dt : 0)
                         w.key("fps"); w.number(dt > 0 ? Double(h.failures) / dt : 0)
+                        historyPoint(w, h, s)
                     }
                 }
             }
@@ -86,6 +91,7 @@ public enum JSONReport {
             w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
             w.key("avg_content_size"); w.number(r.avgContentSize)
             w.key("redirects"); w.int(r.redirects)
+            sums(w, sumMicros: r.sumMicros, bytes: r.bytes)
             w.key("timings_ms"); w.object {
                 phase(w, "connect", r.phases.connect)
                 phase(w, "tls", r.phases.tls)
@@ -106,6 +112,7 @@ extension JSONReport {
             w.key("p95"); w.number(h.percentileMs(95))
             w.key("p99"); w.number(h.percentileMs(99))
             w.key("max"); w.number(h.totalCount > 0 ? Double(h.max) / 1000 : 0)
+            w.key("hdr"); w.string(HdrCodec.encodeBase64(h))
         }
     }
 }

@@ -55,6 +55,7 @@ public enum ProfileReport {
                         w.key("requests"); w.int(u.requests)
                         w.key("avg_ms"); w.number(u.avgMs)
                         w.key("max_ms"); w.number(u.maxMs)
+                        JSONReport.sums(w, sumMicros: u.sumMicros, bytes: u.bytes)
                         w.key("percentiles_ms"); w.object {
                             for p in Summary.percentiles { w.key(Format.percentile(p)); w.number(u.percentileMs(p)) }
                         }

@@ -36,6 +36,8 @@ public struct RunOptions: Sendable {
     /// `luaload wrk`: wrk's script, URL and connections instead of a Locust-model script (`users` are then
     /// the connections and `scriptPath` is unused; -R sets `rate`).
     public var wrk: WrkOptions?
+    /// --segment i/N: this process runs segment i of a test split N ways (Segment.swift); whole by default.
+    public var segment = Segment.whole
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

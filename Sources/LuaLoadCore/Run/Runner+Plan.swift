@@ -29,16 +29,24 @@ extension Runner {
     /// Each thread's users: dealt round-robin in spawn order, each with its start offset from --spawn-rate.
     /// There are never more threads than users.
     /// With a ramp or the open model, the plan is the VU pool: every VU the run can reach, in spawn order.
+    /// With --segment i/N, only the global VUs k ≡ i (mod N) are planned, keeping their global index and
+    /// spawn offset (Segment.swift); they are dealt round-robin among this process's threads.
     func planUsers() -> [[VUPlan]] {
-        let threads = min(options.threads, poolSize)
+        let segment = options.segment
+        let threads = min(options.threads, segmentUsers)
         var plans = [[VUPlan]](repeating: [], count: threads)
         let spawnRate = profile.isFixed ? options.spawnRate : nil
-        for (k, cls) in distributeUsers(total: poolSize, classes: classes).enumerated() {
+        var m = 0
+        for (k, cls) in distributeUsers(total: poolSize, classes: classes).enumerated() where segment.owns(k) {
             let offset = spawnRate.map { UInt64(Double(k) / $0 * 1_000_000) } ?? 0
-            plans[k % threads].append(VUPlan(classIndex: cls, globalID: k, startOffsetMicros: offset))
+            plans[m % threads].append(VUPlan(classIndex: cls, globalID: k, startOffsetMicros: offset))
+            m += 1
         }
         return plans
     }
+
+    /// This process's VUs: the pool, or the segment's share of it.
+    var segmentUsers: Int { options.segment.share(of: poolSize) }
 
     /// One Worker per plan, each with its share of -n and its mode; each wakes this thread (SIGUSR1) when
     /// it ends. `origin`: the run's start, the open model's t = 0 for every worker.
@@ -46,7 +54,7 @@ extension Runner {
         let me = pthread_self()
         return plans.indices.map { k in
             var c = config
-            if let n = options.iterations { c.iterationLimit = share(n, of: plans, k) }
+            if let n = options.iterations { c.iterationLimit = share(options.segment.iterations(n, pool: poolSize), of: plans, k) }
             c.mode = workerMode(thread: k, threads: plans.count, origin: origin)
             if let wrk, let ep = c.defaultEndpoint { c.defaultEndpoint = wrk.endpoint(k, base: ep) }
             let worker = Worker(index: k, config: c, plan: plans[k])

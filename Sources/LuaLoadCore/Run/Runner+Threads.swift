@@ -31,7 +31,7 @@ extension Runner {
         if !state.stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
         var stats = hookStats + workers.map { $0.mailbox.finalStats! }
         if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }
-        var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: poolSize,
+        var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: segmentUsers,
                               threads: workers.count, stopReason: reason, history: state.history.points)
         summary.historyByName = state.history.byName
         summary.threadRates = state.threadRates
@@ -43,6 +43,8 @@ extension Runner {
                 if s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
             }
         }
+        summary.placement.startUnixMs = RunPlacement.unixMs(atMonotonic: state.start)
+        summary.placement.endUnixMs = RunPlacement.unixMs(atMonotonic: end)
         describe(&summary, state)
         return summary
     }
@@ -51,7 +53,7 @@ extension Runner {
     /// thresholds' verdicts.
     private func describe(_ summary: inout Summary, _ state: RunState) {
         summary.profile = profileText
-        if case .shape = profile { summary.users = state.ramp.peak }   // not the pool: the most users it ran
+        if case .shape = profile { summary.users = segmentShare(ofUsers: state.ramp.peak) }   // not the pool: the most users it ran
         if case .open = profile { summary.lateMode = options.late }
         if let asked = state.ramp.cappedAt {
             summary.notes.append("shape() asked for \(asked) users; the pool holds \(poolSize) (raise --max-vus)")

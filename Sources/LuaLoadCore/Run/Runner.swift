@@ -70,6 +70,7 @@ public final class Runner {
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
+        try checkSegment()
         try Runner.checkTLSFiles(options.tls)
     }
 
@@ -115,9 +116,11 @@ public final class Runner {
         var config = workerConfig()
         let setup = runSetup(&config)
         if let failure = setup.failure {
-            var summary = Summary(workers: setup.stats, durationSeconds: 0, users: poolSize, threads: plans.count,
+            var summary = Summary(workers: setup.stats, durationSeconds: 0, users: segmentUsers, threads: plans.count,
                                   stopReason: .setupFailed, history: [])
             summary.setupFailure = failure
+            summary.placement.startUnixMs = RunPlacement.unixMs(atMonotonic: monotonicMicros())
+            summary.placement.endUnixMs = summary.placement.startUnixMs
             return summary
         }
         let signals = RunSignals.block()   // before any worker thread exists: they inherit the mask

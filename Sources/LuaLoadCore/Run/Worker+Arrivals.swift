@@ -20,9 +20,10 @@ struct ArrivalState {
         self.timerID = timerID
     }
 
-    /// When this thread's j-th arrival is due (monotonic µs); nil past the schedule's end.
+    /// When this thread's j-th arrival is due (monotonic µs); nil past the schedule's end. It is its
+    /// segment's arrival thread + j × threads, the global arrival segment + that × segments.
     func dueMicros(_ j: Int) -> UInt64? {
-        plan.schedule.dueSeconds(plan.thread + j * plan.threads).map { plan.origin + UInt64($0 * 1_000_000) }
+        plan.schedule.dueSeconds(plan.segment.global(plan.thread + j * plan.threads)).map { plan.origin + UInt64($0 * 1_000_000) }
     }
 }
 

@@ -21,9 +21,11 @@ public enum WorkerMode: Sendable {
 public struct ArrivalPlan: Sendable {
     /// The run's one global schedule.
     public var schedule: ArrivalSchedule
-    /// This worker takes arrivals thread, thread + threads, ...
+    /// This worker takes its segment's arrivals thread, thread + threads, ...
     public var thread: Int
     public var threads: Int
+    /// --segment i/N: the segment takes the global arrivals i, i + N, ... (whole: all of them).
+    public var segment = Segment.whole
     public var late: LateMode
     /// The schedule's t = 0 (monotonic µs): the Runner's start, the same for every worker.
     public var origin: UInt64

@@ -127,6 +127,8 @@ public struct Summary {
     public var threadRates: [UInt64] = []
     /// Failures sorted into wrk's counters, and the responses that came back.
     public var wrkErrors = WrkErrors()
+    /// Absolute start and end, and tags (RunPlacement.swift): what lines runs up for `luaload merge`.
+    public var placement = RunPlacement()
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 

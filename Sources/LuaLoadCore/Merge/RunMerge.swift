@@ -1,0 +1,83 @@
+/// `luaload merge`: runs combined exactly — counts add, HDR histograms add (so percentiles are those of
+/// one histogram of every request), failures and script errors add, seconds line up by wall clock — into
+/// a Summary the usual reports print.
+public enum RunMerge {
+    /// One Summary of `runs`. Seconds are aligned by absolute time on a grid from `base` (Unix ms; default:
+    /// the earliest start), so groups merged apart (`--by`) share the total's grid.
+    public static func merge(_ runs: [RunRecord], base: Int64? = nil) throws -> Summary {
+        let start = base ?? runs.map(\.placement.startUnixMs).min() ?? 0
+        let end = runs.map(\.placement.endUnixMs).max() ?? start
+        let duration = end > start ? Double(end - start) / 1000 : runs.map(\.durationSeconds).max() ?? 0
+        let reasons = Set(runs.map(\.stopReason.rawValue))
+        var s = Summary(workers: runs.map(\.stats), durationSeconds: duration, users: runs.reduce(0) { $0 + $1.users },
+                        threads: runs.reduce(0) { $0 + $1.threads }, stopReason: runs.first?.stopReason ?? .duration,
+                        history: history(runs, base: start))
+        if reasons.count > 1 { s.notes.append("the runs stopped for different reasons: " + reasons.sorted().joined(separator: ", ")) }
+        let profiles = Set(runs.map { $0.profile ?? "" })
+        s.profile = runs.first?.profile
+        if profiles.count > 1 { s.notes.append("the runs had different load profiles: " + profiles.sorted().map { $0.isEmpty ? "fixed users" : $0 }.joined(separator: "; ")) }
+        s.lateMode = runs.compactMap(\.lateMode).first
+        s.placement.startUnixMs = start
+        s.placement.endUnixMs = end
+        s.startUnixTime = Int(start / 1000)
+        s.placement.tags = commonTags(runs)
+        s.evaluate(try thresholds(runs))
+        return s
+    }
+
+    /// The runs grouped by the value of tag `key` ("(none)" without it), in order of first appearance.
+    public static func group(_ runs: [RunRecord], by key: String) -> [(value: String, runs: [RunRecord])] {
+        var out: [(value: String, runs: [RunRecord])] = []
+        for r in runs {
+            let v = r.placement.tag(key) ?? "(none)"
+            if let k = out.firstIndex(where: { $0.value == v }) { out[k].runs.append(r) } else { out.append((v, [r])) }
+        }
+        return out
+    }
+
+    /// Seconds aligned by absolute end time, rounded to the grid from `base`: the points of one second
+    /// from every run add up (users, counts, latency histograms).
+    static func history(_ runs: [RunRecord], base: Int64) -> [HistoryPoint] {
+        var buckets: [Int: (users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = [:]
+        for run in runs {
+            for p in run.history {
+                let k = Int((Double(p.tMs - base) / 1000).rounded())
+                var b = buckets[k] ?? (0, 0, 0, makeLatencyHistogram())
+                b.users += p.users
+                b.requests += p.requests
+                b.failures += p.failures
+                b.latency.add(p.latency)
+                buckets[k] = b
+            }
+        }
+        return buckets.keys.sorted().map { k in
+            let b = buckets[k]!
+            var point = HistoryPoint(elapsed: Double(k), users: b.users, requests: b.requests, failures: b.failures,
+                                     p50Ms: b.latency.percentileMs(50), p95Ms: b.latency.percentileMs(95), p99Ms: b.latency.percentileMs(99))
+            point.latency = SparseHistogram(b.latency)
+            return point
+        }
+    }
+
+    /// The tags every run has with the same value (the others differ from run to run).
+    static func commonTags(_ runs: [RunRecord]) -> [(key: String, value: String)] {
+        guard let first = runs.first else { return [] }
+        return first.placement.tags.filter { t in runs.allSatisfy { $0.placement.tag(t.key) == t.value } }
+    }
+
+    /// Every threshold any run carried (once each), to evaluate again on the merged result.
+    static func thresholds(_ runs: [RunRecord]) throws -> [Threshold] {
+        var seen = Set<String>()
+        var out: [Threshold] = []
+        for run in runs {
+            for t in run.thresholds where seen.insert(t.name + "\u{0}" + t.expression).inserted {
+                do {
+                    out.append(try Threshold(name: t.name, text: t.expression, origin: run.source))
+                } catch {
+                    throw RunRecord.ReadError(description: "\(error)")
+                }
+            }
+        }
+        return out
+    }
+}

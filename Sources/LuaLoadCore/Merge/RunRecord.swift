@@ -1,0 +1,125 @@
+/// One run read back from its `--json` document: its stats as a worker's (so `Summary.init` merges runs
+/// with the same code that merges threads), its time series and its placement.
+public struct RunRecord {
+    /// Where it came from, for messages: "a.json", "stdin document 2".
+    public var source: String
+    public var stats = WorkerStats()
+    public var durationSeconds = 0.0
+    public var users = 0
+    public var threads = 0
+    public var stopReason = StopReason.duration
+    public var profile: String?
+    public var lateMode: LateMode?
+    public var placement = RunPlacement()
+    /// Its seconds: absolute end (Unix ms), users, counts and latencies.
+    public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = []
+    /// The thresholds it was run with, as (name, expression).
+    public var thresholds: [(name: String, expression: String)] = []
+
+    public struct ReadError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Reads a run's JSON (`luaload --json`); an error names `source` and what is missing.
+    public init(_ doc: JSONTree, source: String) throws {
+        self.source = source
+        func need(_ key: String, in t: JSONTree? = nil) throws -> JSONTree {
+            guard let v = (t ?? doc)[key] else { throw ReadError(description: "\(source): no \"\(key)\": not a luaload --json summary (luaload 0.2+)") }
+            return v
+        }
+        durationSeconds = try need("duration_s").number ?? 0
+        users = doc["users"]?.int ?? 0
+        threads = doc["threads"]?.int ?? 0
+        stopReason = doc["stop_reason"]?.string.flatMap(StopReason.init(rawValue:)) ?? .duration
+        profile = doc["profile"]?.string
+        placement.startUnixMs = Int64(try need("start_unix_ms").int ?? 0)
+        placement.endUnixMs = Int64(doc["end_unix_ms"]?.int ?? 0)
+        placement.tags = doc["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
+        stats.abandoned = doc["abandoned"]?.int ?? 0
+        stats.iterations = doc["iterations"]?.int ?? 0
+        stats.rows = try try need("stats").array.map { try row($0) }
+        try readTables(doc)
+        try readExtras(doc)
+    }
+
+    /// A stats row with its histograms; sums that an older JSON lacks are rebuilt from its averages.
+    func row(_ r: JSONTree, name fixedName: String? = nil) throws -> RequestStats {
+        var s = RequestStats(method: r["method"]?.string ?? "", name: fixedName ?? r["name"]?.string ?? "")
+        s.requests = r["requests"]?.int ?? 0
+        s.failures = r["failures"]?.int ?? 0
+        s.sumMicros = UInt64(r["sum_us"]?.int ?? Int(((r["avg_ms"]?.number ?? 0) * 1000 * Double(s.requests)).rounded()))
+        s.bytes = UInt64(r["bytes"]?.int ?? Int(((r["avg_content_size"]?.number ?? 0) * Double(s.requests)).rounded()))
+        s.redirects = r["redirects"]?.int ?? 0
+        s.histogram = try histogram(r["hdr"], what: "\(s.method) \(s.name)")
+        if let t = r["timings_ms"] {
+            s.phases.connect = try histogram(t["connect"]?["hdr"], what: "\(s.name) connect", like: makePhaseHistogram())
+            s.phases.tls = try histogram(t["tls"]?["hdr"], what: "\(s.name) tls", like: makePhaseHistogram())
+            // Every wait is kept apart: with no latency taken out, the row's waits are exactly these.
+            s.phases.waitApart = try histogram(t["wait"]?["hdr"], what: "\(s.name) wait")
+            s.phases.latencyApart = s.histogram
+        }
+        return s
+    }
+
+    /// Decodes a base64 HDR histogram into one made like `like`; a missing one is empty.
+    func histogram(_ v: JSONTree?, what: String, like: LatencyHistogram = makeLatencyHistogram()) throws -> LatencyHistogram {
+        var h = like
+        guard let text = v?.string else { return h }
+        do {
+            let d = try HdrCodec.decodeBase64(text)
+            let layout = HdrCodec.Layout(lowest: d.lowest, highest: d.highest, digits: d.significantDigits)
+            for (i, c) in d.counts.enumerated() where c > 0 { _ = h.record(layout.valueFromIndex(i), count: c) }
+        } catch {
+            throw ReadError(description: "\(source): \(what): bad \"hdr\": \(error)")
+        }
+        return h
+    }
+
+    /// Failures, script errors and the history.
+    private mutating func readTables(_ doc: JSONTree) throws {
+        for f in doc["failures"]?.array ?? [] {
+            let key = FailureKey(method: f["method"]?.string ?? "", name: f["name"]?.string ?? "", error: f["error"]?.string ?? "")
+            stats.custom[key, default: 0] += f["occurrences"]?.int ?? 0
+        }
+        for e in doc["errors"]?.array ?? [] {
+            let message = e["message"]?.string ?? ""
+            let count = e["count"]?.int ?? 0
+            if stats.errors[message] == nil { stats.errors[message] = ScriptErrorStats(count: 0, traceback: e["traceback"]?.string ?? "") }
+            stats.errors[message]!.count += count
+        }
+        for (k, h) in (doc["history"]?.array ?? []).enumerated() {
+            let elapsed = h["elapsed_s"]?.number ?? Double(k + 1)
+            let t = Int64(h["t_ms"]?.int ?? Int(placement.unixMs(elapsed: elapsed)))
+            history.append((t, h["users"]?.int ?? 0, h["requests"]?.int ?? 0, h["failures"]?.int ?? 0,
+                            try histogram(h["hdr"], what: "history second \(k + 1)")))
+        }
+    }
+
+    /// TLS, the open model's arrivals, thresholds.
+    private mutating func readExtras(_ doc: JSONTree) throws {
+        if let tls = doc["tls"] {
+            stats.tls.resumed = tls["resumed"]?.int ?? 0
+            stats.tls.errors = tls["errors"]?.int ?? 0
+            var h = RequestStats(method: "", name: "TLS handshake")
+            h.requests = tls["handshakes"]?.int ?? 0
+            h.sumMicros = UInt64(tls["handshake_sum_us"]?.int ?? Int(((tls["handshake_ms"]?["avg"]?.number ?? 0) * 1000 * Double(h.requests)).rounded()))
+            h.histogram = try histogram(tls["handshake_hdr"], what: "TLS handshakes")
+            stats.tls.handshakeTimes = h
+        }
+        if let a = doc["arrivals"] {
+            var c = ArrivalCounts()
+            c.scheduled = a["scheduled"]?.int ?? 0
+            c.started = a["started"]?.int ?? 0
+            c.droppedNoVU = a["dropped_no_vu"]?.int ?? 0
+            c.unstartedAtStop = a["unstarted_at_stop"]?.int ?? 0
+            c.late = a["late"]?.int ?? 0
+            stats.arrivals = c
+            lateMode = a["late_mode"]?.string.flatMap(LateMode.init(rawValue:))
+            if let u = a["uncorrected"] { stats.uncorrected = try row(u, name: "Aggregated (uncorrected)") }
+        }
+        thresholds = (doc["thresholds"]?.array ?? []).compactMap { t in
+            guard let name = t["name"]?.string, let expr = t["expr"]?.string else { return nil }
+            return (name, expr)
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/// The JSON keys that let `luaload merge` combine runs exactly, beside the figures a reader looks at:
+/// absolute times and tags, the sums behind the averages, and histograms wherever percentiles are printed.
+extension JSONReport {
+    /// Top level: "start_unix_ms", "end_unix_ms", "tags" {key: value}.
+    static func placement(_ w: JSONWriter, _ s: Summary) {
+        w.key("start_unix_ms"); w.int(Int(s.placement.startUnixMs))
+        w.key("end_unix_ms"); w.int(Int(s.placement.endUnixMs))
+        w.key("tags"); w.object {
+            for t in s.placement.tags { w.key(t.key); w.string(t.value) }
+        }
+    }
+
+    /// A row's (or the TLS handshakes') exact sums: latencies in µs and response body bytes, so merged
+    /// averages are not averages of rounded averages.
+    static func sums(_ w: JSONWriter, sumMicros: UInt64, bytes: UInt64) {
+        w.key("sum_us"); w.int(Int(sumMicros))
+        w.key("bytes"); w.int(Int(bytes))
+    }
+
+    /// A history second's absolute end time (Unix ms) and its latency histogram, so merged seconds line
+    /// up across runs and their percentiles come from the added histograms.
+    static func historyPoint(_ w: JSONWriter, _ h: HistoryPoint, _ s: Summary) {
+        w.key("t_ms"); w.int(Int(s.placement.unixMs(elapsed: h.elapsed)))
+        var latency = makeLatencyHistogram()
+        if let sparse = h.latency {
+            for (v, c) in zip(sparse.values, sparse.counts) { _ = latency.record(v, count: c) }
+        }
+        w.key("hdr"); w.string(HdrCodec.encodeBase64(latency))
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import LuaLoadCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `luaload merge`: several runs' JSON (segments, regions) into one exact report.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "luaload merge",
+        abstract: "Merge runs' --json summaries exactly: counts and HDR histograms add, seconds line up by wall clock.",
+        discussion: """
+            `-` reads stdin, which may hold several JSON documents among other lines:
+            kubectl logs -l job-name=luaload | luaload merge -
+            Exit codes: as a run's (thresholds the runs carried are evaluated again on the merged result).
+            """)
+
+    @Argument(help: ArgumentHelp("Run summaries (luaload --json); - reads stdin.", valueName: "file"))
+    var files: [String]
+
+    @Option(help: ArgumentHelp("Also show each value of this tag apart, beside the total (e.g. region).", valueName: "tag"))
+    var by: String?
+
+    @Option(help: ArgumentHelp("Write the merged summary as JSON to this file (- for stdout; the tables then go to stderr).", valueName: "file"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write Locust's CSV files of the merged result: PREFIX_stats.csv, ...", valueName: "prefix"))
+    var csv: String?
+
+    @Option(help: ArgumentHelp("Write the merged HTML report to this file.", valueName: "file"))
+    var html: String?
+
+    func run() throws {
+        var runs: [RunRecord] = []
+        for file in files {
+            let found: (runs: [RunRecord], skipped: Int)
+            do {
+                found = try MergeInput.runs(in: try readInput(file), source: file == "-" ? "stdin" : file)
+            } catch let e as UsageError {
+                throw e
+            } catch {
+                throw UsageError("\(error)")   // a document that is not a run's JSON: exit 2, named
+            }
+            if found.runs.isEmpty { throw UsageError("\(file == "-" ? "stdin" : file): no luaload --json summary in it") }
+            runs += found.runs
+        }
+        let total = try RunMerge.merge(runs)
+        let groups = try by.map { tag in
+            MergeGroups(tag: tag, groups: try RunMerge.group(runs, by: tag).map { ($0.value, try RunMerge.merge($0.runs, base: total.placement.startUnixMs)) })
+        }
+        for note in total.notes { writeStderr("luaload merge: \(note)\n") }
+        var console = "Merged \(runs.count) runs\n" + ConsoleReport.render(total)
+        if let groups { console += "\n" + groups.console(total: total) }
+        if json == "-" { writeStderr(console) } else { print(console, terminator: "") }
+        if let json { try writeFile(json, groups?.json(total: total) ?? JSONReport.render(total)) }
+        if let csv {
+            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
+        }
+        if let html {
+            let title = "luaload merge: \(runs.count) runs"
+            try writeFile(html, groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
+        }
+        if !total.thresholdResults.isEmpty {
+            if total.anyThresholdCrossed { throw ExitCode(3) }
+        } else if total.total.failures > 0 || !total.errors.isEmpty {
+            throw ExitCode(1)
+        }
+    }
+
+    /// A whole file, or stdin for "-".
+    private func readInput(_ path: String) throws -> String {
+        guard let f = path == "-" ? stdin : fopen(path, "r") else {
+            throw UsageError("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { if path != "-" { fclose(f) } }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&chunk, 1, chunk.count, f)
+            if n > 0 { bytes += chunk[0..<n] }
+            if n < chunk.count { break }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
