@@ -15,61 +15,76 @@ public enum JSONReport {
             ProfileReport.json(w, s)
             w.key("stats"); w.array { for r in s.rows { row(w, r, s) } }
             w.key("total"); row(w, s.total, s)
-            w.key("failures"); w.array {
-                for f in s.failures {
-                    w.object {
-                        w.key("method"); w.string(f.method)
-                        w.key("name"); w.string(f.name)
-                        w.key("error"); w.string(f.error)
-                        w.key("occurrences"); w.int(f.occurrences)
-                    }
-                }
-            }
-            w.key("errors"); w.array {
-                for e in s.errors {
-                    w.object {
-                        w.key("message"); w.string(e.message)
-                        w.key("count"); w.int(e.count)
-                        w.key("traceback"); w.string(e.traceback)
-                    }
-                }
-            }
-            w.key("tls"); w.object {
-                w.key("handshakes"); w.int(s.tls.handshakes)
-                w.key("resumed"); w.int(s.tls.resumed)
-                w.key("errors"); w.int(s.tls.errors)
-                let times = RowSummary(s.tls.handshakeTimes)
-                w.key("handshake_ms"); w.object {
-                    w.key("avg"); w.number(times.avgMs)
-                    w.key("p50"); w.number(times.percentileMs(50))
-                    w.key("p95"); w.number(times.percentileMs(95))
-                    w.key("p99"); w.number(times.percentileMs(99))
-                    w.key("max"); w.number(times.maxMs)
-                }
-                // Beside handshake_ms (whose values stay all numbers in ms): what an exact merge needs.
-                w.key("handshake_sum_us"); w.int(Int(times.sumMicros))
-                w.key("handshake_hdr"); w.string(HdrCodec.encodeBase64(times.histogram))
-            }
-            w.key("history"); w.array {
-                for (k, h) in s.history.enumerated() {
-                    let dt = k == 0 ? h.elapsed : h.elapsed - s.history[k - 1].elapsed
-                    w.object {
-                        w.key("elapsed_s"); w.number(h.elapsed)
-                        w.key("users"); w.int(h.users)
-                        w.key("requests"); w.int(h.requests)
-                        w.key("failures"); w.int(h.failures)
-                        w.key("p50_ms"); w.number(h.p50Ms)
-                        w.key("p95_ms"); w.number(h.p95Ms)
-                        w.key("p99_ms"); w.number(h.p99Ms)
-                        w.key("rps"); w.number(dt > 0 ? Double(h.requests) / dt : 0)
-                        w.key("fps"); w.number(dt > 0 ? Double(h.failures) / dt : 0)
-                        historyPoint(w, h, s)
-                    }
-                }
-            }
+            tables(w, s)
+            tls(w, s.tls)
+            history(w, s)
         }
         return w.output + "\n"
     }
+
+    /// The failures and script-errors tables.
+    private static func tables(_ w: JSONWriter, _ s: Summary) {
+        w.key("failures"); w.array {
+            for f in s.failures {
+                w.object {
+                    w.key("method"); w.string(f.method)
+                    w.key("name"); w.string(f.name)
+                    w.key("error"); w.string(f.error)
+                    w.key("occurrences"); w.int(f.occurrences)
+                }
+            }
+        }
+        w.key("errors"); w.array {
+            for e in s.errors {
+                w.object {
+                    w.key("message"); w.string(e.message)
+                    w.key("count"); w.int(e.count)
+                    w.key("traceback"); w.string(e.traceback)
+                }
+            }
+        }
+    }
+
+    private static func tls(_ w: JSONWriter, _ tls: TLSStats) {
+        w.key("tls"); w.object {
+            w.key("handshakes"); w.int(tls.handshakes)
+            w.key("resumed"); w.int(tls.resumed)
+            w.key("errors"); w.int(tls.errors)
+            let times = RowSummary(tls.handshakeTimes)
+            w.key("handshake_ms"); w.object {
+                w.key("avg"); w.number(times.avgMs)
+                w.key("p50"); w.number(times.percentileMs(50))
+                w.key("p95"); w.number(times.percentileMs(95))
+                w.key("p99"); w.number(times.percentileMs(99))
+                w.key("max"); w.number(times.maxMs)
+            }
+            // Beside handshake_ms (whose values stay all numbers in ms): what an exact merge needs.
+            w.key("handshake_sum_us"); w.int(Int(times.sumMicros))
+            w.key("handshake_hdr"); w.string(HdrCodec.encodeBase64(times.histogram))
+        }
+    }
+
+    /// One point per second: its counts, rates and percentiles (and what a merge needs, `historyPoint`).
+    private static func history(_ w: JSONWriter, _ s: Summary) {
+        w.key("history"); w.array {
+            for (k, h) in s.history.enumerated() {
+                let dt = k == 0 ? h.elapsed : h.elapsed - s.history[k - 1].elapsed
+                w.object {
+                    w.key("elapsed_s"); w.number(h.elapsed)
+                    w.key("users"); w.int(h.users)
+                    w.key("requests"); w.int(h.requests)
+                    w.key("failures"); w.int(h.failures)
+                    w.key("p50_ms"); w.number(h.p50Ms)
+                    w.key("p95_ms"); w.number(h.p95Ms)
+                    w.key("p99_ms"); w.number(h.p99Ms)
+                    w.key("rps"); w.number(dt > 0 ? Double(h.requests) / dt : 0)
+                    w.key("fps"); w.number(dt > 0 ? Double(h.failures) / dt : 0)
+                    historyPoint(w, h, s)
+                }
+            }
+        }
+    }
+
 
     private static func row(_ w: JSONWriter, _ r: RowSummary, _ s: Summary) {
         w.object {
