@@ -62,9 +62,38 @@ enum HTTPRequestParser {
     static func parseHead(_ b: UnsafePointer<UInt8>, start: Int, headEnd: Int) -> HeadParseResult {
         var head = RequestHead()
         head.headEnd = headEnd
+        var lineStart: Int
+        switch requestLine(b, start: start, headEnd: headEnd, into: &head) {
+        case .bad(let status): return .bad(status)
+        case .next(let next): lineStart = next
+        }
+        var connection = ConnectionTokens()
+        var count = 0
+        while lineStart < headEnd {
+            guard let (end, after) = line(b, from: lineStart, end: headEnd) else { return .bad(400) }
+            if end == lineStart { break }  // the blank line
+            count += 1
+            if count > ServeLimits.maxHeaders { return .bad(431) }
+            if let status = headerLine(b, lineStart..<end, into: &head, &connection) { return .bad(status) }
+            lineStart = after
+        }
+        // Chunked (or any transfer-coded) request bodies are not supported: the client must send Content-Length.
+        if connection.sawTransferEncoding { return .bad(411) }
+        if head.contentLength > ServeLimits.maxBody { return .bad(413) }
+        head.keepAlive = head.minor == 1 ? !connection.sawClose : (connection.sawKeepAlive && !connection.sawClose)
+        return .ok(head)
+    }
 
-        // Request line: method SP target SP HTTP/1.x
-        var lineStart = start
+    /// What the headers said about the connection and the body's framing.
+    struct ConnectionTokens {
+        var sawClose = false, sawKeepAlive = false, sawLength = false, sawTransferEncoding = false
+    }
+
+    /// Where parsing goes on after a line, or the status to answer.
+    enum LineStep { case next(Int), bad(Int) }
+
+    /// The request line, `method SP target SP HTTP/1.x`.
+    static func requestLine(_ b: UnsafePointer<UInt8>, start lineStart: Int, headEnd: Int, into head: inout RequestHead) -> LineStep {
         guard let (lineEnd, next) = line(b, from: lineStart, end: headEnd) else { return .bad(400) }
         var i = lineStart
         while i < lineEnd, isTokenChar(b[i]) { i += 1 }
@@ -82,59 +111,51 @@ enum HTTPRequestParser {
         guard major >= 48, major <= 57, dot == UInt8(ascii: "."), minor >= 48, minor <= 57 else { return .bad(400) }
         guard major == UInt8(ascii: "1"), minor <= UInt8(ascii: "1") else { return .bad(505) }
         head.minor = Int(minor - 48)
+        return .next(next)
+    }
 
-        var sawClose = false, sawKeepAlive = false, sawLength = false, sawTransferEncoding = false
-        var count = 0
-        lineStart = next
-        while lineStart < headEnd {
-            guard let (end, after) = line(b, from: lineStart, end: headEnd) else { return .bad(400) }
-            if end == lineStart { break }  // the blank line
-            count += 1
-            if count > ServeLimits.maxHeaders { return .bad(431) }
-            // name ":" OWS value OWS — no whitespace before the colon, no obsolete line folding.
-            var c = lineStart
-            while c < end, isTokenChar(b[c]) { c += 1 }
-            guard c > lineStart, c < end, b[c] == UInt8(ascii: ":") else { return .bad(400) }
-            let name = lineStart..<c
-            var vs = c + 1, ve = end
-            while vs < ve, b[vs] == 0x20 || b[vs] == 0x09 { vs += 1 }
-            while ve > vs, b[ve - 1] == 0x20 || b[ve - 1] == 0x09 { ve -= 1 }
-            for k in vs..<ve where (b[k] < 0x20 && b[k] != 0x09) || b[k] == 0x7F { return .bad(400) }
-            let value = vs..<ve
-            switch name.count {
-            case 14 where lowerEqual(b, name, "content-length"):
-                guard !value.isEmpty, value.count <= 12 else { return .bad(400) }
-                var n = 0
-                for k in value {
-                    guard b[k] >= 48, b[k] <= 57 else { return .bad(400) }
-                    n = n * 10 + Int(b[k] - 48)
-                }
-                if sawLength && n != head.contentLength { return .bad(400) }
-                sawLength = true
-                head.contentLength = n
-            case 17 where lowerEqual(b, name, "transfer-encoding"):
-                sawTransferEncoding = true
-            case 10 where lowerEqual(b, name, "connection"):
-                forEachToken(b, value) { t in
-                    if t.count == 5, lowerEqual(b, t, "close") { sawClose = true }
-                    if t.count == 10, lowerEqual(b, t, "keep-alive") { sawKeepAlive = true }
-                }
-            case 13 where lowerEqual(b, name, "authorization"):
-                head.authorization = value
-            case 12 where lowerEqual(b, name, "content-type"):
-                head.contentType = value
-            case 6 where lowerEqual(b, name, "expect"):
-                if value.count == 12, lowerEqual(b, value, "100-continue") { head.expectContinue = true }
-            default:
-                break
+    /// One header line, `name ":" OWS value OWS` (no whitespace before the colon, no obsolete line folding):
+    /// the few names the server acts on are kept; nil, or the status to answer.
+    static func headerLine(_ b: UnsafePointer<UInt8>, _ lineRange: Range<Int>, into head: inout RequestHead,
+                           _ connection: inout ConnectionTokens) -> Int? {
+        var c = lineRange.lowerBound
+        let end = lineRange.upperBound
+        while c < end, isTokenChar(b[c]) { c += 1 }
+        guard c > lineRange.lowerBound, c < end, b[c] == UInt8(ascii: ":") else { return 400 }
+        let name = lineRange.lowerBound..<c
+        var vs = c + 1, ve = end
+        while vs < ve, b[vs] == 0x20 || b[vs] == 0x09 { vs += 1 }
+        while ve > vs, b[ve - 1] == 0x20 || b[ve - 1] == 0x09 { ve -= 1 }
+        for k in vs..<ve where (b[k] < 0x20 && b[k] != 0x09) || b[k] == 0x7F { return 400 }
+        let value = vs..<ve
+        switch name.count {
+        case 14 where lowerEqual(b, name, "content-length"):
+            guard !value.isEmpty, value.count <= 12 else { return 400 }
+            var n = 0
+            for k in value {
+                guard b[k] >= 48, b[k] <= 57 else { return 400 }
+                n = n * 10 + Int(b[k] - 48)
             }
-            lineStart = after
+            if connection.sawLength && n != head.contentLength { return 400 }
+            connection.sawLength = true
+            head.contentLength = n
+        case 17 where lowerEqual(b, name, "transfer-encoding"):
+            connection.sawTransferEncoding = true
+        case 10 where lowerEqual(b, name, "connection"):
+            forEachToken(b, value) { t in
+                if t.count == 5, lowerEqual(b, t, "close") { connection.sawClose = true }
+                if t.count == 10, lowerEqual(b, t, "keep-alive") { connection.sawKeepAlive = true }
+            }
+        case 13 where lowerEqual(b, name, "authorization"):
+            head.authorization = value
+        case 12 where lowerEqual(b, name, "content-type"):
+            head.contentType = value
+        case 6 where lowerEqual(b, name, "expect"):
+            if value.count == 12, lowerEqual(b, value, "100-continue") { head.expectContinue = true }
+        default:
+            break
         }
-        // Chunked (or any transfer-coded) request bodies are not supported: the client must send Content-Length.
-        if sawTransferEncoding { return .bad(411) }
-        if head.contentLength > ServeLimits.maxBody { return .bad(413) }
-        head.keepAlive = head.minor == 1 ? !sawClose : (sawKeepAlive && !sawClose)
-        return .ok(head)
+        return nil
     }
 
     /// The line starting at `from`: its end (before CR LF or LF) and the start of the next line.
