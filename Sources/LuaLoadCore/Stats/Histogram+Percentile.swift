@@ -10,3 +10,19 @@ extension Histogram {
         return Double(Swift.min(Swift.max(valueAtPercentile(p), min), max)) / 1000
     }
 }
+
+extension Histogram where Count == UInt64 {
+    /// What was recorded since `earlier`, a histogram of the same values taken before (the same configuration):
+    /// bucket counts subtracted. Each bucket's value stands for its values, as HDR buckets do.
+    public func subtracting(_ earlier: Self) -> Self {
+        var taken: [UInt64: UInt64] = [:]
+        for v in earlier.recordedValues() { taken[v.value, default: 0] += UInt64(v.count) }
+        var out = Self(lowestDiscernibleValue: lowestDiscernibleValue, highestTrackableValue: highestTrackableValue,
+                       numberOfSignificantValueDigits: numberOfSignificantValueDigits)
+        for v in recordedValues() {
+            let left = UInt64(v.count) - Swift.min(UInt64(v.count), taken[v.value] ?? 0)
+            if left > 0 { _ = out.record(v.value, count: left) }
+        }
+        return out
+    }
+}

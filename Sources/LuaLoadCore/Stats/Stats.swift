@@ -42,14 +42,8 @@ public struct PhaseStats {
 
     /// Every wait of the row, given the row's latency histogram.
     public func wait(latency: LatencyHistogram) -> LatencyHistogram {
-        guard let apart = latencyApart else { return waitApart.map { h in var w = latency; w.add(h); return w } ?? latency }
-        var taken: [UInt64: UInt64] = [:]
-        for v in apart.recordedValues() { taken[v.value, default: 0] += UInt64(v.count) }
-        var w = waitApart ?? makeLatencyHistogram()
-        for v in latency.recordedValues() {
-            let left = UInt64(v.count) - min(UInt64(v.count), taken[v.value] ?? 0)
-            if left > 0 { _ = w.record(v.value, count: left) }
-        }
+        var w = latencyApart.map { latency.subtracting($0) } ?? latency
+        if let apart = waitApart { w.add(apart) }
         return w
     }
 
@@ -207,6 +201,8 @@ public struct IntervalSnapshot {
     public var arrivalsStarted = 0
     public var arrivalsDropped = 0
     public var arrivalsLate = 0
+    /// The second's latencies: filled by the mailbox on the main thread from the worker's cumulative rows
+    /// (the worker records each latency once, in its row, and leaves this empty).
     public var histogram = makeLatencyHistogram()
 
     public init() {}
