@@ -53,6 +53,14 @@ extension ClientResponseParser {
             case .value: p = scanValue(p, end)
             case .reason: p = scanReason(p, end)
             default:
+                if phase == .lineStart, let q = fastHeaderLine(p, end) {
+                    p = q
+                    continue
+                }
+                if phase == .start, let q = fastStatusLine(p, end) {
+                    p = q
+                    continue
+                }
                 switch phase.rawValue < ResponsePhase.lineStart.rawValue ? stepStatus(p[0]) : stepLine(p[0], at: p - base) {
                 case .again: break
                 case .next: p += 1
@@ -88,6 +96,7 @@ extension ClientResponseParser {
     }
 
     /// One byte of "HTTP/d.d nnn": single digits for the version; the code may have leading blanks and zeros.
+    @inline(__always)
     mutating func stepStatus(_ c: UInt8) -> Step {
         switch phase {
         case .start: return expect(c, 0x48, .statusH, .notHTTP)   // H

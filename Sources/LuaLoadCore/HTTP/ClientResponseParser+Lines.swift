@@ -1,6 +1,7 @@
 /// The parts of a header line around its value: line starts and ends, blanks, folded lines (obs-fold).
 extension ClientResponseParser {
     /// One byte at a line start, around the colon's blanks, or at a line end. `at` is its offset in `head`.
+    @inline(__always)
     mutating func stepLine(_ c: UInt8, at: Int) -> Step {
         let blank = c == 0x20 || c == 0x09
         switch phase {
@@ -51,8 +52,9 @@ extension ClientResponseParser {
         return .again
     }
 
-    /// What the name asks of its value; `name` is `length` token bytes in `head`. As in http_parser, blanks
-    /// between a name and its colon do not hide it.
+    /// What the name asks of its value; `name` is `whole` token bytes in `head`. As in http_parser, blanks
+    /// between a name and its colon do not hide a framing header; Set-Cookie and Content-Encoding count only as
+    /// `HeadScan` and the Lua side will find them (the colon right after the name).
     mutating func classify(_ name: UnsafePointer<UInt8>, _ whole: Int) {
         valueState = .general
         var length = whole
@@ -61,7 +63,7 @@ extension ClientResponseParser {
         case 10:
             if matches(name, "connection") {
                 valueState = .connection
-            } else if !trailing && matches(name, "set-cookie") {
+            } else if !trailing && whole == 10 && matches(name, "set-cookie") {
                 setsCookie = true
             }
         case 14:
@@ -69,7 +71,7 @@ extension ClientResponseParser {
         case 16:
             if matches(name, "proxy-connection") {
                 valueState = .connection
-            } else if !trailing && matches(name, "content-encoding") {
+            } else if !trailing && whole == 16 && matches(name, "content-encoding") {
                 needsScan = true
             }
         default:
