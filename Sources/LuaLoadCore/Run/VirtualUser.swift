@@ -34,7 +34,7 @@ struct RequestInFlight {
     var retried = false
     /// Any response byte arrived: the server had the request.
     var gotBytes = false
-    var response = ResponseParser()
+    var response = ClientResponseParser()
 }
 
 /// A finished request whose outcome the script may still override (res:failure / res:success); recorded
@@ -56,7 +56,7 @@ struct PendingOutcome {
 }
 
 /// One virtual user: its coroutine, its connection and the request in flight. Lives in a buffer the worker
-/// allocates once, so its address is stable (http_parser and OpenSSL point back into it) and it is never retained.
+/// allocates once, so its address is stable (OpenSSL points back into it) and it is never retained.
 struct VirtualUser {
     var state = VUState.notStarted
     var classIndex: Int32

@@ -114,7 +114,7 @@ public final class Worker: @unchecked Sendable {
             (vus + i).initialize(to: VirtualUser(classIndex: Int32(p.classIndex), globalID: Int32(p.globalID), startOffset: p.startOffsetMicros))
             vus[i].role = p.role
             let parser = (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser>.offset(of: \VirtualUser.request.response)!)
-                .assumingMemoryBound(to: ResponseParser.self)
+                .assumingMemoryBound(to: ClientResponseParser.self)
             parser.pointee.bind(parser)
         }
         timers = TimerHeap(capacity: plan.count + 1)   // + the open model's arrival timer

@@ -1,6 +1,5 @@
 import LuaLoadHTTP
 import LuaLoadLoop
-import CHTTPParser
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,7 +19,7 @@ public enum Failure: Hashable, Sendable {
     case timeout
     /// The server closed the connection before a whole response.
     case closedEarly
-    /// http_parser rejected the response: its error number.
+    /// The response parser rejected the response: a `ResponseError`'s raw value.
     case badResponse(UInt32)
     /// The body did not decode with its Content-Encoding (gzip, deflate).
     case badEncoding
@@ -42,7 +41,7 @@ public enum Failure: Hashable, Sendable {
         case .receive(let e): return "receive: " + Sys.describe(errno: e)
         case .timeout: return "timeout: no complete response within the request's timeout"
         case .closedEarly: return "connection closed by the server before a complete response"
-        case .badResponse(let e): return "invalid HTTP response: " + String(cString: http_errno_description(http_errno(rawValue: e)))
+        case .badResponse(let e): return "invalid HTTP response: " + (ResponseError(rawValue: UInt8(truncatingIfNeeded: e))?.text ?? "error \(e)")
         case .badEncoding: return "invalid response body: it does not decode as its Content-Encoding says"
         case .resolve: return "cannot resolve the host name"
         case .noHost: return "no host for a relative path: give -H http://host:port or a full URL"
