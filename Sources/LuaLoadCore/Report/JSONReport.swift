@@ -85,7 +85,6 @@ public enum JSONReport {
         }
     }
 
-
     private static func row(_ w: JSONWriter, _ r: RowSummary, _ s: Summary) {
         w.object {
             w.key("method"); w.string(r.method)
