@@ -69,14 +69,7 @@ final class EngineTests: XCTestCase {
     }
 
     func testConnectionRefusedIsAFailureAndTheRunGoesOn() throws {
-        // A port nobody listens on (bound, then closed).
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in(); addr.sin_family = sa_family_t(AF_INET); addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        close(fd)
-        let deadPort = UInt16(bigEndian: addr.sin_port)
+        let deadPort = try freePort()   // a port nobody listens on (bound, then closed)
         let script = Luaload.script(#"""
         task(function(self)
           self.n = (self.n or 0) + 1

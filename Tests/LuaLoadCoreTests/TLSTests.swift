@@ -301,45 +301,6 @@ final class TLSTests: XCTestCase {
     }
 }
 
-// MARK: - Sockets for the fixtures
-
-private func loopback(port: Int) -> sockaddr_in {
-    var a = sockaddr_in()
-    a.sin_family = sa_family_t(AF_INET)
-    a.sin_port = in_port_t(UInt16(port).bigEndian)
-    a.sin_addr.s_addr = in_addr_t(0x7f00_0001).bigEndian
-    return a
-}
-
-private func withSockaddr<T>(_ a: inout sockaddr_in, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-    withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-}
-
-/// A loopback listening socket on a port the kernel picks; returns (fd, port).
-private func listenSocket() throws -> (Int32, Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var a = loopback(port: 0)
-    guard withSockaddr(&a, { bind(fd, $0, $1) }) == 0, listen(fd, 128) == 0 else {
-        throw NSError(domain: "TLSTests", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: "cannot listen on loopback"])
-    }
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return (fd, Int(UInt16(bigEndian: a.sin_port)))
-}
-
-private func freePort() throws -> Int {
-    let (fd, port) = try listenSocket()
-    close(fd)
-    return port
-}
-
-private func canConnect(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var a = loopback(port: port)
-    return withSockaddr(&a) { connect(fd, $0, $1) } == 0
-}
-
 /// Accepts connections, reads the start of the ClientHello, and resets them (SO_LINGER 0).
 private final class ResetServer: @unchecked Sendable {
     let fd: Int32

@@ -44,18 +44,8 @@ final class TestHTTPServer: @unchecked Sendable {
     private let serial = DispatchQueue(label: "TestHTTPServer.serial")
 
     init() throws {
-        let lfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(4))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(lfd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0, listen(lfd, 1024) == 0 else { throw NSError(domain: "bind", code: Int(errno)) }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &addr) { _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(lfd, $0, &len) } }
-        port = UInt16(bigEndian: addr.sin_port)
+        let (lfd, listenPort) = try listenSocket(backlog: 1024)
+        port = UInt16(listenPort)
         listenFD = lfd
         let t = Thread { [self] in acceptLoop() }
         t.start()
