@@ -94,10 +94,8 @@ extension Worker {
                 vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
             }
             setWantsWrite(i, n != remaining)
-        case .wantWrite:
-            setWantsWrite(i, true)
-        case .wantRead:
-            setWantsWrite(i, false)   // EPOLLIN is always in the set
+        case .wantRead, .wantWrite:   // the transport says which readiness it waits for (EPOLLIN is always set)
+            setWantsWrite(i, result == .wantWrite)
         default:
             if retryOnStaleConnection(i) { return }
             failRequest(i, result == .tlsFailed ? tlsFailure(i, "TLS write", result) : .send(result.errno))
@@ -120,10 +118,8 @@ extension Worker {
             result = vus[i].conn.read(readBuffer, readCapacity)
         }
         switch result {
-        case .wantRead:
-            setWantsWrite(i, false)
-        case .wantWrite:
-            setWantsWrite(i, true)
+        case .wantRead, .wantWrite:   // the transport says which readiness it waits for
+            setWantsWrite(i, result == .wantWrite)
         case .closed:
             vus[i].request.response.feedEOF()
             if vus[i].request.response.complete { return completeRequest(i) }

@@ -100,10 +100,8 @@ extension Worker {
             result = vus[i].conn.read(readBuffer, readCapacity)
         }
         switch result {
-        case .wantRead:
-            setWantsWrite(i, false)
-        case .wantWrite:
-            setWantsWrite(i, true)
+        case .wantRead, .wantWrite:   // the transport says which readiness it waits for
+            setWantsWrite(i, result == .wantWrite)
         case .closed:
             vus[i].raw.parser.feedEOF()
             if vus[i].raw.parser.complete { _ = onRawResponse(i); return }

@@ -42,10 +42,8 @@ extension Worker {
             stats.tls.recordHandshake(micros: micros, resumed: TLS.resumed(ssl))
             vus[i].conn.state = .writing
             write(i)
-        case .wantRead:
-            setWantsWrite(i, false)
-        case .wantWrite:
-            setWantsWrite(i, true)
+        case .wantRead, .wantWrite:   // the transport says which readiness it waits for
+            setWantsWrite(i, result == .wantWrite)
         default:
             vus[i].conn.broken = true
             failRequest(i, tlsFailure(i, "TLS handshake", result))
