@@ -142,11 +142,41 @@ lua_State *ll_newstate(void) {
     return L;
 }
 
-int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname) {
-    int rc = luaL_loadbufferx(L, code, len, chunkname, "t");
+int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname, const char *mode) {
+    int rc = luaL_loadbufferx(L, code, len, chunkname, mode);
     if (rc != LUA_OK) return rc;
     lua_getfield(L, LUA_REGISTRYINDEX, "luaload");   // a plain table: no metamethod can raise here
     return lua_pcall(L, 1, 0, 0);
+}
+
+/* lua_dump's writer: appends to a malloc'd buffer; a failed realloc stops the dump (non-zero). */
+typedef struct { unsigned char *data; size_t len, cap; } ll_bytes;
+
+static int ll_append(lua_State *L, const void *p, size_t size, void *ud) {
+    (void)L;
+    ll_bytes *b = ud;
+    if (b->len + size > b->cap) {
+        size_t cap = (b->len + size) * 2;
+        unsigned char *data = realloc(b->data, cap);
+        if (data == NULL) return 1;
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, size);
+    b->len += size;
+    return 0;
+}
+
+int ll_compile(lua_State *L, const char *code, size_t len, const char *chunkname, unsigned char **out, size_t *outlen) {
+    int rc = luaL_loadbufferx(L, code, len, chunkname, "t");
+    if (rc != LUA_OK) return rc;
+    ll_bytes b = { NULL, 0, 0 };
+    int failed = lua_dump(L, ll_append, &b, 0);   /* with debug info: tracebacks keep the prelude's lines */
+    lua_pop(L, 1);
+    if (failed) { free(b.data); return LUA_ERRMEM; }
+    *out = b.data;
+    *outlen = b.len;
+    return LUA_OK;
 }
 
 int ll_dostring(lua_State *L, const char *code, size_t len, const char *chunkname) {

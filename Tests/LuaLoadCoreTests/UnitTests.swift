@@ -128,6 +128,22 @@ final class UnitTests: XCTestCase {
         XCTAssertEqual(row.percentileMs(100), 250.999, accuracy: 0.3)
     }
 
+    /// Our specialized walk must give what the library's `valueAtPercentile` gives, bucket for bucket.
+    func testPercentileWalkMatchesTheLibrary() {
+        var rng = SystemRandomNumberGenerator()
+        for round in 0..<20 {
+            var h = makeLatencyHistogram()
+            for _ in 0..<(round == 0 ? 1 : 1 + Int(rng.next() % 5_000)) {
+                // Spread over µs to minutes, as latencies are, so the walk crosses many buckets.
+                _ = h.record(UInt64.random(in: 1...(UInt64(1) << UInt64.random(in: 1...31)), using: &rng))
+            }
+            for p in Summary.percentiles + [0, 0.1, 1, 33.3, 99.999, 100] {
+                XCTAssertEqual(h.value(atPercentile: p), h.valueAtPercentile(p), "p\(p), round \(round)")
+                XCTAssertEqual(h.percentileMs(p, from: SparseHistogram(h)), h.percentileMs(p), "p\(p), round \(round)")
+            }
+        }
+    }
+
     func testScriptDescribesItsClasses() throws {
         let s = try LuaScript(path: nil, source: """
             local a = user { weight = 2 }

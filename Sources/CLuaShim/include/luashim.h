@@ -18,9 +18,13 @@ static inline int ll_isnoneornil(lua_State *L, int i) { return lua_type(L, i) <=
 /// prelude's internal table, holding `protocol` (yield_protocol.h's numbers), `now` and `wallclock`.
 /// NULL on failure.
 lua_State *ll_newstate(void);
-/// Loads and runs a prelude chunk in protected mode with the registry's `luaload` table as its `...`.
-/// On error leaves "chunk:line: message" on the stack.
-int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname);
+/// Loads and runs a prelude chunk, text ("t") or bytecode ("b") as `mode` says, in protected mode with the
+/// registry's `luaload` table as its `...`. On error leaves "chunk:line: message" on the stack.
+int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname, const char *mode);
+/// Compiles text `code` without running it and returns its bytecode (with debug info) in a malloc'd `*out`,
+/// for other states to load instead of parsing the text again. LUA_OK, or the load's status with its
+/// message on the stack.
+int ll_compile(lua_State *L, const char *code, size_t len, const char *chunkname, unsigned char **out, size_t *outlen);
 /// Loads and runs a chunk (or a file) in protected mode; on error leaves "file:line: message" on the stack.
 int ll_dostring(lua_State *L, const char *code, size_t len, const char *chunkname);
 int ll_dofile(lua_State *L, const char *path);

@@ -24,7 +24,8 @@ enum {
 
 // Frame slots, 1-based positions among the yielded (or returned) values.
 // Every frame: op, outcome, finished.
-//   outcome settles the VU's previous response: nil (default rule), true (res:success()) or a message.
+//   outcome settles the VU's previous response: nil or false (default rule), true (res:success()) or a
+//   message. (The prelude keeps `false` in its context fields: a field set to nil and back costs a rehash.)
 //   finished counts the task runs completed since the last frame.
 enum {
     LL_SLOT_OP = 1,

@@ -13,10 +13,11 @@ local DEFAULT_HEADERS = O.default_headers
 
 ---------------------------------------------------------------- the VU's context
 -- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success),
--- `outcome` that override; `report` the outcome to send with the next yield (nil: the default rule, true,
+-- `outcome` that override; `report` the outcome to send with the next yield (false: the default rule, true,
 -- or a failure message); `finished` the task runs completed since the last yield. Every yield is
 -- `yield(op, outcome, finished, ...)` (yield_protocol.h), so the engine records the previous response
--- and counts task runs.
+-- and counts task runs. "None" is `false`, never nil: a field set to nil and back is looked up and
+-- inserted again (luaV_finishset, luaH_newkey), several times per request.
 local current                -- the running VU's context; one coroutine runs at a time per state
 
 -- The runner switches VUs; it sets `current` through here (only at VU starts and after protected calls).
@@ -26,7 +27,7 @@ function E.set_current(ctx) current = ctx end
 -- default (-H, or the script's `host`). Origins are split once per host URL.
 local bases = {}
 function E.new_context(host_url)
-  local ctx = { finished = 0, step = 0 }
+  local ctx = { finished = 0, step = 0, last = false, outcome = false, report = false, yielded = false }
   local url = host_url or E.default_host
   if url ~= nil then
     local b = bases[url]
@@ -42,10 +43,10 @@ end
 
 -- The override window of the VU's last response ends (its next request, sleep or task end).
 local function close(ctx)
-  if ctx.last ~= nil then
-    ctx.last = nil
+  if ctx.last then
+    ctx.last = false
     ctx.report = ctx.outcome
-    ctx.outcome = nil
+    ctx.outcome = false
   end
 end
 E.close = close
@@ -54,7 +55,7 @@ E.close = close
 local function settle(ctx)
   close(ctx)
   local outcome, finished = ctx.report, ctx.finished
-  ctx.report, ctx.finished = nil, 0
+  ctx.report, ctx.finished = false, 0
   return outcome, finished
 end
 E.settle = settle
@@ -95,10 +96,11 @@ end
 
 -- Computed when first read, so a response that nobody looks into costs no table or string work:
 -- headers (split from the raw head), url (absolute), history (redirect hops), timings (the engine's).
--- A response keeps what scripts read most (status, body) as fields and the rest in its array part, which
--- a table constructor fills without hashing: slots RAW, CTX, PATH, ERROR, ELAPSED.
-local RAW, CTX, PATH, ERROR, ELAPSED = 1, 2, 3, 4, 5
-local SLOTS = { error = ERROR, elapsed = ELAPSED }
+-- A response keeps everything in its array part, which a table constructor fills with one allocation and
+-- no hashing (named fields cost a hash part and an insertion each, ~700 instructions a response, read or
+-- not); `res.status` & co. are read through __index: slots RAW, CTX, PATH, ERROR, ELAPSED, STATUS, BODY.
+local RAW, CTX, PATH, ERROR, ELAPSED, STATUS, BODY = 1, 2, 3, 4, 5, 6, 7
+local SLOTS = { status = STATUS, body = BODY, error = ERROR, elapsed = ELAPSED }
 
 local ResponseMT = { __index = function(res, k)
   local slot = SLOTS[k]
@@ -277,9 +279,8 @@ local function attend(ctx, res, flags, method, url, body, timeout, name, stat, o
   if flags & FLAG_REDIRECT == 0 or (opts ~= nil and opts.allow_redirects == false) then return end
   local r = { method = method, url = url, body = body, timeout = timeout, name = name, stat = stat, opts = opts, fname = fname }
   local status, elapsed, rbody, err, raw, history, failure =
-    follow(ctx, r, res.status, rawget(res, ELAPSED), res.body, rawget(res, ERROR), rawget(res, RAW))
-  res.status, res.body = status, rbody
-  res[ELAPSED], res[ERROR], res[RAW], res[PATH] = elapsed, err, raw, r.url
+    follow(ctx, r, res[STATUS], rawget(res, ELAPSED), rawget(res, BODY), rawget(res, ERROR), rawget(res, RAW))
+  res[STATUS], res[BODY], res[ELAPSED], res[ERROR], res[RAW], res[PATH] = status, rbody, elapsed, err, raw, r.url
   rawset(res, "history", history)
   ctx.last = res
   if failure then ctx.outcome = failure end
@@ -319,18 +320,21 @@ local function requester(method)
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
     local stat = byname[name] or new_stat(byname, name)
-    if ctx.last then   -- settle(ctx), inline: the previous response's window ends
-      ctx.last = nil
-      ctx.report = ctx.outcome
-      ctx.outcome = nil
-    end
+    -- settle(ctx), inline: the previous response's window ends. A pending report and an open window never
+    -- meet (a window opens only after a yield, which sent the report), so the override, if any, is it.
     local outcome, finished = ctx.report, ctx.finished
-    ctx.report, ctx.finished = nil, 0
+    if ctx.last then
+      outcome = ctx.outcome
+      ctx.last, ctx.outcome = false, false
+    elseif outcome then
+      ctx.report = false
+    end
+    ctx.finished = 0
     -- The frame's order is LL_SLOT_*'s and the reply's LL_REPLY_*'s (protocol_test.lua checks both).
     local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
     current = ctx
     ctx.yielded = true
-    local res = setmetatable({ raw, ctx, url, err, elapsed, status = status, body = rbody }, ResponseMT)
+    local res = setmetatable({ raw, ctx, url, err, elapsed, status, rbody }, ResponseMT)
     if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
     ctx.last = res
     return res

@@ -29,7 +29,7 @@ local function handle(e, ctx)
   set_current(ctx)
   if getmetatable(e) == StopMT then return true end
   if getmetatable(e) == FailMT then
-    if ctx.last ~= nil then ctx.outcome = e.msg; return false end
+    if ctx.last then ctx.outcome = e.msg; return false end
   end
   suspend(ctx, OP_ERROR, e.msg, e.tb)
   return false
@@ -87,9 +87,9 @@ local function task_loop(self, ctx, cls, wait, paced)
     -- after_task(ctx, self, wait), inline: a task run costs no call beyond the task's own.
     ctx.finished = ctx.finished + 1
     if ctx.last then   -- close(ctx)
-      ctx.last = nil
+      ctx.last = false
       ctx.report = ctx.outcome
-      ctx.outcome = nil
+      ctx.outcome = false
     end
     local seconds = 0
     if wait then seconds = wait_seconds(wait, self, ctx) end

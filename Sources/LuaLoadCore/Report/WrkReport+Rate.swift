@@ -18,7 +18,7 @@ extension WrkReport {
     static func wrk2Distribution(_ h: LatencyHistogram, _ description: String) -> String {
         var out = "  Latency Distribution (HdrHistogram - \(description))\n"
         for p in wrk2Percentiles {
-            let value = h.totalCount > 0 ? h.valueAtPercentile(p) : 0
+            let value = h.totalCount > 0 ? h.value(atPercentile: p) : 0
             out += pad(Format.fixed(p, 3), 7) + "%" + column(timeUs(Double(value)), 10) + "\n"
         }
         out += "\n  Detailed Percentile spectrum:\n" + spectrum(h)

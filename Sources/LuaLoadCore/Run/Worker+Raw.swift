@@ -122,7 +122,7 @@ extension Worker {
         stats.rows[0].record(micros: micros, failed: failed, bytes: vus[i].raw.parser.bodyBytes)
         if stats.uncorrected != nil { stats.uncorrected!.record(micros: micros - late, failed: failed) }
         if failed { stats.count(.status(Int32(status)), stat: 0) }
-        countInterval(failed: failed)
+        countInterval(failed: failed, micros: micros)
         if vus[i].raw.want, let co = vus[i].co, lua_checkstack(co, 3) != 0 {
             lua_pushinteger(co, lua_Integer(status))                        // LL_RAW_REPLY_STATUS
             pushBytes(co, vus[i].raw.parser.head)                           // LL_RAW_REPLY_HEAD
@@ -161,7 +161,7 @@ extension Worker {
             stats.rows[0].record(micros: micros, failed: true)
             if stats.uncorrected != nil { stats.uncorrected!.record(micros: micros - late, failed: true) }
             stats.count(failure, stat: 0)
-            countInterval(failed: true)
+            countInterval(failed: true, micros: micros)
         }
         vus[i].raw.received = vus[i].raw.expected
         timers.cancel(i)

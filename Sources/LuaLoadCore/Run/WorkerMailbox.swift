@@ -30,23 +30,13 @@ public final class WorkerMailbox: @unchecked Sendable {
         interval.resetCounts()
     }
 
-    /// Main side: what happened since the last take. Its latencies are not recorded twice per request by
-    /// the worker: they are the worker's cumulative rows now less the rows at the last take, worked out here,
-    /// on the main thread, once a second.
+    /// Main side: what happened since the last take, latencies included.
     public func take() -> IntervalSnapshot {
-        var (out, current) = locked { () -> (IntervalSnapshot, [RequestStats]) in
-            let out = pending
-            pending.resetCounts()
-            return (out, rows)
-        }
-        var total = makeLatencyHistogram()
-        for row in current where row.requests > 0 { total.add(row.histogram) }
-        out.histogram = total.subtracting(latencyAtLastTake)
-        latencyAtLastTake = total
+        var out = IntervalSnapshot()   // allocated outside the lock; the worker's posts go on into it
+        locked { swap(&out, &pending) }
+        pending.activeUsers = out.activeUsers   // a level, not a count: it stays
         return out
     }
-    /// Main side only: every row's latencies added up, as of the last take.
-    private var latencyAtLastTake = makeLatencyHistogram()
 
     /// Main side: the worker's cumulative per-row stats as of its last post.
     public func takeRows() -> [RequestStats] { locked { rows } }

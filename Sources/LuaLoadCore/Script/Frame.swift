@@ -52,6 +52,10 @@ struct Frame {
     @inline(__always)
     func type(_ slot: Int) -> Int32 { lua_type(co, index(slot)) }
 
+    /// Lua's truth of `slot`: false only for nil and false.
+    @inline(__always)
+    func bool(_ slot: Int) -> Bool { lua_toboolean(co, index(slot)) != 0 }
+
     /// Drops the frame from the coroutine's stack.
     @inline(__always)
     func pop() { lua_settop(co, base - 1) }

@@ -67,7 +67,7 @@ public final class LuaScript {
         L = state
         if let wrk {
             try check(ll_wrk_install(L))
-            if let message = Prelude.load(into: L, chunks: Prelude.wrkChunks) { throw ScriptError(description: message) }
+            if let message = Prelude.load(into: L, chunks: Prelude.compiledWrk) { throw ScriptError(description: message) }
             try check(wrk.configure(L))
         } else if let message = Prelude.load(into: L) {
             throw ScriptError(description: message)

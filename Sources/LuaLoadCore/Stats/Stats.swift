@@ -201,8 +201,7 @@ public struct IntervalSnapshot {
     public var arrivalsStarted = 0
     public var arrivalsDropped = 0
     public var arrivalsLate = 0
-    /// The second's latencies: filled by the mailbox on the main thread from the worker's cumulative rows
-    /// (the worker records each latency once, in its row, and leaves this empty).
+    /// The second's latencies (each also recorded in its row).
     public var histogram = makeLatencyHistogram()
 
     public init() {}
