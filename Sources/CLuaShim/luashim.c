@@ -139,6 +139,9 @@ lua_State *ll_newstate(void) {
     if (L == NULL) return NULL;
     lua_pushcfunction(L, open_all);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) { lua_close(L); return NULL; }
+    /* Generational: a request's response and head die young, and a minor collection visits only young
+       objects, where the incremental mode marks the whole state (prelude, VUs) every cycle. */
+    lua_gc(L, LUA_GCGEN, 0, 0);
     return L;
 }
 

@@ -8,13 +8,13 @@ import Glibc
 public enum Sys {
     @inline(never)
     public static func send(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
-        let n = Glibc.send(fd, buf, count, Int32(MSG_NOSIGNAL))
+        let n = cposix_send(fd, buf, count, Int32(MSG_NOSIGNAL))
         return n >= 0 ? n : -Int(errno)
     }
 
     @inline(never)
     public static func read(_ fd: Int32, _ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
-        let n = Glibc.read(fd, buf, count)
+        let n = cposix_read(fd, buf, count)
         return n >= 0 ? n : -Int(errno)
     }
 
@@ -58,7 +58,7 @@ public enum Sys {
 
     @inline(never)
     public static func epollWait(_ epfd: Int32, _ events: UnsafeMutablePointer<epoll_event>, _ max: Int32, _ timeoutMs: Int32) -> Int32 {
-        let n = epoll_wait(epfd, events, max, timeoutMs)
+        let n = cposix_epoll_wait(epfd, events, max, timeoutMs)
         return n >= 0 ? n : -errno
     }
 

@@ -1,6 +1,7 @@
 // Linux headers that Swift's Glibc module does not bring in.
 #ifndef CPOSIX_H
 #define CPOSIX_H
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -18,4 +19,10 @@ static inline uint64_t cposix_counter_load(const uint64_t *p) {
 
 // accept4 needs _GNU_SOURCE, which Swift's Glibc module does not define: wrapped in cposix.c.
 int cposix_accept4(int fd, int flags);
+
+// send (MSG_NOSIGNAL et al.), read and epoll_wait without glibc's thread-cancellation bracket (see cposix.c):
+// -1 with errno set on failure, as the libc calls.
+long cposix_send(int fd, const void *buf, size_t len, int flags);
+long cposix_read(int fd, void *buf, size_t len);
+int cposix_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout);
 #endif
