@@ -152,6 +152,25 @@ int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname
     return lua_pcall(L, 1, 0, 0);
 }
 
+void ll_push_kept(lua_State *L, int kept, lua_Integer slot, const char *p, size_t n) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, kept);
+    if (lua_rawgeti(L, -1, slot) == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        if (len == n && memcmp(s, p, n) == 0) {   /* the same bytes as last time: that string again */
+            lua_copy(L, -1, -2);
+            lua_pop(L, 1);
+            return;
+        }
+    }
+    lua_pop(L, 1);
+    lua_pushlstring(L, p, n);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, -3, slot);
+    lua_copy(L, -1, -2);
+    lua_pop(L, 1);
+}
+
 /* lua_dump's writer: appends to a malloc'd buffer; a failed realloc stops the dump (non-zero). */
 typedef struct { unsigned char *data; size_t len, cap; } ll_bytes;
 

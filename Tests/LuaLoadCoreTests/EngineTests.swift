@@ -145,6 +145,30 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(r.requests("/ok", method: "HEAD"), 10)
     }
 
+    /// A VU's repeated head or body is handed over as the same Lua string (ll_push_kept): heads and bodies
+    /// of the same length that differ in a byte must still come through as they are, never as the last one.
+    func testRepeatedAndChangingHeadsAndBodiesReadAsSent() throws {
+        let script = Luaload.script(#"""
+        task(function(self)
+          self.i = (self.i or 9) + 1   -- 10..99: every head and body the same length as the last
+          local i = self.i
+          local r = http.get("/set-cookie?c=k%3D" .. i)
+          assert(r.headers["set-cookie"] == "k=" .. i, r.headers["set-cookie"])
+          r = http.get("/echo?q=" .. i)
+          assert(r:json().target == "/echo?q=" .. i, r.body)
+          local a, b = http.get("/echo?q=same"), http.get("/echo?q=same")
+          assert(a.body == b.body and a:json().target == "/echo?q=same")
+          assert(b.headers["content-length"] == tostring(#b.body))
+          if i == 99 then stop() end
+        end)
+        """#)
+        // -n bounds the run should a check fail (the task then never reaches its stop()).
+        let r = try Luaload.run(["-t", "1", "-u", "2", "-n", "720", "-H", server.url], script: script)
+        XCTAssertEqual(r.exitCode, 0, "\(r.errors) \(r.failureErrors())")
+        XCTAssertEqual(r.requests, 2 * 90 * 4)
+        XCTAssertEqual(server.total, 2 * 90 * 4)
+    }
+
     func testRequestOptionsReachTheServer() throws {
         let script = Luaload.script(#"""
         task(function()

@@ -25,6 +25,11 @@ int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname
 /// for other states to load instead of parsing the text again. LUA_OK, or the load's status with its
 /// message on the stack.
 int ll_compile(lua_State *L, const char *code, size_t len, const char *chunkname, unsigned char **out, size_t *outlen);
+/// Pushes p[0..n) as lua_pushlstring does, unless the string kept at `slot` of the registry table `kept` has
+/// the same bytes: that one is pushed again, with no allocation, copy or garbage. A server's heads differ
+/// only when its Date header turns (once a second), so a VU's next head is nearly always its last.
+/// The new string is kept in its place otherwise.
+void ll_push_kept(lua_State *L, int kept, lua_Integer slot, const char *p, size_t n);
 /// Loads and runs a chunk (or a file) in protected mode; on error leaves "file:line: message" on the stack.
 int ll_dostring(lua_State *L, const char *code, size_t len, const char *chunkname);
 int ll_dofile(lua_State *L, const char *path);

@@ -58,6 +58,8 @@ public final class LuaScript {
     public private(set) var vuStopRef: Int32 = 0
     public private(set) var setupRef: Int32 = 0
     public private(set) var teardownRef: Int32 = 0
+    /// A table of each VU's last reply strings (`ll_push_kept`), so that a repeated head or body is no new string.
+    public private(set) var keptRef: Int32 = 0
 
     /// Loads the prelude and the script at `path` (nil: prelude only, for tests that pass source).
     /// `wrk`: the state runs wrk's API (`luaload wrk`) with the target's parts set before the script runs.
@@ -88,6 +90,8 @@ public final class LuaScript {
         setupRef = ref(field: "setup_main")
         teardownRef = ref(field: "teardown_main")
         ll_pop(L, 1)
+        lua_createtable(L, 0, 0)
+        keptRef = luaL_ref(L, ll_registryindex())
     }
 
     deinit { lua_close(L) }
