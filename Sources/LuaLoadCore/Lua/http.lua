@@ -12,12 +12,13 @@ local timings = E.timings
 local DEFAULT_HEADERS = O.default_headers
 
 ---------------------------------------------------------------- the VU's context
--- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success),
--- `outcome` that override; `report` the outcome to send with the next yield (false: the default rule, true,
+-- A VU's context `ctx`: `last` is the response the script may still override (res:failure/success);
+-- `outcome` the VU's latest response's override, sent with the next yield (false: the default rule, true,
 -- or a failure message); `finished` the task runs completed since the last yield. Every yield is
 -- `yield(op, outcome, finished, ...)` (yield_protocol.h), so the engine records the previous response
--- and counts task runs. "None" is `false`, never nil: a field set to nil and back is looked up and
--- inserted again (luaV_finishset, luaH_newkey), several times per request.
+-- and counts task runs. Closing the window leaves `outcome` for that yield: a newer response, whose
+-- override it could be mistaken for, comes only after it. "None" is `false`, never nil: a field set to
+-- nil and back is looked up and inserted again (luaV_finishset, luaH_newkey), several times per request.
 local current                -- the running VU's context; one coroutine runs at a time per state
 
 -- The runner switches VUs; it sets `current` through here (only at VU starts and after protected calls).
@@ -27,7 +28,7 @@ function E.set_current(ctx) current = ctx end
 -- default (-H, or the script's `host`). Origins are split once per host URL.
 local bases = {}
 function E.new_context(host_url)
-  local ctx = { finished = 0, step = 0, last = false, outcome = false, report = false, yielded = false }
+  local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false }
   local url = host_url or E.default_host
   if url ~= nil then
     local b = bases[url]
@@ -43,19 +44,14 @@ end
 
 -- The override window of the VU's last response ends (its next request, sleep or task end).
 local function close(ctx)
-  if ctx.last then
-    ctx.last = false
-    ctx.report = ctx.outcome
-    ctx.outcome = false
-  end
+  ctx.last = false
 end
 E.close = close
 
 -- Closes the window and hands over what the engine must record: outcome and finished task runs.
 local function settle(ctx)
-  close(ctx)
-  local outcome, finished = ctx.report, ctx.finished
-  ctx.report, ctx.finished = false, 0
+  local outcome, finished = ctx.outcome, ctx.finished
+  ctx.last, ctx.outcome, ctx.finished = false, false, 0
   return outcome, finished
 end
 E.settle = settle
@@ -320,16 +316,10 @@ local function requester(method)
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
     local stat = byname[name] or new_stat(byname, name)
-    -- settle(ctx), inline: the previous response's window ends. A pending report and an open window never
-    -- meet (a window opens only after a yield, which sent the report), so the override, if any, is it.
-    local outcome, finished = ctx.report, ctx.finished
-    if ctx.last then
-      outcome = ctx.outcome
-      ctx.last, ctx.outcome = false, false
-    elseif outcome then
-      ctx.report = false
-    end
-    ctx.finished = 0
+    -- settle(ctx), inline: the previous response's window ends, its outcome goes with this frame.
+    local outcome, finished = ctx.outcome, ctx.finished
+    if outcome then ctx.outcome = false end
+    ctx.last, ctx.finished = false, 0
     -- The frame's order is LL_SLOT_*'s and the reply's LL_REPLY_*'s (protocol_test.lua checks both).
     local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
     current = ctx

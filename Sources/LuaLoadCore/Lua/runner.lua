@@ -70,30 +70,30 @@ end
 -- VU re-enters it, so a task costs no xpcall of its own. The pool holds each task `weight` times.
 local function task_loop(self, ctx, cls, wait, paced)
   local pool, n, sequential = cls._pool, #cls._pool, cls.sequential
+  local only = not sequential and n == 1 and pool[1]   -- one task: no pick
   while true do
     if paced then task_started[self] = now() end
-    local fn
-    if sequential then
-      local step = ctx.step % n + 1
-      ctx.step = step
-      fn = pool[step]
-    elseif n == 1 then
-      fn = pool[1]
-    else
-      fn = pool[random(n)]
+    local fn = only
+    if not fn then
+      if sequential then
+        local step = ctx.step % n + 1
+        ctx.step = step
+        fn = pool[step]
+      else
+        fn = pool[random(n)]
+      end
     end
     ctx.yielded = false
     fn(self)
     -- after_task(ctx, self, wait), inline: a task run costs no call beyond the task's own.
     ctx.finished = ctx.finished + 1
-    if ctx.last then   -- close(ctx)
-      ctx.last = false
-      ctx.report = ctx.outcome
-      ctx.outcome = false
+    ctx.last = false   -- close(ctx)
+    if wait then
+      local seconds = wait_seconds(wait, self, ctx)
+      if seconds > 0 or not ctx.yielded then suspend(ctx, OP_WAIT, seconds) end
+    elseif not ctx.yielded then
+      suspend(ctx, OP_WAIT, 0)
     end
-    local seconds = 0
-    if wait then seconds = wait_seconds(wait, self, ctx) end
-    if seconds > 0 or not ctx.yielded then suspend(ctx, OP_WAIT, seconds) end
   end
 end
 
