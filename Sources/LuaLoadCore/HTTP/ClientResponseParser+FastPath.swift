@@ -11,9 +11,9 @@ extension ClientResponseParser {
     mutating func fastStatusLine(_ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> UnsafePointer<UInt8>? {
         guard end - p >= 13, p[0] == 0x48, p[5] &- 0x30 < 10, p[6] == 0x2E, p[7] &- 0x30 < 10, p[8] == 0x20,
               p[9] &- 0x30 < 10, p[10] &- 0x30 < 10, p[11] &- 0x30 < 10, p[12] == 0x20 else { return nil }
-        major = p[5] - 0x30
-        minor = p[7] - 0x30
-        status = Int(p[9] - 0x30) * 100 + Int(p[10] - 0x30) * 10 + Int(p[11] - 0x30)
+        major = p[5] &- 0x30   // wrapping arithmetic: the digits were checked, so no overflow checks
+        minor = p[7] &- 0x30
+        status = Int(p[9] &- 0x30) &* 100 &+ Int(p[10] &- 0x30) &* 10 &+ Int(p[11] &- 0x30)
         phase = .reason
         var q = p + 13
         while q < end && q[0] != 0x0D && q[0] != 0x0A { q += 1 }   // a short phrase: a byte loop is cheaper here
@@ -86,15 +86,16 @@ func endsLine(_ p: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> Bool {
 
 /// The colon after the header name at `start`, when the name is token bytes (at least one) and four bytes at least
 /// follow the colon (a value byte, CRLF, the next line's first byte): letters and '-' (most names are only those)
-/// eight at a time, then other token bytes (a digit, '_', ...) one at a time.
+/// eight at a time while 16 bytes are left (so that a colon found there has enough after it), then other token
+/// bytes (a digit, '_', ...) one at a time.
 @inline(__always)
 func nameColon(_ start: UnsafePointer<UInt8>, _ end: UnsafePointer<UInt8>) -> UnsafePointer<UInt8>? {
     var p = start
-    while p + 8 <= end {
+    while end - p >= 16 {
         let others = Word.notLetterOrDash(Word.load(p))
         if others != 0 {
             p += others.trailingZeroBitCount >> 3
-            if p[0] == 0x3A { return end - p >= 5 && p > start ? p : nil }
+            if p[0] == 0x3A { return p > start ? p : nil }
             break
         }
         p += 8
