@@ -11,7 +11,7 @@ out=.build/fuzz
 mkdir -p "$out/corpus" Tests/Fuzz/crashes
 http=Sources/LuaLoadCore/HTTP
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name ParserFuzz -I Sources/CHTTPParser \
-    "$http/ByteBuffer.swift" "$http/ResponseError.swift" "$http/ResponsePhase.swift" "$http"/ClientResponseParser*.swift \
+    "$http/ByteBuffer.swift" "$http/ResponseError.swift" "$http/ResponsePhase.swift" "$http/Word.swift" "$http"/ClientResponseParser*.swift \
     Tests/LuaLoadCoreTests/Support/ParserDifferential.swift Tests/Fuzz/FuzzMain.swift -o "$out/parser-fuzz"
 seconds=${1:-600}
 shift || true

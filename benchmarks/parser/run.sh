@@ -8,7 +8,7 @@ out=.build/parser-bench
 mkdir -p "$out"
 http=Sources/LuaLoadCore/HTTP
 swiftc -O -wmo -enforce-exclusivity=unchecked -parse-as-library -module-name ParserBench -I Sources/CHTTPParser \
-    "$http/ByteBuffer.swift" "$http/ResponseError.swift" "$http/ResponsePhase.swift" "$http"/ClientResponseParser*.swift \
+    "$http/ByteBuffer.swift" "$http/ResponseError.swift" "$http/ResponsePhase.swift" "$http/Word.swift" "$http"/ClientResponseParser*.swift \
     "$http/ResponseParser.swift" benchmarks/parser/ParserBench.swift -o "$out/parser-bench"
 n=${1:-20000}
 count() {   # instructions of a whole run

@@ -47,20 +47,18 @@ extension ClientResponseParser {
         let base = UnsafePointer(head.base!)
         var p = base + pos
         let end = base + head.count
-        while p < end {
+        while true {
+            // Whole lines through the fast path while they are common ones, to the head's blank line; the byte
+            // machine takes one step (or one run of name, value or reason bytes) where they are not.
+            if phase == .start, let q = fastStatusLine(p, end) { p = q }
+            if phase == .lineStart { p = fastHeaderLines(p, end) }
+            if phase == .lineStart && end - p >= 2 && p[0] == 0x0D && p[1] == 0x0A { return p + 2 - base }
+            guard p < end else { break }
             switch phase {
             case .name: p = scanName(p, end, base)
             case .value: p = scanValue(p, end)
             case .reason: p = scanReason(p, end)
             default:
-                if phase == .lineStart, let q = fastHeaderLine(p, end) {
-                    p = q
-                    continue
-                }
-                if phase == .start, let q = fastStatusLine(p, end) {
-                    p = q
-                    continue
-                }
                 switch phase.rawValue < ResponsePhase.lineStart.rawValue ? stepStatus(p[0]) : stepLine(p[0], at: p - base) {
                 case .again: break
                 case .next: p += 1

@@ -56,28 +56,40 @@ extension ClientResponseParser {
     /// between a name and its colon do not hide a framing header; Set-Cookie and Content-Encoding count only as
     /// `HeadScan` and the Lua side will find them (the colon right after the name).
     mutating func classify(_ name: UnsafePointer<UInt8>, _ whole: Int) {
-        valueState = .general
         var length = whole
         while length > 0 && name[length - 1] == 0x20 { length -= 1 }
+        classify(name, whole, trimmed: length)
+    }
+
+    /// `classify` once the blanks before the colon are counted off: `length` bytes of the name are its token.
+    @inline(__always)
+    mutating func classify(_ name: UnsafePointer<UInt8>, _ whole: Int, trimmed length: Int) {
+        valueState = .general
+        // Two overlapping words (or three) cover the name: one compare each (see `Word.lowered`).
         switch length {
         case 10:
-            if matches(name, "connection") {
+            if Word.lowered(name) == Word.of("connecti") && Word.lowered(name + 2) == Word.of("nnection") {
                 valueState = .connection
-            } else if !trailing && whole == 10 && matches(name, "set-cookie") {
+            } else if !trailing && whole == 10 && Word.lowered(name) == Word.of("set-cook")
+                        && Word.lowered(name + 2) == Word.of("t-cookie") {
                 setsCookie = true
             }
         case 14:
-            if matches(name, "content-length") { valueState = .contentLength }
+            if Word.lowered(name) == Word.of("content-") && Word.lowered(name + 6) == Word.of("t-length") {
+                valueState = .contentLength
+            }
         case 16:
-            if matches(name, "proxy-connection") {
+            let second = Word.lowered(name + 8)
+            if Word.lowered(name) == Word.of("proxy-co") && second == Word.of("nnection") {
                 valueState = .connection
-            } else if !trailing && whole == 16 && matches(name, "content-encoding") {
+            } else if !trailing && whole == 16 && Word.lowered(name) == Word.of("content-") && second == Word.of("encoding") {
                 needsScan = true
             }
         default:
             // http_parser notes a Transfer-Encoding once the name's 17th letter matches, even if more follow; and
             // (Debian's fix of CVE-2020-8287) forgets an earlier "chunked": only the last header's last coding counts.
-            if whole >= 17 && matches(name, "transfer-encoding") {
+            if whole >= 17 && Word.lowered(name) == Word.of("transfer") && Word.lowered(name + 8) == Word.of("-encodin")
+                && name[16] | 0x20 == 0x67 {   // g
                 hasTransferEncoding = true
                 chunked = false
                 if length == 17 { valueState = .transferEncoding }
