@@ -135,10 +135,10 @@ static int open_all(lua_State *L) {
 }
 
 lua_State *ll_newstate(void) {
-    lua_State *L = luaL_newstate();
+    lua_State *L = ll_pooled_state();
     if (L == NULL) return NULL;
     lua_pushcfunction(L, open_all);
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK) { lua_close(L); return NULL; }
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) { ll_close(L); return NULL; }
     /* Generational: a request's response and head die young, and a minor collection visits only young
        objects, where the incremental mode marks the whole state (prelude, VUs) every cycle. */
     lua_gc(L, LUA_GCGEN, 0, 0);

@@ -19,6 +19,7 @@ final class LuaPreludeTests: XCTestCase {
     func testURL() { runLuaTests("url_test.lua") }
     func testCookies() { runLuaTests("cookies_test.lua") }
     func testRedirectFrames() { runLuaTests("redirect_test.lua") }
+    func testStateAllocator() { runLuaTests("alloc_test.lua") }
 
     /// Every prelude file is valid Lua to `luac -p`, and every one of them is loaded.
     func testPreludeFilesCompileAndAreAllLoaded() throws {
@@ -63,7 +64,7 @@ final class LuaPreludeTests: XCTestCase {
 
     private func withPreludeState<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
         guard let L = ll_newstate() else { throw ScriptError(description: "cannot create a Lua state") }
-        defer { lua_close(L) }
+        defer { ll_close(L) }
         if let message = Prelude.load(into: L) { throw ScriptError(description: message) }
         return try body(L)
     }

@@ -18,6 +18,10 @@ static inline int ll_isnoneornil(lua_State *L, int i) { return lua_type(L, i) <=
 /// prelude's internal table, holding `protocol` (yield_protocol.h's numbers), `now` and `wallclock`.
 /// NULL on failure.
 lua_State *ll_newstate(void);
+/// A bare state whose small blocks come from free lists of its own (statealloc.c); close it with ll_close.
+lua_State *ll_pooled_state(void);
+/// Closes a state from ll_newstate or ll_pooled_state and frees its free lists (any other state: lua_close).
+void ll_close(lua_State *L);
 /// Loads and runs a prelude chunk, text ("t") or bytecode ("b") as `mode` says, in protected mode with the
 /// registry's `luaload` table as its `...`. On error leaves "chunk:line: message" on the stack.
 int ll_dochunk(lua_State *L, const char *code, size_t len, const char *chunkname, const char *mode);

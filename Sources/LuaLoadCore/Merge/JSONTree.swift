@@ -20,7 +20,7 @@ public indirect enum JSONTree {
     /// Decodes one JSON text; the error is cjson's message.
     public static func decode(_ text: String) throws -> JSONTree {
         guard let L = ll_newstate() else { throw DecodeError(description: "cannot create a Lua state") }
-        defer { lua_close(L) }
+        defer { ll_close(L) }
         var text = text
         let rc = text.withUTF8 { ll_json_decode(L, $0.baseAddress, $0.count) }
         guard rc == 0 else {

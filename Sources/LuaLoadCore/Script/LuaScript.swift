@@ -94,7 +94,7 @@ public final class LuaScript {
         keptRef = luaL_ref(L, ll_registryindex())
     }
 
-    deinit { lua_close(L) }
+    deinit { ll_close(L) }
 
     /// Forgets the data feeders' positions (data.csv, data.lines), shared by every thread of a run.
     public static func resetDataFeeders() { ll_feeders_reset() }
