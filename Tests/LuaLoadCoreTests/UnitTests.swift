@@ -141,6 +141,8 @@ final class UnitTests: XCTestCase {
                 XCTAssertEqual(h.value(atPercentile: p), h.valueAtPercentile(p), "p\(p), round \(round)")
                 XCTAssertEqual(h.percentileMs(p, from: SparseHistogram(h)), h.percentileMs(p), "p\(p), round \(round)")
             }
+            let ps: [Double] = [99, 0, 50, 100, 99.99, 33.3, 95, 0.1, 66]   // out of order on purpose
+            XCTAssertEqual(h.percentilesMs(ps), ps.map { h.percentileMs($0) }, "round \(round)")
         }
     }
 

@@ -13,9 +13,10 @@ public enum ConsoleReport {
         let rule = String(repeating: "-", count: header.count)
         func line(_ r: RowSummary) -> String {
             let fails = "\(r.failures)(\(Format.fixed(r.failureRatio * 100, 2))%)"
+            let p = r.percentilesMs([50, 95, 99])
             return Format.padRight(r.method, 8) + " " + Format.padRight(r.name, nameWidth) + Format.padLeft("\(r.requests)", 9)
-                + Format.padLeft(fails, 18) + " |" + ms(r.avgMs) + ms(r.minMs) + ms(r.maxMs) + ms(r.percentileMs(50))
-                + ms(r.percentileMs(95)) + ms(r.percentileMs(99)) + " |" + Format.padLeft(Format.fixed(s.rps(r), 2), 10)
+                + Format.padLeft(fails, 18) + " |" + ms(r.avgMs) + ms(r.minMs) + ms(r.maxMs) + ms(p[0])
+                + ms(p[1]) + ms(p[2]) + " |" + Format.padLeft(Format.fixed(s.rps(r), 2), 10)
                 + Format.padLeft(Format.fixed(s.failuresPerSecond(r), 2), 12)
         }
         out += "Requests (times in ms)\n" + header + "\n" + rule + "\n"
@@ -36,7 +37,7 @@ public enum ConsoleReport {
         out += pheader + "\n" + String(repeating: "-", count: pheader.count) + "\n"
         for r in s.rows + [s.total] {
             var l = Format.padRight(r.method, 8) + " " + Format.padRight(r.name, nameWidth)
-            for p in Summary.percentiles { l += ms(r.percentileMs(p)) }
+            for v in r.percentilesMs(Summary.percentiles) { l += ms(v) }
             out += l + Format.padLeft("\(r.requests)", 9) + "\n"
         }
 

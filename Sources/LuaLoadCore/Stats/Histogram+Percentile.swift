@@ -16,6 +16,31 @@ extension Histogram where Count == UInt64 {
         return Double(Swift.min(Swift.max(value(atPercentile: p), min), max)) / 1000
     }
 
+    /// `percentileMs` of each of `ps`, in their order, from one walk that ends at the largest below 100: a
+    /// walk costs ~100 instructions a bucket up to where it stops, and a report's table asks for a dozen.
+    public func percentilesMs(_ ps: [Double]) -> [Double] {
+        guard totalCount > 0 else { return ps.map { _ in 0 } }
+        var out = ps.map { p -> Double in p == 0 ? Double(min) : Double(maxRecorded) }   // p == 0, p ≥ 100
+        var targets: [(index: Int, count: UInt64)] = []
+        for (k, p) in ps.enumerated() where p > 0 && p < 100 {
+            let requested = Swift.min(Swift.max(p.nextDown, 0), 100)   // as value(atPercentile:)
+            targets.append((k, Swift.max(1, UInt64((requested * Double(totalCount) / 100).rounded(.up)))))
+        }
+        targets.sort { $0.count < $1.count }
+        var next = 0, seen: UInt64 = 0
+        if !targets.isEmpty {
+            for bucket in recordedValues() {
+                seen += bucket.count
+                while next < targets.count && seen >= targets[next].count {
+                    out[targets[next].index] = Double(Swift.max(Swift.min(bucket.value, maxRecorded), min))
+                    next += 1
+                }
+                if next == targets.count { break }
+            }
+        }
+        return out.map { Swift.min(Swift.max($0, Double(min)), Double(max)) / 1000 }
+    }
+
     /// `percentileMs(p)` read from `sparse`, this histogram's buckets already walked (`SparseHistogram(self)`).
     func percentileMs(_ p: Double, from sparse: SparseHistogram) -> Double {
         guard totalCount > 0 else { return 0 }

@@ -34,6 +34,9 @@ public struct RowSummary {
 
     /// The row's p-th percentile in ms (see `Histogram.percentileMs`).
     public func percentileMs(_ p: Double) -> Double { histogram.percentileMs(p) }
+
+    /// Several percentiles from one walk of the buckets.
+    public func percentilesMs(_ ps: [Double]) -> [Double] { histogram.percentilesMs(ps) }
 }
 
 public struct FailureRow {
