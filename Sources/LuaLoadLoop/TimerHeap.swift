@@ -1,9 +1,10 @@
 /// A min-heap of deadlines keyed by small integer ids (a virtual user, a connection), at most one timer each.
 /// Each id remembers its position, so re-arming or cancelling is O(log n) and an id never has two entries:
 /// arming an armed id moves its one deadline in place. Callers use that to avoid work on the hot path —
-/// the Worker leaves a request's timeout armed when the response arrives and re-arms it in place for the
-/// VU's next request or sleep; if the stale deadline fires first, the Worker sees the VU is not waiting on
-/// a request and ignores it.
+/// the Worker leaves a request's timeout armed when the response arrives, keeps it for the VU's next request
+/// when it is sooner (`armUnlessSooner`; if it fires during that request, the Worker sets it again for the
+/// request's own deadline) and moves it for a sleep; if a stale deadline fires while the VU waits on no
+/// request, the Worker ignores it.
 @frozen public struct TimerHeap {
     @usableFromInline var heap: [Int32] = []          // ids, ordered by deadline
     @usableFromInline var position: [Int32]            // id → index in heap, or -1
@@ -20,6 +21,14 @@
     @inlinable public var earliest: UInt64? { heap.isEmpty ? nil : deadline[Int(heap[0])] }
 
     @inlinable public func isArmed(_ id: Int) -> Bool { position[id] >= 0 }
+
+    /// Arms `id` for `when` unless it is armed already for that time or earlier: for a deadline that is
+    /// checked again when the timer fires (the caller re-arms for the rest then), this spares the heap a
+    /// move per call when the deadline only ever moves later.
+    @inlinable public mutating func armUnlessSooner(_ id: Int, at when: UInt64) {
+        if position[id] >= 0 && deadline[id] <= when { return }
+        arm(id, at: when)
+    }
 
     /// Grows the id space (ids are dense, 0..<capacity).
     @inlinable public mutating func reserve(ids capacity: Int) {

@@ -145,6 +145,27 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(r.requests("/ok", method: "HEAD"), 10)
     }
 
+    /// A request's timeout stays armed after its response; the next request with a later deadline leaves it
+    /// (`armUnlessSooner`). When it fires during that request, the timer is set again for the request's own
+    /// deadline: the slow request must time out after its 0.5 s, not at the 0.2 s left from the first.
+    func testATimeoutLeftFromAnEarlierRequestDoesNotCutTheNextOneShort() throws {
+        let script = Luaload.script(#"""
+        task(function(self)
+          self.n = (self.n or 0) + 1
+          http.get("/ok", { timeout = 0.2 })
+          http.get("/slow?ms=900", { name = "/slow", timeout = 0.5 })
+          if self.n == 2 then stop() end
+        end)
+        """#)
+        let r = try Luaload.run(["-t", "1", "-u", "1", "-H", server.url], script: script)
+        XCTAssertEqual(r.failures("/ok"), 0)
+        XCTAssertEqual(r.failures("/slow"), 2)
+        XCTAssertTrue(r.failureErrors().allSatisfy { $0.hasPrefix("timeout") }, "\(r.failureErrors())")
+        let slow = r.row("/slow")
+        XCTAssertGreaterThanOrEqual(slow?["min_ms"] as? Double ?? 0, 480, "timed out at its own deadline")
+        XCTAssertLessThan(slow?["max_ms"] as? Double ?? 0, 850)
+    }
+
     /// A VU's repeated head or body is handed over as the same Lua string (ll_push_kept): heads and bodies
     /// of the same length that differ in a byte must still come through as they are, never as the last one.
     func testRepeatedAndChangingHeadsAndBodiesReadAsSent() throws {

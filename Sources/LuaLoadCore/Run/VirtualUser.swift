@@ -30,6 +30,9 @@ struct RequestInFlight {
         @inline(__always) get { clock.started }
         @inline(__always) set { clock.started = newValue }
     }
+    /// µs, when it times out. The VU's timer may be set earlier (a former request's, left armed): when that
+    /// fires first, the timer is set again for this (Worker.onTimer).
+    var deadline: UInt64 = 0
     /// Already resent once on a new connection (see `retryOnStaleConnection`).
     var retried = false
     /// Any response byte arrived: the server had the request.

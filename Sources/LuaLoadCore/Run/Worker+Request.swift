@@ -45,7 +45,10 @@ extension Worker {
         vus[i].request.response.reset(bodyless: isHead)
 
         let timeout = frame.number(LL_SLOT_TIMEOUT).map { UInt64($0 * 1_000_000) } ?? config.timeoutMicros
-        timers.arm(i, at: monotonicMicros() + timeout)
+        // The former request's timeout, if still armed, is sooner: it stays, and fires only to be set again
+        // (once a timeout period), so a request moves nothing in the heap.
+        vus[i].request.deadline = monotonicMicros() + timeout
+        timers.armUnlessSooner(i, at: vus[i].request.deadline)
         if vus[i].conn.state == .idle && vus[i].conn.endpoint == endpoint {
             vus[i].conn.state = .writing
             write(i)

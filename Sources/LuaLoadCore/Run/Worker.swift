@@ -232,6 +232,8 @@ public final class Worker: @unchecked Sendable {
             vus[i].state = .runningLua
             resume(i, nargs: 0)
         case .inRequest:
+            let deadline = vus[i].request.deadline   // (0 for `luaload wrk`'s batches: they arm their own)
+            if deadline > monotonicMicros() { return timers.arm(i, at: deadline) }
             failRequest(i, .timeout)
         case .runningLua, .parked, .idle, .retired, .done:
             break   // a request's timeout left armed after its response (see completeRequest)
