@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPosix"),
+        // ClientResponseParser's 16-byte scans: SSE2 intrinsics, static inline in include/httpscan.h.
+        .target(name: "CHTTPScan"),
         .target(name: "CTLSShim", dependencies: ["COpenSSL"]),
         .target(
             name: "CLuaShim",
@@ -38,7 +40,7 @@ let package = Package(
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "COpenSSL", "CTLSShim", "CZlib",
+                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "CHTTPScan", "COpenSSL", "CTLSShim", "CZlib",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 out=.build/fuzz
 mkdir -p "$out/corpus" Tests/Fuzz/crashes
 http=Sources/LuaLoadCore/HTTP
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name ParserFuzz -I Sources/CHTTPParser \
+swiftc -sanitize=fuzzer,address -parse-as-library -O -g -use-ld=lld -module-name ParserFuzz -I Sources/CHTTPParser -I Sources/CHTTPScan/include \
     "$http/ByteBuffer.swift" "$http/ResponseError.swift" "$http/ResponsePhase.swift" "$http/Word.swift" "$http"/ClientResponseParser*.swift \
     Tests/LuaLoadCoreTests/Support/ParserDifferential.swift Tests/Fuzz/FuzzMain.swift -o "$out/parser-fuzz"
 seconds=${1:-600}

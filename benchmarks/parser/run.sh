@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 out=.build/parser-bench
 mkdir -p "$out"
 http=Sources/LuaLoadCore/HTTP
-swiftc -O -wmo -enforce-exclusivity=unchecked -parse-as-library -module-name ParserBench -I Sources/CHTTPParser \
+swiftc -O -wmo -enforce-exclusivity=unchecked -parse-as-library -module-name ParserBench -I Sources/CHTTPParser -I Sources/CHTTPScan/include \
     "$http/ByteBuffer.swift" "$http/ResponseError.swift" "$http/ResponsePhase.swift" "$http/Word.swift" "$http"/ClientResponseParser*.swift \
     "$http/ResponseParser.swift" benchmarks/parser/ParserBench.swift -o "$out/parser-bench"
 n=${1:-20000}
