@@ -12,7 +12,7 @@ final class HTTPBinTests: XCTestCase {
             return XCTFail("no \(gunicorn): run scripts/install-deps.sh --test (scripts/test.sh does)")
         }
         let port = try freePort()
-        let log = NSTemporaryDirectory() + "httpbin-\(UUID().uuidString).log"
+        let log = Luaload.temporaryDirectory + "httpbin-\(UUID().uuidString).log"
         let server = Process()
         server.executableURL = URL(fileURLWithPath: gunicorn)
         server.arguments = ["-b", "127.0.0.1:\(port)", "-w", "1", "--access-logfile", log, "httpbin:app"]

@@ -184,7 +184,7 @@ final class HTTPClientTests: XCTestCase {
     }
 
     func testDataFeedersHandOutEachRowOnceAcrossThreads() throws {
-        let dir = NSTemporaryDirectory() + "luaload-feeder-\(UUID().uuidString)"
+        let dir = Luaload.temporaryDirectory + "luaload-feeder-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "email,password\na@x,1\n\"b,c@x\",\"say \"\"hi\"\"\"\nd@x,3\ne@x,4\nf@x,5\n".write(toFile: dir + "/users.csv", atomically: true, encoding: .utf8)

@@ -38,7 +38,7 @@ final class ScaleTests: XCTestCase {
 
     /// Runs `count` segments of the same command at once, each writing its JSON; returns the files.
     func segments(_ count: Int, _ args: [String], script: String, exitCode: Int32 = 0, extra: (Int) -> [String] = { _ in [] }) throws -> [String] {
-        let files = (0..<count).map { NSTemporaryDirectory() + "seg-\(UUID().uuidString)-\($0).json" }
+        let files = (0..<count).map { Luaload.temporaryDirectory + "seg-\(UUID().uuidString)-\($0).json" }
         let results = ResultBox(count)
         DispatchQueue.concurrentPerform(iterations: count) { i in
             results.set(i, try? luaload(args + extra(i) + ["-q", "--segment", "\(i)/\(count)", "--json", files[i], script]))
@@ -103,7 +103,7 @@ final class ScaleTests: XCTestCase {
             task(1, function() http.get('/status/500', { name = 'bad' }) end)
             """)
         let files = try segments(4, ["-t", "1", "-u", "4", "-n", "800", "-H", server.url], script: s, exitCode: 1) { ["--tag", "region=r\($0 % 2)"] }
-        let merged = NSTemporaryDirectory() + "merged-\(UUID().uuidString).json"
+        let merged = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
         let r = try luaload(["merge"] + files + ["--json", merged])
         XCTAssertEqual(r.code, 1, r.stderr)   // the /status 500s are failures, as in a run
         let m = json(merged)
@@ -141,7 +141,7 @@ final class ScaleTests: XCTestCase {
     }
 
     func testByRegionShowsEachRegionsInjectedLatency() throws {
-        let out = NSTemporaryDirectory() + "regions-\(UUID().uuidString)"
+        let out = Luaload.temporaryDirectory + "regions-\(UUID().uuidString)"
         let r = try luaload(["2", "60"], env: ["LUALOAD": Luaload.binary, "OUT": out],
                             executable: Self.root.appendingPathComponent("benchmarks/regions.sh").path)
         XCTAssertEqual(r.code, 0, r.stderr)
@@ -164,7 +164,7 @@ final class ScaleTests: XCTestCase {
         let server = try TestHTTPServer()
         defer { server.stop() }
         let s = Luaload.script("wait = constant(0.01)\ntask(function() http.get('/ok', { name = 'GET /a' }) end)\ntask(function() http.get('/status/200') end)\n")
-        let log = NSTemporaryDirectory() + "run-\(UUID().uuidString).hlog", file = log + ".json"
+        let log = Luaload.temporaryDirectory + "run-\(UUID().uuidString).hlog", file = log + ".json"
         let r = try luaload(["-q", "-u", "4", "-d", "2500ms", "-H", server.url, "--hdr-log", log, "--json", file, s])
         XCTAssertEqual(r.code, 0, r.stderr)
         let text = try String(contentsOfFile: log, encoding: .utf8)
@@ -182,7 +182,7 @@ final class ScaleTests: XCTestCase {
         XCTAssertEqual(past.code, 2)
         XCTAssertTrue(past.stderr.contains("--start-late-ok"), past.stderr)
         XCTAssertEqual(server.total, 0)
-        let file = NSTemporaryDirectory() + "start-\(UUID().uuidString).json"
+        let file = Luaload.temporaryDirectory + "start-\(UUID().uuidString).json"
         let at = Double(Int(now) + 2)
         let r = try luaload(["-q", "-n", "4", "-u", "4", "-H", server.url, "--start-at", String(Int(at)), "--segments", "4",
                              "--tag", "team=core", "--json", file, s], env: ["JOB_COMPLETION_INDEX": "1", "FLY_REGION": "ams"])
@@ -222,7 +222,7 @@ final class ScaleTests: XCTestCase {
         let r = try luaload(["--strict"] + manifests, executable: validate)
         XCTAssertEqual(r.code, 0, r.stdout + r.stderr)
         // A manifest with a mistake does not pass.
-        let broken = NSTemporaryDirectory() + "broken-\(UUID().uuidString).yaml"
+        let broken = Luaload.temporaryDirectory + "broken-\(UUID().uuidString).yaml"
         try String(contentsOfFile: manifests[1], encoding: .utf8).replacingOccurrences(of: "completionMode:", with: "completionMod:")
             .write(toFile: broken, atomically: true, encoding: .utf8)
         XCTAssertNotEqual(try luaload(["--strict", broken], executable: validate).code, 0)

@@ -47,7 +47,7 @@ final class StopTests: XCTestCase {
 
     /// Starts luaload, sends SIGINT at the given moments, returns (exit code, seconds it ran, JSON).
     func interrupt(_ script: String, at moments: [TimeInterval]) throws -> (Int32, TimeInterval, [String: Any]) {
-        let json = NSTemporaryDirectory() + "luaload-int-\(UUID().uuidString).json"
+        let json = Luaload.temporaryDirectory + "luaload-int-\(UUID().uuidString).json"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Luaload.binary)
         p.arguments = ["-q", "-u", "4", "-H", server.url, "--json", json, Luaload.script(script)]

@@ -21,7 +21,7 @@ final class ThresholdTests: XCTestCase {
     """#
 
     func testACrossedThresholdExits3WithTheTable() throws {
-        let junit = NSTemporaryDirectory() + "luaload-junit-\(UUID().uuidString).xml"
+        let junit = Luaload.temporaryDirectory + "luaload-junit-\(UUID().uuidString).xml"
         let source = script + #"thresholds = { ["GET /mixed"] = { "fail_rate < 0.1", "p95 < 5000" }, Aggregated = { "requests == 40" } }"#
         let r = try Luaload.run(["-t", "1", "-u", "2", "-H", server.url, "--threshold", "nobody: p95 < 1", "--junit", junit],
                                 script: Luaload.script(source))

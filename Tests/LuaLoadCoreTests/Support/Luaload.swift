@@ -35,15 +35,25 @@ enum Luaload {
         return dir.appendingPathComponent("luaload").path
     }
 
+    /// Test scripts and outputs go to one folder per test process, removed when the process exits (a suite
+    /// writes hundreds of files). Names stay short: Lua cuts a chunk name over 60 bytes to "...tail", and the
+    /// tests look for the script's whole path in error messages.
+    static let temporaryDirectory: String = {
+        let dir = NSTemporaryDirectory() + "ll-\(getpid())/"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "ll-\(getpid())/") }
+        return dir
+    }()
+
     static func script(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> String {
-        let path = NSTemporaryDirectory() + "luaload-test-\(UUID().uuidString).lua"
+        let path = temporaryDirectory + "t-\(UUID().uuidString).lua"
         try! source.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
     /// Runs `luaload args… script` with --json and a hard time limit.
     static func run(_ args: [String], script: String, timeLimit: TimeInterval = 60) throws -> LualoadRun {
-        let jsonPath = NSTemporaryDirectory() + "luaload-test-\(UUID().uuidString).json"
+        let jsonPath = temporaryDirectory + "luaload-test-\(UUID().uuidString).json"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args + ["-q", "--json", jsonPath, script]

@@ -12,7 +12,7 @@ class WrkHarness: XCTestCase {
 
     /// `luaload wrk ARGS --json FILE URL -- EXTRA` with a hard time limit.
     func wrk(_ args: [String], script: String? = nil, path: String = "/", extra: [String] = []) throws -> Run {
-        let jsonPath = NSTemporaryDirectory() + "luaload-wrk-\(UUID().uuidString).json"
+        let jsonPath = Luaload.temporaryDirectory + "luaload-wrk-\(UUID().uuidString).json"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Luaload.binary)
         p.arguments = ["wrk"] + args + (script.map { ["-s", Luaload.script($0)] } ?? []) + ["--json", jsonPath, server.url + path]
