@@ -22,10 +22,7 @@ extension Histogram where Count == UInt64 {
         guard totalCount > 0 else { return ps.map { _ in 0 } }
         var out = ps.map { p -> Double in p == 0 ? Double(min) : Double(maxRecorded) }   // p == 0, p ≥ 100
         var targets: [(index: Int, count: UInt64)] = []
-        for (k, p) in ps.enumerated() where p > 0 && p < 100 {
-            let requested = Swift.min(Swift.max(p.nextDown, 0), 100)   // as value(atPercentile:)
-            targets.append((k, Swift.max(1, UInt64((requested * Double(totalCount) / 100).rounded(.up)))))
-        }
+        for (k, p) in ps.enumerated() where p > 0 && p < 100 { targets.append((k, countAt(p))) }
         targets.sort { $0.count < $1.count }
         var next = 0, seen: UInt64 = 0
         if !targets.isEmpty {
@@ -58,15 +55,21 @@ extension Histogram where Count == UInt64 {
     func value<S: Sequence>(atPercentile p: Double, buckets: S) -> UInt64 where S.Element == (value: UInt64, count: UInt64) {
         if p == 0 { return min }
         if p >= 100 { return maxRecorded }
-        // One ulp off, as the library does, so that rounding up cannot step into the next bucket.
-        let requested = Swift.min(Swift.max(p.nextDown, 0), 100)
-        let target = Swift.max(1, UInt64((requested * Double(totalCount) / 100).rounded(.up)))
+        let target = countAt(p)
         var seen: UInt64 = 0
         for bucket in buckets {
             seen += bucket.count
             if seen >= target { return Swift.max(Swift.min(bucket.value, maxRecorded), min) }
         }
         return 0
+    }
+
+    /// How many values lie at or below the p-th percentile's (0 < p < 100): ⌈p % of the count⌉, at least one,
+    /// from p one ulp lower, as the library does, so that rounding up cannot step into the next bucket.
+    @inline(__always)
+    func countAt(_ p: Double) -> UInt64 {
+        let requested = Swift.min(Swift.max(p.nextDown, 0), 100)
+        return Swift.max(1, UInt64((requested * Double(totalCount) / 100).rounded(.up)))
     }
 }
 
