@@ -45,7 +45,9 @@ static void *pool_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     if (osize > 0 && osize <= LL_POOL_MAX && nsize <= LL_POOL_MAX && class_of(osize) == class_of(nsize)) return ptr;
     if (osize > LL_POOL_MAX && nsize > LL_POOL_MAX) return realloc(ptr, nsize);
     void *block = take(pool, nsize);   // into another class, or across LL_POOL_MAX: move the bytes
-    if (block == NULL) return NULL;
+    // Lua counts on a shrink never failing: keep the old block, big enough; a list may take it later, as
+    // blocks in a list are only ever asked for their class's size or less.
+    if (block == NULL) return ptr != NULL && nsize <= osize ? ptr : NULL;
     if (ptr != NULL) {
         memcpy(block, ptr, osize < nsize ? osize : nsize);
         give_back(pool, ptr, osize);
