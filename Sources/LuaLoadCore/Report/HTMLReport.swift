@@ -83,7 +83,7 @@ public enum HTMLReport {
         for r in s.rows + [s.total] {
             let cls = r.name == "Aggregated" && r.method.isEmpty ? " class=\"total\"" : ""
             o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td>"
-            for p in Summary.percentiles { o += "<td>\(ms(r.percentileMs(p)))</td>" }
+            for v in r.percentilesMs(Summary.percentiles) { o += "<td>\(ms(v))</td>" }
             o += "<td>\(r.requests)</td></tr>\n"
         }
         return o + "</tbody>\n</table>\n"

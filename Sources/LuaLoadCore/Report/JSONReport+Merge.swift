@@ -17,6 +17,13 @@ extension JSONReport {
         w.key("bytes"); w.int(Int(bytes))
     }
 
+    /// "percentiles_ms": {"50": …, …, "100": …}, `values` being a row's `percentilesMs(Summary.percentiles)`.
+    static func percentilesObject(_ w: JSONWriter, _ values: [Double]) {
+        w.key("percentiles_ms"); w.object {
+            for (p, v) in zip(Summary.percentiles, values) { w.key(Format.percentile(p)); w.number(v) }
+        }
+    }
+
     /// A history second's absolute end time (Unix ms) and its latency histogram, so merged seconds line
     /// up across runs and their percentiles come from the added histograms.
     static func historyPoint(_ w: JSONWriter, _ h: HistoryPoint, _ s: Summary) {

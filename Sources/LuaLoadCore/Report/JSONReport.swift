@@ -96,12 +96,7 @@ public enum JSONReport {
             w.key("max_ms"); w.number(r.maxMs)
             let percentiles = r.percentilesMs(Summary.percentiles)
             w.key("median_ms"); w.number(percentiles[0])   // Summary.percentiles begins with 50
-            w.key("percentiles_ms"); w.object {
-                for (p, v) in zip(Summary.percentiles, percentiles) {
-                    w.key(Format.percentile(p))
-                    w.number(v)
-                }
-            }
+            percentilesObject(w, percentiles)
             w.key("rps"); w.number(s.rps(r))
             w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
             w.key("avg_content_size"); w.number(r.avgContentSize)

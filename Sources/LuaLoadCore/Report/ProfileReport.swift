@@ -56,9 +56,7 @@ public enum ProfileReport {
                         w.key("avg_ms"); w.number(u.avgMs)
                         w.key("max_ms"); w.number(u.maxMs)
                         JSONReport.sums(w, sumMicros: u.sumMicros, bytes: u.bytes)
-                        w.key("percentiles_ms"); w.object {
-                            for p in Summary.percentiles { w.key(Format.percentile(p)); w.number(u.percentileMs(p)) }
-                        }
+                        JSONReport.percentilesObject(w, u.percentilesMs(Summary.percentiles))
                         w.key("hdr"); w.string(HdrCodec.encodeBase64(u.histogram))
                     }
                 }

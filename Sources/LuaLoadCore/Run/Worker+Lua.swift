@@ -141,21 +141,12 @@ extension Worker {
         guard stat >= 0 else { return }
         vus[i].pending.stat = -1
         if stats.uncorrected != nil { recordUncorrected(p) }
-        switch frame.type(LL_SLOT_OUTCOME) {
-        case LUA_TNIL, LUA_TNONE:
-            recordByDefault(p)
-        case LUA_TBOOLEAN where !frame.bool(LL_SLOT_OUTCOME):
-            recordByDefault(p)
-        case LUA_TSTRING:
-            let message = frame.text(LL_SLOT_OUTCOME)!
-            stats.rows[stat].record(micros: p.micros, failed: true, bytes: p.bytes)
-            if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
+        guard frame.bool(LL_SLOT_OUTCOME) else { return recordByDefault(p) }   // nil or false: the default rule
+        // A message: res:failure(msg) or fail(msg); true: res:success().
+        let message = frame.type(LL_SLOT_OUTCOME) == LUA_TSTRING ? frame.text(LL_SLOT_OUTCOME) : nil
+        record(p, failed: message != nil)
+        if let message {
             stats.custom[FailureKey(method: stats.rows[stat].method, name: stats.rows[stat].name, error: message), default: 0] += 1
-            countInterval(failed: true, micros: p.micros)
-        default:
-            stats.rows[stat].record(micros: p.micros, failed: false, bytes: p.bytes)
-            if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
-            countInterval(failed: false, micros: p.micros)
         }
     }
 
@@ -180,11 +171,17 @@ extension Worker {
     /// Failed on a transport error, a timeout or a status ≥ 400 (the failure says which), else a success.
     @inline(__always)
     func recordByDefault(_ p: PendingOutcome) {
+        record(p, failed: p.failure != nil)
+        if let failure = p.failure { stats.count(failure, stat: Int(p.stat)) }
+    }
+
+    /// The response's latency in its row (and its wait, when apart) and in the second's counts.
+    @inline(__always)
+    func record(_ p: PendingOutcome, failed: Bool) {
         let stat = Int(p.stat)
-        stats.rows[stat].record(micros: p.micros, failed: p.failure != nil, bytes: p.bytes)
+        stats.rows[stat].record(micros: p.micros, failed: failed, bytes: p.bytes)
         if !p.waitIsLatency { stats.rows[stat].phases.recordLatencyApart(p.micros) }
-        if let failure = p.failure { stats.count(failure, stat: stat) }
-        countInterval(failed: p.failure != nil, micros: p.micros)
+        countInterval(failed: failed, micros: p.micros)
     }
 
     /// The second's counts and latencies. Each latency is recorded here as well as in its row (~30
