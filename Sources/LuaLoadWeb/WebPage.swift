@@ -35,7 +35,8 @@ button:disabled { opacity:.45; cursor:default; }
 .chart-box { position:relative; height:220px; }
 .table-wrap { overflow-x:auto; }
 table { border-collapse:collapse; width:100%; font-variant-numeric:tabular-nums; }
-th, td { padding:5px 8px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
+th, td { padding:5px 7px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
+th { white-space:normal; vertical-align:bottom; }
 th { font-size:12px; color:var(--muted); cursor:pointer; user-select:none; position:sticky; top:0; background:var(--card); }
 th.sorted::after { content:" ▾"; } th.sorted.asc::after { content:" ▴"; }
 td.l, th.l { text-align:left; } td.name { white-space:normal; overflow-wrap:anywhere; min-width:120px; }

@@ -101,7 +101,7 @@ extension RunCommand {
     /// The run's facts for the dashboard's header.
     func webFacts(_ o: RunOptions, _ tags: [(key: String, value: String)]) -> [(String, String)] {
         var facts: [(String, String)] = [("script", script), ("target", o.host ?? "the script's host"),
-                                         ("threads", String(o.threads)), ("users", users.map(String.init) ?? "1")]
+                                         ("threads", String(o.threads)), ("users at start", users.map(String.init) ?? "1")]
         if let spawnRate { facts.append(("spawn rate", "\(spawnRate)/s")) }
         if let duration { facts.append(("duration", duration)) }
         if let iterations { facts.append(("iterations", String(iterations))) }
