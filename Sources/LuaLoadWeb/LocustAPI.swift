@@ -8,6 +8,10 @@ enum LocustAPI {
         let w = JSONWriter()
         let v = f.view
         let running = f.state != "stopped" && f.state != "ready"
+        // p50 and p95 over the last 10 s (Locust's current_response_time_percentile_1 and _2): ten histograms
+        // merged, so here, when asked, rather than every second.
+        let window = running ? f.progress?.recentLatency() : nil
+        let p50 = window?.percentileMs(50) ?? 0, p95 = window?.percentileMs(95) ?? 0
         w.object {
             w.key("stats"); w.array {
                 let rows = (v?.rows ?? []).sorted { ($0.name, $0.method) < ($1.name, $1.method) }
@@ -25,11 +29,11 @@ enum LocustAPI {
             w.key("total_rps"); w.number(running ? f.totalRPS : v.map { $0.rps($0.total) } ?? 0)
             w.key("total_fail_per_sec"); w.number(running ? f.totalFPS : v.map { $0.failuresPerSecond($0.total) } ?? 0)
             w.key("fail_ratio"); w.number(v?.total.failureRatio ?? 0, decimals: 6)
-            w.key("current_response_time_percentile_1"); w.number(f.currentP50)
-            w.key("current_response_time_percentile_2"); w.number(f.currentP95)
+            w.key("current_response_time_percentile_1"); w.number(p50)
+            w.key("current_response_time_percentile_2"); w.number(p95)
             w.key("current_response_time_percentiles"); w.object {
-                w.key("response_time_percentile_0.5"); w.number(f.currentP50)
-                w.key("response_time_percentile_0.95"); w.number(f.currentP95)
+                w.key("response_time_percentile_0.5"); w.number(p50)
+                w.key("response_time_percentile_0.95"); w.number(p95)
             }
             w.key("state"); w.string(f.state)
             w.key("user_count"); w.int(f.users)
@@ -40,7 +44,7 @@ enum LocustAPI {
     private static func entry(_ w: JSONWriter, _ r: RowSummary, _ s: Summary, _ f: WebFrame, running: Bool) {
         let key = WebRows.key(r)
         let isTotal = r.method.isEmpty && r.name == "Aggregated"
-        let ps = r.percentilesMs([50, 90, 95, 99])
+        let ps = f.percentiles[key] ?? r.percentilesMs(WebJSON.tablePercentiles)
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)

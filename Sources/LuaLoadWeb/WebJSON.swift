@@ -3,29 +3,28 @@ import LuaLoadCore
 /// The page's JSON: one compact point a second (charts) and the snapshot (tables, facts, controls).
 enum WebJSON {
     /// {"t":12.0,"users":10,"rps":950,"fps":0,"p50":1.2,"p95":3.4,"p99":5.6,"rate":…,"names":{"GET /a":[rps,fps,p50,p95,p99]}}
+    /// (names only with a table). Written by hand: it is built every second.
     static func point(_ p: RunProgress, named: [(String, [Double])]) -> String {
-        let w = JSONWriter()
-        w.object {
-            w.key("t"); w.number(p.elapsed, decimals: 1)
-            w.key("users"); w.int(p.activeUsers)
-            w.key("rps"); w.int(p.point?.requests ?? p.requests)
-            w.key("fps"); w.int(p.point?.failures ?? p.failures)
-            w.key("p50"); w.number(p.point?.p50Ms ?? 0)
-            w.key("p95"); w.number(p.point?.p95Ms ?? 0)
-            w.key("p99"); w.number(p.point?.p99Ms ?? 0)
-            if let rate = p.targetRate { w.key("rate"); w.number(rate, decimals: 2) }
-            if let a = p.arrivals {
-                w.key("started"); w.int(a.started)
-                w.key("dropped"); w.int(a.dropped)
-                w.key("late"); w.int(a.late)
-            }
-            w.key("names"); w.object {
-                for (key, values) in named {
-                    w.key(key); w.array { for v in values { w.number(v) } }
-                }
-            }
+        let pt = p.point
+        var s = "{\"t\":" + Format.fixed(p.elapsed, 1) + ",\"users\":" + String(p.activeUsers)
+        s += ",\"rps\":" + String(pt?.requests ?? p.requests) + ",\"fps\":" + String(pt?.failures ?? p.failures)
+        s += ",\"p50\":" + Format.fixed(pt?.p50Ms ?? 0, 3) + ",\"p95\":" + Format.fixed(pt?.p95Ms ?? 0, 3)
+        s += ",\"p99\":" + Format.fixed(pt?.p99Ms ?? 0, 3)
+        if let rate = p.targetRate { s += ",\"rate\":" + Format.fixed(rate, 2) }
+        if let a = p.arrivals { s += ",\"started\":\(a.started),\"dropped\":\(a.dropped),\"late\":\(a.late)" }
+        if !named.isEmpty {
+            s += ",\"names\":{" + named.map { JSONWriter.quote($0.0) + ":[" + $0.1.map { Format.fixed($0, 3) }.joined(separator: ",") + "]" }
+                .joined(separator: ",") + "}"
         }
-        return w.output
+        return s + "}"
+    }
+
+    /// The seconds between tables: the state, the header's figures and the chart point.
+    static func light(_ f: WebFrame, progress p: RunProgress, point: String) -> String {
+        var s = "{\"state\":\"" + f.state + "\",\"elapsed\":" + Format.fixed(p.elapsed, 1) + ",\"users\":" + String(f.users)
+        s += ",\"target_users\":" + String(p.targetUsers)
+        if let rate = p.targetRate { s += ",\"rate\":" + Format.fixed(rate, 2) }
+        return s + ",\"point\":" + point + "}"
     }
 
     static func snapshot(_ f: WebFrame, progress p: RunProgress?, point: String?, builder b: WebFrameBuilder) -> String {
@@ -44,7 +43,6 @@ enum WebJSON {
                     w.key("late"); w.int(a.late)
                 }
             }
-            controls(w, b)
             if let point { w.key("point"); w.raw(point) }
             if let v = f.view {
                 w.key("rows"); w.array { for r in v.rows { row(w, r, v, f, running: running) } }
@@ -66,9 +64,20 @@ enum WebJSON {
             if let full = f.full { thresholds(w, full, b) }
             if let at = b.resetAt { w.key("reset_at"); w.number(at, decimals: 1) }
             w.key("notes"); w.array { for n in f.full?.notes ?? [] { w.string(n) } }
+        }
+        return String(w.output.dropLast()) + "," + b.fixedJSON + "}"
+    }
+
+    static let tablePercentiles: [Double] = [50, 90, 95, 99]
+
+    /// "readonly", "model" and "facts" as members of the snapshot object, built once.
+    static func fixedMembers(_ b: WebFrameBuilder) -> String {
+        let w = JSONWriter()
+        w.object {
+            controls(w, b)
             w.key("facts"); w.object { for (k, v) in b.facts { w.key(k); w.string(v) } }
         }
-        return w.output
+        return String(w.output.dropFirst().dropLast())
     }
 
     private static func controls(_ w: JSONWriter, _ b: WebFrameBuilder) {
@@ -86,7 +95,7 @@ enum WebJSON {
     private static func row(_ w: JSONWriter, _ r: RowSummary, _ s: Summary, _ f: WebFrame, running: Bool) {
         let key = WebRows.key(r)
         let isTotal = r.name == "Aggregated" && r.method.isEmpty
-        let ps = r.percentilesMs([50, 90, 95, 99])
+        let ps = f.percentiles[key] ?? r.percentilesMs(tablePercentiles)
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)

@@ -91,7 +91,7 @@ function renderHeader(s) {
   document.body.dataset.state = s.state;
   $("elapsed").textContent = label(s.elapsed || 0);
   const t = s.total || {requests: 0, failures: 0, rps: 0, p95_ms: 0};
-  $("rps").textContent = rate1(t.rps);
+  $("rps").textContent = rate1(s.point && s.state !== "stopped" ? s.point.rps : t.rps);
   $("fail-ratio").textContent = (t.requests ? 100 * t.failures / t.requests : 0).toFixed(2) + "%";
   $("p95").textContent = ms(s.point ? s.point.p95 : t.p95_ms);
   if (s.rate !== undefined) { $("users").textContent = Number(s.rate).toFixed(1) + "/s"; $("users-label").textContent = "arrival rate, " + s.users + " VUs busy"; }
@@ -115,6 +115,7 @@ function renderControls(s) {
   if (m.kind === "fixed" && !ro && !$("message").textContent) $("message").textContent = "Load controls off: " + m.reason + ".";
 }
 function update(s) {
+  if (!("rows" in s) && snap) s = Object.assign({}, snap, s);   // a light second: the last tables stay
   snap = s;
   renderHeader(s); renderControls(s); renderStats(s); renderTables(s);
   document.body.dataset.ticks = String(points.length);

@@ -37,7 +37,7 @@ extension WebDashboard {
             return WebDashboard.download(CSVReport.exceptions(f.view ?? WebDashboard.empty), "exceptions.csv", type: "text/csv")
         }
         server.route(.get, "/stats/report") { r in
-            let html = HTMLReport.render(self.latest.value.full ?? WebDashboard.empty, title: self.options.title)
+            let html = HTMLReport.render(self.latest.value.reportSummary ?? WebDashboard.empty, title: self.options.title)
             var response = LiveResponse.html(Array(html.utf8))
             if r.queryValue("download") != nil { response.headers.append("Content-Disposition: attachment; filename=\"luaload-report.html\"") }
             return response
@@ -47,10 +47,10 @@ extension WebDashboard {
     /// The whole run's reports as files (they hold what --json/--csv would write now).
     func registerDownloads() {
         server.route(.get, "/api/report.json") { _ in
-            WebDashboard.download(JSONReport.render(self.latest.value.full ?? WebDashboard.empty), "luaload-report.json", type: "application/json")
+            WebDashboard.download(JSONReport.render(self.latest.value.reportSummary ?? WebDashboard.empty), "luaload-report.json", type: "application/json")
         }
         server.route(.get, "/api/stats.csv") { _ in
-            WebDashboard.download(CSVReport.stats(self.latest.value.full ?? WebDashboard.empty), "luaload_stats.csv", type: "text/csv")
+            WebDashboard.download(CSVReport.stats(self.latest.value.reportSummary ?? WebDashboard.empty), "luaload_stats.csv", type: "text/csv")
         }
     }
 

@@ -235,8 +235,13 @@ def test_api():
         check(status == 400 and json.loads(body)["success"] is False, "POST /swarm with a bad user_count: 400, success false")
         status, _, _ = http_call(base + "/stop")
         check(status == 405, "GET /stop: 405 (only POST changes the run)")
-        time.sleep(2.2)
-        s = json.loads(http_call(base + "/stats/requests")[1])
+        # The tables refresh every 5 s (user_count every second): poll.
+        deadline = time.time() + 12
+        while True:
+            s = json.loads(http_call(base + "/stats/requests")[1])
+            if (s["user_count"] == 5 and s["stats"][-1]["num_requests"] > before) or time.time() > deadline:
+                break
+            time.sleep(0.3)
         check(s["user_count"] == 5, "user_count 5 after /swarm")
         check(s["stats"][-1]["num_requests"] > before, "the run went on after the malformed request")
         status, body, headers = http_call(base + "/stats/requests/csv")
