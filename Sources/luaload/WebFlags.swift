@@ -67,7 +67,7 @@ struct WebFlags: ParsableArguments {
         do { dashboard = try WebDashboard(o, runner: runner, controls: controls) } catch { throw UsageError("--web: \(error)") }
         dashboard.start()
         let token = dashboard.server.auth.generated ? " (token generated for this run; it is in the URL)" : ""
-        writeStderr("luaload: dashboard at \(dashboard.openURL)\(token)\(wait ? "; waiting for the page to start the test" : "")\n")
+        writeStderr("luaload: dashboard at \(dashboard.openURL)\(token)\(wait ? " (waiting for the page to start the test)" : "")\n")
         return dashboard
     }
 

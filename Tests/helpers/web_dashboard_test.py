@@ -75,7 +75,7 @@ def start_luaload(args, target, tag):
     deadline = time.time() + 20
     while time.time() < deadline:
         err.seek(0)
-        m = re.search(r"dashboard at (\S+)", err.read())
+        m = re.search(r"dashboard at (http://[^\s;,()]+)", err.read())
         if m:
             return p, m.group(1), err
         if p.poll() is not None:
@@ -269,6 +269,27 @@ def test_api():
     check(code == 3, "exit code 3 (the fail_rate threshold): %d" % code)
 
 
+def test_wait():
+    """--wait: nothing reaches the target until POST /swarm starts the test (Locust's UI without --autostart)."""
+    target = Target()
+    p, url, err = start_luaload(["--web", "127.0.0.1:0", "--wait", "-d", "30s"], target, "wait")
+    base = url.rstrip("/")
+    try:
+        time.sleep(1.5)
+        s = json.loads(http_call(base + "/stats/requests")[1])
+        check(s["state"] == "ready" and target.count() == 0, "--wait: state ready, the target got nothing")
+        status, body, _ = http_call(base + "/swarm", "POST", {"user_count": "3", "spawn_rate": "3"})
+        check(status == 200 and json.loads(body)["success"], "POST /swarm starts the test")
+        time.sleep(2.5)
+        check(target.rate(1.5) > 5, "the target gets requests after the start (%.1f/s)" % target.rate(1.5))
+        check(json.loads(http_call(base + "/stats/requests")[1])["user_count"] == 3, "user_count 3")
+        http_call(base + "/stop", "POST", {})
+        wait_exit(p)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def test_token():
     target = Target()
     p, url, err = start_luaload(["--web", "127.0.0.2:0", "-u", "1", "-d", "30s"], target, "token")
@@ -295,5 +316,5 @@ def test_token():
         wait_exit(p)
 
 
-{"browser": test_browser, "api": test_api, "token": test_token}[WHICH]()
+{"browser": test_browser, "api": lambda: (test_api(), test_wait()), "token": test_token}[WHICH]()
 print("PASS", WHICH)
