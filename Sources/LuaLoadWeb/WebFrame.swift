@@ -8,6 +8,8 @@ struct WebFrame: @unchecked Sendable {
     /// The page's snapshot of this second (the SSE `tick` event's data): whole with the tables, or light (header
     /// and chart point only; the page keeps the last tables).
     var tickJSON = "{}"
+    /// The last whole snapshot (with the tables): what a page that connects now starts from.
+    var fullJSON = "{}"
     /// Every second so far, one compact point each (the SSE `history` event, so a page opened late has it all).
     var history: [String] = []
     /// The stats since the last reset (the page's table, Locust's /stats/requests).
@@ -79,7 +81,8 @@ final class WebFrameBuilder {
         let pointJSON = WebJSON.point(p, named: named)
         f.history.append(pointJSON)
         f.tickJSON = heavy ? WebJSON.snapshot(f, progress: p, point: pointJSON, builder: self)
-                           : WebJSON.light(f, progress: p, point: pointJSON)
+                           : WebJSON.light(f, progress: p, point: pointJSON, builder: self)
+        if heavy { f.fullJSON = f.tickJSON }
         frame = f
         return f
     }
@@ -129,6 +132,7 @@ final class WebFrameBuilder {
         f.totalRPS = 0
         f.totalFPS = 0
         f.tickJSON = WebJSON.snapshot(f, progress: nil, point: nil, builder: self)
+        f.fullJSON = f.tickJSON
         frame = f
         return f
     }

@@ -20,11 +20,11 @@ enum WebJSON {
     }
 
     /// The seconds between tables: the state, the header's figures and the chart point.
-    static func light(_ f: WebFrame, progress p: RunProgress, point: String) -> String {
+    static func light(_ f: WebFrame, progress p: RunProgress, point: String, builder b: WebFrameBuilder) -> String {
         var s = "{\"state\":\"" + f.state + "\",\"elapsed\":" + Format.fixed(p.elapsed, 1) + ",\"users\":" + String(f.users)
         s += ",\"target_users\":" + String(p.targetUsers)
         if let rate = p.targetRate { s += ",\"rate\":" + Format.fixed(rate, 2) }
-        return s + ",\"point\":" + point + "}"
+        return s + ",\"point\":" + point + "," + b.fixedJSON + "}"
     }
 
     static func snapshot(_ f: WebFrame, progress p: RunProgress?, point: String?, builder b: WebFrameBuilder) -> String {
