@@ -90,7 +90,8 @@ final class WebFrameBuilder {
     /// The tables: the whole run so far, the view since the last reset, the current rates since the last table,
     /// and each name's point for the chart (its rates over that span, its percentiles so far).
     private func table(_ f: inout WebFrame, _ p: RunProgress, reset: Bool) -> [(String, [Double])] {
-        var full = p.currentStats()
+        // Thresholds read any metric of a Summary (phases included): build the real one only when there are some.
+        var full = thresholds.isEmpty ? WebTable.summary(p.currentWorkerStats(), elapsed: p.elapsed) : p.currentStats()
         full.arrivals = p.arrivals
         if reset { baseline = full; resetAt = p.elapsed }
         let view = WebRows.since(full, baseline)
@@ -99,7 +100,6 @@ final class WebFrameBuilder {
         f.currentRPS = [:]
         f.currentFPS = [:]
         f.percentiles = [:]
-        if baseline == nil { f.percentiles[WebRows.key(full.total)] = full.total.percentilesMs(WebJSON.tablePercentiles) }
         for row in full.rows {
             let key = WebRows.key(row)
             let before = previous[key] ?? (0, 0)
@@ -110,6 +110,11 @@ final class WebFrameBuilder {
             let ps = row.percentilesMs(WebJSON.tablePercentiles)
             if baseline == nil { f.percentiles[key] = ps }
             if named.count < WebFrameBuilder.maxNamedSeries { named.append((key, [rps, fps, ps[0], ps[2], ps[3]])) }
+        }
+        // One name: the total is that row (the same histogram), so its walk serves both.
+        if baseline == nil {
+            f.percentiles[WebRows.key(full.total)] = full.rows.count == 1 ? f.percentiles[WebRows.key(full.rows[0])]
+                : full.total.percentilesMs(WebJSON.tablePercentiles)
         }
         tableTick = p.tick
         tableElapsed = p.elapsed
