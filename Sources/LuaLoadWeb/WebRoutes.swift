@@ -120,7 +120,7 @@ extension WebDashboard {
 
     private func post(_ control: RunControl, _ message: String) -> LiveResponse {
         controls.post(control)
-        return .json(#"{"success":true,"message":"\#(message)","host":\#(LiveHTTP.jsonString(options.facts.first { $0.0 == "target" }?.1 ?? ""))}"#)
+        return .json(#"{"success":true,"message":"\#(message)","host":\#(JSONWriter.quote(options.facts.first { $0.0 == "target" }?.1 ?? ""))}"#)
     }
 
     static func download(_ text: String, _ name: String, type: String) -> LiveResponse {
