@@ -25,7 +25,7 @@ final class ReportTests: XCTestCase {
             var p = HistoryPoint(elapsed: Double(second), users: 5, requests: reqs, failures: second == 3 ? 10 : 0,
                                  p50Ms: Double(h.valueAtPercentile(50)) / 1000, p95Ms: Double(h.valueAtPercentile(95)) / 1000,
                                  p99Ms: Double(h.valueAtPercentile(99)) / 1000)
-            p.latency = SparseHistogram(h)
+            p.latency = PackedHistogram(h)
             history.append(p)
         }
         var s = Summary(workers: [w], durationSeconds: 10, users: 5, threads: 2, stopReason: .duration, history: history)

@@ -11,8 +11,9 @@ public struct RunRecord {
     public var profile: String?
     public var lateMode: LateMode?
     public var placement = RunPlacement()
-    /// Its seconds: absolute end (Unix ms), users, counts and latencies.
-    public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = []
+    /// Its seconds: absolute end (Unix ms), users, counts and latencies (packed as read: a whole histogram
+    /// a second would be ~188 KB each, 16 GB for a day-long run).
+    public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: PackedHistogram)] = []
     /// The thresholds it was run with, as (name, expression).
     public var thresholds: [(name: String, expression: String)] = []
 
@@ -91,7 +92,7 @@ public struct RunRecord {
             let elapsed = h["elapsed_s"]?.number ?? Double(k + 1)
             let t = Int64(h["t_ms"]?.int ?? Int(placement.unixMs(elapsed: elapsed)))
             history.append((t, h["users"]?.int ?? 0, h["requests"]?.int ?? 0, h["failures"]?.int ?? 0,
-                            try histogram(h["hdr"], what: "history second \(k + 1)")))
+                            PackedHistogram(try histogram(h["hdr"], what: "history second \(k + 1)"))))
         }
     }
 

@@ -28,10 +28,6 @@ extension JSONReport {
     /// up across runs and their percentiles come from the added histograms.
     static func historyPoint(_ w: JSONWriter, _ h: HistoryPoint, _ s: Summary) {
         w.key("t_ms"); w.int(Int(s.placement.unixMs(elapsed: h.elapsed)))
-        var latency = makeLatencyHistogram()
-        if let sparse = h.latency {
-            for (v, c) in zip(sparse.values, sparse.counts) { _ = latency.record(v, count: c) }
-        }
-        w.key("hdr"); w.string(HdrCodec.encodeBase64(latency))
+        w.key("hdr"); w.string(h.latency?.base64 ?? HdrCodec.encodeBase64(makeLatencyHistogram()))
     }
 }

@@ -7,19 +7,50 @@ struct RunHistory {
     private(set) var byName: [String: [HistoryPoint]] = [:]
     /// Each name's cumulative counts at the last second, to turn the workers' running totals into per-second counts.
     private var previousRows: [String: (requests: Int, failures: Int)] = [:]
+    /// Where each second's histogram goes, packed: a point keeps ~100 bytes in memory, so a day-long run's
+    /// history stays under 10 MB (PackedHistogram.swift).
+    let spool = HistogramSpool()
 
     /// Adds the second the workers just posted, `elapsed` seconds into the run.
     mutating func append(_ second: IntervalSnapshot, elapsed: Double) {
         let h = second.histogram
-        let sparse = SparseHistogram(h)   // one walk of the buckets, for the percentiles too
+        let sparse = SparseHistogram(h)   // one walk of the buckets, for the percentiles (not kept: ~30 KB a second)
         var point = HistoryPoint(elapsed: elapsed, users: second.activeUsers, requests: second.requests, failures: second.failures,
                                  p50Ms: h.percentileMs(50, from: sparse), p95Ms: h.percentileMs(95, from: sparse),
                                  p99Ms: h.percentileMs(99, from: sparse))
-        point.latency = sparse    // for the CSV history and the HTML report
+        point.latency = PackedHistogram(h, spool: spool)    // for the JSON's hdr, the CSV history, merge
         points.append(point)
         recent.append(h)
         if recent.count > 10 { recent.removeFirst() }
     }
+
+    /// The run's last part-second, `elapsed` being the run's end: what the workers posted at their end, plus
+    /// setup()'s and teardown()'s requests (`hooks`: no second carries them, as in the --hdr-log), so the
+    /// history's requests and failures add up to the run's totals exactly. `users` is the level at the end
+    /// (a ramp's target then: a ramp to 0 ends at 0). A part under 0.25 s joins the second before it, whose
+    /// rate it would otherwise follow with a rate over a few milliseconds.
+    mutating func appendFinal(_ second: IntervalSnapshot, hooks: [WorkerStats], elapsed: Double, users: Int) {
+        var last = second
+        for row in hooks.flatMap(\.rows) where row.requests > 0 {
+            last.requests += row.requests
+            last.failures += row.failures
+            last.histogram.add(row.histogram)
+        }
+        last.activeUsers = users
+        var end = elapsed
+        if let previous = points.last, let latency = recent.last, elapsed - previous.elapsed < 0.25 {
+            last.requests += previous.requests
+            last.failures += previous.failures
+            last.histogram.add(latency)
+            end = max(elapsed, previous.elapsed)
+            points.removeLast()
+            recent.removeLast()
+            folded = true
+        }
+        append(last, elapsed: end)
+    }
+    /// The last second took in the part after it (appendFinal): appendByName adds to its points, not after.
+    private var folded = false
 
     /// Requests and failures over the last 10 seconds.
     var recentCounts: (requests: Int, failures: Int) {
@@ -43,10 +74,15 @@ struct RunHistory {
             let before = previousRows[key] ?? (0, 0)
             previousRows[key] = (row.requests, row.failures)
             let h = row.histogram
-            byName[key, default: []].append(HistoryPoint(elapsed: point.elapsed, users: point.users,
-                                                         requests: row.requests - before.requests,
-                                                         failures: row.failures - before.failures, p50Ms: h.percentileMs(50),
-                                                         p95Ms: h.percentileMs(95), p99Ms: h.percentileMs(99)))
+            var p = HistoryPoint(elapsed: point.elapsed, users: point.users, requests: row.requests - before.requests,
+                                 failures: row.failures - before.failures, p50Ms: h.percentileMs(50),
+                                 p95Ms: h.percentileMs(95), p99Ms: h.percentileMs(99))
+            if folded, let earlier = byName[key]?.last, byName[key]!.count == second + 1 {
+                p.requests += earlier.requests   // the second this part joined (appendFinal)
+                p.failures += earlier.failures
+                byName[key]!.removeLast()
+            }
+            byName[key, default: []].append(p)
         }
     }
 }
