@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+@testable import LuaLoadCore
+import CPosix
 
 /// The history (a row a second) adds up to the run exactly: the last part-second is a row, setup()'s and
 /// teardown()'s requests are in it, a ramp to 0 ends at 0, and `luaload merge` keeps all of that.
@@ -101,5 +103,26 @@ final class HistoryTests: XCTestCase {
         p.waitUntilExit()
         let data = try Data(contentsOf: URL(fileURLWithPath: out))
         return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+}
+
+/// What the history keeps per second, measured on the heap (glibc's mallinfo2, cposix_heap_in_use): a day-long run must fit in
+/// ~100 MB, so a second may keep a few hundred bytes, not the ~30 KB its histogram's buckets would take.
+final class HistoryMemoryTests: XCTestCase {
+    func testASecondOfHistoryKeepsAFewHundredBytes() {
+        var second = IntervalSnapshot()
+        for v in 0..<1500 { _ = second.histogram.record(UInt64(100 + v * 3), count: UInt64(1 + v % 40)) }   // ~1,500 buckets, as at 60k req/s
+        second.requests = Int(second.histogram.totalCount)
+        second.activeUsers = 50
+        var history = RunHistory()
+        for k in 1...20 { history.append(second, elapsed: Double(k)) }   // the arrays' and the spool's first steps
+        let seconds = 600
+        let before = cposix_heap_in_use()
+        for k in 0..<seconds { history.append(second, elapsed: Double(21 + k)) }
+        let perSecond = Double(Int(cposix_heap_in_use()) - Int(before)) / Double(seconds)
+        print("history: \(perSecond) bytes a second on the heap")
+        XCTAssertLessThan(perSecond, 400, "\(perSecond) bytes a second kept: \(perSecond * 86400 / 1e6) MB a day")
+        XCTAssertGreaterThan(history.spool.bytesSpooled, Int64(seconds) * 100, "the histograms went to the spool's file")
+        XCTAssertEqual(history.points.last?.latency?.histogram().totalCount, second.histogram.totalCount, "and come back whole")
     }
 }

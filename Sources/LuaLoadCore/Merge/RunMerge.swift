@@ -21,6 +21,9 @@ public enum RunMerge {
         s.placement.endUnixMs = end
         s.startUnixTime = Int(start / 1000)
         s.placement.tags = commonTags(runs)
+        for t in runs.flatMap(\.placement.targets) where !s.placement.targets.contains(t) { s.placement.targets.append(t) }
+        let commands = Set(runs.map { $0.placement.command ?? "" })
+        s.placement.command = commands.count == 1 ? runs.first?.placement.command : nil
         s.evaluate(try thresholds(runs))
         return s
     }

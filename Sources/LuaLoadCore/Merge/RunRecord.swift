@@ -36,6 +36,8 @@ public struct RunRecord {
         placement.startUnixMs = Int64(try need("start_unix_ms").int ?? 0)
         placement.endUnixMs = Int64(doc["end_unix_ms"]?.int ?? 0)
         placement.tags = doc["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
+        placement.targets = doc["targets"]?.array.compactMap(\.string) ?? []
+        placement.command = doc["command"]?.string
         stats.abandoned = doc["abandoned"]?.int ?? 0
         stats.iterations = doc["iterations"]?.int ?? 0
         stats.rows = try try need("stats").array.map { try row($0) }

@@ -8,6 +8,8 @@ extension JSONReport {
         w.key("tags"); w.object {
             for t in s.placement.tags { w.key(t.key); w.string(t.value) }
         }
+        w.key("targets"); w.array { for t in s.placement.targets { w.string(t) } }
+        if let command = s.placement.command { w.key("command"); w.string(command) }
     }
 
     /// A row's (or the TLS handshakes') exact sums: latencies in µs and response body bytes, so merged

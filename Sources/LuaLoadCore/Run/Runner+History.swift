@@ -11,6 +11,17 @@ extension Runner {
         if options.historyByName { history.appendByName(rows) }
     }
 
+    /// The base URLs the run was pointed at, for the reports: `luaload wrk`'s URL, or -H (else the script's
+    /// `host`) and each class's own `host`.
+    var targetURLs: [String] {
+        if let wrk { return [wrk.options.target.url] }
+        var out: [String] = []
+        for url in [scriptOptions.host] + classes.map(\.host) {
+            if let url, !out.contains(url) { out.append(url) }
+        }
+        return out
+    }
+
     /// The users of the last row: a ramp's target at the end (so a ramp to 0 ends at 0), else the level
     /// at the last second (the workers' own count at their end is always 0: they stopped every VU).
     private func usersAtEnd(elapsed: Double, _ state: RunState) -> Int {

@@ -47,6 +47,7 @@ extension Runner {
         }
         summary.placement.startUnixMs = RunPlacement.unixMs(atMonotonic: state.start)
         summary.placement.endUnixMs = RunPlacement.unixMs(atMonotonic: end)
+        summary.placement.targets = targetURLs
         describe(&summary, state)
         return summary
     }
