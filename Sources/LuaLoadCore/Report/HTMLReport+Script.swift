@@ -25,7 +25,7 @@ extension HTMLReport {
       }
       function dataset(name, color, t, values) {
         return { label: name, data: points(t, values), borderColor: color, backgroundColor: color, borderWidth: 2,
-                 pointRadius: t.length < 40 ? 3 : 0, spanGaps: false, tension: 0 };
+                 pointRadius: t.length < 40 ? 3 : 0, spanGaps: false, tension: 0, clip: false };
       }
       function yAxis(unit, integer) {
         return { beginAtZero: true, title: { display: unit !== '', text: unit },
