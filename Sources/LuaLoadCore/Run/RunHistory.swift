@@ -5,10 +5,11 @@ struct RunHistory {
     private(set) var recent: [LatencyHistogram] = []
     /// "METHOD name" → one point a second, when --csv-full-history asks for it.
     private(set) var byName: [String: [HistoryPoint]] = [:]
-    /// Each name's cumulative counts at the last second, to turn the workers' running totals into per-second counts.
-    private var previousRows: [String: (requests: Int, failures: Int)] = [:]
-    /// Each name's cumulative histogram at the last second (one per name, not per second).
-    private var previousHistograms: [String: LatencyHistogram] = [:]
+    /// Each name's cumulative counts and histogram at the last second, and at the one before (a part-second
+    /// that joins the last second is counted from there): per-second figures from the workers' running totals.
+    private var previous: [String: Cumulative] = [:]
+    private var older: [String: Cumulative] = [:]
+    private typealias Cumulative = (requests: Int, failures: Int, histogram: LatencyHistogram?)
     /// Where each second's histogram goes, packed: a point keeps ~100 bytes in memory, so a day-long run's
     /// history stays under 10 MB (PackedHistogram.swift).
     let spool = HistogramSpool()
@@ -74,20 +75,17 @@ struct RunHistory {
             while byName[key, default: []].count < second {
                 byName[key, default: []].append(HistoryPoint(elapsed: 0, users: 0, requests: 0, failures: 0, p50Ms: 0, p95Ms: 0, p99Ms: 0))
             }
-            let before = previousRows[key] ?? (0, 0)
-            previousRows[key] = (row.requests, row.failures)
-            // This second's latencies: the row's histogram less the one at the last second (as --hdr-log does).
-            let h = HdrLogRecorder.difference(row.histogram, minus: previousHistograms[key])
-            previousHistograms[key] = row.histogram
+            // The part-second joined the second before it (appendFinal): that second's point is replaced by
+            // one from the counts and histogram before it.
+            let joins = folded && byName[key]!.count == second + 1
+            if joins { byName[key]!.removeLast() } else { older[key] = previous[key] }
+            let before = older[key] ?? (0, 0, nil)
+            // This second's latencies: the row's histogram less the one at the second before (as --hdr-log does).
+            let h = HdrLogRecorder.difference(row.histogram, minus: before.histogram)
+            previous[key] = (row.requests, row.failures, row.histogram)
             let ps = h.percentilesMs([50, 95, 99])
-            var p = HistoryPoint(elapsed: point.elapsed, users: point.users, requests: row.requests - before.requests,
-                                 failures: row.failures - before.failures, p50Ms: ps[0], p95Ms: ps[1], p99Ms: ps[2])
-            if folded, let earlier = byName[key]?.last, byName[key]!.count == second + 1 {
-                p.requests += earlier.requests   // the second this part joined (appendFinal)
-                p.failures += earlier.failures
-                byName[key]!.removeLast()
-            }
-            byName[key, default: []].append(p)
+            byName[key, default: []].append(HistoryPoint(elapsed: point.elapsed, users: point.users, requests: row.requests - before.requests,
+                                                         failures: row.failures - before.failures, p50Ms: ps[0], p95Ms: ps[1], p99Ms: ps[2]))
         }
     }
 }
