@@ -6,7 +6,6 @@ import XCTest
 /// list shows its own latency chart and a distribution whose bars add up to its requests, and that no x axis
 /// repeats a label (a merged report's did: `0s 1s 1s 2s 2s`). Screenshots land in .build/test-output/html/.
 final class HTMLBrowserTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     var server: TestHTTPServer!
 
     override func setUpWithError() throws { server = try TestHTTPServer() }
@@ -65,29 +64,7 @@ final class HTMLBrowserTests: XCTestCase {
     }
 
     func browse(_ html: String, _ name: String) throws {
-        let python = Self.root.appendingPathComponent(".venv-test/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python),
-              FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
-            return XCTFail("no selenium venv or chromedriver: run scripts/install-deps.sh --test (scripts/test.sh does)")
-        }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [Self.root.appendingPathComponent("Tests/helpers/html_report_test.py").path, html,
-                       Self.root.appendingPathComponent(".build/test-output/html").path, name]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let box = DataBox()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { box.data = pipe.fileHandleForReading.readDataToEndOfFile(); done.signal() }
-        let deadline = Date().addingTimeInterval(90)
-        while p.isRunning && Date() < deadline { usleep(50_000) }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        done.wait()
-        let text = String(decoding: box.data, as: UTF8.self)
-        XCTAssertEqual(p.terminationStatus, 0, text)
-        XCTAssertTrue(text.contains("PASS " + name), text)
+        try PythonHelper.run("html_report_test.py", [html, PythonHelper.root.appendingPathComponent(".build/test-output/html").path, name],
+                             marker: name, timeLimit: 90)
     }
 }

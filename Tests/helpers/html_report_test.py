@@ -58,6 +58,8 @@ def main():
             want = requests["Aggregated"] if k == 0 else next(v for key, v in requests.items()
                                                             if key == label or key.endswith(" " + label) or key == "GET " + label)
             check(sum(bars) == want, "%s: the distribution's bars add up to %d requests, not %d" % (label, want, sum(bars)))
+            bins = d.execute_script("return Chart.getChart('chart-distribution').data.labels")
+            check(len(bins) == len(set(bins)), "%s: distribution labels repeat: %s" % (label, bins))
             lines = d.execute_script("return Chart.getChart('chart-latency').data.datasets.map(s => s.label)")
             check(lines in (["p50", "p95", "p99"], []), "%s: latency lines %s" % (label, lines))
             xs = d.execute_script("return Chart.getChart('chart-latency').scales.x.ticks.map(t => t.label)")

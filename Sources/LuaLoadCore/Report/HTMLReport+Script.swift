@@ -9,7 +9,8 @@ extension HTMLReport {
       function secs(v, step) {
         if (v >= 3600) { var h = Math.floor(v / 3600), m = Math.round((v % 3600) / 60); return h + 'h' + (m ? m + 'm' : ''); }
         if (v >= 60 && step >= 1) { var mm = Math.floor(v / 60), s = Math.round(v % 60); return mm + 'm' + (s ? s + 's' : ''); }
-        var d = step >= 1 ? 0 : (step >= 0.1 ? 1 : 2);
+        var d = 0;   // as many decimals as the step has (0.25 → 2, 0.005 → 3): ticks never print alike
+        while (d < 6 && Math.abs(step * Math.pow(10, d) - Math.round(step * Math.pow(10, d))) > 1e-6 * Math.pow(10, d)) d++;
         return v.toFixed(d) + 's';
       }
       function xAxis(t) {
@@ -60,7 +61,7 @@ extension HTMLReport {
         options: { scales: { x: { title: { display: true, text: 'response time, up to (ms)' } },
                              y: { beginAtZero: true, title: { display: true, text: 'requests' }, ticks: { precision: 0 } } } }
       });
-      function label(ms) { return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3); }
+      function label(ms) { return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms >= 0.1 ? ms.toFixed(3) : ms.toFixed(4); }
       function show(k) {
         var n = all.names[k];
         if (n.p50) {
