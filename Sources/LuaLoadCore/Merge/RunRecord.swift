@@ -40,7 +40,7 @@ public struct RunRecord {
         placement.command = doc["command"]?.string
         stats.abandoned = doc["abandoned"]?.int ?? 0
         stats.iterations = doc["iterations"]?.int ?? 0
-        stats.rows = try try need("stats").array.map { try row($0) }
+        stats.rows = try need("stats").array.map { try row($0) }
         try readTables(doc)
         try readExtras(doc)
     }
