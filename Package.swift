@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "CHTTPScan", "COpenSSL", "CTLSShim", "CZlib",
+                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "CHTTPScan", "COpenSSL", "CTLSShim", "CZlib", "CChartJS",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).

@@ -71,6 +71,7 @@ struct WrkCommand: ParsableCommand {
         let startedAt = time(nil)
         var summary = runner.run()
         summary.startUnixTime = Int(startedAt)
+        summary.placement.command = Format.shellWords(["luaload"] + CommandLine.arguments.dropFirst())
         let latencyStats = WrkStatsData.latency(summary, connections: wrk.connections)
         let rates = WrkStatsData.rates(summary)
         print(WrkReport.render(summary, latency: latencyStats, rates: rates, distribution: latency,

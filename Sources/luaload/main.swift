@@ -141,7 +141,7 @@ struct RunCommand: ParsableCommand {
         }
         defer { target?.stop() }
         options.iterations = iterations
-        options.historyByName = csv != nil && csvFullHistory
+        options.historyByName = (csv != nil && csvFullHistory) || html != nil   // the HTML's chart per name
         options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
         options.excludeTags = excludeTags.flatMap { $0.split(separator: ",").map(String.init) }
         options.tls.insecure = insecure
@@ -163,6 +163,7 @@ struct RunCommand: ParsableCommand {
         var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); dashboard?.observe($0) })
         summary.startUnixTime = Int(startedAt)
         summary.placement.tags = tags
+        summary.placement.command = Format.shellWords(["luaload"] + CommandLine.arguments.dropFirst())
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.

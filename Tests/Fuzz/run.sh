@@ -1,5 +1,5 @@
 #!/bin/bash
-# Differential fuzzing of ClientResponseParser against http_parser with libFuzzer (see README, Tests).
+# Differential fuzzing of ClientResponseParser against http_parser with libFuzzer (see docs/how-it-works.md, Tests).
 #   Tests/Fuzz/run.sh [seconds] [more libFuzzer flags]     default 600 s, one job
 # Builds .build/fuzz/parser-fuzz from the parser's sources, ParserDifferential.swift and FuzzMain.swift with
 # -sanitize=fuzzer,address; grows .build/fuzz/corpus from the seeds in Tests/Fuzz/corpus; a mismatch or memory

@@ -25,7 +25,7 @@ final class ReportTests: XCTestCase {
             var p = HistoryPoint(elapsed: Double(second), users: 5, requests: reqs, failures: second == 3 ? 10 : 0,
                                  p50Ms: Double(h.valueAtPercentile(50)) / 1000, p95Ms: Double(h.valueAtPercentile(95)) / 1000,
                                  p99Ms: Double(h.valueAtPercentile(99)) / 1000)
-            p.latency = SparseHistogram(h)
+            p.latency = PackedHistogram(h)
             history.append(p)
         }
         var s = Summary(workers: [w], durationSeconds: 10, users: 5, threads: 2, stopReason: .duration, history: history)
@@ -215,16 +215,66 @@ final class ReportTests: XCTestCase {
         let html = HTMLReport.render(makeSummary())
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
         for needle in ["/hello, &quot;quoted&quot;", "/fail", "HTTP 500: Internal Server Error", "boom, &quot;x&quot;",
-                       "Aggregated", "99.9%", "<svg", "id=\"chart-rps\"", "id=\"chart-latency\"", "id=\"chart-users\"",
-                       "<polyline", "Requests per second", "Users"] {
+                       "Aggregated", "99.9%", "id=\"chart-rps\"", "id=\"chart-latency\"", "id=\"chart-users\"",
+                       "id=\"chart-distribution\"", "<select id=\"ll-name\">", ">All requests (Aggregated)</option>",
+                       ">POST /fail</option>", "Requests per second", "Users", "Chart.js v3.9.1"] {
             XCTAssertTrue(html.contains(needle), needle)
         }
-        XCTAssertFalse(html.contains("http://"))
-        XCTAssertFalse(html.contains("https://"))
-        XCTAssertFalse(html.contains("<script src"))
+        // Self-contained: Chart.js and the data are inline; nothing is fetched.
+        XCTAssertFalse(html.contains("src="))
+        XCTAssertFalse(html.contains("href="))
         XCTAssertFalse(html.contains("<link"))
         XCTAssertFalse(html.contains("@import"))
         XCTAssertFalse(html.contains("url("))
+        XCTAssertEqual(html.components(separatedBy: "</script>").count - 1, html.components(separatedBy: "<script").count - 1,
+                       "every script block closes once: the JSON data cannot end one early")
+    }
+
+    /// The top of the page: when, against what, how (profile, command), the thresholds' verdict first, and
+    /// the open model's arrivals with corrected and uncorrected latencies.
+    func testHTMLHeadVerdictAndArrivals() throws {
+        var s = makeSummary()
+        s.placement.startUnixMs = 1_764_748_800_000   // 2025-12-03 08:00:00 UTC
+        s.placement.endUnixMs = s.placement.startUnixMs + 10_000
+        s.placement.targets = ["http://127.0.0.1:8080", "http://127.0.0.1:9090/api"]
+        s.placement.command = Format.shellWords(["luaload", "--rate", "50/s", "-H", "http://127.0.0.1:8080", "my script.lua"])
+        s.profile = "rate 50.00/s"
+        s.lateMode = .drop
+        var a = ArrivalCounts()
+        a.scheduled = 500; a.started = 480; a.droppedNoVU = 15; a.unstartedAtStop = 5; a.late = 7
+        s.arrivals = a
+        var u = RequestStats(method: "", name: "Aggregated (uncorrected)")
+        for i in 1...110 { u.record(micros: UInt64(i) * 500, failed: false) }
+        s.uncorrected = RowSummary(u)
+        s.evaluate([try Threshold(name: "Aggregated", text: "p95 < 1000", origin: "t"),
+                    try Threshold(name: "Aggregated", text: "fail_rate < 0.01", origin: "t")])
+        let html = HTMLReport.render(s)
+        for needle in ["2025-12-03 08:00:00 UTC → 2025-12-03 08:00:10 UTC", "http://127.0.0.1:8080, http://127.0.0.1:9090/api",
+                       "luaload --rate 50/s -H http://127.0.0.1:8080 &#39;my script.lua&#39;",
+                       "open model (arrivals), rate 50.00/s, late arrivals: drop", "✗ Failed: 1 of 2 thresholds crossed",
+                       "<td>500</td><td>480</td><td class=\"bad\">20</td><td>15</td><td>5</td><td>7</td>",
+                       "uncorrected: from the first byte written"] {
+            XCTAssertTrue(html.contains(needle), needle)
+        }
+        let verdict = try XCTUnwrap(html.range(of: "id=\"verdict\""))
+        let charts = try XCTUnwrap(html.range(of: "<h2>Charts</h2>"))
+        XCTAssertLessThan(verdict.lowerBound, charts.lowerBound, "the verdict comes before the figures")
+        // The uncorrected p50 and p90 (of 0.5…55 ms) beside the corrected ones.
+        XCTAssertTrue(html.contains("<td class=\"l\">uncorrected: from the first byte written</td><td>27.50</td><td>49.50</td>"), html.components(separatedBy: "uncorrected: from the first byte written</td>").last!.prefix(40).description)
+        s.thresholdResults = s.thresholdResults.filter(\.ok)
+        XCTAssertTrue(HTMLReport.render(s).contains("✓ Passed: all 1 threshold held"))
+    }
+
+    /// A run shorter than a second still has a latency distribution; bins count requests, never average them.
+    func testHTMLDistributionCountsEveryRequest() {
+        var h = makeLatencyHistogram()
+        for i in 1...1000 { _ = h.record(UInt64(i) * 10) }   // 10 µs … 10 ms
+        let bins = HTMLReport.distribution(h)
+        XCTAssertEqual(bins.reduce(0) { $0 + $1.count }, 1000)
+        XCTAssertEqual(bins.first?.upperMs ?? 0, 0.0126, accuracy: 0.0001)
+        XCTAssertEqual(bins.last?.upperMs ?? 0, 12.589, accuracy: 0.001)   // 10 ms opens the bin [10, 12.59)
+        XCTAssertTrue(zip(bins, bins.dropFirst()).allSatisfy { $0.upperMs < $1.upperMs })
+        XCTAssertTrue(HTMLReport.distribution(makeLatencyHistogram()).isEmpty)
     }
 
     /// Renders the page in headless Chromium (Tests/helpers/screenshot-report.sh) and checks the PNG is a real picture.

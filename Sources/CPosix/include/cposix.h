@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <netinet/tcp.h>
+#include <malloc.h>
 
 // Single-writer counters that other threads may read at any time (the serve stats):
 // the owner bumps with a plain load + release store (no lock prefix), readers load with acquire.
@@ -25,4 +26,7 @@ int cposix_accept4(int fd, int flags);
 long cposix_send(int fd, const void *buf, size_t len, int flags);
 long cposix_read(int fd, void *buf, size_t len);
 int cposix_epoll_wait(int epfd, struct epoll_event *events, int max, int timeout);
+
+// Bytes the heap has handed out and not had back (glibc's mallinfo2): tests measure what a structure keeps.
+static inline size_t cposix_heap_in_use(void) { return mallinfo2().uordblks; }
 #endif

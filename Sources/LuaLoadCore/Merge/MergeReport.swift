@@ -37,21 +37,23 @@ public struct MergeGroups {
         return out
     }
 
-    /// The HTML section: each group's p50 and p95 over time on one chart, on the total's seconds.
+    /// The HTML section: each group's p50 and p95 over time on one chart, on the total's seconds (a group's
+    /// line has gaps where it has no second: it started later or ended sooner).
     public func html(total: Summary) -> String {
         let xs = total.history.map(\.elapsed)
         let colors = ["#1565c0", "#c62828", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#455a64"]
-        var series: [(name: String, color: String, values: [Double])] = []
+        var series: [(name: String, color: String, values: [Double?])] = []
         for (k, g) in groups.enumerated() {
             var byElapsed: [Double: HistoryPoint] = [:]
             for p in g.summary.history { byElapsed[p.elapsed] = p }
             let color = colors[k % colors.count]
-            series.append(("\(g.value) p50", color, filled(xs.map { byElapsed[$0]?.p50Ms })))
-            series.append(("\(g.value) p95", color + "99", filled(xs.map { byElapsed[$0]?.p95Ms })))
+            series.append(("\(g.value) p50", color, xs.map { byElapsed[$0]?.p50Ms }))
+            series.append(("\(g.value) p95", color + "99", xs.map { byElapsed[$0]?.p95Ms }))
         }
         var o = "<h2>By \(HTMLReport.esc(tag))</h2>\n"
-        guard !xs.isEmpty else { return o + "<p class=\"muted\">No per-second history.</p>\n" }
-        o += HTMLReport.chart(id: "chart-by-\(HTMLReport.esc(tag))", title: "Response times by \(tag) (ms)", xs: xs, unit: "ms", series: series)
+        if xs.isEmpty { o += "<p class=\"muted\">No per-second history.</p>\n" } else {
+            o += HTMLReport.lineChart(id: "chart-by-" + tag, title: "Response times by \(tag) (ms)", xs: xs, unit: "ms", series: series)
+        }
         o += "<table id=\"by-\(HTMLReport.esc(tag))\">\n<thead><tr><th class=\"l\">\(HTMLReport.esc(tag))</th><th># reqs</th><th># fails</th><th>p50 (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th><th>req/s</th></tr></thead>\n<tbody>\n"
         for (value, s) in groups.map({ ($0.value, $0.summary) }) + [("all", total)] {
             let t = s.total
@@ -59,16 +61,6 @@ public struct MergeGroups {
             o += [50.0, 95, 99].map { "<td>\(Format.fixed(t.percentileMs($0), 2))</td>" }.joined() + "<td>\(Format.fixed(s.rps(t), 2))</td></tr>\n"
         }
         return o + "</tbody>\n</table>\n"
-    }
-
-    /// A group's line across seconds it has no point for (it started later, or ended sooner): the nearest
-    /// earlier value (or the first), so the line stays drawable.
-    private func filled(_ values: [Double?]) -> [Double] {
-        var last = values.compactMap { $0 }.first ?? 0
-        return values.map { v in
-            if let v { last = v }
-            return last
-        }
     }
 
     /// The merged HTML page with the groups' section before the request tables.

@@ -21,6 +21,9 @@ public enum RunMerge {
         s.placement.endUnixMs = end
         s.startUnixTime = Int(start / 1000)
         s.placement.tags = commonTags(runs)
+        for t in runs.flatMap(\.placement.targets) where !s.placement.targets.contains(t) { s.placement.targets.append(t) }
+        let commands = Set(runs.map { $0.placement.command ?? "" })
+        s.placement.command = commands.count == 1 ? runs.first?.placement.command : nil
         s.evaluate(try thresholds(runs))
         return s
     }
@@ -36,17 +39,21 @@ public enum RunMerge {
     }
 
     /// Seconds aligned by absolute end time, rounded to the grid from `base`: the points of one second
-    /// from every run add up (users, counts, latency histograms).
+    /// from every run add up (users, counts, latency histograms). A run's last row ends with the run, a
+    /// part-second that may round to its previous row's second: it then takes the next one, so no run
+    /// adds two of its rows (and twice its users) into one second.
     static func history(_ runs: [RunRecord], base: Int64) -> [HistoryPoint] {
         var buckets: [Int: (users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = [:]
         for run in runs {
+            var previous = Int.min
             for p in run.history {
-                let k = Int((Double(p.tMs - base) / 1000).rounded())
+                let k = max(Int((Double(p.tMs - base) / 1000).rounded()), previous &+ 1)
+                previous = k
                 var b = buckets[k] ?? (0, 0, 0, makeLatencyHistogram())
                 b.users += p.users
                 b.requests += p.requests
                 b.failures += p.failures
-                b.latency.add(p.latency)
+                b.latency.add(p.latency.histogram())
                 buckets[k] = b
             }
         }
@@ -54,7 +61,7 @@ public enum RunMerge {
             let b = buckets[k]!
             var point = HistoryPoint(elapsed: Double(k), users: b.users, requests: b.requests, failures: b.failures,
                                      p50Ms: b.latency.percentileMs(50), p95Ms: b.latency.percentileMs(95), p99Ms: b.latency.percentileMs(99))
-            point.latency = SparseHistogram(b.latency)
+            point.latency = PackedHistogram(b.latency)
             return point
         }
     }

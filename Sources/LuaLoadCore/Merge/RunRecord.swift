@@ -11,8 +11,9 @@ public struct RunRecord {
     public var profile: String?
     public var lateMode: LateMode?
     public var placement = RunPlacement()
-    /// Its seconds: absolute end (Unix ms), users, counts and latencies.
-    public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = []
+    /// Its seconds: absolute end (Unix ms), users, counts and latencies (packed as read: a whole histogram
+    /// a second would be ~188 KB each, 16 GB for a day-long run).
+    public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: PackedHistogram)] = []
     /// The thresholds it was run with, as (name, expression).
     public var thresholds: [(name: String, expression: String)] = []
 
@@ -35,9 +36,11 @@ public struct RunRecord {
         placement.startUnixMs = Int64(try need("start_unix_ms").int ?? 0)
         placement.endUnixMs = Int64(doc["end_unix_ms"]?.int ?? 0)
         placement.tags = doc["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
+        placement.targets = doc["targets"]?.array.compactMap(\.string) ?? []
+        placement.command = doc["command"]?.string
         stats.abandoned = doc["abandoned"]?.int ?? 0
         stats.iterations = doc["iterations"]?.int ?? 0
-        stats.rows = try try need("stats").array.map { try row($0) }
+        stats.rows = try need("stats").array.map { try row($0) }
         try readTables(doc)
         try readExtras(doc)
     }
@@ -91,7 +94,7 @@ public struct RunRecord {
             let elapsed = h["elapsed_s"]?.number ?? Double(k + 1)
             let t = Int64(h["t_ms"]?.int ?? Int(placement.unixMs(elapsed: elapsed)))
             history.append((t, h["users"]?.int ?? 0, h["requests"]?.int ?? 0, h["failures"]?.int ?? 0,
-                            try histogram(h["hdr"], what: "history second \(k + 1)")))
+                            PackedHistogram(try histogram(h["hdr"], what: "history second \(k + 1)"))))
         }
     }
 

@@ -202,7 +202,7 @@ struct HistoryTracker {
     mutating func add(_ p: HistoryPoint) {
         requests += p.requests
         failures += p.failures
-        guard let l = p.latency else { return }
+        guard let l = p.latency?.sparse() else { return }
         cumulative.add(l)
         for (v, c) in zip(l.values, l.counts) {
             let ms = Double(v) / 1000

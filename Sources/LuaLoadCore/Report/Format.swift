@@ -40,3 +40,34 @@ public enum Format {
         return "\(s / 3600)h\((s % 3600) / 60)m"
     }
 }
+
+extension Format {
+    /// A command line as a shell would need it typed: words with spaces or shell characters in single quotes.
+    public static func shellWords(_ words: [String]) -> String {
+        words.map { w in
+            let plain = !w.isEmpty && w.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_./:=,@%+".unicodeScalars.contains($0)
+            }
+            return plain ? w : "'" + w.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+
+    /// A Unix time in ms as "2026-12-03 08:00:00 UTC" (civil date from days, without Foundation).
+    public static func utc(unixMs: Int64) -> String {
+        let secs = unixMs >= 0 ? unixMs / 1000 : (unixMs - 999) / 1000
+        let days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
+        let tod = Int(secs - days * 86400)
+        // Howard Hinnant's days_from_civil, inverted.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(y)-\(two(Int(m)))-\(two(Int(d))) \(two(tod / 3600)):\(two(tod % 3600 / 60)):\(two(tod % 60)) UTC"
+    }
+}

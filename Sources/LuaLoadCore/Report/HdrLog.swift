@@ -17,7 +17,11 @@ public final class HdrLogRecorder {
     /// Each row's cumulative histogram at the last interval, by "METHOD name".
     private var previous: [String: LatencyHistogram] = [:]
     private var lastElapsed = 0.0
-    private var lines: [String] = []
+    /// The intervals' lines so far, in an unlinked temporary file (a second's lines are a few KB per name:
+    /// a day's would be gigabytes in memory); a chunk the file could not take stays here as text.
+    private let spool = HistogramSpool()
+    private var chunks: [Chunk] = []
+    private enum Chunk { case spooled(offset: Int64, length: Int), text(String) }
 
     public init() {}
 
@@ -35,7 +39,12 @@ public final class HdrLogRecorder {
         out += "#[StartTime: \(start) (seconds since epoch)]\n"
         out += "#[BaseTime: \(start) (seconds since epoch)]\n"
         out += "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"
-        for line in lines { out += line }
+        for chunk in chunks {
+            switch chunk {
+            case .spooled(let offset, let length): out += String(decoding: spool.read(offset: offset, length: length), as: UTF8.self)
+            case .text(let text): out += text
+            }
+        }
         return out
     }
 
@@ -54,8 +63,9 @@ public final class HdrLogRecorder {
         }
         lastElapsed = max(lastElapsed, elapsed)
         guard all.totalCount > 0 else { return }
-        lines.append(HdrLogRecorder.line(tag: nil, from, length, all))
-        lines += tagged
+        let text = HdrLogRecorder.line(tag: nil, from, length, all) + tagged.joined()
+        let bytes = Array(text.utf8)
+        if let offset = spool.append(bytes) { chunks.append(.spooled(offset: offset, length: bytes.count)) } else { chunks.append(.text(text)) }
     }
 
     /// The row's name, with its method first unless the name starts with it ("GET /health" stays so).

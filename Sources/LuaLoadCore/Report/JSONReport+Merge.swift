@@ -8,6 +8,8 @@ extension JSONReport {
         w.key("tags"); w.object {
             for t in s.placement.tags { w.key(t.key); w.string(t.value) }
         }
+        w.key("targets"); w.array { for t in s.placement.targets { w.string(t) } }
+        if let command = s.placement.command { w.key("command"); w.string(command) }
     }
 
     /// A row's (or the TLS handshakes') exact sums: latencies in µs and response body bytes, so merged
@@ -28,10 +30,6 @@ extension JSONReport {
     /// up across runs and their percentiles come from the added histograms.
     static func historyPoint(_ w: JSONWriter, _ h: HistoryPoint, _ s: Summary) {
         w.key("t_ms"); w.int(Int(s.placement.unixMs(elapsed: h.elapsed)))
-        var latency = makeLatencyHistogram()
-        if let sparse = h.latency {
-            for (v, c) in zip(sparse.values, sparse.counts) { _ = latency.record(v, count: c) }
-        }
-        w.key("hdr"); w.string(HdrCodec.encodeBase64(latency))
+        w.key("hdr"); w.string(h.latency?.base64 ?? HdrCodec.encodeBase64(makeLatencyHistogram()))
     }
 }

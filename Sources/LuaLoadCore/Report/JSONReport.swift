@@ -1,4 +1,4 @@
-/// The summary as JSON (keys documented in README.md; later tools depend on them).
+/// The summary as JSON (keys documented in docs/reference.md; later tools depend on them).
 public enum JSONReport {
     public static func render(_ s: Summary) -> String {
         let w = JSONWriter()

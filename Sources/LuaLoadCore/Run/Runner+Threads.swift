@@ -30,21 +30,24 @@ extension Runner {
         var reason = state.reason
         if !state.stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
         var stats = hookStats + workers.map { $0.mailbox.finalStats! }
-        if hasTeardown { stats.append(runHook(.teardown, config: config).mailbox.finalStats!) }
+        let teardown = hasTeardown ? [runHook(.teardown, config: config).mailbox.finalStats!] : []
+        stats += teardown
+        let lastSeconds = workers.map { $0.mailbox.take() }   // what each worker posted at its end
+        var history = state.history
+        closeHistory(&history, lastSeconds, hooks: hookStats + teardown, rows: stats.flatMap(\.rows),
+                     elapsed: Double(end - state.start) / 1e6, state)
         var summary = Summary(workers: stats, durationSeconds: Double(end - state.start) / 1e6, users: segmentUsers,
-                              threads: workers.count, stopReason: reason, history: state.history.points)
-        summary.historyByName = state.history.byName
+                              threads: workers.count, stopReason: reason, history: history.points)
+        summary.historyByName = history.byName
         summary.threadRates = state.threadRates
-        // The last part-second's rate of each worker (what it posted at its end), so a short run has samples too.
+        // The last part-second's rate of each worker, so a short run has samples too.
         let partial = Double((end &- state.start) % 1_000_000) / 1e6
         if partial > 0.05 {
-            for w in workers {
-                let s = w.mailbox.take()
-                if s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
-            }
+            for s in lastSeconds where s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
         }
         summary.placement.startUnixMs = RunPlacement.unixMs(atMonotonic: state.start)
         summary.placement.endUnixMs = RunPlacement.unixMs(atMonotonic: end)
+        summary.placement.targets = targetURLs
         describe(&summary, state)
         return summary
     }

@@ -9,6 +9,10 @@ public struct RunPlacement {
     public var endUnixMs: Int64 = 0
     /// --tag key=value, then region (FLY_REGION), host and segment unless given; in that order.
     public var tags: [(key: String, value: String)] = []
+    /// The base URLs the run was pointed at (-H, the script's and its classes' `host`): the HTML report's target.
+    public var targets: [String] = []
+    /// The command line that ran it, shell-quoted (nil: unknown, or runs merged with different ones).
+    public var command: String?
 
     public init() {}
 

@@ -74,9 +74,9 @@ public struct HistoryPoint {
     public var p50Ms: Double
     public var p95Ms: Double
     public var p99Ms: Double
-    /// This second's latencies (µs), sparse: what the CSV history and the HTML report need for cumulative
-    /// and full percentile columns. Filled by the Runner when it has them; nil otherwise.
-    public var latency: SparseHistogram? = nil
+    /// This second's latencies (µs), packed (PackedHistogram.swift): the JSON's per-second `hdr`, and what
+    /// the CSV history needs for cumulative and full percentile columns. Filled by the Runner; nil otherwise.
+    public var latency: PackedHistogram? = nil
 }
 
 /// A histogram's non-empty buckets as (value, count), value being the bucket's highest equivalent value
