@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(name: "CPosix"),
         // ClientResponseParser's 16-byte scans: SSE2 intrinsics, static inline in include/httpscan.h.
         .target(name: "CHTTPScan"),
@@ -51,13 +52,17 @@ let package = Package(
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
         .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
+        // Metrics for Prometheus (docs/prometheus.md): series from the Runner's once-a-second snapshot, the
+        // text exposition, remote write (our protobuf encoder, Debian's snappy) on a thread of its own.
+        .target(name: "LuaLoadMetrics", dependencies: ["LuaLoadCore", "LuaLoadLoop", "CSnappy", "CPosix",
+                                                       .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .executableTarget(
             name: "luaload",
-            dependencies: ["LuaLoadCore", "LuaLoadServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LuaLoadCore", "LuaLoadServe", "LuaLoadMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
         // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadMetrics", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
         .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
