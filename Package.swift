@@ -52,18 +52,22 @@ let package = Package(
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
         .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
+        // The live server (--web, /metrics): HTTP/1.1 on its own thread and loop, routes as closures, SSE, token.
+        // Knows nothing of the engine: the Runner's snapshot reaches it through what the routes capture.
+        .target(name: "LuaLoadLive", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"]),
         // Metrics for Prometheus (docs/prometheus.md): series from the Runner's once-a-second snapshot, the
-        // text exposition, remote write (our protobuf encoder, Debian's snappy) on a thread of its own.
-        .target(name: "LuaLoadMetrics", dependencies: ["LuaLoadCore", "LuaLoadLoop", "CSnappy", "CPosix",
+        // text exposition on a LiveServer, remote write (our protobuf encoder, Debian's snappy) on a thread of its own.
+        .target(name: "LuaLoadMetrics", dependencies: ["LuaLoadCore", "LuaLoadLive", "LuaLoadLoop", "CSnappy", "CPosix",
                                                        .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .executableTarget(
             name: "luaload",
-            dependencies: ["LuaLoadCore", "LuaLoadServe", "LuaLoadMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LuaLoadCore", "LuaLoadServe", "LuaLoadLive", "LuaLoadMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
         // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
         .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadMetrics", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
         .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
+        .testTarget(name: "LuaLoadLiveTests", dependencies: ["LuaLoadLive", "LuaLoadLoop", "LuaLoadHTTP"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
     swiftLanguageModes: [.v5]

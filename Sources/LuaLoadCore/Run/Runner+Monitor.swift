@@ -18,6 +18,10 @@ struct RunState {
     var ramp = RampState()
     /// The open model's arrivals so far, from the workers' seconds (for the live line and abort_on_fail).
     var arrivalsSoFar = ArrivalCounts()
+    /// When the live stats were reset (seconds into the run), for the reports' note.
+    var statsResets: [Double] = []
+    /// The open model's schedule since a live rate change (nil: the profile's).
+    var schedule: ArrivalSchedule?
     /// The abort_on_fail threshold that stopped the run, as "name: expression".
     var abortedBy: String?
     /// Requests of one worker in one second, for each worker and second it had any (wrk's Req/Sec).
@@ -45,6 +49,7 @@ extension Runner {
                 state.stopAt = monotonicMicros()
             }
             let t = monotonicMicros()
+            applyControls(workers, at: t, &state)
             if !state.stopSent && t >= state.ramp.next { stepProfile(workers, at: t, &state) }
             if let s = state.stopAt, t >= s, !state.stopSent {
                 if state.reason == .usersFinished { state.reason = .duration }
@@ -93,8 +98,9 @@ extension Runner {
             p.stage = "stage \(min(ramp.stageIndex(at: elapsed) + 1, ramp.stages.count))/\(ramp.stages.count)"
         case .shape:
             p.stage = "shape"
-        case .open(let schedule):
-            p.targetRate = schedule.ramp.value(at: elapsed)
+        case .open(let original):
+            let schedule = state.schedule ?? original
+            p.targetRate = elapsed < schedule.end ? schedule.ramp.value(at: elapsed) : 0
             p.arrivals = state.arrivalsSoFar
             if schedule.ramp.stages.count > 1 {
                 p.stage = "stage \(min(schedule.ramp.stageIndex(at: elapsed) + 1, schedule.ramp.stages.count))/\(schedule.ramp.stages.count)"
@@ -106,9 +112,7 @@ extension Runner {
 
     /// The cumulative per-row stats as of the workers' last posts.
     static func statsNow(_ workers: [Worker], elapsed: Double, users: Int, threads: Int) -> Summary {
-        var snapshot = WorkerStats()
-        snapshot.rows = workers.flatMap { $0.mailbox.takeRows() }
-        return Summary(workers: [snapshot], durationSeconds: elapsed, users: users, threads: threads,
+        return Summary(workers: workers.map { $0.mailbox.takeStats() }, durationSeconds: elapsed, users: users, threads: threads,
                        stopReason: .duration, history: [])
     }
 }

@@ -30,8 +30,9 @@ extension Runner {
         switch profile {
         case .stages(let ramp):
             target = Int(ramp.value(at: elapsed).rounded())
-        case .shape:
-            if t >= state.ramp.nextShapeCall {
+        case .shape, .fixed:
+            if case .fixed = profile { guard isControlled else { return } }   // live controls set the goal
+            else if t >= state.ramp.nextShapeCall {
                 callShape(elapsed, at: t, &state)
                 state.ramp.nextShapeCall = t + 1_000_000
             }

@@ -88,6 +88,8 @@ public enum StopReason: String {
     case shapeEnded = "shape_ended"
     /// a threshold with abort_on_fail was crossed
     case thresholdCrossed = "threshold_crossed"
+    /// stopped from a live control (the web page, POST /stop)
+    case stopped
 }
 
 /// The whole run's results, merged from every worker: what the console and JSON reports print.
