@@ -107,6 +107,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Past one box (segments, start, tags)")
     var scale: ScaleOptions
 
+    @OptionGroup(title: "Metrics (Prometheus: docs/prometheus.md)")
+    var metrics: MetricsOptions
+
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
 
@@ -150,13 +153,15 @@ struct RunCommand: ParsableCommand {
         let startAt = try scale.resolveStart()
 
         let runner = try Runner(options: options)
+        let metricsRun = try MetricsRun(metrics, tags: tags, thresholds: runner.thresholds)
         if let startAt { StartTime.wait(until: startAt) }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let startedAt = time(nil)
-        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0) })
+        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); metricsRun?.observe($0) })
         summary.startUnixTime = Int(startedAt)
         summary.placement.tags = tags
+        if let metricsRun { summary.notes += metricsRun.finish(summary) }
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
