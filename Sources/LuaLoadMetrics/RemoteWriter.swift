@@ -45,11 +45,16 @@ public final class RemoteWriter: @unchecked Sendable {
     public func start() { thread = spawnMetricsThread { [self] in run() } }
 
     /// Main thread: the newest set (the pusher takes it at its next push).
-    public func offer(_ set: MetricSet) { signal.locked { latest = set } }
+    public func offer(_ set: MetricSet) {
+        signal.locked {
+            latest = set
+            signal.wake()
+        }
+    }
 
     /// Main thread, at the end: pushes `set` (the whole run's totals) with retries for up to
     /// `budgetSeconds`, then ends the thread and says how the pushes went.
-    public func finish(_ set: MetricSet, budgetSeconds: Double = 10) -> Report {
+    public func finish(_ set: MetricSet, budgetSeconds: Double = 5) -> Report {
         signal.locked {
             final = set
             finalBudget = budgetSeconds
@@ -58,28 +63,31 @@ public final class RemoteWriter: @unchecked Sendable {
         if let thread { pthread_join(thread, nil) }
         return signal.locked { report }
     }
-    private var finalBudget = 10.0
+    private var finalBudget = 5.0
 
+    /// Pushes the newest set as soon as one is offered an interval after the last push began (so a push
+    /// follows the tick that brought it, not a clock of its own); the final set ends the loop.
     private func run() {
-        var next = monotonicMicros() + intervalMicros
+        var notBefore: UInt64 = 0
         while true {
             let due: MetricSet? = signal.locked {
-                while final == nil && monotonicMicros() < next { signal.wait(until: next) }
+                while final == nil && (latest == nil || monotonicMicros() < notBefore) {
+                    signal.wait(until: latest == nil ? monotonicMicros() + 1_000_000 : notBefore)
+                }
                 if final != nil { return nil }
                 defer { latest = nil }
                 return latest
             }
-            if due == nil, let last = signal.locked({ final }) {
-                let deadline = monotonicMicros() + UInt64(signal.locked { finalBudget } * 1e6)
-                let ok = deliver(last, until: deadline, isFinal: true)
-                signal.locked { report.finalDelivered = ok }
-                return
-            }
-            next += intervalMicros
-            let now = monotonicMicros()
-            if next <= now { next = now + intervalMicros }   // a slow attempt skips the pushes it overran
-            if let due { _ = deliver(due, until: next, isFinal: false) }
+            guard let due else { break }
+            let began = monotonicMicros()
+            // Ticks come a second apart: a set offered up to half a second early still goes at this push.
+            notBefore = began + intervalMicros - min(intervalMicros / 2, 500_000)
+            _ = deliver(due, until: began + intervalMicros, isFinal: false)
         }
+        let last = signal.locked { final! }
+        let deadline = monotonicMicros() + UInt64(signal.locked { finalBudget } * 1e6)
+        let ok = deliver(last, until: deadline, isFinal: true)
+        signal.locked { report.finalDelivered = ok }
     }
 
     /// Tries `set` until it is delivered, refused for good, or `deadline` (the next push, or the final
