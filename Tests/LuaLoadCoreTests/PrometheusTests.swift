@@ -42,6 +42,28 @@ final class PrometheusTests: XCTestCase {
         let p95 = try XCTUnwrap(try prom.scalar(#"histogram_quantile(0.95, sum by (le) (luaload_request_duration_seconds_bucket{testid="rw"}))"#))
         XCTAssertGreaterThan(p95, 0)
         XCTAssertLessThan(p95, 0.025)
+        try checkDashboard(prom)
+    }
+
+    /// deploy/grafana/luaload.json: valid JSON, and every panel's query runs on this Prometheus; those over
+    /// series a closed-model run without thresholds has all return data.
+    func checkDashboard(_ prom: PrometheusServer) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("deploy/grafana/luaload.json")
+        let dashboard = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as? [String: Any])
+        let panels = try XCTUnwrap(dashboard["panels"] as? [[String: Any]])
+        var exprs: [String] = []
+        for panel in panels {
+            for target in panel["targets"] as? [[String: Any]] ?? [] { exprs.append(try XCTUnwrap(target["expr"] as? String)) }
+        }
+        XCTAssertGreaterThanOrEqual(exprs.count, 10)
+        for expr in exprs {
+            let q = expr.replacingOccurrences(of: "$testid", with: "rw").replacingOccurrences(of: "$region", with: ".*")
+                .replacingOccurrences(of: "$__rate_interval", with: "1m")
+            let result = try prom.query(q)
+            let optional = ["arrivals", "script_errors", "threshold"].contains { expr.contains($0) }
+            if !optional { XCTAssertFalse(result.isEmpty, "no data for the dashboard's \(expr)") }
+        }
     }
 
     func testScrapedRunHasRegionLabelsAndARateNearTheJSON() throws {
