@@ -60,12 +60,13 @@ public final class MetricsBuilder {
     public init(config: MetricsConfig) { self.config = config }
 
     /// Series a row takes: its statuses, failures, and the histogram's buckets, +Inf, _sum and _count.
-    private func seriesOf(_ row: RowSummary, statuses: Int) -> Int { statuses + 1 + config.buckets.count + 3 }
+    private func seriesOf(_ row: RowSummary, statuses: Int) -> Int { statuses + 2 + config.buckets.count + 3 }
 
     public func build(_ s: Summary, _ facts: RunFacts, timestampMs: Int64) -> MetricSet {
         let base = config.labels
         var requests = MetricFamily(name: "luaload_requests", help: "Requests completed (recorded), by outcome: status is the HTTP status of a failure by status, ok, error (no status) or failed (by the script).", kind: .counter)
         var failures = MetricFamily(name: "luaload_failures", help: "Requests that failed.", kind: .counter)
+        var redirects = MetricFamily(name: "luaload_redirects", help: "Redirect hops followed within the requests (each one a request the server saw).", kind: .counter)
         var duration = MetricFamily(name: "luaload_request_duration_seconds", help: "Response times of recorded requests (from luaload's HDR histograms).", kind: .histogram)
         var fixed = fixedFamilies(s, facts, base)
         var count = fixed.reduce(0) { $0 + $1.samples.count }
@@ -85,9 +86,10 @@ public final class MetricsBuilder {
                 requests.add("_total", [MetricLabel("name", row.name), MetricLabel("method", row.method), MetricLabel("status", status)] + base, Double(n))
             }
             failures.add("_total", labels, Double(row.failures))
+            redirects.add("_total", labels, Double(row.redirects))
             addHistogram(&duration, row, labels)
         }
-        fixed.insert(contentsOf: [requests, failures, duration], at: 0)
+        fixed.insert(contentsOf: [requests, failures, redirects, duration], at: 0)
         return MetricSet(timestampMs: timestampMs, families: fixed)
     }
 
@@ -97,7 +99,9 @@ public final class MetricsBuilder {
         users.add("", base, Double(facts.users))
         var errors = MetricFamily(name: "luaload_script_errors", help: "Errors raised by the script (Lua errors) in all.", kind: .counter)
         errors.add("_total", base, Double(s.errors.reduce(0) { $0 + $1.count }))
-        var out = [users, errors]
+        var abandoned = MetricFamily(name: "luaload_requests_abandoned", help: "Requests in flight at the stop, abandoned: the server may have seen them.", kind: .counter)
+        abandoned.add("_total", base, Double(s.abandoned))
+        var out = [users, errors, abandoned]
         if let a = facts.arrivals {
             var scheduled = MetricFamily(name: "luaload_arrivals_scheduled", help: "Open model: arrivals due so far (started or dropped).", kind: .counter)
             scheduled.add("_total", base, Double(a.started + a.dropped))

@@ -85,11 +85,11 @@ final class MetricsTests: XCTestCase {
     func testMaxSeriesLeavesNewNamesOutAndKeepsAdmittedOnes() {
         var config = MetricsConfig()
         config.buckets = [0.1]
-        config.maxSeries = 12   // users + script errors, then /a: 3 statuses + failures + 1 bucket + +Inf, sum, count = 8
+        config.maxSeries = 14   // users, script errors, abandoned; /a: 3 statuses, failures, redirects, 1 bucket, +Inf, sum, count
         let builder = MetricsBuilder(config: config)
         let set = builder.build(summary(), RunFacts(users: 1, arrivals: nil, thresholds: []), timestampMs: 1)
         XCTAssertEqual(builder.leftOut, ["POST /b"])
-        XCTAssertEqual(set.seriesCount, 10)
+        XCTAssertEqual(set.seriesCount, 12)
         XCTAssertEqual(set.sum("luaload_requests_total"), 10)
     }
 

@@ -113,6 +113,39 @@ final class PrometheusTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("Connection refused"), r.stderr)
     }
 
+    /// Off the default loopback addresses /metrics needs the token; its text passes Prometheus' own linter.
+    func testMetricsOffLoopbackNeedTheTokenAndTheTextPassesPromtool() throws {
+        let port = try freePort()
+        let box = RunBox()
+        let done = DispatchSemaphore(value: 0)
+        let args = ["--serve", "-t", "1", "-u", "2", "-d", "3s", "--metrics-listen", "127.0.0.2:\(port)", "--metrics-token", "s3cret"]
+        DispatchQueue.global().async { [script] in
+            box.run = try? Luaload.run(args, script: script)
+            done.signal()
+        }
+        defer { done.wait() }
+        for _ in 0..<50 where (try? httpGet(address: "127.0.0.2", port: port, "/metrics")) == nil { usleep(100_000) }
+        usleep(1_500_000)   // a tick has built the first set
+        XCTAssertEqual(try httpGet(address: "127.0.0.2", port: port, "/metrics").status, 401)
+        XCTAssertEqual(try httpGet(address: "127.0.0.2", port: port, "/metrics", headers: ["Authorization: Bearer nope"]).status, 401)
+        let ok = try httpGet(address: "127.0.0.2", port: port, "/metrics", headers: ["Authorization: Bearer s3cret"])
+        XCTAssertEqual(ok.status, 200)
+        XCTAssertTrue(ok.body.contains("luaload_requests_total{name=\"health\""), ok.body)
+        let file = Luaload.temporaryDirectory + "metrics-\(UUID().uuidString).txt"
+        try ok.body.write(toFile: file, atomically: true, encoding: .utf8)
+        let promtool = Process()
+        promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        promtool.arguments = ["check", "metrics"]
+        promtool.standardInput = FileHandle(forReadingAtPath: file)
+        let out = Pipe()
+        promtool.standardOutput = out
+        promtool.standardError = out
+        try promtool.run()
+        promtool.waitUntilExit()
+        let lint = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(promtool.terminationStatus, 0, lint)
+    }
+
     func testMetricsOptionsAreCheckedBeforeAnyTraffic() throws {
         let taken = try listenSocket()
         defer { close(taken.0) }

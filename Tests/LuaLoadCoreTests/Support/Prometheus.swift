@@ -61,23 +61,27 @@ final class PrometheusServer {
     /// The single value of a query that sums to one number (nil: no series).
     func scalar(_ promQL: String, time: Double? = nil) throws -> Double? { try query(promQL, time: time).first?.1 }
 
-    /// GET on loopback with HTTP/1.0 (the body runs to the close).
-    func get(_ path: String) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = loopback(port: port)
-        guard withSockaddr(&addr, { connect(fd, $0, $1) }) == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var data: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n <= 0 { break }
-            data += buf[0..<n]
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        guard let split = text.range(of: "\r\n\r\n") else { return "" }
-        return String(text[split.upperBound...])
+    func get(_ path: String) throws -> String { try httpGet(port: port, path).body }
+}
+
+/// GET with HTTP/1.0 (the body runs to the close) to a loopback address: (status, body).
+func httpGet(address: String = "127.0.0.1", port: Int, _ path: String, headers: [String] = []) throws -> (status: Int, body: String) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = loopback(port: port)
+    inet_pton(AF_INET, address, &addr.sin_addr)
+    guard withSockaddr(&addr, { connect(fd, $0, $1) }) == 0 else { throw POSIXError(.ECONNREFUSED) }
+    let request = Array(("GET \(path) HTTP/1.0\r\nHost: \(address):\(port)\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n").utf8)
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var data: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        data += buf[0..<n]
     }
+    let text = String(decoding: data, as: UTF8.self)
+    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+    guard let split = text.range(of: "\r\n\r\n") else { return (status, "") }
+    return (status, String(text[split.upperBound...]))
 }
