@@ -59,23 +59,28 @@ public final class MetricsBuilder {
 
     public init(config: MetricsConfig) { self.config = config }
 
-    /// Series a row takes: its statuses, failures, and the histogram's buckets, +Inf, _sum and _count.
-    private func seriesOf(_ row: RowSummary, statuses: Int) -> Int { statuses + 2 + config.buckets.count + 3 }
+    /// Series a row takes: its statuses, failures, redirects, and the histogram's buckets, +Inf, _sum and _count.
+    private func seriesOf(statuses: Int) -> Int { statuses + 2 + config.buckets.count + 3 }
 
+    /// The final set: the run's Summary, exactly the JSON's numbers.
     public func build(_ s: Summary, _ facts: RunFacts, timestampMs: Int64) -> MetricSet {
+        build(MetricInput(summary: s, buckets: config.buckets), facts, timestampMs: timestampMs)
+    }
+
+    public func build(_ input: MetricInput, _ facts: RunFacts, timestampMs: Int64) -> MetricSet {
         let base = config.labels
         var requests = MetricFamily(name: "luaload_requests", help: "Requests completed (recorded), by outcome: status is the HTTP status of a failure by status, ok, error (no status) or failed (by the script).", kind: .counter)
         var failures = MetricFamily(name: "luaload_failures", help: "Requests that failed.", kind: .counter)
         var redirects = MetricFamily(name: "luaload_redirects", help: "Redirect hops followed within the requests (each one a request the server saw).", kind: .counter)
         var duration = MetricFamily(name: "luaload_request_duration_seconds", help: "Response times of recorded requests (from luaload's HDR histograms).", kind: .histogram)
-        var fixed = fixedFamilies(s, facts, base)
+        var fixed = fixedFamilies(input, facts, base)
         var count = fixed.reduce(0) { $0 + $1.samples.count }
         var byRow: [String: [(String, Int)]] = [:]
-        for (key, n) in s.statuses { byRow[key.method + " " + key.name, default: []].append((key.status, n)) }
-        for row in s.rows {
+        for (key, n) in input.statuses { byRow[key.method + " " + key.name, default: []].append((key.status, n)) }
+        for row in input.rows {
             let key = row.method + " " + row.name
             let statuses = (byRow[key] ?? []).sorted { $0.0 < $1.0 }
-            let need = seriesOf(row, statuses: statuses.count)
+            let need = seriesOf(statuses: statuses.count)
             if !admitted.contains(key) {
                 guard count + need <= config.maxSeries else { leftOut.insert(key); continue }
                 admitted.insert(key)
@@ -93,14 +98,14 @@ public final class MetricsBuilder {
         return MetricSet(timestampMs: timestampMs, families: fixed)
     }
 
-    /// Users, script errors, arrivals (open model), thresholds.
-    private func fixedFamilies(_ s: Summary, _ facts: RunFacts, _ base: [MetricLabel]) -> [MetricFamily] {
+    /// Users, script errors, abandoned requests, arrivals (open model), thresholds.
+    private func fixedFamilies(_ input: MetricInput, _ facts: RunFacts, _ base: [MetricLabel]) -> [MetricFamily] {
         var users = MetricFamily(name: "luaload_users", help: "Virtual users running.", kind: .gauge)
         users.add("", base, Double(facts.users))
         var errors = MetricFamily(name: "luaload_script_errors", help: "Errors raised by the script (Lua errors) in all.", kind: .counter)
-        errors.add("_total", base, Double(s.errors.reduce(0) { $0 + $1.count }))
+        errors.add("_total", base, Double(input.scriptErrors))
         var abandoned = MetricFamily(name: "luaload_requests_abandoned", help: "Requests in flight at the stop, abandoned: the server may have seen them.", kind: .counter)
-        abandoned.add("_total", base, Double(s.abandoned))
+        abandoned.add("_total", base, Double(input.abandoned))
         var out = [users, errors, abandoned]
         if let a = facts.arrivals {
             var scheduled = MetricFamily(name: "luaload_arrivals_scheduled", help: "Open model: arrivals due so far (started or dropped).", kind: .counter)
@@ -117,21 +122,11 @@ public final class MetricsBuilder {
         return out
     }
 
-    /// The row's HDR histogram into cumulative `le` buckets. Each HDR bucket's count goes to the first
-    /// bound at or above its value (µs, the bucket's highest equivalent, 3 significant digits), so _count
-    /// is the row's requests exactly and a bound is placed to within 0.1%.
-    private func addHistogram(_ family: inout MetricFamily, _ row: RowSummary, _ labels: [MetricLabel]) {
-        let bounds = config.buckets.map { UInt64(($0 * 1e6).rounded()) }
-        var counts = [UInt64](repeating: 0, count: bounds.count)
-        var k = 0
-        for v in row.histogram.recordedValues() {
-            while k < bounds.count && v.value > bounds[k] { k += 1 }
-            if k == bounds.count { break }
-            counts[k] += UInt64(v.count)
-        }
+    /// Cumulative `le` buckets from the row's per-bound counts; +Inf and _count are its requests exactly.
+    private func addHistogram(_ family: inout MetricFamily, _ row: MetricRow, _ labels: [MetricLabel]) {
         var cumulative: UInt64 = 0
         for (i, b) in config.buckets.enumerated() {
-            cumulative += counts[i]
+            cumulative += row.perBucket[i]
             family.add("_bucket", labels + [MetricLabel("le", formatBound(b))], Double(cumulative))
         }
         family.add("_bucket", labels + [MetricLabel("le", "+Inf")], Double(row.requests))

@@ -39,10 +39,15 @@ public final class MetricsPublisher: @unchecked Sendable {
         let due = writer.map { now >= lastBuiltMicros + $0.intervalMicros - 500_000 } ?? false
         guard listening || due else { return }
         lastBuiltMicros = now
-        var stats = progress.currentStats()
-        stats.arrivals = progress.arrivals
-        let facts = RunFacts(users: progress.activeUsers, arrivals: progress.arrivals, thresholds: thresholds.map { $0.evaluate(stats) })
-        publish(builder.build(stats, facts, timestampMs: nextTimestamp()))
+        var verdicts: [ThresholdResult] = []
+        if !thresholds.isEmpty {   // thresholds read a Summary: merged only when the run has any
+            var stats = progress.currentStats()
+            stats.arrivals = progress.arrivals
+            verdicts = thresholds.map { $0.evaluate(stats) }
+        }
+        let facts = RunFacts(users: progress.activeUsers, arrivals: progress.arrivals, thresholds: verdicts)
+        let input = MetricInput(workers: progress.currentWorkerStats(), buckets: builder.config.buckets)
+        publish(builder.build(input, facts, timestampMs: nextTimestamp()))
     }
 
     /// The final set from the run's Summary (users 0: the run is over); pushes it when writing, and

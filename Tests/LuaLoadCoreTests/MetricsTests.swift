@@ -6,6 +6,10 @@ import XCTest
 final class MetricsTests: XCTestCase {
     /// Two rows on two workers: 7 ok + 2 × HTTP 500 + 1 timeout on GET /a, 3 script failures on POST /b.
     func summary() -> Summary {
+        Summary(workers: workers(), durationSeconds: 10, users: 5, threads: 2, stopReason: .duration, history: [])
+    }
+
+    func workers() -> [WorkerStats] {
         var w1 = WorkerStats(), w2 = WorkerStats()
         w1.rows = [RequestStats(method: "GET", name: "/a"), RequestStats(method: "POST", name: "/b")]
         w2.rows = [RequestStats(method: "GET", name: "/a")]
@@ -19,7 +23,16 @@ final class MetricsTests: XCTestCase {
             w1.custom[FailureKey(method: "POST", name: "/b", error: "bad body"), default: 0] += 1
         }
         w1.countScriptError(message: "boom", traceback: "")
-        return Summary(workers: [w1, w2], durationSeconds: 10, users: 5, threads: 2, stopReason: .duration, history: [])
+        return [w1, w2]
+    }
+
+    /// Live sets count the workers' rows without merging them into a Summary: the same series, exactly.
+    func testLiveInputFromTheWorkersEqualsTheSummarys() {
+        let facts = RunFacts(users: 5, arrivals: nil, thresholds: [])
+        let live = MetricsBuilder(config: MetricsConfig()).build(MetricInput(workers: workers(), buckets: MetricsConfig.defaultBuckets), facts, timestampMs: 1)
+        let final = MetricsBuilder(config: MetricsConfig()).build(summary(), facts, timestampMs: 1)
+        XCTAssertEqual(Exposition.render(live, .prometheusText), Exposition.render(final, .prometheusText))
+        XCTAssertEqual(live.seriesCount, 43)   // 3 + /a (3 statuses, failures, redirects, 13 + 3) + /b (1 status, 2, 16)
     }
 
     func build(_ config: MetricsConfig = MetricsConfig(), thresholds: [ThresholdResult] = []) -> MetricSet {

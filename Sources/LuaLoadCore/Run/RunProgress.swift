@@ -46,4 +46,9 @@ public struct RunProgress {
     /// The cumulative per-row stats so far (rates over `elapsed`): what --print-stats prints. It reads
     /// every worker's last post, so it costs a copy of each row: call it only when it is shown.
     public func currentStats() -> Summary { statsNow() }
+
+    /// Each worker's cumulative stats as of its last post, unmerged (metrics count them without a Summary's
+    /// merge of every histogram bucket).
+    var workersNow: () -> [WorkerStats] = { [] }
+    public func currentWorkerStats() -> [WorkerStats] { workersNow() }
 }

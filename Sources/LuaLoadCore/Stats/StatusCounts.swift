@@ -22,7 +22,7 @@ public struct StatusKey: Hashable, Sendable {
 
 extension WorkerStats {
     /// Adds this worker's rows, by outcome, to `out`.
-    func addStatusCounts(to out: inout [StatusKey: Int]) {
+    public func addStatusCounts(to out: inout [StatusKey: Int]) {
         for row in rows where row.requests > 0 {
             out[StatusKey(method: row.method, name: row.name, status: "ok"), default: 0] += row.requests - row.failures
         }
