@@ -1,44 +1,75 @@
 import LuaLoadCore
 import LuaLoadLoop
 
-/// The Runner's observer for metrics: at each tick it turns the merged snapshot into a MetricSet (when
-/// something wants one: a listener every second, remote write every interval) and hands it over; at the
-/// end it builds the final set from the run's Summary, so the series end on exactly the JSON's totals.
-/// Runs on the main thread, off the workers: nothing here is per request.
+/// The Runner's observer for metrics. A tick only keeps the newest RunProgress (a few references); a set
+/// is built from it when something consumes one: a scrape (on the listener's thread, at most once per
+/// tick however often it is scraped) or a remote-write push (on the main thread, every interval). At the
+/// end the final set is built from the run's Summary, so the series end on exactly the JSON's totals.
+/// Nothing here touches a worker or runs per request.
 public final class MetricsPublisher: @unchecked Sendable {
     public let builder: MetricsBuilder
     public let writer: RemoteWriter?
     private let thresholds: [Threshold]
-    /// Whether /metrics is served (then a set is built every second).
-    private let listening: Bool
-    private let latestBox = Signal()
+    /// Guards everything below: the main thread (ticks, pushes, the end) and the listener's (scrapes).
+    private let lock = Signal()
+    private var pendingTick: RunProgress?
     private var latestSet: MetricSet
     private var lastBuiltMicros: UInt64 = 0
     private var lastTimestampMs: Int64 = 0
     /// Said once, the first time a row is left out.
     public private(set) var warnings: [String] = []
-    /// Called on the main thread with a warning the moment it arises (the CLI prints it).
+    /// Called with a warning the moment it arises (the CLI prints it), on the thread that built the set.
     public var onWarning: (String) -> Void = { _ in }
 
-    public init(config: MetricsConfig, writer: RemoteWriter?, listening: Bool, thresholds: [Threshold]) {
+    public init(config: MetricsConfig, writer: RemoteWriter?, thresholds: [Threshold]) {
         builder = MetricsBuilder(config: config)
         self.writer = writer
-        self.listening = listening
         self.thresholds = thresholds
         latestSet = MetricSet(timestampMs: Self.nowMs())
     }
 
-    /// The newest set: what a scrape renders (any thread).
-    public var latest: MetricSet { latestBox.locked { latestSet } }
+    /// The newest set, built now from the newest tick if that one was not built yet (any thread).
+    public var latest: MetricSet {
+        lock.locked {
+            if pendingTick != nil { latestSet = buildPending() }
+            return latestSet
+        }
+    }
 
     public func start() { writer?.start() }
 
     public func observe(_ event: RunEvent) {
         guard case .tick(let progress) = event else { return }
         let now = monotonicMicros()
-        let due = writer.map { now >= lastBuiltMicros + $0.intervalMicros - 500_000 } ?? false
-        guard listening || due else { return }
-        lastBuiltMicros = now
+        let set: MetricSet? = lock.locked {
+            pendingTick = progress
+            guard let writer, now >= lastBuiltMicros + writer.intervalMicros - 500_000 else { return nil }
+            lastBuiltMicros = now
+            latestSet = buildPending()
+            return latestSet
+        }
+        if let set { writer?.offer(set) }
+    }
+
+    /// The final set from the run's Summary (users 0: the run is over); pushes it when writing, and
+    /// returns what the summary should say (series left out, pushes not delivered).
+    public func finish(_ summary: Summary) -> [String] {
+        let facts = RunFacts(users: 0, arrivals: summary.arrivals, thresholds: summary.thresholdResults)
+        let (set, leftOut): (MetricSet, String?) = lock.locked {
+            pendingTick = nil
+            latestSet = builder.build(summary, facts, timestampMs: nextTimestamp())
+            warnOnce()
+            return (latestSet, leftOutNote())
+        }
+        var notes = leftOut.map { [$0] } ?? []
+        if let writer, let note = writer.finish(set).note(url: writer.url) { notes.append(note) }
+        return notes
+    }
+
+    /// A set from the newest tick (the lock held).
+    private func buildPending() -> MetricSet {
+        guard let progress = pendingTick else { return latestSet }
+        pendingTick = nil
         var verdicts: [ThresholdResult] = []
         if !thresholds.isEmpty {   // thresholds read a Summary: merged only when the run has any
             var stats = progress.currentStats()
@@ -47,27 +78,15 @@ public final class MetricsPublisher: @unchecked Sendable {
         }
         let facts = RunFacts(users: progress.activeUsers, arrivals: progress.arrivals, thresholds: verdicts)
         let input = MetricInput(workers: progress.currentWorkerStats(), buckets: builder.config.buckets)
-        publish(builder.build(input, facts, timestampMs: nextTimestamp()))
+        let set = builder.build(input, facts, timestampMs: nextTimestamp())
+        warnOnce()
+        return set
     }
 
-    /// The final set from the run's Summary (users 0: the run is over); pushes it when writing, and
-    /// returns what the summary should say (series left out, pushes not delivered).
-    public func finish(_ summary: Summary) -> [String] {
-        let facts = RunFacts(users: 0, arrivals: summary.arrivals, thresholds: summary.thresholdResults)
-        let set = builder.build(summary, facts, timestampMs: nextTimestamp())
-        publish(set)
-        var notes = leftOutNote().map { [$0] } ?? []
-        if let writer, let note = writer.finish(set).note(url: writer.url) { notes.append(note) }
-        return notes
-    }
-
-    private func publish(_ set: MetricSet) {
-        latestBox.locked { latestSet = set }
-        writer?.offer(set)
-        if !builder.leftOut.isEmpty && warnings.isEmpty, let note = leftOutNote() {
-            warnings.append(note)
-            onWarning(note)
-        }
+    private func warnOnce() {
+        guard warnings.isEmpty, let note = leftOutNote() else { return }
+        warnings.append(note)
+        onWarning(note)
     }
 
     private func leftOutNote() -> String? {

@@ -45,7 +45,7 @@ struct MetricsOptions: ParsableArguments {
             case .failure(let e): throw e
             }
         }
-        let publisher = MetricsPublisher(config: config, writer: writer, listening: listen != nil, thresholds: thresholds)
+        let publisher = MetricsPublisher(config: config, writer: writer, thresholds: thresholds)
         let endpoint = try listen.map { try MetricsEndpoint(listen: ListenAddress(parsing: $0), token: token, publisher: publisher) }
         return (publisher, endpoint)
     }

@@ -65,6 +65,15 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(set.sum("luaload_users"), 5)
     }
 
+    /// Bounds closer than HDR's resolution (1000 µs and 1000.4 µs share a bucket) never count a bucket twice.
+    func testBoundsWithinOneHDRBucket() {
+        var config = MetricsConfig()
+        config.buckets = [0.001, 0.0010004, 0.003]
+        let set = build(config)
+        let le = { (b: String) in set.sum("luaload_request_duration_seconds_bucket", where: ["name": "/a", "le": b]) }
+        XCTAssertEqual([le("0.001"), le("0.0010004"), le("0.003"), le("+Inf")], [1, 1, 3, 10])
+    }
+
     func testTextFormat() {
         var config = MetricsConfig()
         config.buckets = [0.01, 1]
