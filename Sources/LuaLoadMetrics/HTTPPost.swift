@@ -121,8 +121,17 @@ enum HTTPPost {
             if n < 0 { return data.isEmpty ? .failed("receive: " + Sys.describe(errno: errno)) : parse(data) }
             if n == 0 { break }
             data += buf[0..<n]
+            // A 2xx needs no body: done at the end of the head, whatever the receiver does with the connection.
+            if data.count >= 12 && data[9] == UInt8(ascii: "2") && headEnd(data) != nil { break }
         }
         return parse(data)
+    }
+
+    /// Just past the head's blank line, once it has come.
+    private static func headEnd(_ data: [UInt8]) -> Int? {
+        guard data.count >= 4 else { return nil }
+        for i in 0...(data.count - 4) where data[i] == 13 && data[i + 1] == 10 && data[i + 2] == 13 && data[i + 3] == 10 { return i + 4 }
+        return nil
     }
 
     private static func parse(_ data: [UInt8]) -> Outcome {
@@ -133,9 +142,7 @@ enum HTTPPost {
         }
         if (200..<300).contains(code) { return .accepted }
         var body = ""
-        if let end = data.indices.first(where: { data[$0...].starts(with: [13, 10, 13, 10]) }) {
-            body = String(decoding: data[(end + 4)...].prefix(200), as: UTF8.self)
-        }
+        if let end = headEnd(data) { body = String(decoding: data[end...].prefix(200), as: UTF8.self) }
         return .status(code, body.trimmingCharacters())
     }
 }
