@@ -72,9 +72,15 @@ public struct LiveResponse: Sendable {
 public enum LiveHTTP {
     /// One Server-Sent Event: `event: NAME` (when given) and `data: …` lines, then a blank line.
     public static func event(_ name: String?, data: String) -> [UInt8] {
-        var s = name.map { "event: \($0)\n" } ?? ""
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) { s += "data: \(line)\n" }
-        return Array((s + "\n").utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(data.utf8.count + 32)
+        if let name { out += "event: ".utf8; out += name.utf8; out.append(0x0A) }
+        out += "data: ".utf8
+        for b in data.utf8 {
+            if b == 0x0A { out += "\ndata: ".utf8 } else if b != 0x0D { out.append(b) }
+        }
+        out += "\n\n".utf8
+        return out
     }
 
     /// `a=1&b=x+y` into decoded pairs.

@@ -31,6 +31,8 @@ public struct RunProgress {
     public var recentFailures: Int
     /// Whether the stop was sent: the workers are winding down.
     public var stopping: Bool
+    /// This second as the history keeps it (users, counts, p50/p95/p99), for live charts.
+    public var point: HistoryPoint? = nil
     /// The last 10 seconds' latencies, one histogram a second; merged only when asked for.
     var recentLatencies: [LatencyHistogram]
     /// Builds the per-row table from the workers' latest posts.

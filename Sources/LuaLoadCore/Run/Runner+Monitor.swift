@@ -88,6 +88,7 @@ extension Runner {
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
         progress.workersNow = { workers.map { $0.mailbox.takeStats() } }
+        progress.point = state.history.points.last
         describeProfile(&progress, elapsed: elapsed, state)
         observer(.tick(progress))
     }
