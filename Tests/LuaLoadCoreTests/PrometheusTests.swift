@@ -66,6 +66,30 @@ final class PrometheusTests: XCTestCase {
         }
     }
 
+    /// The open model's arrivals (dropped ones too) and the thresholds' verdicts, as the JSON gives them.
+    func testArrivalsAndThresholdsEqualTheJSON() throws {
+        let prom = try PrometheusServer()
+        defer { prom.stop() }
+        let busy = Luaload.script("""
+            local u = user { wait = constant(0) }
+            u:task(function() http.get("/health", { name = "health" }); sleep(0.03) end)
+            """)
+        let r = try Luaload.run(["--serve", "-t", "1", "--rate", "100/s", "--max-vus", "1", "--late", "drop", "-d", "2s",
+                                 "--threshold", "health: p95<5000", "--threshold", "health: fail_rate<0.5", "--threshold", "health: max<0.001",
+                                 "--tag", "testid=open", "--out", "prometheus-rw=\(prom.writeURL)"], script: busy)
+        XCTAssertEqual(r.exitCode, 3, r.stderr)   // one threshold crossed
+        let arrivals = try XCTUnwrap(r.json["arrivals"] as? [String: Any])
+        let dropped = try XCTUnwrap(arrivals["dropped"] as? Int)
+        XCTAssertGreaterThan(dropped, 50, "one VU busy 30 ms cannot take 100 arrivals a second")
+        XCTAssertEqual(try prom.scalar(#"luaload_arrivals_scheduled_total{testid="open"}"#), Double(try XCTUnwrap(arrivals["scheduled"] as? Int)))
+        XCTAssertEqual(try prom.scalar(#"luaload_arrivals_dropped_total{testid="open"}"#), Double(dropped))
+        XCTAssertEqual(try prom.scalar(#"sum(luaload_requests_total{testid="open"})"#), Double(r.requests))
+        XCTAssertEqual(try prom.scalar(#"luaload_users{testid="open"}"#), 0, "the final set: the run is over")
+        let verdicts = try prom.query(#"luaload_threshold_ok{testid="open"}"#)
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: verdicts.map { ($0.0["threshold"] ?? "", $0.1) }),
+                       ["health: p95<5000": 1, "health: fail_rate<0.5": 1, "health: max<0.001": 0])
+    }
+
     func testScrapedRunHasRegionLabelsAndARateNearTheJSON() throws {
         let metricsPort = try freePort()
         let prom = try PrometheusServer(scrapeTarget: "127.0.0.1:\(metricsPort)")
