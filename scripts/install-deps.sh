@@ -29,9 +29,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium"
+  # opentelemetry-proto: the OpenTelemetry project's message definitions, to decode --out otlp= exports.
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium, opentelemetry.proto' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium opentelemetry-proto"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium" "opentelemetry-proto"
   fi
 fi

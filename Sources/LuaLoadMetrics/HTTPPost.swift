@@ -12,11 +12,11 @@ public struct PushURL: Sendable, CustomStringConvertible {
     public var description: String
 
     /// nil with the reason when `text` is not an http URL luaload can push to.
-    public static func parse(_ text: String) -> Result<PushURL, UsageError> {
+    public static func parse(_ text: String, option: String = "--out prometheus-rw=") -> Result<PushURL, UsageError> {
         if text.hasPrefix("https://") {
-            return .failure(UsageError("--out prometheus-rw=\(text): https is not supported yet; push over http (e.g. to a Prometheus agent or the receiver's in-cluster address)"))
+            return .failure(UsageError("\(option)\(text): https is not supported yet; push over http (e.g. to a Prometheus agent or the receiver's in-cluster address)"))
         }
-        guard text.hasPrefix("http://") else { return .failure(UsageError("bad --out prometheus-rw=\(text): expected http://host[:port]/api/v1/write")) }
+        guard text.hasPrefix("http://") else { return .failure(UsageError("bad \(option)\(text): expected http://host[:port]/path")) }
         let rest = text.dropFirst("http://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
@@ -31,11 +31,11 @@ public struct PushURL: Sendable, CustomStringConvertible {
             guard let p = UInt16(authority[authority.index(after: colon)...]), p > 0 else { return .failure(badPort(text)) }
             port = p
         }
-        guard !host.isEmpty, !path.contains(" ") else { return .failure(UsageError("bad --out prometheus-rw=\(text): expected http://host[:port]/path")) }
+        guard !host.isEmpty, !path.contains(" ") else { return .failure(UsageError("bad \(option)\(text): expected http://host[:port]/path")) }
         return .success(PushURL(host: host, port: port, path: path, description: text))
     }
 
-    private static func badPort(_ text: String) -> UsageError { UsageError("bad --out prometheus-rw=\(text): the port must be 1 to 65535") }
+    private static func badPort(_ text: String) -> UsageError { UsageError("bad --out \(text): the port must be 1 to 65535") }
 
     var hostHeader: String { (host.contains(":") ? "[" + host + "]" : host) + (port == 80 ? "" : ":\(port)") }
 }

@@ -8,7 +8,7 @@ import LuaLoadLoop
 /// Nothing here touches a worker or runs per request.
 public final class MetricsPublisher: @unchecked Sendable {
     public let builder: MetricsBuilder
-    public let writer: RemoteWriter?
+    public let writers: [RemoteWriter]
     private let thresholds: [Threshold]
     /// Guards everything below: the main thread (ticks, pushes, the end) and the listener's (scrapes).
     private let lock = Signal()
@@ -21,9 +21,9 @@ public final class MetricsPublisher: @unchecked Sendable {
     /// Called with a warning the moment it arises (the CLI prints it), on the thread that built the set.
     public var onWarning: (String) -> Void = { _ in }
 
-    public init(config: MetricsConfig, writer: RemoteWriter?, thresholds: [Threshold]) {
+    public init(config: MetricsConfig, writers: [RemoteWriter], thresholds: [Threshold]) {
         builder = MetricsBuilder(config: config)
-        self.writer = writer
+        self.writers = writers
         self.thresholds = thresholds
         latestSet = MetricSet(timestampMs: Self.nowMs())
     }
@@ -36,19 +36,19 @@ public final class MetricsPublisher: @unchecked Sendable {
         }
     }
 
-    public func start() { writer?.start() }
+    public func start() { for w in writers { w.start() } }
 
     public func observe(_ event: RunEvent) {
         guard case .tick(let progress) = event else { return }
         let now = monotonicMicros()
         let set: MetricSet? = lock.locked {
             pendingTick = progress
-            guard let writer, now >= lastBuiltMicros + writer.intervalMicros - 500_000 else { return nil }
+            guard let writer = writers.first, now >= lastBuiltMicros + writer.intervalMicros - 500_000 else { return nil }
             lastBuiltMicros = now
             latestSet = buildPending()
             return latestSet
         }
-        if let set { writer?.offer(set) }
+        if let set { for w in writers { w.offer(set) } }
     }
 
     /// The final set from the run's Summary (users 0: the run is over); pushes it when writing, and
@@ -62,7 +62,9 @@ public final class MetricsPublisher: @unchecked Sendable {
             return (latestSet, leftOutNote())
         }
         var notes = leftOut.map { [$0] } ?? []
-        if let writer, let note = writer.finish(set).note(url: writer.url) { notes.append(note) }
+        // Every receiver's final push at once: each has its own budget, so a dead one does not delay the others'.
+        for w in writers { w.beginFinish(set) }
+        for w in writers { if let note = w.awaitFinish().note(url: w.url) { notes.append(note) } }
         return notes
     }
 

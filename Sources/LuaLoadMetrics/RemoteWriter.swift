@@ -24,7 +24,24 @@ public final class RemoteWriter: @unchecked Sendable {
         public var lastError: String?
     }
 
+    /// What a push carries: Prometheus remote write 1.0, or an OTLP/HTTP export in JSON.
+    public enum Format: Sendable {
+        case prometheusRemoteWrite, otlpJSON
+
+        var headers: [(String, String)] {
+            switch self {
+            case .prometheusRemoteWrite:
+                return [("Content-Encoding", "snappy"), ("Content-Type", "application/x-protobuf"), ("X-Prometheus-Remote-Write-Version", "0.1.0")]
+            case .otlpJSON:
+                return [("Content-Type", "application/json")]
+            }
+        }
+    }
+
     public let url: PushURL
+    public let format: Format
+    /// OTLP's cumulative start: the first set's time.
+    private var startMs: Int64?
     public let intervalMicros: UInt64
     /// Each attempt's bound on connect, send and the response.
     let timeout: Double
@@ -33,11 +50,10 @@ public final class RemoteWriter: @unchecked Sendable {
     private var final: MetricSet?
     private var report = Report()
     private var thread: pthread_t?
-    static let headers = [("Content-Encoding", "snappy"), ("Content-Type", "application/x-protobuf"),
-                          ("X-Prometheus-Remote-Write-Version", "0.1.0")]
 
-    public init(url: PushURL, intervalSeconds: Double) {
+    public init(url: PushURL, intervalSeconds: Double, format: Format = .prometheusRemoteWrite) {
         self.url = url
+        self.format = format
         intervalMicros = UInt64(intervalSeconds * 1e6)
         timeout = min(max(intervalSeconds, 1), 5)
     }
@@ -55,12 +71,21 @@ public final class RemoteWriter: @unchecked Sendable {
     /// Main thread, at the end: pushes `set` (the whole run's totals) with retries for up to
     /// `budgetSeconds`, then ends the thread and says how the pushes went.
     public func finish(_ set: MetricSet, budgetSeconds: Double = 5) -> Report {
+        beginFinish(set, budgetSeconds: budgetSeconds)
+        return awaitFinish()
+    }
+
+    /// The final push starts (on the pusher's thread); `awaitFinish` waits for it.
+    public func beginFinish(_ set: MetricSet, budgetSeconds: Double = 5) {
         signal.locked {
             final = set
             finalBudget = budgetSeconds
             signal.wake()
         }
-        if let thread { pthread_join(thread, nil) }
+    }
+
+    public func awaitFinish() -> Report {
+        if let thread { pthread_join(thread, nil); self.thread = nil }
         return signal.locked { report }
     }
     private var finalBudget = 5.0
@@ -93,13 +118,22 @@ public final class RemoteWriter: @unchecked Sendable {
     /// Tries `set` until it is delivered, refused for good, or `deadline` (the next push, or the final
     /// push's budget) leaves no room for another try; back-off 0.25 s doubling to 4 s.
     private func deliver(_ set: MetricSet, until deadline: UInt64, isFinal: Bool) -> Bool {
-        let body = RemoteWriteEncoder.body(set)
+        let body: [UInt8]
+        switch format {
+        case .prometheusRemoteWrite: body = RemoteWriteEncoder.body(set)
+        case .otlpJSON:
+            let start = signal.locked { () -> Int64 in
+                if startMs == nil { startMs = set.timestampMs }
+                return startMs!
+            }
+            body = OTLPEncoder.json(set, startMs: start)
+        }
         var backoff: UInt64 = 250_000
         var attempt = 0
         while true {
             if attempt > 0 { signal.locked { report.retries += 1 } }
             attempt += 1
-            let outcome = HTTPPost.post(url, headers: RemoteWriter.headers, body: body, timeout: timeout)
+            let outcome = HTTPPost.post(url, headers: format.headers, body: body, timeout: timeout)
             var retry = false
             switch outcome {
             case .accepted:

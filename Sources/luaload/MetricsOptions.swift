@@ -10,7 +10,7 @@ struct MetricsOptions: ParsableArguments {
     @Option(name: .customLong("metrics-token"), help: ArgumentHelp("The bearer token /metrics requires (default: none on loopback, a generated one, printed, elsewhere).", valueName: "token"))
     var token: String?
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Send metrics out as the run goes: prometheus-rw=URL (Prometheus remote write, e.g. http://prometheus:9090/api/v1/write). Repeatable.", valueName: "kind=url"))
+    @Option(name: .customLong("out"), help: ArgumentHelp("Send metrics out as the run goes: prometheus-rw=URL (Prometheus remote write, e.g. http://prometheus:9090/api/v1/write) or otlp=URL (OTLP/HTTP JSON, e.g. http://collector:4318/v1/metrics). Repeatable.", valueName: "kind=url"))
     var out: [String] = []
 
     @Option(name: .customLong("metrics-interval"), help: ArgumentHelp("How often remote write pushes (default 5s); a final push ends the run.", valueName: "duration"))
@@ -36,16 +36,19 @@ struct MetricsOptions: ParsableArguments {
         config.maxSeries = maxSeries
         if let buckets { config.buckets = try Self.parseBuckets(buckets) }
         guard let seconds = parseDuration(interval), seconds >= 0.5 else { throw UsageError("bad --metrics-interval \"\(interval)\": use e.g. 5s (at least 0.5s)") }
-        var writer: RemoteWriter?
+        var writers: [RemoteWriter] = []
         for o in out {
-            guard o.hasPrefix("prometheus-rw=") else { throw UsageError("bad --out \"\(o)\": use prometheus-rw=URL") }
-            guard writer == nil else { throw UsageError("--out prometheus-rw= given twice: one receiver per run") }
-            switch PushURL.parse(String(o.dropFirst("prometheus-rw=".count))) {
-            case .success(let url): writer = RemoteWriter(url: url, intervalSeconds: seconds)
+            let kinds: [(String, RemoteWriter.Format)] = [("prometheus-rw=", .prometheusRemoteWrite), ("otlp=", .otlpJSON)]
+            guard let (prefix, format) = kinds.first(where: { o.hasPrefix($0.0) }) else {
+                throw UsageError("bad --out \"\(o)\": use prometheus-rw=URL or otlp=URL")
+            }
+            guard !writers.contains(where: { $0.format == format }) else { throw UsageError("--out \(prefix) given twice: one receiver of each kind per run") }
+            switch PushURL.parse(String(o.dropFirst(prefix.count)), option: "--out " + prefix) {
+            case .success(let url): writers.append(RemoteWriter(url: url, intervalSeconds: seconds, format: format))
             case .failure(let e): throw e
             }
         }
-        let publisher = MetricsPublisher(config: config, writer: writer, thresholds: thresholds)
+        let publisher = MetricsPublisher(config: config, writers: writers, thresholds: thresholds)
         let endpoint = try listen.map { try MetricsEndpoint(listen: ListenAddress(parsing: $0), token: token, publisher: publisher) }
         return (publisher, endpoint)
     }
