@@ -24,10 +24,11 @@ extension LiveServer {
             r.headers.append("WWW-Authenticate: Bearer realm=\"luaload\"")
             return r
         }
-        guard let methods = routes[path] else { return LiveServer.errorResponse(404) }
-        guard let handler = methods[head.method] else {
+        guard let handler = routes.first(where: { $0.path == path && $0.method == head.method })?.handler else {
+            let methods = routes.filter { $0.path == path }.map { LiveServer.name($0.method) }
+            if methods.isEmpty { return LiveServer.errorResponse(404) }
             var r = LiveServer.errorResponse(405)
-            r.headers.append("Allow: " + methods.keys.map(LiveServer.name).sorted().joined(separator: ", "))
+            r.headers.append("Allow: " + methods.sorted().joined(separator: ", "))
             return r
         }
         let body = Array(UnsafeBufferPointer(start: b + head.headEnd, count: head.contentLength))

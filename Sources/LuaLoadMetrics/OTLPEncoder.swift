@@ -1,5 +1,4 @@
 import LuaLoadCore
-import LuaLoadLive
 
 /// --out otlp=URL: the same series as an OTLP/HTTP metrics export (`ExportMetricsServiceRequest`) in
 /// OTLP's JSON encoding (Content-Type: application/json), which every OTLP/HTTP receiver accepts.
@@ -11,7 +10,7 @@ public enum OTLPEncoder {
         let start = "\"startTimeUnixNano\":\"\(startMs)000000\",\"timeUnixNano\":\"\(set.timestampMs)000000\""
         var metrics: [String] = []
         for f in set.families where !f.samples.isEmpty {
-            let head = "{\"name\":" + LiveHTTP.jsonString(f.name) + ",\"description\":" + LiveHTTP.jsonString(f.help)
+            let head = "{\"name\":" + JSONWriter.quote(f.name) + ",\"description\":" + JSONWriter.quote(f.help)
             switch f.kind {
             case .counter:
                 let points = f.samples.map { "{" + attributes($0.labels) + "," + start + ",\"asDouble\":" + number($0.value) + "}" }
@@ -29,7 +28,7 @@ public enum OTLPEncoder {
             }
         }
         let resource = "{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"luaload\"}}]}"
-        let scope = "{\"name\":\"luaload\",\"version\":" + LiveHTTP.jsonString(lualoadVersion) + "}"
+        let scope = "{\"name\":\"luaload\",\"version\":" + JSONWriter.quote(lualoadVersion) + "}"
         return Array(("{\"resourceMetrics\":[{\"resource\":" + resource + ",\"scopeMetrics\":[{\"scope\":" + scope
             + ",\"metrics\":[" + metrics.joined(separator: ",") + "]}]}]}").utf8)
     }
@@ -66,7 +65,7 @@ public enum OTLPEncoder {
     }
 
     static func attributes(_ labels: [MetricLabel]) -> String {
-        "\"attributes\":[" + labels.map { "{\"key\":" + LiveHTTP.jsonString($0.name) + ",\"value\":{\"stringValue\":" + LiveHTTP.jsonString($0.value) + "}}" }
+        "\"attributes\":[" + labels.map { "{\"key\":" + JSONWriter.quote($0.name) + ",\"value\":{\"stringValue\":" + JSONWriter.quote($0.value) + "}}" }
             .joined(separator: ",") + "]"
     }
 

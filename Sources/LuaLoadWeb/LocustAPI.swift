@@ -67,6 +67,6 @@ enum LocustAPI {
 
     /// Locust answers a bad /swarm with {"success": false, "message": …}; here with a 4xx status too.
     static func failure(_ message: String, status: Int = 400) -> LiveResponse {
-        .json(#"{"success":false,"message":\#(LiveHTTP.jsonString(message))}"#, status: status)
+        .json(#"{"success":false,"message":\#(JSONWriter.quote(message))}"#, status: status)
     }
 }

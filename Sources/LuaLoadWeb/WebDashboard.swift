@@ -41,6 +41,7 @@ public final class WebDashboard: @unchecked Sendable {
         var first = WebFrame()
         first.state = options.waiting ? "ready" : "spawning"
         first.tickJSON = WebJSON.snapshot(first, progress: nil, point: nil, builder: builder)
+        first.fullJSON = first.tickJSON
         latest = LiveLatest(first)
         registerRoutes()
     }

@@ -8,6 +8,8 @@ struct WebFrame: @unchecked Sendable {
     /// The page's snapshot of this second (the SSE `tick` event's data): whole with the tables, or light (header
     /// and chart point only; the page keeps the last tables).
     var tickJSON = "{}"
+    /// The last whole snapshot (with the tables): what a page that connects now starts from.
+    var fullJSON = "{}"
     /// Every second so far, one compact point each (the SSE `history` event, so a page opened late has it all).
     var history: [String] = []
     /// The stats since the last reset (the page's table, Locust's /stats/requests).
@@ -79,7 +81,8 @@ final class WebFrameBuilder {
         let pointJSON = WebJSON.point(p, named: named)
         f.history.append(pointJSON)
         f.tickJSON = heavy ? WebJSON.snapshot(f, progress: p, point: pointJSON, builder: self)
-                           : WebJSON.light(f, progress: p, point: pointJSON)
+                           : WebJSON.light(f, progress: p, point: pointJSON, builder: self)
+        if heavy { f.fullJSON = f.tickJSON }
         frame = f
         return f
     }
@@ -87,7 +90,8 @@ final class WebFrameBuilder {
     /// The tables: the whole run so far, the view since the last reset, the current rates since the last table,
     /// and each name's point for the chart (its rates over that span, its percentiles so far).
     private func table(_ f: inout WebFrame, _ p: RunProgress, reset: Bool) -> [(String, [Double])] {
-        var full = p.currentStats()
+        // Thresholds read any metric of a Summary (phases included): build the real one only when there are some.
+        var full = thresholds.isEmpty ? WebTable.summary(p.currentWorkerStats(), elapsed: p.elapsed) : p.currentStats()
         full.arrivals = p.arrivals
         if reset { baseline = full; resetAt = p.elapsed }
         let view = WebRows.since(full, baseline)
@@ -96,7 +100,6 @@ final class WebFrameBuilder {
         f.currentRPS = [:]
         f.currentFPS = [:]
         f.percentiles = [:]
-        if baseline == nil { f.percentiles[WebRows.key(full.total)] = full.total.percentilesMs(WebJSON.tablePercentiles) }
         for row in full.rows {
             let key = WebRows.key(row)
             let before = previous[key] ?? (0, 0)
@@ -107,6 +110,11 @@ final class WebFrameBuilder {
             let ps = row.percentilesMs(WebJSON.tablePercentiles)
             if baseline == nil { f.percentiles[key] = ps }
             if named.count < WebFrameBuilder.maxNamedSeries { named.append((key, [rps, fps, ps[0], ps[2], ps[3]])) }
+        }
+        // One name: the total is that row (the same histogram), so its walk serves both.
+        if baseline == nil {
+            f.percentiles[WebRows.key(full.total)] = full.rows.count == 1 ? f.percentiles[WebRows.key(full.rows[0])]
+                : full.total.percentilesMs(WebJSON.tablePercentiles)
         }
         tableTick = p.tick
         tableElapsed = p.elapsed
@@ -129,6 +137,7 @@ final class WebFrameBuilder {
         f.totalRPS = 0
         f.totalFPS = 0
         f.tickJSON = WebJSON.snapshot(f, progress: nil, point: nil, builder: self)
+        f.fullJSON = f.tickJSON
         frame = f
         return f
     }

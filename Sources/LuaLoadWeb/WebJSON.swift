@@ -20,15 +20,15 @@ enum WebJSON {
     }
 
     /// The seconds between tables: the state, the header's figures and the chart point.
-    static func light(_ f: WebFrame, progress p: RunProgress, point: String) -> String {
+    static func light(_ f: WebFrame, progress p: RunProgress, point: String, builder b: WebFrameBuilder) -> String {
         var s = "{\"state\":\"" + f.state + "\",\"elapsed\":" + Format.fixed(p.elapsed, 1) + ",\"users\":" + String(f.users)
         s += ",\"target_users\":" + String(p.targetUsers)
         if let rate = p.targetRate { s += ",\"rate\":" + Format.fixed(rate, 2) }
-        return s + ",\"point\":" + point + "}"
+        return s + ",\"point\":" + point + "," + b.fixedJSON + "}"
     }
 
     static func snapshot(_ f: WebFrame, progress p: RunProgress?, point: String?, builder b: WebFrameBuilder) -> String {
-        let w = JSONWriter()
+        let w = WebJSONWriter()
         let running = f.state != "stopped" && f.state != "ready"
         w.object {
             w.key("state"); w.string(f.state)
@@ -72,7 +72,7 @@ enum WebJSON {
 
     /// "readonly", "model" and "facts" as members of the snapshot object, built once.
     static func fixedMembers(_ b: WebFrameBuilder) -> String {
-        let w = JSONWriter()
+        let w = WebJSONWriter()
         w.object {
             controls(w, b)
             w.key("facts"); w.object { for (k, v) in b.facts { w.key(k); w.string(v) } }
@@ -80,7 +80,7 @@ enum WebJSON {
         return String(w.output.dropFirst().dropLast())
     }
 
-    private static func controls(_ w: JSONWriter, _ b: WebFrameBuilder) {
+    private static func controls(_ w: WebJSONWriter, _ b: WebFrameBuilder) {
         w.key("readonly"); w.bool(b.readOnly)
         w.key("model"); w.object {
             switch b.model {
@@ -92,7 +92,7 @@ enum WebJSON {
     }
 
     /// A table row: Locust's columns. `rps`/`fps`: the last 10 s while running, the whole run's at the end.
-    private static func row(_ w: JSONWriter, _ r: RowSummary, _ s: Summary, _ f: WebFrame, running: Bool) {
+    private static func row(_ w: WebJSONWriter, _ r: RowSummary, _ s: Summary, _ f: WebFrame, running: Bool) {
         let key = WebRows.key(r)
         let isTotal = r.name == "Aggregated" && r.method.isEmpty
         let ps = f.percentiles[key] ?? r.percentilesMs(tablePercentiles)
@@ -116,7 +116,7 @@ enum WebJSON {
         }
     }
 
-    private static func thresholds(_ w: JSONWriter, _ full: Summary, _ b: WebFrameBuilder) {
+    private static func thresholds(_ w: WebJSONWriter, _ full: Summary, _ b: WebFrameBuilder) {
         w.key("thresholds"); w.array {
             for t in b.thresholds {
                 let r = t.evaluate(full)

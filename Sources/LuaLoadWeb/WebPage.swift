@@ -1,10 +1,11 @@
+import LuaLoadCore
 import LuaLoadLive
 
 /// The dashboard page: one HTML document, its style and script inline, Chart.js from /chart.js (embedded in the
 /// binary): it works offline. Usable from 1280×800 down to a phone's width (the grid folds to one column).
 enum WebPage {
     static func html(title: String) -> String {
-        let t = HTMLEscape.text(title)
+        let t = HTMLReport.esc(title)
         return #"""
 <!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -109,21 +110,5 @@ pre { margin:4px 0 0; white-space:pre-wrap; font-size:12px; color:var(--muted); 
 </script>
 </body></html>
 """#
-    }
-}
-
-enum HTMLEscape {
-    static func text(_ s: String) -> String {
-        var out = ""
-        for c in s {
-            switch c {
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "&": out += "&amp;"
-            case "\"": out += "&quot;"
-            default: out.append(c)
-            }
-        }
-        return out
     }
 }

@@ -148,7 +148,7 @@ function connect() {
   es.addEventListener("history", e => { points = JSON.parse(e.data); redraw(); });
   es.addEventListener("tick", e => {
     const s = JSON.parse(e.data);
-    if (s.point && (!points.length || points[points.length - 1].t !== s.point.t)) points.push(s.point);
+    if (s.point && (!points.length || points[points.length - 1].t < s.point.t)) points.push(s.point);
     update(s); redraw();
     if (s.state === "stopped") es.close();
   });

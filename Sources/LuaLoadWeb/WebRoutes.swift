@@ -10,11 +10,13 @@ extension WebDashboard {
         }
         server.route(.get, "/events") { _ in
             let f = self.latest.value
-            let initial = LiveHTTP.event("history", data: "[" + f.history.joined(separator: ",") + "]")
-                + LiveHTTP.event("tick", data: f.tickJSON)
+            // The last whole snapshot first (the tables), then this second's when it was a light one.
+            var initial = LiveHTTP.event("history", data: "[" + f.history.joined(separator: ",") + "]")
+                + LiveHTTP.event("tick", data: f.fullJSON)
+            if f.tickJSON != f.fullJSON { initial += LiveHTTP.event("tick", data: f.tickJSON) }
             return .eventStream(channel: "tick", initial: initial)
         }
-        server.route(.get, "/api/snapshot") { _ in .json(self.latest.value.tickJSON) }
+        server.route(.get, "/api/snapshot") { _ in .json(self.latest.value.fullJSON) }
         server.route(.get, "/api/history") { _ in .json("[" + self.latest.value.history.joined(separator: ",") + "]") }
         registerLocustRoutes()
         registerDownloads()
@@ -118,7 +120,7 @@ extension WebDashboard {
 
     private func post(_ control: RunControl, _ message: String) -> LiveResponse {
         controls.post(control)
-        return .json(#"{"success":true,"message":"\#(message)","host":\#(LiveHTTP.jsonString(options.facts.first { $0.0 == "target" }?.1 ?? ""))}"#)
+        return .json(#"{"success":true,"message":"\#(message)","host":\#(JSONWriter.quote(options.facts.first { $0.0 == "target" }?.1 ?? ""))}"#)
     }
 
     static func download(_ text: String, _ name: String, type: String) -> LiveResponse {

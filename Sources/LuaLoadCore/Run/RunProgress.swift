@@ -37,6 +37,8 @@ public struct RunProgress {
     var recentLatencies: [LatencyHistogram]
     /// Builds the per-row table from the workers' latest posts.
     var statsNow: () -> Summary
+    /// The workers' latest posts as they are (for live views that merge only what they show).
+    var workersNow: () -> [WorkerStats] = { [] }
 
     /// Latencies (µs) over the last 10 seconds, this one included.
     public func recentLatency() -> LatencyHistogram {
@@ -49,8 +51,6 @@ public struct RunProgress {
     /// every worker's last post, so it costs a copy of each row: call it only when it is shown.
     public func currentStats() -> Summary { statsNow() }
 
-    /// Each worker's cumulative stats as of its last post, unmerged (metrics count them without a Summary's
-    /// merge of every histogram bucket).
-    var workersNow: () -> [WorkerStats] = { [] }
+    /// Each worker's cumulative stats as of its last post, unmerged: a copy of references, no histogram work.
     public func currentWorkerStats() -> [WorkerStats] { workersNow() }
 }

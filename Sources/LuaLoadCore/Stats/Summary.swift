@@ -44,12 +44,25 @@ public struct FailureRow {
     public var name: String
     public var error: String
     public var occurrences: Int
+
+    public init(method: String, name: String, error: String, occurrences: Int) {
+        self.method = method
+        self.name = name
+        self.error = error
+        self.occurrences = occurrences
+    }
 }
 
 public struct ErrorRow {
     public var message: String
     public var count: Int
     public var traceback: String
+
+    public init(message: String, count: Int, traceback: String) {
+        self.message = message
+        self.count = count
+        self.traceback = traceback
+    }
 }
 
 /// One second of the run, as the main thread saw it.
