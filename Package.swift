@@ -23,6 +23,7 @@ let package = Package(
         .systemLibrary(name: "CHTTPParser", providers: [.apt(["libhttp-parser-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(name: "CPosix"),
         // ClientResponseParser's 16-byte scans: SSE2 intrinsics, static inline in include/httpscan.h.
         .target(name: "CHTTPScan"),
@@ -56,16 +57,20 @@ let package = Package(
         // The live server (--web, /metrics): HTTP/1.1 on its own thread and loop, routes as closures, SSE, token.
         // Knows nothing of the engine: the Runner's snapshot reaches it through what the routes capture.
         .target(name: "LuaLoadLive", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"]),
+        // Metrics for Prometheus (docs/prometheus.md): series from the Runner's once-a-second snapshot, the
+        // text exposition on a LiveServer, remote write (our protobuf encoder, Debian's snappy) on a thread of its own.
+        .target(name: "LuaLoadMetrics", dependencies: ["LuaLoadCore", "LuaLoadLive", "LuaLoadLoop", "CSnappy", "CPosix",
+                                                       .product(name: "Histogram", package: "hdrhistogram-swift")]),
         // --web: the dashboard and Locust's web API, fed by the Runner's once-a-second tick.
         .target(name: "LuaLoadWeb", dependencies: ["LuaLoadCore", "LuaLoadLive", "CChartJS",
                                                    .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .executableTarget(
             name: "luaload",
-            dependencies: ["LuaLoadCore", "LuaLoadServe", "LuaLoadLive", "LuaLoadWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LuaLoadCore", "LuaLoadServe", "LuaLoadLive", "LuaLoadWeb", "LuaLoadMetrics", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
         // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadMetrics", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
         .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
         .testTarget(name: "LuaLoadLiveTests", dependencies: ["LuaLoadLive", "LuaLoadLoop", "LuaLoadHTTP"]),
     ],

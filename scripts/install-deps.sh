@@ -11,6 +11,8 @@ need=()
 for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev pkg-config libjs-chart.js; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+# libsnappy-dev: snappy's C API, the block compression of Prometheus remote write (--out prometheus-rw=).
+dpkg -s libsnappy-dev >/dev/null 2>&1 || need+=(libsnappy-dev)
 if [ "${1:-}" = "--test" ]; then
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
@@ -18,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
   command -v luac5.4 >/dev/null 2>&1 || need+=(lua5.4)   # luac -p over the prelude's .lua files
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+  command -v prometheus >/dev/null 2>&1 || need+=(prometheus)   # a real Prometheus (2.42) for the metrics tests
 fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
@@ -26,9 +29,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium"
+  # opentelemetry-proto: the OpenTelemetry project's message definitions, to decode --out otlp= exports.
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium, opentelemetry.proto' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium opentelemetry-proto"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium" "opentelemetry-proto"
   fi
 fi

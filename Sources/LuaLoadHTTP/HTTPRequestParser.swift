@@ -37,6 +37,8 @@ public struct RequestHead {
     public var cookie = 0..<0
     public var origin = 0..<0
     public var host = 0..<0
+    /// Accept: what /metrics reads to choose OpenMetrics or Prometheus' text format.
+    public var accept = 0..<0
     public var expectContinue = false
     /// Offset of the first body byte (just past the blank line).
     public var headEnd = 0
@@ -53,6 +55,7 @@ public struct RequestHead {
         cookie = (cookie.lowerBound + d)..<(cookie.upperBound + d)
         origin = (origin.lowerBound + d)..<(origin.upperBound + d)
         host = (host.lowerBound + d)..<(host.upperBound + d)
+        accept = (accept.lowerBound + d)..<(accept.upperBound + d)
         headEnd += d
     }
 }
@@ -188,6 +191,8 @@ public enum HTTPRequestParser {
             head.cookie = value
         case 6 where lowerEqual(b, name, "origin"):
             head.origin = value
+        case 6 where lowerEqual(b, name, "accept"):
+            head.accept = value
         case 4 where lowerEqual(b, name, "host"):
             head.host = value
         default:

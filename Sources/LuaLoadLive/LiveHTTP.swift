@@ -11,6 +11,8 @@ public struct LiveRequest: Sendable {
     public var body: [UInt8]
     /// The Content-Type header's value ("" when absent).
     public var contentType: String
+    /// The Accept header's value ("" when absent): /metrics answers OpenMetrics when it asks.
+    public var accept = ""
 
     public init(method: HTTPMethod, path: String, query: [(name: String, value: String)] = [], body: [UInt8] = [], contentType: String = "") {
         self.method = method

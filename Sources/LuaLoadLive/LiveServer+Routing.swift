@@ -32,7 +32,9 @@ extension LiveServer {
             return r
         }
         let body = Array(UnsafeBufferPointer(start: b + head.headEnd, count: head.contentLength))
-        var response = handler(LiveRequest(method: head.method, path: path, query: query, body: body, contentType: text(head.contentType)))
+        var request = LiveRequest(method: head.method, path: path, query: query, body: body, contentType: text(head.contentType))
+        request.accept = text(head.accept)
+        var response = handler(request)
         if let t = auth.token, queryToken == t {
             response.headers.append("Set-Cookie: \(LiveAuth.cookieName)=\(t); Path=/; HttpOnly; SameSite=Strict")
         }

@@ -107,6 +107,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Past one box (segments, start, tags)")
     var scale: ScaleOptions
 
+    @OptionGroup(title: "Metrics (Prometheus: docs/prometheus.md)")
+    var metrics: MetricsOptions
+
     @OptionGroup(title: "Live dashboard (--web)")
     var webFlags: WebFlags
 
@@ -154,16 +157,18 @@ struct RunCommand: ParsableCommand {
 
         let controls = try webFlags.apply(&options)
         let runner = try Runner(options: options)
+        let metricsRun = try MetricsRun(metrics, tags: tags, thresholds: runner.thresholds)
         let dashboard = try webFlags.start(runner: runner, controls: controls, facts: webFacts(options, tags), title: "luaload: " + script)
         defer { dashboard?.stop() }
         if let startAt { StartTime.wait(until: startAt) }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let startedAt = time(nil)
-        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); dashboard?.observe($0) })
+        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); dashboard?.observe($0); metricsRun?.observe($0) })
         summary.startUnixTime = Int(startedAt)
         summary.placement.tags = tags
         summary.placement.command = Format.shellWords(["luaload"] + CommandLine.arguments.dropFirst())
+        if let metricsRun { summary.notes += metricsRun.finish(summary) }
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.

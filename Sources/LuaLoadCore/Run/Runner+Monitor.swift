@@ -87,8 +87,8 @@ extension Runner {
                                    recentRequests: recent.requests, recentFailures: recent.failures,
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
-        progress.point = state.history.points.last
         progress.workersNow = { workers.map { $0.mailbox.takeStats() } }
+        progress.point = state.history.points.last
         describeProfile(&progress, elapsed: elapsed, state)
         observer(.tick(progress))
     }

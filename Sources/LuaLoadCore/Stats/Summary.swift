@@ -147,6 +147,8 @@ public struct Summary {
     public var wrkErrors = WrkErrors()
     /// Absolute start and end, and tags (RunPlacement.swift): what lines runs up for `luaload merge`.
     public var placement = RunPlacement()
+    /// Requests by row and outcome (StatusCounts.swift): what Prometheus' `status` label holds.
+    public var statuses: [StatusKey: Int] = [:]
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
@@ -162,6 +164,7 @@ public struct Summary {
         var tls = TLSStats()
         var arrivals: ArrivalCounts?
         var uncorrected: RequestStats?
+        var statuses: [StatusKey: Int] = [:]
         for w in workers {
             if let a = w.arrivals { arrivals = arrivals ?? ArrivalCounts(); arrivals!.add(a) }
             if let u = w.uncorrected {
@@ -182,6 +185,7 @@ public struct Summary {
             wrkErrors.add(w)
             iterations += w.iterations
             tls.merge(w.tls)
+            w.addStatusCounts(to: &statuses)
         }
         var total = RequestStats(method: "", name: "Aggregated")
         var rows: [RowSummary] = []
@@ -210,6 +214,7 @@ public struct Summary {
         self.tls = tls
         self.arrivals = arrivals
         self.uncorrected = uncorrected.map(RowSummary.init)
+        self.statuses = statuses.filter { $0.value > 0 }
     }
 
     public func rps(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.requests) / durationSeconds : 0 }
