@@ -31,6 +31,8 @@ struct MergeCommand: ParsableCommand {
     var html: String?
 
     func run() throws {
+        try ReportWriter.check([("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html)]
+            .compactMap { flag, path in path.map { (flag, $0) } })
         var runs: [RunRecord] = []
         for file in files {
             let found: (runs: [RunRecord], skipped: Int)
@@ -52,14 +54,16 @@ struct MergeCommand: ParsableCommand {
         var console = "Merged \(runs.count) runs\n" + ConsoleReport.render(total)
         if let groups { console += "\n" + groups.console(total: total) }
         if json == "-" { writeStderr(console) } else { print(console, terminator: "") }
-        if let json { try writeFile(json, groups?.json(total: total) ?? JSONReport.render(total)) }
+        var writer = ReportWriter()
+        if let json { writer.write("--json", json, groups?.json(total: total) ?? JSONReport.render(total)) }
         if let csv {
-            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
+            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { writer.write("--csv", file.path, file.text) }
         }
         if let html {
             let title = "luaload merge: \(runs.count) runs"
-            try writeFile(html, groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
+            writer.write("--html", html, groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
         }
+        try exitIfReportsFailed(writer)
         if !total.thresholdResults.isEmpty {
             if total.anyThresholdCrossed { throw ExitCode(3) }
         } else if total.total.failures > 0 || !total.errors.isEmpty {

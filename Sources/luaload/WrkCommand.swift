@@ -64,6 +64,8 @@ struct WrkCommand: ParsableCommand {
     var scriptArgs: [String] = []
 
     func run() throws {
+        try ReportWriter.check([("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html)]
+            .compactMap { flag, path in path.map { (flag, $0) } })
         let options = try runOptions()
         let wrk = options.wrk!
         let runner = try Runner(options: options)
@@ -75,11 +77,13 @@ struct WrkCommand: ParsableCommand {
         let rates = WrkStatsData.rates(summary)
         print(WrkReport.render(summary, latency: latencyStats, rates: rates, distribution: latency,
                                uncorrected: uncorrectedLatency), terminator: "")
-        if let json { try writeFile(json, JSONReport.render(summary)) }
+        var writer = ReportWriter()
+        if let json { writer.write("--json", json, JSONReport.render(summary)) }
         if let csv {
-            for file in CSVReport.files(summary, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
+            for file in CSVReport.files(summary, prefix: csv, fullHistory: false) { writer.write("--csv", file.path, file.text) }
         }
-        if let html { try writeFile(html, HTMLReport.render(summary, title: "luaload wrk: " + url)) }
+        if let html { writer.write("--html", html, HTMLReport.render(summary, title: "luaload wrk: " + url)) }
+        try exitIfReportsFailed(writer)
         var failed = false
         if let session = runner.wrk, session.hasDone {
             do {

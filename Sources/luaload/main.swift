@@ -12,7 +12,8 @@ struct RunCommand: ParsableCommand {
         abstract: "Lua-scriptable HTTP load generator: Locust's model at wrk's cost per request.",
         discussion: """
             Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script;
-            with thresholds they decide: 0 all hold, 3 any crossed.
+            with thresholds they decide: 0 all hold, 3 any crossed; 4 a report could not be written (the
+            others were). Report paths are checked before any traffic; missing parent folders are created.
             The built-in target: `luaload serve --help`; `--serve` runs a script against it in-process.
             """,
         version: lualoadVersion)
@@ -111,6 +112,7 @@ struct RunCommand: ParsableCommand {
     var script: String
 
     func run() throws {
+        try ReportWriter.check(reportOutputs)
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.users = users ?? 1
         options.usersGiven = users != nil
@@ -161,8 +163,10 @@ struct RunCommand: ParsableCommand {
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
         if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
-        if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(summary)) }
-        try writeReports(summary)
+        var writer = ReportWriter()
+        if let path = scale.hdrLog, let hdrLog { writer.write("--hdr-log", path, hdrLog.render(summary)) }
+        writeReports(summary, &writer)
+        try exitIfReportsFailed(writer)
         // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
         if !runner.thresholds.isEmpty {
             if summary.anyThresholdCrossed { throw ExitCode(3) }
@@ -171,18 +175,20 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// --json, --csv, --html, --junit.
-    func writeReports(_ summary: Summary) throws {
-        if let json {
-            try writeFile(json, JSONReport.render(summary))
-        }
+    /// Every report file asked for, as (flag, path), for the check before any traffic.
+    var reportOutputs: [(flag: String, path: String)] {
+        [("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html), ("--junit", junit), ("--hdr-log", scale.hdrLog)]
+            .compactMap { flag, path in path.map { (flag, $0) } }
+    }
+
+    /// --json, --csv, --html, --junit: each on its own (one that fails does not stop the others).
+    func writeReports(_ summary: Summary, _ writer: inout ReportWriter) {
+        if let json { writer.write("--json", json, JSONReport.render(summary)) }
         if let csv {
-            for file in CSVReport.files(summary, prefix: csv, fullHistory: csvFullHistory) { try writeFile(file.path, file.text) }
+            for file in CSVReport.files(summary, prefix: csv, fullHistory: csvFullHistory) { writer.write("--csv", file.path, file.text) }
         }
-        if let html {
-            try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
-        }
-        if let junit { try writeFile(junit, JUnitReport.render(summary)) }
+        if let html { writer.write("--html", html, HTMLReport.render(summary, title: "luaload: " + script)) }
+        if let junit { writer.write("--junit", junit, JUnitReport.render(summary)) }
     }
 
     /// --stages, --rate, --rate-stages, --max-vus, --late, --threshold into the options; -u and -r where
@@ -204,12 +210,11 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Writes `text` to the file at `path`, or to stdout for "-".
-func writeFile(_ path: String, _ text: String) throws {
-    if path == "-" { print(text, terminator: ""); return }
-    guard let f = fopen(path, "w") else { throw UsageError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    defer { fclose(f) }
-    fputs(text, f)
+/// Exit 4 when a report could not be written, after naming each (the others were written).
+func exitIfReportsFailed(_ writer: ReportWriter) throws {
+    guard !writer.failures.isEmpty else { return }
+    for failure in writer.failures { writeStderr("luaload: report not written: \(failure)\n") }
+    throw ExitCode(4)
 }
 
 setvbuf(stdout, nil, _IOLBF, 0)

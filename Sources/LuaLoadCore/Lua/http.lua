@@ -27,17 +27,22 @@ function E.set_current(ctx) current = ctx end
 -- A VU's context, with the origin its relative paths go to: `host_url` (its class's host) or the run's
 -- default (-H, or the script's `host`). Origins are split once per host URL.
 local bases = {}
+local prefixed = false   -- whether any VU's base URL has a path: a request without one then checks nothing
 function E.new_context(host_url)
   local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false }
   local url = host_url or E.default_host
   if url ~= nil then
     local b = bases[url]
     if b == nil then
-      local scheme, host, port = U.split(url)
-      b = scheme and { U.origin(scheme, host, port), scheme, host } or false
+      local scheme, host, port, path = U.split(url)
+      -- Locust's base URL: a path in the host ("http://h/api/v1") prefixes every relative path.
+      local prefix = path and path:gsub("/$", "")
+      if prefix == "" then prefix = nil end
+      if prefix then prefixed = true end
+      b = scheme and { U.origin(scheme, host, port), scheme, host, prefix } or false
       bases[url] = b
     end
-    if b then ctx.base, ctx.base_scheme, ctx.base_host = b[1], b[2], b[3] end
+    if b then ctx.base, ctx.base_scheme, ctx.base_host, ctx.prefix = b[1], b[2], b[3], b[4] end
   end
   return ctx
 end
@@ -156,6 +161,9 @@ local function default_name(fname, url)
   if type(url) ~= "string" then error(format("%s: expected a path string, got %s", fname, type(url)), 3) end
   if url:byte(1) ~= 47 and not url:find("^https?://") then
     error(format("%s: %q must start with / or http:// or https://", fname, url), 3)
+  end
+  if url:find("[%c ]") then
+    error(format("%s: %q has a space or a control character: percent-encode it (%%20) or pass it in opts.query", fname, url), 3)
   end
   local q = url:find("?", 1, true)
   local name = q and url:sub(1, q - 1) or url
@@ -306,6 +314,7 @@ local function requester(method)
     local name = url_names[url] or default_name(fname, url)
     local headers, body, timeout = DEFAULT_HEADERS, nil, nil
     local ctx = current
+    if prefixed and ctx and ctx.prefix and url:byte(1) == 47 then url = ctx.prefix .. url end
     -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
     if opts then
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)

@@ -37,7 +37,7 @@ public struct RunRecord {
         placement.tags = doc["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
         stats.abandoned = doc["abandoned"]?.int ?? 0
         stats.iterations = doc["iterations"]?.int ?? 0
-        stats.rows = try try need("stats").array.map { try row($0) }
+        stats.rows = try need("stats").array.map { try row($0) }
         try readTables(doc)
         try readExtras(doc)
     }

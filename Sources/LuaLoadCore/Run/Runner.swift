@@ -68,6 +68,9 @@ public final class Runner {
         if let n = options.maxVUs, n < 1 { throw UsageError("--max-vus must be at least 1") }
         if let rate = options.spawnRate, !(rate > 0) { throw UsageError("--spawn-rate must be above 0") }
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
+        if let h = options.host { try Preflight.checkBaseURL(h, from: "-H") }
+        if options.host == nil, let h = script.host { try Preflight.checkBaseURL(h, from: "\(options.scriptPath): host") }
+        for (k, c) in classes.enumerated() { if let h = c.host { try Preflight.checkBaseURL(h, from: "\(options.scriptPath): user class #\(k + 1): host") } }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
         try checkSegment()
