@@ -19,6 +19,10 @@ struct LiveStatus {
         switch event {
         case .stopSent:
             if live { writeStderr(Self.clearLine) }
+        case .interrupted(let now):
+            // Shown even with -q: the user pressed Ctrl-C (or the pod got SIGTERM) and waits for an answer.
+            writeStderr((live ? Self.clearLine : "") + (now ? "luaload: stopping now: in-flight requests abandoned\n"
+                                                             : "luaload: stopping… (again to stop now)\n"))
         case .tick(let progress):
             guard !progress.stopping else { return }
             if live {

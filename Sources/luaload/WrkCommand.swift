@@ -71,7 +71,8 @@ struct WrkCommand: ParsableCommand {
         let runner = try Runner(options: options)
         print(WrkReport.header(durationSeconds: options.duration!, url: url, threads: wrk.threads, connections: wrk.connections), terminator: "")
         let startedAt = time(nil)
-        var summary = runner.run()
+        let status = LiveStatus(live: false, printStats: false)   // only the stop's messages
+        var summary = runner.run(observer: status.observe)
         summary.startUnixTime = Int(startedAt)
         let latencyStats = WrkStatsData.latency(summary, connections: wrk.connections)
         let rates = WrkStatsData.rates(summary)
@@ -84,6 +85,7 @@ struct WrkCommand: ParsableCommand {
         }
         if let html { writer.write("--html", html, HTMLReport.render(summary, title: "luaload wrk: " + url)) }
         try exitIfReportsFailed(writer)
+        if runner.stoppedNow { throw ExitCode(130) }
         var failed = false
         if let session = runner.wrk, session.hasDone {
             do {

@@ -167,6 +167,7 @@ struct RunCommand: ParsableCommand {
         if let path = scale.hdrLog, let hdrLog { writer.write("--hdr-log", path, hdrLog.render(summary)) }
         writeReports(summary, &writer)
         try exitIfReportsFailed(writer)
+        if runner.stoppedNow { throw ExitCode(130) }   // stopped at once by a second signal: reported, and said
         // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
         if !runner.thresholds.isEmpty {
             if summary.anyThresholdCrossed { throw ExitCode(3) }

@@ -6,6 +6,9 @@ public enum RunEvent {
     case tick(RunProgress)
     /// The stop went out to the workers: the duration is over, or Ctrl-C / SIGTERM came.
     case stopSent
+    /// SIGINT or SIGTERM came: the run stops (`now` false: running tasks may finish, again to stop now),
+    /// or, at a second one, stops at once (`now` true: in-flight requests abandoned).
+    case interrupted(now: Bool)
 }
 
 /// One second of a running test, as the main thread merged it from the workers.

@@ -23,6 +23,8 @@ public final class Runner {
     let shapeScript: LuaScript?
     /// `luaload wrk`: the Lua states of wrk's phases; nil in Locust's model.
     public let wrk: WrkSession?
+    /// A second SIGINT / SIGTERM stopped the run at once (its reports hold what was recorded until then).
+    public internal(set) var stoppedNow = false
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
     /// `luaload wrk` (options.wrk): one class of `-c` users, each a wrk connection, after setup and init.

@@ -174,6 +174,7 @@ public final class Worker: @unchecked Sendable {
                 if ev.data.u64 == EventLoop.wakeToken {
                     loop.drainWake()
                     if mailbox.isStopRequested { askStop() }
+                    if mailbox.isStopNowRequested { stopNow() }
                     if !awaitingName.isEmpty { takeResolvedNames() }
                     if phase == .running, let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
                 } else {

@@ -56,6 +56,10 @@ public final class WorkerMailbox: @unchecked Sendable {
 
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }
+    /// A second SIGINT / SIGTERM: stop at once (no grace, no on_stop).
+    func stopNowRequested() { locked { stop = true; stopNow = true } }
+    var isStopNowRequested: Bool { locked { stopNow } }
+    private var stopNow = false
 
     /// The thread to wake (SIGUSR1) when the worker ends, so the Runner notices at once.
     public var notify: pthread_t?
