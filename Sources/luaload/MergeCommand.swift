@@ -33,8 +33,9 @@ struct MergeCommand: ParsableCommand {
     func run() throws {
         try ReportWriter.check([("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html)]
             .compactMap { flag, path in path.map { (flag, $0) } })
+        catchStopSignals()
         var runs: [RunRecord] = []
-        for file in files {
+        for file in files where mergeStopSignals == 0 {
             let found: (runs: [RunRecord], skipped: Int)
             do {
                 found = try MergeInput.runs(in: try readInput(file), source: file == "-" ? "stdin" : file)
@@ -45,6 +46,10 @@ struct MergeCommand: ParsableCommand {
             }
             if found.runs.isEmpty { throw UsageError("\(file == "-" ? "stdin" : file): no luaload --json summary in it") }
             runs += found.runs
+        }
+        if mergeStopSignals > 0 {
+            writeStderr("luaload merge: stopping… merging the \(runs.count) runs read so far\n")
+            if runs.isEmpty { throw UsageError("stopped before any run was read") }
         }
         let total = try RunMerge.merge(runs)
         let groups = try by.map { tag in
@@ -82,8 +87,28 @@ struct MergeCommand: ParsableCommand {
         while true {
             let n = fread(&chunk, 1, chunk.count, f)
             if n > 0 { bytes += chunk[0..<n] }
-            if n < chunk.count { break }
+            if n < chunk.count {
+                // A signal cuts a read short (EINTR): go on, unless it asked to stop (then: what was read).
+                if ferror(f) != 0 && errno == EINTR && mergeStopSignals == 0 { clearerr(f); continue }
+                break
+            }
         }
+        // A document cut by the stop is left out: only whole lines were read.
+        if mergeStopSignals > 0, let lastNewline = bytes.lastIndex(of: 0x0A) { bytes.removeSubrange((lastNewline + 1)...) }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+/// SIGINT / SIGTERM received by `luaload merge`: the first ends the input (stdin from `kubectl logs -f`
+/// never ends by itself) and the runs read so far are merged and written; later ones change nothing.
+nonisolated(unsafe) var mergeStopSignals: Int32 = 0
+
+/// Handlers without SA_RESTART, so that a blocked read returns (EINTR) when the signal comes.
+private func catchStopSignals() {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in mergeStopSignals += 1 }
+    action.sa_flags = 0
+    sigemptyset(&action.sa_mask)
+    sigaction(SIGINT, &action, nil)
+    sigaction(SIGTERM, &action, nil)
 }
