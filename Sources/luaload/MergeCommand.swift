@@ -51,6 +51,11 @@ struct MergeCommand: ParsableCommand {
             writeStderr("luaload merge: stopping… merging the \(runs.count) runs read so far\n")
             if runs.isEmpty { throw UsageError("stopped before any run was read") }
         }
+        try RunID.checkDistinct(runs)
+        if let tag = by, !runs.contains(where: { $0.placement.tag(tag) != nil }) {
+            let present = Set(runs.flatMap { $0.placement.tags.map(\.key) }).sorted()
+            throw UsageError("--by \(tag): no run has this tag (tags present: \(present.isEmpty ? "none" : present.joined(separator: ", ")))")
+        }
         let total = try RunMerge.merge(runs)
         let groups = try by.map { tag in
             MergeGroups(tag: tag, groups: try RunMerge.group(runs, by: tag).map { ($0.value, try RunMerge.merge($0.runs, base: total.placement.startUnixMs)) })

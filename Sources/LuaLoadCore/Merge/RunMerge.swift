@@ -7,7 +7,9 @@ public enum RunMerge {
     public static func merge(_ runs: [RunRecord], base: Int64? = nil) throws -> Summary {
         let start = base ?? runs.map(\.placement.startUnixMs).min() ?? 0
         let end = runs.map(\.placement.endUnixMs).max() ?? start
-        let duration = end > start ? Double(end - start) / 1000 : runs.map(\.durationSeconds).max() ?? 0
+        // One run (or a group of one) keeps its own measured duration: merging it gives back its rates exactly.
+        let duration = runs.count == 1 ? runs[0].durationSeconds
+            : end > start ? Double(end - start) / 1000 : runs.map(\.durationSeconds).max() ?? 0
         let reasons = Set(runs.map(\.stopReason.rawValue))
         var s = Summary(workers: runs.map(\.stats), durationSeconds: duration, users: runs.reduce(0) { $0 + $1.users },
                         threads: runs.reduce(0) { $0 + $1.threads }, stopReason: runs.first?.stopReason ?? .duration,
@@ -21,6 +23,8 @@ public enum RunMerge {
         s.placement.endUnixMs = end
         s.startUnixTime = Int(start / 1000)
         s.placement.tags = commonTags(runs)
+        s.placement.runID = RunID.make()
+        s.placement.mergedRunIDs = runs.flatMap(RunID.ids(of:))
         s.evaluate(try thresholds(runs))
         return s
     }

@@ -45,6 +45,7 @@ extension Runner {
                 if s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
             }
         }
+        summary.placement.runID = RunID.make(segment: options.segment)
         summary.placement.startUnixMs = RunPlacement.unixMs(atMonotonic: state.start)
         summary.placement.endUnixMs = RunPlacement.unixMs(atMonotonic: end)
         describe(&summary, state)

@@ -9,6 +9,9 @@ public struct RunPlacement {
     public var endUnixMs: Int64 = 0
     /// --tag key=value, then region (FLY_REGION), host and segment unless given; in that order.
     public var tags: [(key: String, value: String)] = []
+    /// This run's id (RunID), unique per run and segment; for a merge, the ids of the runs it holds.
+    public var runID = ""
+    public var mergedRunIDs: [String] = []
 
     public init() {}
 
