@@ -264,4 +264,70 @@ final class TrustTests: XCTestCase {
         XCTAssertTrue(String(decoding: err.fileHandleForReading.availableData, as: UTF8.self).contains("stopping… merging the 1 runs"))
         XCTAssertEqual((json(out)["total"] as? [String: Any])?["requests"] as? Int, 7)
     }
+
+    // MARK: merge
+
+    /// A run's JSON (written to a file) against the test server: a mix of latencies, two names.
+    func runJSON(_ extra: [String] = []) throws -> (path: String, json: [String: Any]) {
+        let path = Luaload.temporaryDirectory + "run-\(UUID().uuidString).json"
+        let script = Luaload.script(#"""
+        task(function() http.get("/slow?ms=3") end)
+        task(function() http.get("/ok") end)
+        """#)
+        _ = try runToEnd(["-q", "-t", "2", "-u", "4", "-d", "1.3s", "-H", server.url, "--json", path] + extra + [script])
+        return (path, json(path))
+    }
+
+    func merge(_ args: [String]) throws -> (Int32, String, [String: Any]) {
+        let out = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
+        let (code, err) = try runToEnd(["merge", "--json", out] + args)
+        return (code, err, json(out))
+    }
+
+    func testMergingOneRunGivesBackEveryFigure() throws {
+        let (path, original) = try runJSON()
+        let (code, err, merged) = try merge([path])
+        XCTAssertEqual(code, 0, err)
+        var a = original, b = merged
+        for key in ["run_id", "merged_run_ids"] { a[key] = nil; b[key] = nil }
+        XCTAssertEqual(merged["merged_run_ids"] as? [String], [original["run_id"] as! String])
+        XCTAssertEqual(NSDictionary(dictionary: a), NSDictionary(dictionary: b), "every figure, history included")
+    }
+
+    func testTheHighestValueHasOneRule() throws {
+        let (path, j) = try runJSON()
+        let (_, _, merged) = try merge([path])
+        for doc in [j, merged] {
+            for row in (doc["stats"] as? [[String: Any]] ?? []) + [doc["total"] as? [String: Any] ?? [:]] {
+                let p100 = (row["percentiles_ms"] as? [String: Any])?["100"] as? Double
+                XCTAssertEqual(p100, row["max_ms"] as? Double, "\(row["name"] ?? "")")
+                XCTAssertEqual(row["max_us"] as? Int, Int(((row["max_ms"] as? Double ?? -1) * 1000).rounded()))
+            }
+        }
+        XCTAssertEqual((merged["total"] as? [String: Any])?["max_ms"] as? Double, (j["total"] as? [String: Any])?["max_ms"] as? Double)
+    }
+
+    func testTheSameRunTwiceIsAnError() throws {
+        let (one, j1) = try runJSON(["--segment", "0/2"])
+        let (two, j2) = try runJSON(["--segment", "1/2"])
+        let id1 = j1["run_id"] as? String ?? "", id2 = j2["run_id"] as? String ?? ""
+        XCTAssertTrue(id1.hasSuffix("-s0of2") && id2.hasSuffix("-s1of2") && id1.count == 22, "\(id1) \(id2)")
+        var (code, err, _) = try merge([one, one])
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(err.contains("holds run \(id1), already read from \(one)"), err)
+        let (okCode, _, both) = try merge([one, two])
+        XCTAssertEqual(okCode, 0)
+        let mergedFile = Luaload.temporaryDirectory + "both-\(UUID().uuidString).json"
+        try JSONSerialization.data(withJSONObject: both).write(to: URL(fileURLWithPath: mergedFile))
+        (code, err, _) = try merge([mergedFile, two])
+        XCTAssertEqual(code, 2, "a merge holding a run, and that run again")
+        XCTAssertTrue(err.contains("holds run \(id2)"), err)
+    }
+
+    func testByATagNoRunHasIsAnError() throws {
+        let (one, _) = try runJSON(["--tag", "region=eu"])
+        let (code, err, _) = try merge(["--by", "regoin", one])
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(err.contains("--by regoin: no run has this tag (tags present: host, region, segment)"), err)
+    }
 }

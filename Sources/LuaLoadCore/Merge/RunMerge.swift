@@ -54,13 +54,20 @@ public enum RunMerge {
                 buckets[k] = b
             }
         }
-        return buckets.keys.sorted().map { k in
+        var points = buckets.keys.sorted().map { k in
             let b = buckets[k]!
             var point = HistoryPoint(elapsed: Double(k), users: b.users, requests: b.requests, failures: b.failures,
                                      p50Ms: b.latency.percentileMs(50), p95Ms: b.latency.percentileMs(95), p99Ms: b.latency.percentileMs(99))
             point.latency = SparseHistogram(b.latency)
             return point
         }
+        // One run alone: its seconds as it reported them (its own times; percentiles of whole histograms).
+        if runs.count == 1, runs[0].historyFigures.count == points.count, base == runs[0].placement.startUnixMs {
+            for (k, f) in runs[0].historyFigures.enumerated() {
+                (points[k].elapsed, points[k].p50Ms, points[k].p95Ms, points[k].p99Ms) = (f.elapsed, f.p50Ms, f.p95Ms, f.p99Ms)
+            }
+        }
+        return points
     }
 
     /// The tags every run has with the same value (the others differ from run to run).

@@ -15,6 +15,9 @@ public struct RunRecord {
     public var mergedRunIDs: [String] { placement.mergedRunIDs }
     /// Its seconds: absolute end (Unix ms), users, counts and latencies.
     public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = []
+    /// Its seconds' figures as the run computed them (from whole histograms, at its own times): what a
+    /// merge of this run alone gives back.
+    public var historyFigures: [(elapsed: Double, p50Ms: Double, p95Ms: Double, p99Ms: Double)] = []
     /// The thresholds it was run with, as (name, expression).
     public var thresholds: [(name: String, expression: String)] = []
 
@@ -105,10 +108,11 @@ public struct RunRecord {
             stats.errors[message]!.count += count
         }
         for (k, h) in (doc["history"]?.array ?? []).enumerated() {
-            let elapsed = h["elapsed_s"]?.number ?? Double(k + 1)
+            let elapsed = h["elapsed_us"]?.int.map { Double($0) / 1e6 } ?? h["elapsed_s"]?.number ?? Double(k + 1)
             let t = Int64(h["t_ms"]?.int ?? Int(placement.unixMs(elapsed: elapsed)))
             history.append((t, h["users"]?.int ?? 0, h["requests"]?.int ?? 0, h["failures"]?.int ?? 0,
                             try histogram(h, "hdr", what: "history second \(k + 1)")))
+            historyFigures.append((elapsed, h["p50_ms"]?.number ?? 0, h["p95_ms"]?.number ?? 0, h["p99_ms"]?.number ?? 0))
         }
     }
 

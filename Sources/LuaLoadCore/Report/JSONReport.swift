@@ -72,6 +72,7 @@ public enum JSONReport {
                 let dt = k == 0 ? h.elapsed : h.elapsed - s.history[k - 1].elapsed
                 w.object {
                     w.key("elapsed_s"); w.number(h.elapsed)
+                    w.key("elapsed_us"); w.int(Int((h.elapsed * 1e6).rounded()))   // exact, for a merge's rates
                     w.key("users"); w.int(h.users)
                     w.key("requests"); w.int(h.requests)
                     w.key("failures"); w.int(h.failures)
