@@ -75,7 +75,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
-    @Flag(help: "When stderr is not a terminal, print the stats table every 2 s.")
+    @Flag(help: "Print the per-name stats table: redrawn in place each second on a terminal, every 2 s otherwise.")
     var printStats = false
 
     @Option(help: "Exit code when a request failed or a script error occurred.")

@@ -330,4 +330,55 @@ final class TrustTests: XCTestCase {
         XCTAssertEqual(code, 2)
         XCTAssertTrue(err.contains("--by regoin: no run has this tag (tags present: host, region, segment)"), err)
     }
+
+    // MARK: the live view
+
+    func testATaskFailingBeforeAnyRequestBacksOff() throws {
+        let script = Luaload.script("task(function()\n  local x = nil\n  return x.field\nend)")
+        let r = try Luaload.run(["-t", "1", "-u", "2", "-d", "2.5s", "-H", server.url], script: script)
+        let count = r.errors.reduce(0) { $0 + ($1["count"] as? Int ?? 0) }
+        XCTAssertTrue((4...8).contains(count), "2 VUs, a run a second each: \(count)")
+        XCTAssertEqual(server.total, 0)
+    }
+
+    /// Runs luaload on a pseudo-terminal of 80 columns (util-linux `script`); returns what it drew on stderr.
+    func onTerminal(_ args: [String]) throws -> String {
+        let command = "stty cols 80; exec " + ([Luaload.binary] + args).map { "'\($0)'" }.joined(separator: " ") + " >/dev/null"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = Pipe()
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testTheLiveLineTellsScriptErrorsAndFitsTheTerminal() throws {
+        let script = Luaload.script("task(function()\n  local x = nil\n  return x.field\nend)")
+        let drawn = try onTerminal(["-t", "1", "-u", "2", "-d", "2.5s", "-H", server.url, script])
+        XCTAssertTrue(drawn.contains("script errors "), drawn)
+        XCTAssertTrue(drawn.contains("/s), first: "), drawn)
+        XCTAssertTrue(drawn.contains("users 2/2  0 req/s"), drawn)
+        // Every piece drawn between carriage returns and escape sequences fits in 79 columns.
+        let pieces = drawn.split(whereSeparator: { $0.isNewline || $0 == "\u{1B}" })   // "\r\n" is one Character
+        let live = pieces.filter { $0.contains("req/s  fail") || $0.contains("script errors") }
+        XCTAssertFalse(live.isEmpty)
+        for piece in live {
+            var text = String(piece)   // less its escape sequence's tail ("[2K", "[J")
+            if text.hasPrefix("["), let end = text.firstIndex(where: { $0.isLetter }) { text = String(text[text.index(after: end)...]) }
+            XCTAssertLessThanOrEqual(text.count, 79, text)
+        }
+        let conn = try onTerminal(["-t", "1", "-d", "1.5s", "-H", "http://127.0.0.1:1", Luaload.script(okTask)])
+        XCTAssertTrue(conn.contains("fail 100.00% (conn "), conn)
+    }
+
+    func testPrintStatsOnATerminalRedrawsATableInPlace() throws {
+        let drawn = try onTerminal(["-t", "1", "-u", "1", "-d", "2.5s", "--print-stats", "-H", server.url, Luaload.script(okTask)])
+        XCTAssertGreaterThanOrEqual(drawn.components(separatedBy: "Name ").count - 1, 2, drawn)
+        XCTAssertTrue(drawn.contains("\r\u{1B}[5A\u{1B}[J"), "moves up over its 5 lines and redraws")
+        XCTAssertTrue(drawn.contains("GET /ok"), drawn)
+    }
 }

@@ -32,6 +32,12 @@ public struct RunProgress {
     /// Requests and failures over the last 10 seconds, this one included.
     public var recentRequests: Int
     public var recentFailures: Int
+    /// Script errors this second and so far, the first one's message (its `file:line` first), and
+    /// connection failures this second (also counted in `failures`).
+    public var scriptErrors = 0
+    public var scriptErrorsTotal = 0
+    public var firstScriptError: String? = nil
+    public var connectionFailures = 0
     /// Whether the stop was sent: the workers are winding down.
     public var stopping: Bool
     /// The last 10 seconds' latencies, one histogram a second; merged only when asked for.

@@ -25,6 +25,8 @@ struct RunState {
     /// SIGINT / SIGTERM received, and when the second one stopped the run at once (Runner+Signals).
     var signalCount = 0
     var stopNowAt: UInt64?
+    /// Script errors and connection failures as of the last tick (LiveErrors).
+    var errorsSoFar = LiveErrors()
 
     init(start: UInt64, duration: Double?) {
         self.start = start
@@ -62,10 +64,11 @@ extension Runner {
 
     /// Merges the second the workers posted into the history and reports it.
     private func tick(_ workers: [Worker], at t: UInt64, _ state: inout RunState, observer: (RunEvent) -> Void) {
-        var second = IntervalSnapshot()
+        var second = IntervalSnapshot(), errors = LiveErrors()
         for w in workers {
             let s = w.mailbox.take()
             second.add(s)
+            errors.add(s.errorsSoFar)
             if s.requests > 0 { state.threadRates.append(UInt64(s.requests)) }
         }
         let elapsed = Double(t - state.start) / 1e6
@@ -83,6 +86,7 @@ extension Runner {
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
         describeProfile(&progress, elapsed: elapsed, state)
+        Runner.describeErrors(errors, since: &state.errorsSoFar, into: &progress)
         observer(.tick(progress))
     }
 

@@ -214,6 +214,7 @@ public final class Worker: @unchecked Sendable {
 
     func publish(_ now: UInt64) {
         interval.activeUsers = active - stopHooks
+        interval.errorsSoFar = LiveErrors(stats)
         mailbox.post(&interval, rows: stats.rows)
         nextPublish = now + 1_000_000
     }

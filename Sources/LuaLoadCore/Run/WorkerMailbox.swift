@@ -26,6 +26,7 @@ public final class WorkerMailbox: @unchecked Sendable {
             rows = current   // copy-on-write: the worker copies a row's counts once, at its next record
             pending.addCounts(interval)
             pending.activeUsers = interval.activeUsers
+            pending.errorsSoFar = interval.errorsSoFar
         }
         interval.resetCounts()
     }
@@ -35,6 +36,7 @@ public final class WorkerMailbox: @unchecked Sendable {
         var out = IntervalSnapshot()   // allocated outside the lock; the worker's posts go on into it
         locked { swap(&out, &pending) }
         pending.activeUsers = out.activeUsers   // a level, not a count: it stays
+        pending.errorsSoFar = out.errorsSoFar
         return out
     }
 
