@@ -11,10 +11,22 @@ struct RunCommand: ParsableCommand {
         commandName: "luaload",
         abstract: "Lua-scriptable HTTP load generator: Locust's model at wrk's cost per request.",
         discussion: """
-            Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script;
-            with thresholds they decide: 0 all hold, 3 any crossed; 4 a report could not be written (the
-            others were). Report paths are checked before any traffic; missing parent folders are created.
-            The built-in target: `luaload serve --help`; `--serve` runs a script against it in-process.
+            Subcommands (luaload help COMMAND for each):
+              wrk     wrk's command line, scripts and output (luaload wrk -c10 URL)
+              merge   merge runs' --json summaries exactly into one report
+              serve   the built-in target: an example API to try scripts on
+              help    this help, or a subcommand's
+
+            A script's top-level code runs once per Lua state: one per thread
+            (-t), one to check it before the run, one each for setup() and
+            teardown(). Per-VU state belongs in on_start (self.x = ...).
+
+            Exit codes: 0 clean run; 1 a request failed or a script error
+            occurred; 2 bad usage or script; with thresholds, 0 all hold and
+            3 any crossed; 4 a report could not be written (the others were);
+            130 stopped at once by a second Ctrl-C (the reports are written).
+            Report paths are checked before any traffic; missing parent folders
+            are created. --serve runs a script against the built-in target.
             """,
         version: lualoadVersion)
 
@@ -197,7 +209,8 @@ struct RunCommand: ParsableCommand {
     func applyProfileOptions(_ options: inout RunOptions) throws {
         if let stages { options.stages = try parseStages(stages, option: "--stages", rates: false) }
         if let rate {
-            guard let r = parseRate(rate), r > 0 else { throw UsageError("bad --rate \"\(rate)\": use e.g. 200/s or 600/m") }
+            guard let r = parseRate(rate) else { throw UsageError("bad --rate \"\(rate)\": use e.g. 200/s or 600/m") }
+            guard r > 0 else { throw UsageError("--rate \(rate): the rate must be above 0 (for no arrivals, leave --rate out)") }
             options.rate = r
         }
         if let rateStages { options.rateStages = try parseStages(rateStages, option: "--rate-stages", rates: true) }
@@ -211,6 +224,17 @@ struct RunCommand: ParsableCommand {
     }
 }
 
+/// "-u -5": a negative number after an option that takes a number (the parser would call it a missing
+/// value, taking "-5" for an option of its own).
+func negativeNumberProblem(_ arguments: [String]) -> String? {
+    for (k, a) in arguments.enumerated().dropFirst() where a.count > 1 && a.hasPrefix("-") && a.dropFirst().first!.isNumber {
+        let option = arguments[k - 1]
+        guard option.hasPrefix("-"), Double(a.dropFirst().prefix { $0.isNumber || $0 == "." }) != nil else { continue }
+        return "\(option) \(a): a negative number makes no sense here (\(option) takes a number above 0)"
+    }
+    return nil
+}
+
 /// Exit 4 when a report could not be written, after naming each (the others were written).
 func exitIfReportsFailed(_ writer: ReportWriter) throws {
     guard !writer.failures.isEmpty else { return }
@@ -219,7 +243,20 @@ func exitIfReportsFailed(_ writer: ReportWriter) throws {
 }
 
 setvbuf(stdout, nil, _IOLBF, 0)
-let arguments = Array(CommandLine.arguments.dropFirst())
+var arguments = Array(CommandLine.arguments.dropFirst())
+// `luaload help [COMMAND]`: the command's --help.
+if arguments.first == "help" {
+    let topic = arguments.dropFirst().first
+    guard topic == nil || ["wrk", "merge", "serve", "help"].contains(topic!) else {
+        fputs("luaload: no command \"\(topic!)\": luaload help [wrk|merge|serve]\n", stderr)
+        exit(2)
+    }
+    arguments = (topic == nil || topic == "help" ? [] : [topic!]) + ["--help"]
+}
+if let problem = negativeNumberProblem(arguments) {
+    fputs("luaload: \(problem)\n", stderr)
+    exit(2)
+}
 let isServe = arguments.first == "serve"
 let isWrk = arguments.first == "wrk"
 let isMerge = arguments.first == "merge"

@@ -381,4 +381,63 @@ final class TrustTests: XCTestCase {
         XCTAssertTrue(drawn.contains("\r\u{1B}[5A\u{1B}[J"), "moves up over its 5 lines and redraws")
         XCTAssertTrue(drawn.contains("GET /ok"), drawn)
     }
+
+    // MARK: the command line
+
+    func testHelpListsTheSubcommandsAndHelpTakesOne() throws {
+        for args in [["--help"], ["help"]] {
+            let (p, box, group) = try startCapturingStdout(args)
+            p.waitUntilExit(); group.wait()
+            let out = String(decoding: box.data, as: UTF8.self)
+            XCTAssertEqual(p.terminationStatus, 0)
+            for line in ["  wrk     ", "  merge   ", "  serve   ", "  help    ", "top-level code runs once per Lua state"] {
+                XCTAssertTrue(out.contains(line), "\(args): \(line)")
+            }
+        }
+        for (topic, overview) in [("merge", "Merge runs' --json summaries"), ("serve", "The built-in target"), ("wrk", "Run like wrk")] {
+            let (p, box, group) = try startCapturingStdout(["help", topic])
+            p.waitUntilExit(); group.wait()
+            XCTAssertTrue(String(decoding: box.data, as: UTF8.self).contains("OVERVIEW: " + overview), topic)
+        }
+        let (code, err) = try runToEnd(["help", "nope"])
+        XCTAssertEqual(code, 2)
+        XCTAssertTrue(err.contains("no command \"nope\""), err)
+    }
+
+    func startCapturingStdout(_ args: [String]) throws -> (Process, DataBox, DispatchGroup) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Luaload.binary)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let box = DataBox(), group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { box.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        return (p, box, group)
+    }
+
+    func testClearMessagesForNumbersAndThresholds() throws {
+        let script = Luaload.script(okTask)
+        let cases: [([String], String)] = [
+            (["-u", "-5"], "-u -5: a negative number makes no sense here"),
+            (["-t", "-1"], "-t -1: a negative number"),
+            (["--rate", "0/s"], "--rate 0/s: the rate must be above 0"),
+            (["--threshold", "Aggregated: fail_rate<1x"], "\"1x\" is not a ratio: fail_rate is failures / requests, e.g. 0.01 or 1%"),
+            (["--threshold", "Aggregated: rps>fast"], "\"fast\" is not a rate: rps is requests per second"),
+            (["--threshold", "Aggregated: failures<some"], "\"some\" is not a count: failures is a whole number"),
+            (["--threshold", "Aggregated: p95<soon"], "\"soon\" is not a number (times are in ms"),
+        ]
+        for (args, message) in cases {
+            let (code, err) = try runToEnd(["-q", "-d", "2s", "-H", server.url] + args + [script])
+            XCTAssertEqual(code, 2, "\(args)")
+            XCTAssertTrue(err.contains(message), "\(args): \(err)")
+        }
+        XCTAssertEqual(server.total, 0)
+        // "1%" is a fail_rate, "/s" an rps: both hold here.
+        let r = try Luaload.run(["-t", "1", "-n", "20", "-H", server.url, "--threshold", "Aggregated: fail_rate<1%",
+                                 "--threshold", "Aggregated: rps>1/s"], script: script)
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+    }
 }
