@@ -69,6 +69,7 @@ struct WrkCommand: ParsableCommand {
         let options = try runOptions()
         let wrk = options.wrk!
         let runner = try Runner(options: options)
+        if let warning = runner.descriptorWarning(serving: false) { writeStderr("luaload: warning: \(warning)\n") }
         print(WrkReport.header(durationSeconds: options.duration!, url: url, threads: wrk.threads, connections: wrk.connections), terminator: "")
         let startedAt = time(nil)
         let status = LiveStatus(live: false, printStats: false)   // only the stop's messages

@@ -164,6 +164,7 @@ struct RunCommand: ParsableCommand {
         let startAt = try scale.resolveStart()
 
         let runner = try Runner(options: options)
+        if let warning = runner.descriptorWarning(serving: serve) { writeStderr("luaload: warning: \(warning)\n") }
         if let startAt { StartTime.wait(until: startAt) }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }

@@ -440,4 +440,32 @@ final class TrustTests: XCTestCase {
                                  "--threshold", "Aggregated: rps>1/s"], script: script)
         XCTAssertEqual(r.exitCode, 0, r.stderr)
     }
+
+    // MARK: descriptors
+
+    /// Runs luaload under `ulimit -n limit` (soft and hard); returns its stderr.
+    func underLimit(_ limit: Int, _ args: [String]) throws -> String {
+        let command = "ulimit -Sn \(limit) && ulimit -Hn \(limit) && exec " + ([Luaload.binary] + args).map { "'\($0)'" }.joined(separator: " ")
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", command]
+        let err = Pipe()
+        sh.standardError = err
+        sh.standardOutput = FileHandle.nullDevice
+        try sh.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        sh.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testTooFewDescriptorsForTheUsersIsSaidOnceAtTheStart() throws {
+        let script = Luaload.script(okTask)
+        let err = try underLimit(256, ["-q", "-t", "1", "-u", "300", "-n", "1", "-H", server.url, script])
+        XCTAssertEqual(err.components(separatedBy: "warning: 300 users can need 364 open files; the limit is 256").count, 2, err)
+        XCTAssertTrue(err.contains("ulimit -n 364"), err)
+        let serving = try underLimit(256, ["-q", "-t", "1", "-u", "150", "-n", "1", "--serve", script])
+        XCTAssertTrue(serving.contains("150 users and the --serve target can need 364 open files"), serving)
+        let fits = try underLimit(256, ["-q", "-t", "1", "-u", "150", "-n", "1", "-H", server.url, script])
+        XCTAssertFalse(fits.contains("warning"), fits)
+    }
 }
