@@ -81,6 +81,11 @@ final class TrustTests: XCTestCase {
             XCTAssertEqual(code, 2, err)
             XCTAssertTrue(err.contains("-H: bad host URL") && err.contains(message), "\(host): \(err)")
         }
+        for args in [["wrk", "-d", "1s", server.url + "/a b"], ["wrk", "-d", "1s", "-H", "X-A: b\u{1}", server.url]] {
+            let (code, err) = try runToEnd(args)
+            XCTAssertEqual(code, 2, err)
+            XCTAssertTrue(err.contains("bad"), err)
+        }
         let classHost = Luaload.script(#"""
         local u = user { host = "http://127.0.0.1:1/a b" }
         u:task(function() http.get("/ok") end)
