@@ -71,6 +71,8 @@ final class TrustTests: TrustTestCase {
             ("task(function() end)\nthresholds = { Aggregated = { { \"p95 < 9\", abort = true } } }",
              ":2: thresholds[\"Aggregated\"][1]: unknown key abort (accepted: the expression first, abort_on_fail, delay)"),
             ("task(function() end)\nthresholds = { Aggregated = { \"p95 < soon\" } }", ":2: threshold on \"Aggregated\": "),
+            ("task(function() end)\nthresholds = {\n  Aggregated = { \"p95 < 9\" },\n  [\"GET /\"] = { \"fail_rate < x\" },\n}",
+             ":2: threshold on \"GET /\": \"x\" is not a ratio"),   // the statement's line, not its last
             ("host = 8080\ntask(function() end)", ":1: global host must be a string, got number"),
             ("task(function() end)\nsequential = 1", ":2: global sequential must be a boolean, got number"),
             ("local u = user{}\nu:task(function() end)\nwait = between(1, 2)", ":3: global wait applies to tasks declared with task()"),
