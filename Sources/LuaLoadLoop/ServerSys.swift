@@ -1,5 +1,4 @@
 import CPosix
-import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -31,8 +31,11 @@ struct MergeCommand: ParsableCommand {
     var html: String?
 
     func run() throws {
+        try ReportWriter.check([("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html)]
+            .compactMap { flag, path in path.map { (flag, $0) } })
+        catchStopSignals()
         var runs: [RunRecord] = []
-        for file in files {
+        for file in files where mergeStopSignals == 0 {
             let found: (runs: [RunRecord], skipped: Int)
             do {
                 found = try MergeInput.runs(in: try readInput(file), source: file == "-" ? "stdin" : file)
@@ -44,6 +47,15 @@ struct MergeCommand: ParsableCommand {
             if found.runs.isEmpty { throw UsageError("\(file == "-" ? "stdin" : file): no luaload --json summary in it") }
             runs += found.runs
         }
+        if mergeStopSignals > 0 {
+            writeStderr("luaload merge: stopping… merging the \(runs.count) runs read so far\n")
+            if runs.isEmpty { throw UsageError("stopped before any run was read") }
+        }
+        try RunID.checkDistinct(runs)
+        if let tag = by, !runs.contains(where: { $0.placement.tag(tag) != nil }) {
+            let present = Set(runs.flatMap { $0.placement.tags.map(\.key) }).sorted()
+            throw UsageError("--by \(tag): no run has this tag (tags present: \(present.isEmpty ? "none" : present.joined(separator: ", ")))")
+        }
         let total = try RunMerge.merge(runs)
         let groups = try by.map { tag in
             MergeGroups(tag: tag, groups: try RunMerge.group(runs, by: tag).map { ($0.value, try RunMerge.merge($0.runs, base: total.placement.startUnixMs)) })
@@ -52,14 +64,16 @@ struct MergeCommand: ParsableCommand {
         var console = "Merged \(runs.count) runs\n" + ConsoleReport.render(total)
         if let groups { console += "\n" + groups.console(total: total) }
         if json == "-" { writeStderr(console) } else { print(console, terminator: "") }
-        if let json { try writeFile(json, groups?.json(total: total) ?? JSONReport.render(total)) }
+        var writer = ReportWriter()
+        if let json { writer.write("--json", json, groups?.json(total: total) ?? JSONReport.render(total)) }
         if let csv {
-            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
+            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { writer.write("--csv", file.path, file.text) }
         }
         if let html {
             let title = "luaload merge: \(runs.count) runs"
-            try writeFile(html, groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
+            writer.write("--html", html, groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
         }
+        try exitIfReportsFailed(writer)
         if !total.thresholdResults.isEmpty {
             if total.anyThresholdCrossed { throw ExitCode(3) }
         } else if total.total.failures > 0 || !total.errors.isEmpty {
@@ -78,8 +92,28 @@ struct MergeCommand: ParsableCommand {
         while true {
             let n = fread(&chunk, 1, chunk.count, f)
             if n > 0 { bytes += chunk[0..<n] }
-            if n < chunk.count { break }
+            if n < chunk.count {
+                // A signal cuts a read short (EINTR): go on, unless it asked to stop (then: what was read).
+                if ferror(f) != 0 && errno == EINTR && mergeStopSignals == 0 { clearerr(f); continue }
+                break
+            }
         }
+        // A document cut by the stop is left out: only whole lines were read.
+        if mergeStopSignals > 0, let lastNewline = bytes.lastIndex(of: 0x0A) { bytes.removeSubrange((lastNewline + 1)...) }
         return String(decoding: bytes, as: UTF8.self)
     }
+}
+
+/// SIGINT / SIGTERM received by `luaload merge`: the first ends the input (stdin from `kubectl logs -f`
+/// never ends by itself) and the runs read so far are merged and written; later ones change nothing.
+nonisolated(unsafe) var mergeStopSignals: Int32 = 0
+
+/// Handlers without SA_RESTART, so that a blocked read returns (EINTR) when the signal comes.
+private func catchStopSignals() {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in mergeStopSignals += 1 }
+    action.sa_flags = 0
+    sigemptyset(&action.sa_mask)
+    sigaction(SIGINT, &action, nil)
+    sigaction(SIGTERM, &action, nil)
 }

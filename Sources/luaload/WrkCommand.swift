@@ -64,23 +64,30 @@ struct WrkCommand: ParsableCommand {
     var scriptArgs: [String] = []
 
     func run() throws {
+        try ReportWriter.check([("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html)]
+            .compactMap { flag, path in path.map { (flag, $0) } })
         let options = try runOptions()
         let wrk = options.wrk!
         let runner = try Runner(options: options)
+        if let warning = runner.descriptorWarning(serving: false) { writeStderr("luaload: warning: \(warning)\n") }
         print(WrkReport.header(durationSeconds: options.duration!, url: url, threads: wrk.threads, connections: wrk.connections), terminator: "")
         let startedAt = time(nil)
-        var summary = runner.run()
+        let status = LiveStatus(live: false, printStats: false)   // only the stop's messages
+        var summary = runner.run(observer: status.observe)
         summary.startUnixTime = Int(startedAt)
         summary.placement.command = Format.shellWords(["luaload"] + CommandLine.arguments.dropFirst())
         let latencyStats = WrkStatsData.latency(summary, connections: wrk.connections)
         let rates = WrkStatsData.rates(summary)
         print(WrkReport.render(summary, latency: latencyStats, rates: rates, distribution: latency,
                                uncorrected: uncorrectedLatency), terminator: "")
-        if let json { try writeFile(json, JSONReport.render(summary)) }
+        var writer = ReportWriter()
+        if let json { writer.write("--json", json, JSONReport.render(summary)) }
         if let csv {
-            for file in CSVReport.files(summary, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
+            for file in CSVReport.files(summary, prefix: csv, fullHistory: false) { writer.write("--csv", file.path, file.text) }
         }
-        if let html { try writeFile(html, HTMLReport.render(summary, title: "luaload wrk: " + url)) }
+        if let html { writer.write("--html", html, HTMLReport.render(summary, title: "luaload wrk: " + url)) }
+        try exitIfReportsFailed(writer)
+        if runner.stoppedNow { throw ExitCode(130) }
         var failed = false
         if let session = runner.wrk, session.hasDone {
             do {
@@ -104,10 +111,14 @@ struct WrkCommand: ParsableCommand {
         guard c >= t else { throw UsageError("number of connections must be >= threads") }
         guard let d = parseDuration(duration), d > 0 else { throw UsageError("bad -d \"\(duration)\": use e.g. 10s, 2m, 1h") }
         guard let to = parseDuration(timeout), to > 0 else { throw UsageError("bad --timeout \"\(timeout)\": use e.g. 2s") }
+        try Preflight.checkNoSpaceOrControl(url, from: "URL")
         var target = try wrkTarget(url)
         for h in header {
             guard let colon = h.firstIndex(of: ":"), h[h.index(after: colon)...].hasPrefix(" "), colon != h.startIndex else {
                 throw UsageError("bad -H \"\(h)\": expected \"Name: value\"")
+            }
+            if h.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) || h[..<colon].contains(" ") {
+                throw UsageError("bad -H \"\(h)\": a header name has no space, and neither has a control character")
             }
             target.headers.append((String(h[..<colon]), String(h[h.index(colon, offsetBy: 2)...])))
         }

@@ -11,9 +11,22 @@ struct RunCommand: ParsableCommand {
         commandName: "luaload",
         abstract: "Lua-scriptable HTTP load generator: Locust's model at wrk's cost per request.",
         discussion: """
-            Exit codes: 0 clean run, 1 a request failed or a script error occurred, 2 bad usage or script;
-            with thresholds they decide: 0 all hold, 3 any crossed.
-            The built-in target: `luaload serve --help`; `--serve` runs a script against it in-process.
+            Subcommands (luaload help COMMAND for each):
+              wrk     wrk's command line, scripts and output (luaload wrk -c10 URL)
+              merge   merge runs' --json summaries exactly into one report
+              serve   the built-in target: an example API to try scripts on
+              help    this help, or a subcommand's
+
+            A script's top-level code runs once per Lua state: one per thread
+            (-t), one to check it before the run, one each for setup() and
+            teardown(). Per-VU state belongs in on_start (self.x = ...).
+
+            Exit codes: 0 clean run; 1 a request failed or a script error
+            occurred; 2 bad usage or script; with thresholds, 0 all hold and
+            3 any crossed; 4 a report could not be written (the others were);
+            130 stopped at once by a second Ctrl-C (the reports are written).
+            Report paths are checked before any traffic; missing parent folders
+            are created. --serve runs a script against the built-in target.
             """,
         version: lualoadVersion)
 
@@ -74,7 +87,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
-    @Flag(help: "When stderr is not a terminal, print the stats table every 2 s.")
+    @Flag(help: "Print the per-name stats table: redrawn in place each second on a terminal, every 2 s otherwise.")
     var printStats = false
 
     @Option(help: "Exit code when a request failed or a script error occurred.")
@@ -117,6 +130,7 @@ struct RunCommand: ParsableCommand {
     var script: String
 
     func run() throws {
+        try ReportWriter.check(reportOutputs)
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.users = users ?? 1
         options.usersGiven = users != nil
@@ -158,6 +172,7 @@ struct RunCommand: ParsableCommand {
         let controls = try webFlags.apply(&options)
         let runner = try Runner(options: options)
         let metricsRun = try MetricsRun(metrics, tags: tags, thresholds: runner.thresholds)
+        if let warning = runner.descriptorWarning(serving: serve) { writeStderr("luaload: warning: \(warning)\n") }
         let dashboard = try webFlags.start(runner: runner, controls: controls, facts: webFacts(options, tags), title: "luaload: " + script)
         defer { dashboard?.stop() }
         if let startAt { StartTime.wait(until: startAt) }
@@ -173,10 +188,13 @@ struct RunCommand: ParsableCommand {
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
         if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
-        if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(summary)) }
-        try writeReports(summary)
+        var writer = ReportWriter()
+        if let path = scale.hdrLog, let hdrLog { writer.write("--hdr-log", path, hdrLog.render(summary)) }
+        writeReports(summary, &writer)
         dashboard?.finish(summary)
-        WebFlags.linger(dashboard, summary, interactive: duration == nil && iterations == nil)
+        if !runner.stoppedNow { WebFlags.linger(dashboard, summary, interactive: duration == nil && iterations == nil) }
+        try exitIfReportsFailed(writer)
+        if runner.stoppedNow { throw ExitCode(130) }   // stopped at once by a second signal: reported, and said
         // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
         if !runner.thresholds.isEmpty {
             if summary.anyThresholdCrossed { throw ExitCode(3) }
@@ -185,18 +203,20 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    /// --json, --csv, --html, --junit.
-    func writeReports(_ summary: Summary) throws {
-        if let json {
-            try writeFile(json, JSONReport.render(summary))
-        }
+    /// Every report file asked for, as (flag, path), for the check before any traffic.
+    var reportOutputs: [(flag: String, path: String)] {
+        [("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html), ("--junit", junit), ("--hdr-log", scale.hdrLog)]
+            .compactMap { flag, path in path.map { (flag, $0) } }
+    }
+
+    /// --json, --csv, --html, --junit: each on its own (one that fails does not stop the others).
+    func writeReports(_ summary: Summary, _ writer: inout ReportWriter) {
+        if let json { writer.write("--json", json, JSONReport.render(summary)) }
         if let csv {
-            for file in CSVReport.files(summary, prefix: csv, fullHistory: csvFullHistory) { try writeFile(file.path, file.text) }
+            for file in CSVReport.files(summary, prefix: csv, fullHistory: csvFullHistory) { writer.write("--csv", file.path, file.text) }
         }
-        if let html {
-            try writeFile(html, HTMLReport.render(summary, title: "luaload: " + script))
-        }
-        if let junit { try writeFile(junit, JUnitReport.render(summary)) }
+        if let html { writer.write("--html", html, HTMLReport.render(summary, title: "luaload: " + script)) }
+        if let junit { writer.write("--junit", junit, JUnitReport.render(summary)) }
     }
 
     /// --stages, --rate, --rate-stages, --max-vus, --late, --threshold into the options; -u and -r where
@@ -204,7 +224,8 @@ struct RunCommand: ParsableCommand {
     func applyProfileOptions(_ options: inout RunOptions) throws {
         if let stages { options.stages = try parseStages(stages, option: "--stages", rates: false) }
         if let rate {
-            guard let r = parseRate(rate), r > 0 else { throw UsageError("bad --rate \"\(rate)\": use e.g. 200/s or 600/m") }
+            guard let r = parseRate(rate) else { throw UsageError("bad --rate \"\(rate)\": use e.g. 200/s or 600/m") }
+            guard r > 0 else { throw UsageError("--rate \(rate): the rate must be above 0 (for no arrivals, leave --rate out)") }
             options.rate = r
         }
         if let rateStages { options.rateStages = try parseStages(rateStages, option: "--rate-stages", rates: true) }
@@ -218,16 +239,39 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Writes `text` to the file at `path`, or to stdout for "-".
-func writeFile(_ path: String, _ text: String) throws {
-    if path == "-" { print(text, terminator: ""); return }
-    guard let f = fopen(path, "w") else { throw UsageError("cannot write \(path): \(String(cString: strerror(errno)))") }
-    defer { fclose(f) }
-    fputs(text, f)
+/// "-u -5": a negative number after an option that takes a number (the parser would call it a missing
+/// value, taking "-5" for an option of its own).
+func negativeNumberProblem(_ arguments: [String]) -> String? {
+    for (k, a) in arguments.enumerated().dropFirst() where a.count > 1 && a.hasPrefix("-") && a.dropFirst().first!.isNumber {
+        let option = arguments[k - 1]
+        guard option.hasPrefix("-"), Double(a.dropFirst().prefix { $0.isNumber || $0 == "." }) != nil else { continue }
+        return "\(option) \(a): a negative number makes no sense here (\(option) takes a number above 0)"
+    }
+    return nil
+}
+
+/// Exit 4 when a report could not be written, after naming each (the others were written).
+func exitIfReportsFailed(_ writer: ReportWriter) throws {
+    guard !writer.failures.isEmpty else { return }
+    for failure in writer.failures { writeStderr("luaload: report not written: \(failure)\n") }
+    throw ExitCode(4)
 }
 
 setvbuf(stdout, nil, _IOLBF, 0)
-let arguments = Array(CommandLine.arguments.dropFirst())
+var arguments = Array(CommandLine.arguments.dropFirst())
+// `luaload help [COMMAND]`: the command's --help.
+if arguments.first == "help" {
+    let topic = arguments.dropFirst().first
+    guard topic == nil || ["wrk", "merge", "serve", "help"].contains(topic!) else {
+        fputs("luaload: no command \"\(topic!)\": luaload help [wrk|merge|serve]\n", stderr)
+        exit(2)
+    }
+    arguments = (topic == nil || topic == "help" ? [] : [topic!]) + ["--help"]
+}
+if let problem = negativeNumberProblem(arguments) {
+    fputs("luaload: \(problem)\n", stderr)
+    exit(2)
+}
 let isServe = arguments.first == "serve"
 let isWrk = arguments.first == "wrk"
 let isMerge = arguments.first == "merge"

@@ -80,7 +80,7 @@ final class ProfileUnitTests: XCTestCase {
         XCTAssertThrowsError(try ThresholdExpression(parsing: "p95 200")) { XCTAssertEqual($0 as? ThresholdParseError, .noComparison("p95 200")) }
         XCTAssertThrowsError(try ThresholdExpression(parsing: "p95 = 200")) { XCTAssertEqual($0 as? ThresholdParseError, .noComparison("p95 = 200")) }
         XCTAssertThrowsError(try ThresholdExpression(parsing: "p101 < 2")) { XCTAssertEqual($0 as? ThresholdParseError, .unknownMetric("p101")) }
-        XCTAssertThrowsError(try ThresholdExpression(parsing: "rps > 2s")) { XCTAssertEqual($0 as? ThresholdParseError, .badBound("2s")) }
+        XCTAssertThrowsError(try ThresholdExpression(parsing: "rps > 2s")) { XCTAssertEqual($0 as? ThresholdParseError, .badRate("2s")) }
         XCTAssertThrowsError(try Threshold(option: "p95<200"), "no name")
         XCTAssertThrowsError(try Threshold(option: "GET /x: dropped < 1"), "dropped belongs to Aggregated")
         let t = try Threshold(option: "GET /health: p95<200")

@@ -8,6 +8,14 @@
 #include <sys/resource.h>
 #include <netinet/tcp.h>
 #include <malloc.h>
+#include <sys/ioctl.h>
+
+// The width of the terminal on `fd` in columns (TIOCGWINSZ), 0 when it is not a terminal or does not say.
+static inline int cposix_terminal_columns(int fd) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0) return 0;
+    return ws.ws_col;
+}
 
 // Single-writer counters that other threads may read at any time (the serve stats):
 // the owner bumps with a plain load + release store (no lock prefix), readers load with acquire.

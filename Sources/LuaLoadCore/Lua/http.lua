@@ -27,17 +27,30 @@ function E.set_current(ctx) current = ctx end
 -- A VU's context, with the origin its relative paths go to: `host_url` (its class's host) or the run's
 -- default (-H, or the script's `host`). Origins are split once per host URL.
 local bases = {}
+local prefixed = false   -- whether any VU's base URL has a path (Locust's base URL)
+-- Whether a plain request (no opts) has more to do: a base path to add, or cookies kept (`cookies_seen`).
+-- One flag, so the plain request tests one upvalue whatever is in use (52 VM instructions a request less
+-- than a test of its own, measured by callgrind).
+local extras = false
+local function with_prefix(ctx, url)
+  if ctx and ctx.prefix and url:byte(1) == 47 then return ctx.prefix .. url end
+  return url
+end
 function E.new_context(host_url)
   local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false }
   local url = host_url or E.default_host
   if url ~= nil then
     local b = bases[url]
     if b == nil then
-      local scheme, host, port = U.split(url)
-      b = scheme and { U.origin(scheme, host, port), scheme, host } or false
+      local scheme, host, port, path = U.split(url)
+      -- Locust's base URL: a path in the host ("http://h/api/v1") prefixes every relative path.
+      local prefix = path and path:gsub("/$", "")
+      if prefix == "" then prefix = nil end
+      if prefix then prefixed, extras = true, true end
+      b = scheme and { U.origin(scheme, host, port), scheme, host, prefix } or false
       bases[url] = b
     end
-    if b then ctx.base, ctx.base_scheme, ctx.base_host = b[1], b[2], b[3] end
+    if b then ctx.base, ctx.base_scheme, ctx.base_host, ctx.prefix = b[1], b[2], b[3], b[4] end
   end
   return ctx
 end
@@ -157,6 +170,9 @@ local function default_name(fname, url)
   if url:byte(1) ~= 47 and not url:find("^https?://") then
     error(format("%s: %q must start with / or http:// or https://", fname, url), 3)
   end
+  if url:find("[%c ]") then
+    error(format("%s: %q has a space or a control character: percent-encode it (%%20) or pass it in opts.query", fname, url), 3)
+  end
   local q = url:find("?", 1, true)
   local name = q and url:sub(1, q - 1) or url
   if url_count >= 10000 then url_names, url_count = {}, 0 end
@@ -207,7 +223,7 @@ local cookies_seen = false
 local function keep_cookies(ctx, raw, url)
   local scheme, host, path = target(ctx, url)
   if host == nil then return end
-  cookies_seen = true
+  cookies_seen, extras = true, true
   local jar = ctx.jar or {}
   ctx.jar = jar
   for line in raw:gmatch("([^\r\n]*)\r\n") do
@@ -308,9 +324,11 @@ local function requester(method)
     local ctx = current
     -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
     if opts then
+      if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
-    elseif cookies_seen and ctx and ctx.jar then
-      headers = with_cookies(ctx, headers, url, nil)
+    elseif extras then
+      if prefixed then url = with_prefix(ctx, url) end
+      if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)

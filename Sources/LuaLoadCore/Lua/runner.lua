@@ -55,14 +55,20 @@ local function wait_seconds(wait, self, ctx)
   return 1   -- a broken wait must not spin
 end
 
+-- A task run that failed before any request, with no wait, would fail again at once, for ever (a spin
+-- of both cores and ~40k script errors a second): its VU waits ERROR_PAUSE seconds instead.
+local ERROR_PAUSE = 1
+
 -- After each task run: count it, end its last response's override window, wait.
 -- A zero wait after a task that yielded (made a request) goes straight on: the next yield carries the
 -- outcome and the task-run count. A task that never yields still yields here, so no VU starves the others.
-local function after_task(ctx, self, wait)
+-- `pause`: after a task run that failed before any request, the least wait (see ERROR_PAUSE).
+local function after_task(ctx, self, wait, pause)
   ctx.finished = ctx.finished + 1
   close(ctx)
   local seconds = 0
   if wait ~= nil then seconds = wait_seconds(wait, self, ctx) end
+  if pause and seconds == 0 then seconds = pause end
   if seconds > 0 or not ctx.yielded then suspend(ctx, OP_WAIT, seconds) end
 end
 
@@ -141,8 +147,9 @@ function E.vu_main(class_index, vu_id, open)
   end
   while not stopped do
     local _, e = xpcall(task_loop, on_error, self, ctx, cls, wait, paced)   -- returns only on an error
+    local requested = ctx.yielded
     stopped = handle(e, ctx)
-    if not stopped then after_task(ctx, self, wait) end
+    if not stopped then after_task(ctx, self, wait, not requested and ERROR_PAUSE) end
   end
   if cls.on_stop then
     selves[vu_id] = nil

@@ -7,7 +7,9 @@ public enum RunMerge {
     public static func merge(_ runs: [RunRecord], base: Int64? = nil) throws -> Summary {
         let start = base ?? runs.map(\.placement.startUnixMs).min() ?? 0
         let end = runs.map(\.placement.endUnixMs).max() ?? start
-        let duration = end > start ? Double(end - start) / 1000 : runs.map(\.durationSeconds).max() ?? 0
+        // One run (or a group of one) keeps its own measured duration: merging it gives back its rates exactly.
+        let duration = runs.count == 1 ? runs[0].durationSeconds
+            : end > start ? Double(end - start) / 1000 : runs.map(\.durationSeconds).max() ?? 0
         let reasons = Set(runs.map(\.stopReason.rawValue))
         var s = Summary(workers: runs.map(\.stats), durationSeconds: duration, users: runs.reduce(0) { $0 + $1.users },
                         threads: runs.reduce(0) { $0 + $1.threads }, stopReason: runs.first?.stopReason ?? .duration,
@@ -24,6 +26,8 @@ public enum RunMerge {
         for t in runs.flatMap(\.placement.targets) where !s.placement.targets.contains(t) { s.placement.targets.append(t) }
         let commands = Set(runs.map { $0.placement.command ?? "" })
         s.placement.command = commands.count == 1 ? runs.first?.placement.command : nil
+        s.placement.runID = RunID.make()
+        s.placement.mergedRunIDs = runs.flatMap(RunID.ids(of:))
         s.evaluate(try thresholds(runs))
         return s
     }
@@ -57,13 +61,20 @@ public enum RunMerge {
                 buckets[k] = b
             }
         }
-        return buckets.keys.sorted().map { k in
+        var points = buckets.keys.sorted().map { k in
             let b = buckets[k]!
             var point = HistoryPoint(elapsed: Double(k), users: b.users, requests: b.requests, failures: b.failures,
                                      p50Ms: b.latency.percentileMs(50), p95Ms: b.latency.percentileMs(95), p99Ms: b.latency.percentileMs(99))
             point.latency = PackedHistogram(b.latency)
             return point
         }
+        // One run alone: its seconds as it reported them (its own times; percentiles of whole histograms).
+        if runs.count == 1, runs[0].historyFigures.count == points.count, base == runs[0].placement.startUnixMs {
+            for (k, f) in runs[0].historyFigures.enumerated() {
+                (points[k].elapsed, points[k].p50Ms, points[k].p95Ms, points[k].p99Ms) = (f.elapsed, f.p50Ms, f.p95Ms, f.p99Ms)
+            }
+        }
+        return points
     }
 
     /// The tags every run has with the same value (the others differ from run to run).

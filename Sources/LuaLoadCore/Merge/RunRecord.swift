@@ -11,9 +11,14 @@ public struct RunRecord {
     public var profile: String?
     public var lateMode: LateMode?
     public var placement = RunPlacement()
+    /// The runs an earlier merge held (its "merged_run_ids"), so they are not merged twice.
+    public var mergedRunIDs: [String] { placement.mergedRunIDs }
     /// Its seconds: absolute end (Unix ms), users, counts and latencies (packed as read: a whole histogram
     /// a second would be ~188 KB each, 16 GB for a day-long run).
     public var history: [(tMs: Int64, users: Int, requests: Int, failures: Int, latency: PackedHistogram)] = []
+    /// Its seconds' figures as the run computed them (from whole histograms, at its own times): what a
+    /// merge of this run alone gives back.
+    public var historyFigures: [(elapsed: Double, p50Ms: Double, p95Ms: Double, p99Ms: Double)] = []
     /// The thresholds it was run with, as (name, expression).
     public var thresholds: [(name: String, expression: String)] = []
 
@@ -28,13 +33,15 @@ public struct RunRecord {
             guard let v = (t ?? doc)[key] else { throw ReadError(description: "\(source): no \"\(key)\": not a luaload --json summary (luaload 0.2+)") }
             return v
         }
-        durationSeconds = try need("duration_s").number ?? 0
+        durationSeconds = try doc["duration_us"]?.int.map { Double($0) / 1e6 } ?? (need("duration_s").number ?? 0)
         users = doc["users"]?.int ?? 0
         threads = doc["threads"]?.int ?? 0
         stopReason = doc["stop_reason"]?.string.flatMap(StopReason.init(rawValue:)) ?? .duration
         profile = doc["profile"]?.string
         placement.startUnixMs = Int64(try need("start_unix_ms").int ?? 0)
         placement.endUnixMs = Int64(doc["end_unix_ms"]?.int ?? 0)
+        placement.runID = doc["run_id"]?.string ?? ""
+        placement.mergedRunIDs = doc["merged_run_ids"]?.array.compactMap(\.string) ?? []
         placement.tags = doc["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
         placement.targets = doc["targets"]?.array.compactMap(\.string) ?? []
         placement.command = doc["command"]?.string
@@ -53,25 +60,38 @@ public struct RunRecord {
         s.sumMicros = UInt64(r["sum_us"]?.int ?? Int(((r["avg_ms"]?.number ?? 0) * 1000 * Double(s.requests)).rounded()))
         s.bytes = UInt64(r["bytes"]?.int ?? Int(((r["avg_content_size"]?.number ?? 0) * Double(s.requests)).rounded()))
         s.redirects = r["redirects"]?.int ?? 0
-        s.histogram = try histogram(r["hdr"], what: "\(s.method) \(s.name)")
+        s.histogram = try histogram(r, "hdr", what: "\(s.method) \(s.name)")
         if let t = r["timings_ms"] {
-            s.phases.connect = try histogram(t["connect"]?["hdr"], what: "\(s.name) connect", like: makePhaseHistogram())
-            s.phases.tls = try histogram(t["tls"]?["hdr"], what: "\(s.name) tls", like: makePhaseHistogram())
+            s.phases.connect = try histogram(t["connect"], "hdr", what: "\(s.name) connect", like: makePhaseHistogram())
+            s.phases.tls = try histogram(t["tls"], "hdr", what: "\(s.name) tls", like: makePhaseHistogram())
             // Every wait is kept apart: with no latency taken out, the row's waits are exactly these.
-            s.phases.waitApart = try histogram(t["wait"]?["hdr"], what: "\(s.name) wait")
+            s.phases.waitApart = try histogram(t["wait"], "hdr", what: "\(s.name) wait")
             s.phases.latencyApart = s.histogram
         }
         return s
     }
 
-    /// Decodes a base64 HDR histogram into one made like `like`; a missing one is empty.
-    func histogram(_ v: JSONTree?, what: String, like: LatencyHistogram = makeLatencyHistogram()) throws -> LatencyHistogram {
+    /// Decodes the base64 HDR histogram at `key` of `parent` into one made like `like`; a missing one is
+    /// empty. The lowest and highest buckets' values are recorded at the exact extremes written beside it
+    /// ("min_us", "max_us"), in the same buckets: counts and percentiles as encoded, min and max exact.
+    func histogram(_ parent: JSONTree?, _ key: String, what: String, like: LatencyHistogram = makeLatencyHistogram()) throws -> LatencyHistogram {
         var h = like
-        guard let text = v?.string else { return h }
+        guard let text = parent?[key]?.string else { return h }
+        let prefix = String(key.dropLast(3))
+        let exactMin = parent?[prefix + "min_us"]?.int.map(UInt64.init), exactMax = parent?[prefix + "max_us"]?.int.map(UInt64.init)
         do {
             let d = try HdrCodec.decodeBase64(text)
             let layout = HdrCodec.Layout(lowest: d.lowest, highest: d.highest, digits: d.significantDigits)
-            for (i, c) in d.counts.enumerated() where c > 0 { _ = h.record(layout.valueFromIndex(i), count: c) }
+            let used = d.counts.indices.filter { d.counts[$0] > 0 }
+            for i in used {
+                var c = d.counts[i], value = layout.valueFromIndex(i)
+                if i == used.last, let high = exactMax, high >= value {
+                    _ = h.record(high, count: 1)   // one value at the exact maximum, in its bucket
+                    c -= 1
+                }
+                if i == used.first, let low = exactMin, low >= value { value = low }
+                if c > 0 { _ = h.record(value, count: c) }
+            }
         } catch {
             throw ReadError(description: "\(source): \(what): bad \"hdr\": \(error)")
         }
@@ -91,10 +111,11 @@ public struct RunRecord {
             stats.errors[message]!.count += count
         }
         for (k, h) in (doc["history"]?.array ?? []).enumerated() {
-            let elapsed = h["elapsed_s"]?.number ?? Double(k + 1)
+            let elapsed = h["elapsed_us"]?.int.map { Double($0) / 1e6 } ?? h["elapsed_s"]?.number ?? Double(k + 1)
             let t = Int64(h["t_ms"]?.int ?? Int(placement.unixMs(elapsed: elapsed)))
             history.append((t, h["users"]?.int ?? 0, h["requests"]?.int ?? 0, h["failures"]?.int ?? 0,
-                            PackedHistogram(try histogram(h["hdr"], what: "history second \(k + 1)"))))
+                            PackedHistogram(try histogram(h, "hdr", what: "history second \(k + 1)"))))
+            historyFigures.append((elapsed, h["p50_ms"]?.number ?? 0, h["p95_ms"]?.number ?? 0, h["p99_ms"]?.number ?? 0))
         }
     }
 
@@ -106,7 +127,7 @@ public struct RunRecord {
             var h = RequestStats(method: "", name: "TLS handshake")
             h.requests = tls["handshakes"]?.int ?? 0
             h.sumMicros = UInt64(tls["handshake_sum_us"]?.int ?? Int(((tls["handshake_ms"]?["avg"]?.number ?? 0) * 1000 * Double(h.requests)).rounded()))
-            h.histogram = try histogram(tls["handshake_hdr"], what: "TLS handshakes")
+            h.histogram = try histogram(tls, "handshake_hdr", what: "TLS handshakes")
             stats.tls.handshakeTimes = h
         }
         if let a = doc["arrivals"] {

@@ -32,7 +32,7 @@ extension Runner {
         if stages == nil, let declared = d.stages {
             stages = try declared.enumerated().map { k, s in
                 guard let seconds = parseDuration(s.duration), seconds >= 0 else {
-                    throw UsageError("\(script): stages[\(k + 1)].duration \"\(s.duration)\" is not a duration like 30s or 1m")
+                    throw UsageError("\(d.stagesAt ?? script): stages[\(k + 1)].duration \"\(s.duration)\" is not a duration like 30s or 1m")
                 }
                 return Stage(seconds: seconds, target: Double(s.users))
             }
@@ -57,11 +57,11 @@ extension Runner {
             var delay = 0.0
             if let text = t.delay {
                 guard let seconds = parseDuration(text) else {
-                    throw UsageError("\(script): thresholds[\"\(t.name)\"]: delay \"\(text)\" is not a duration like 10s")
+                    throw UsageError("\(d.thresholdsAt ?? script): thresholds[\"\(t.name)\"]: delay \"\(text)\" is not a duration like 10s")
                 }
                 delay = seconds
             }
-            return try Threshold(name: t.name, text: t.expression, abortOnFail: t.abortOnFail, delaySeconds: delay, origin: script)
+            return try Threshold(name: t.name, text: t.expression, abortOnFail: t.abortOnFail, delaySeconds: delay, origin: d.thresholdsAt ?? script)
         }
         return declared + o.thresholds
     }

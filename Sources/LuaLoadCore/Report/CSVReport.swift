@@ -28,8 +28,7 @@ public enum CSVReport {
         var out = line(statsHeader)
         for r in s.rows + [s.total] {
             let times = LocustTimes(r.histogram)
-            // The exact largest value recorded (RowSummary.maxMs is its HDR bucket's upper edge).
-            let maxMs = r.requests > 0 ? Double(r.histogram.maxRecorded) / 1000 : 0
+            let maxMs = r.maxMs   // the exact largest value recorded
             var f = [r.method, r.name, "\(r.requests)", "\(r.failures)",
                      times.median(minMs: r.minMs, maxMs: maxMs),
                      py(r.avgMs), r.requests > 0 ? py(r.minMs) : "0", r.requests > 0 ? py(maxMs) : "0",

@@ -3,6 +3,10 @@
 extension JSONReport {
     /// Top level: "start_unix_ms", "end_unix_ms", "tags" {key: value}.
     static func placement(_ w: JSONWriter, _ s: Summary) {
+        w.key("run_id"); w.string(s.placement.runID)
+        if !s.placement.mergedRunIDs.isEmpty {
+            w.key("merged_run_ids"); w.array { for id in s.placement.mergedRunIDs { w.string(id) } }
+        }
         w.key("start_unix_ms"); w.int(Int(s.placement.startUnixMs))
         w.key("end_unix_ms"); w.int(Int(s.placement.endUnixMs))
         w.key("tags"); w.object {
@@ -31,5 +35,16 @@ extension JSONReport {
     static func historyPoint(_ w: JSONWriter, _ h: HistoryPoint, _ s: Summary) {
         w.key("t_ms"); w.int(Int(s.placement.unixMs(elapsed: h.elapsed)))
         w.key("hdr"); w.string(h.latency?.base64 ?? HdrCodec.encodeBase64(makeLatencyHistogram()))
+    }
+
+    /// A histogram (µs) as HdrHistogram's compressed V2 encoding in base64, with its exact smallest and
+    /// largest values beside it ("min_us", "max_us"; prefixed like the key): buckets alone give only their
+    /// edges, and a merge must give back every figure of a run exactly.
+    static func hdr(_ w: JSONWriter, _ key: String, _ h: LatencyHistogram) {
+        w.key(key); w.string(HdrCodec.encodeBase64(h))
+        guard h.totalCount > 0 else { return }
+        let prefix = key.dropLast(3)   // "hdr" → "", "handshake_hdr" → "handshake_"
+        w.key(prefix + "min_us"); w.int(Int(h.min))
+        w.key(prefix + "max_us"); w.int(Int(h.maxRecorded))
     }
 }

@@ -4,6 +4,7 @@ public enum JSONReport {
         let w = JSONWriter()
         w.object {
             w.key("duration_s"); w.number(s.durationSeconds)
+            w.key("duration_us"); w.int(Int((s.durationSeconds * 1e6).rounded()))   // exact, for a merge's rates
             w.key("users"); w.int(s.users)
             w.key("threads"); w.int(s.threads)
             w.key("abandoned"); w.int(s.abandoned)
@@ -60,7 +61,7 @@ public enum JSONReport {
             }
             // Beside handshake_ms (whose values stay all numbers in ms): what an exact merge needs.
             w.key("handshake_sum_us"); w.int(Int(times.sumMicros))
-            w.key("handshake_hdr"); w.string(HdrCodec.encodeBase64(times.histogram))
+            hdr(w, "handshake_hdr", times.histogram)
         }
     }
 
@@ -71,6 +72,7 @@ public enum JSONReport {
                 let dt = k == 0 ? h.elapsed : h.elapsed - s.history[k - 1].elapsed
                 w.object {
                     w.key("elapsed_s"); w.number(h.elapsed)
+                    w.key("elapsed_us"); w.int(Int((h.elapsed * 1e6).rounded()))   // exact, for a merge's rates
                     w.key("users"); w.int(h.users)
                     w.key("requests"); w.int(h.requests)
                     w.key("failures"); w.int(h.failures)
@@ -108,7 +110,7 @@ public enum JSONReport {
                 phase(w, "wait", r.phases.wait(latency: r.histogram))
             }
             // The latency histogram (µs), HdrHistogram's compressed V2 encoding in base64: exact merging later.
-            w.key("hdr"); w.string(HdrCodec.encodeBase64(r.histogram))
+            hdr(w, "hdr", r.histogram)
         }
     }
 }
@@ -121,8 +123,8 @@ extension JSONReport {
             w.key("p50"); w.number(h.percentileMs(50))
             w.key("p95"); w.number(h.percentileMs(95))
             w.key("p99"); w.number(h.percentileMs(99))
-            w.key("max"); w.number(h.totalCount > 0 ? Double(h.max) / 1000 : 0)
-            w.key("hdr"); w.string(HdrCodec.encodeBase64(h))
+            w.key("max"); w.number(h.totalCount > 0 ? Double(h.maxRecorded) / 1000 : 0)
+            hdr(w, "hdr", h)
         }
     }
 }

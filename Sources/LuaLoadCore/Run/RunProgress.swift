@@ -6,6 +6,9 @@ public enum RunEvent {
     case tick(RunProgress)
     /// The stop went out to the workers: the duration is over, or Ctrl-C / SIGTERM came.
     case stopSent
+    /// SIGINT or SIGTERM came: the run stops (`now` false: running tasks may finish, again to stop now),
+    /// or, at a second one, stops at once (`now` true: in-flight requests abandoned).
+    case interrupted(now: Bool)
 }
 
 /// One second of a running test, as the main thread merged it from the workers.
@@ -29,6 +32,12 @@ public struct RunProgress {
     /// Requests and failures over the last 10 seconds, this one included.
     public var recentRequests: Int
     public var recentFailures: Int
+    /// Script errors this second and so far, the first one's message (its `file:line` first), and
+    /// connection failures this second (also counted in `failures`).
+    public var scriptErrors = 0
+    public var scriptErrorsTotal = 0
+    public var firstScriptError: String? = nil
+    public var connectionFailures = 0
     /// Whether the stop was sent: the workers are winding down.
     public var stopping: Bool
     /// This second as the history keeps it (users, counts, p50/p95/p99), for live charts.

@@ -39,7 +39,11 @@ struct RunSignals {
         while sigtimedwait(&usr1, nil, &zero) == SIGUSR1 {}
     }
 
+    /// The run is over: a SIGINT / SIGTERM still pending, or coming while the reports are written, is
+    /// ignored rather than killing the process before they are (the run already stopped).
     func restore() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
         var mask = previousMask
         pthread_sigmask(SIG_SETMASK, &mask, nil)
     }

@@ -26,6 +26,11 @@ struct RunState {
     var abortedBy: String?
     /// Requests of one worker in one second, for each worker and second it had any (wrk's Req/Sec).
     var threadRates: [UInt64] = []
+    /// SIGINT / SIGTERM received, and when the second one stopped the run at once (Runner+Signals).
+    var signalCount = 0
+    var stopNowAt: UInt64?
+    /// Script errors and connection failures as of the last tick (LiveErrors).
+    var errorsSoFar = LiveErrors()
 
     init(start: UInt64, duration: Double?) {
         self.start = start
@@ -37,17 +42,14 @@ struct RunState {
 extension Runner {
     /// The main thread's loop while the workers run: it wakes at each tick, at the deadline and on a signal,
     /// and returns once every worker has ended. Ctrl-C (or SIGTERM) stops the run and it is reported; a
-    /// second one exits at once. A worker that ends sends SIGUSR1, so the loop notices without waiting.
+    /// second one stops it at once, reported too (Runner+Signals). A worker that ends sends SIGUSR1, so the loop notices without waiting.
     func monitor(_ workers: [Worker], _ state: inout RunState, _ signals: RunSignals, observer: (RunEvent) -> Void) {
         while !workers.allSatisfy({ $0.mailbox.finalStats != nil }) {
             // After the stop only the workers' ends matter: poll for them.
             let wakeAt = state.stopSent ? monotonicMicros() + 50_000 : min(state.nextTick, state.stopAt ?? .max, state.ramp.next)
             let sig = signals.wait(until: wakeAt)
-            if sig == SIGINT || sig == SIGTERM {
-                if state.stopSent { _exit(130) }
-                state.reason = .interrupted
-                state.stopAt = monotonicMicros()
-            }
+            if sig == SIGINT || sig == SIGTERM { onTerminationSignal(workers, &state, observer: observer) }
+            if givesUpWaiting(state) { break }
             let t = monotonicMicros()
             applyControls(workers, at: t, &state)
             if !state.stopSent && t >= state.ramp.next { stepProfile(workers, at: t, &state) }
@@ -67,10 +69,11 @@ extension Runner {
 
     /// Merges the second the workers posted into the history and reports it.
     private func tick(_ workers: [Worker], at t: UInt64, _ state: inout RunState, observer: (RunEvent) -> Void) {
-        var second = IntervalSnapshot()
+        var second = IntervalSnapshot(), errors = LiveErrors()
         for w in workers {
             let s = w.mailbox.take()
             second.add(s)
+            errors.add(s.errorsSoFar)
             if s.requests > 0 { state.threadRates.append(UInt64(s.requests)) }
         }
         let elapsed = Double(t - state.start) / 1e6
@@ -90,6 +93,7 @@ extension Runner {
         progress.workersNow = { workers.map { $0.mailbox.takeStats() } }
         progress.point = state.history.points.last
         describeProfile(&progress, elapsed: elapsed, state)
+        Runner.describeErrors(errors, since: &state.errorsSoFar, into: &progress)
         observer(.tick(progress))
     }
 

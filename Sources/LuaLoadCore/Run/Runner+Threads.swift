@@ -23,14 +23,16 @@ extension Runner {
     /// Joins the workers, runs teardown(), and merges everything into the run's Summary.
     func finish(_ workers: [Worker], threads tids: [pthread_t], _ state: RunState, signals: RunSignals,
                 hookStats: [WorkerStats], config: WorkerConfig) -> Summary {
-        // A stopped run lasted until the stop; the time spent abandoning in-flight requests is not counted.
-        let end = state.stopSent ? state.stoppedAt : monotonicMicros()
-        for tid in tids { pthread_join(tid, nil) }
+        // A worker still in a Lua loop after a stop-now is left behind (the process exits after the reports).
+        for (w, tid) in zip(workers, tids) where w.mailbox.finalStats != nil || state.stopNowAt == nil { pthread_join(tid, nil) }
+        // A stopped run lasted until the stop (abandoning takes no time), or, with --stop-timeout's grace,
+        // until its running tasks ended: the reports cover the run's true time.
+        let end = state.stopSent && options.stopTimeout == 0 ? state.stoppedAt : monotonicMicros()
         signals.drainWorkerWakeups()
         var reason = state.reason
         if !state.stopSent && workers.contains(where: { $0.reachedIterationLimit }) { reason = .iterations }
-        var stats = hookStats + workers.map { $0.mailbox.finalStats! }
-        let teardown = hasTeardown ? [runHook(.teardown, config: config).mailbox.finalStats!] : []
+        var stats = hookStats + workers.map(Runner.endStats)
+        let teardown = hasTeardown && !stoppedNow ? [runHook(.teardown, config: config).mailbox.finalStats!] : []
         stats += teardown
         let lastSeconds = workers.map { $0.mailbox.take() }   // what each worker posted at its end
         var history = state.history
@@ -45,10 +47,12 @@ extension Runner {
         if partial > 0.05 {
             for s in lastSeconds where s.requests > 0 { summary.threadRates.append(UInt64(Double(s.requests) / partial)) }
         }
+        summary.placement.runID = RunID.make(segment: options.segment)
         summary.placement.startUnixMs = RunPlacement.unixMs(atMonotonic: state.start)
         summary.placement.endUnixMs = RunPlacement.unixMs(atMonotonic: end)
         summary.placement.targets = targetURLs
         describe(&summary, state)
+        noteStopNow(&summary, workers)
         return summary
     }
 

@@ -23,6 +23,8 @@ public final class Runner {
     let shapeScript: LuaScript?
     /// `luaload wrk`: the Lua states of wrk's phases; nil in Locust's model.
     public let wrk: WrkSession?
+    /// A second SIGINT / SIGTERM stopped the run at once (its reports hold what was recorded until then).
+    public internal(set) var stoppedNow = false
 
     /// Loads the script once on this thread to check it and read its user classes; resolves the host.
     /// `luaload wrk` (options.wrk): one class of `-c` users, each a wrk connection, after setup and init.
@@ -68,6 +70,9 @@ public final class Runner {
         if let n = options.maxVUs, n < 1 { throw UsageError("--max-vus must be at least 1") }
         if let rate = options.spawnRate, !(rate > 0) { throw UsageError("--spawn-rate must be above 0") }
         guard options.timeout > 0 else { throw UsageError("--timeout must be above 0") }
+        if let h = options.host { try Preflight.checkBaseURL(h, from: "-H") }
+        if options.host == nil, let h = script.host { try Preflight.checkBaseURL(h, from: "\(options.scriptPath): host") }
+        for (k, c) in classes.enumerated() { if let h = c.host { try Preflight.checkBaseURL(h, from: "\(options.scriptPath): user class #\(k + 1): host") } }
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
         try checkSegment()

@@ -67,6 +67,18 @@ extension Worker {
         stats.abandoned += rawMode ? vus[i].raw.expected - vus[i].raw.received : 1   // a wrk batch: its unanswered requests
     }
 
+    /// A second SIGINT / SIGTERM: the loop ends at its next turn (no grace, no more on_stop); finishAll
+    /// then counts what is in flight as abandoned.
+    public func requestStopNow() {
+        mailbox.stopNowRequested()
+        loop.wake()
+    }
+
+    func stopNow() {
+        if phase == .running || phase == .stopAsked { closeArrivals(at: monotonicMicros()) }
+        phase = .stopping(until: 0)
+    }
+
     /// At the very end (after on_stop hooks or their timeout): abandon what is still in flight.
     func finishAll() {
         for i in 0..<vuCount {

@@ -174,6 +174,7 @@ public final class Worker: @unchecked Sendable {
                 if ev.data.u64 == EventLoop.wakeToken {
                     loop.drainWake()
                     if mailbox.isStopRequested { askStop() }
+                    if mailbox.isStopNowRequested { stopNow() }
                     if !awaitingName.isEmpty { takeResolvedNames() }
                     if phase == .running, let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
                     if phase == .running { adoptSchedule() }
@@ -214,6 +215,7 @@ public final class Worker: @unchecked Sendable {
 
     func publish(_ now: UInt64) {
         interval.activeUsers = active - stopHooks
+        interval.errorsSoFar = LiveErrors(stats)
         mailbox.post(&interval, stats: stats)
         nextPublish = now + 1_000_000
     }

@@ -26,6 +26,7 @@ public final class WorkerMailbox: @unchecked Sendable {
             latest = current   // copy-on-write: the worker copies a row's counts (a table) once, at its next change
             pending.addCounts(interval)
             pending.activeUsers = interval.activeUsers
+            pending.errorsSoFar = interval.errorsSoFar
         }
         interval.resetCounts()
     }
@@ -35,6 +36,7 @@ public final class WorkerMailbox: @unchecked Sendable {
         var out = IntervalSnapshot()   // allocated outside the lock; the worker's posts go on into it
         locked { swap(&out, &pending) }
         pending.activeUsers = out.activeUsers   // a level, not a count: it stays
+        pending.errorsSoFar = out.errorsSoFar
         return out
     }
 
@@ -71,6 +73,10 @@ public final class WorkerMailbox: @unchecked Sendable {
 
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }
+    /// A second SIGINT / SIGTERM: stop at once (no grace, no on_stop).
+    func stopNowRequested() { locked { stop = true; stopNow = true } }
+    var isStopNowRequested: Bool { locked { stopNow } }
+    private var stopNow = false
 
     /// The thread to wake (SIGUSR1) when the worker ends, so the Runner notices at once.
     public var notify: pthread_t?

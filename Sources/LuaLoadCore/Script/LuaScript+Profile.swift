@@ -9,6 +9,9 @@ public struct DeclaredProfile: Sendable {
     public var thresholds: [(name: String, expression: String, abortOnFail: Bool, delay: String?)] = []
     /// Whether the script defines `shape(run_time)`.
     public var hasShape = false
+    /// "file:line" where the script set `stages` / `thresholds`, for errors found after the script ran.
+    public var stagesAt: String?
+    public var thresholdsAt: String?
 }
 
 /// The outcome of one call of the script's shape().
@@ -24,6 +27,8 @@ extension LuaScript {
     /// Reads finalize's result (on top of the stack): plain tables of plain values, so nothing can raise.
     func readDeclaredProfile() {
         declared.hasShape = boolean(field: "has_shape")
+        declared.stagesAt = string(field: "stages_at")
+        declared.thresholdsAt = string(field: "thresholds_at")
         lua_getfield(L, -1, "stages")
         if lua_type(L, -1) == LUA_TTABLE {
             var stages: [(String, Int)] = []

@@ -13,6 +13,9 @@ public struct RunPlacement {
     public var targets: [String] = []
     /// The command line that ran it, shell-quoted (nil: unknown, or runs merged with different ones).
     public var command: String?
+    /// This run's id (RunID), unique per run and segment; for a merge, the ids of the runs it holds.
+    public var runID = ""
+    public var mergedRunIDs: [String] = []
 
     public init() {}
 

@@ -174,7 +174,13 @@ public struct WorkerStats {
         coded[CodedFailure(stat: Int32(stat), failure: failure), default: 0] += 1
     }
 
+    /// Script errors so far, and the first one's message (for the live view).
+    public var scriptErrorCount = 0
+    public var firstScriptError: String?
+
     public mutating func countScriptError(message: String, traceback: String) {
+        scriptErrorCount += 1
+        if firstScriptError == nil { firstScriptError = message }
         if var e = errors[message] {
             e.count += 1
             errors[message] = e
@@ -207,6 +213,8 @@ public struct IntervalSnapshot {
     public var arrivalsLate = 0
     /// The second's latencies (each also recorded in its row).
     public var histogram = makeLatencyHistogram()
+    /// The worker's script errors and connection failures so far (a level, like activeUsers).
+    public var errorsSoFar = LiveErrors()
 
     public init() {}
 }

@@ -29,7 +29,9 @@ public struct RowSummary {
 
     public var avgMs: Double { requests > 0 ? Double(sumMicros) / Double(requests) / 1000 : 0 }
     public var minMs: Double { requests > 0 ? Double(histogram.min) / 1000 : 0 }
-    public var maxMs: Double { requests > 0 ? Double(histogram.max) / 1000 : 0 }
+    /// The largest value recorded, exactly (not its HDR bucket's upper edge): the 100th percentile, the
+    /// same figure in every report and in a merge (one rule for the highest value).
+    public var maxMs: Double { requests > 0 ? Double(histogram.maxRecorded) / 1000 : 0 }
     public var failureRatio: Double { requests > 0 ? Double(failures) / Double(requests) : 0 }
 
     /// The row's p-th percentile in ms (see `Histogram.percentileMs`).

@@ -31,7 +31,11 @@ public enum ThresholdComparison: String, Sendable, CaseIterable {
 public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
     case noComparison(String)
     case unknownMetric(String)
+    /// A time's bound (ms); fail_rate's (a ratio or a percentage), rps's (per second), a count's.
     case badBound(String)
+    case badRatio(String)
+    case badRate(String)
+    case badCount(String, String)
 
     public var description: String {
         switch self {
@@ -41,6 +45,12 @@ public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
             return "unknown metric \"\(m)\": use avg, min, max, med, pN (p95, p99.9), rps, requests, failures, fail_rate or dropped"
         case .badBound(let b):
             return "\"\(b)\" is not a number (times are in ms; \"200ms\" and \"0.2s\" work too)"
+        case .badRatio(let b):
+            return "\"\(b)\" is not a ratio: fail_rate is failures / requests, e.g. 0.01 or 1%"
+        case .badRate(let b):
+            return "\"\(b)\" is not a rate: rps is requests per second, e.g. 100 or 100/s"
+        case .badCount(let b, let metric):
+            return "\"\(b)\" is not a count: \(metric) is a whole number, e.g. 10"
         }
     }
 }
@@ -60,7 +70,7 @@ public struct ThresholdExpression: Equatable, Sendable {
         guard let op = ThresholdComparison(rawValue: String(text[start..<end])) else { throw ThresholdParseError.noComparison(text) }
         metric = try Self.metric(String(text[..<start]).trimmingWhitespace())
         comparison = op
-        bound = try Self.bound(String(text[end...]).trimmingWhitespace(), isTime: Self.isTime(metric))
+        bound = try Self.bound(String(text[end...]).trimmingWhitespace(), metric: metric)
     }
 
     static func metric(_ m: String) throws -> ThresholdMetric {
@@ -87,12 +97,25 @@ public struct ThresholdExpression: Equatable, Sendable {
         }
     }
 
-    /// A number; for times also "200ms" or "0.2s".
-    static func bound(_ b: String, isTime: Bool) throws -> Double {
+    /// A number; for times also "200ms" or "0.2s", for fail_rate "1%", for rps "100/s". A bad one gets
+    /// the hint of its metric's unit.
+    static func bound(_ b: String, metric: ThresholdMetric) throws -> Double {
         if let v = Double(b), v.isFinite { return v }
-        if isTime, b.hasSuffix("ms"), let v = Double(String(b.dropLast(2)).trimmingWhitespace()) { return v }
-        if isTime, b.hasSuffix("s"), let v = Double(String(b.dropLast(1)).trimmingWhitespace()) { return v * 1000 }
-        throw ThresholdParseError.badBound(b)
+        func number(dropping n: Int) -> Double? { Double(String(b.dropLast(n)).trimmingWhitespace()).flatMap { $0.isFinite ? $0 : nil } }
+        switch metric {
+        case .avg, .min, .max, .med, .percentile:
+            if b.hasSuffix("ms"), let v = number(dropping: 2) { return v }
+            if b.hasSuffix("s"), let v = number(dropping: 1) { return v * 1000 }
+            throw ThresholdParseError.badBound(b)
+        case .failRate:
+            if b.hasSuffix("%"), let v = number(dropping: 1) { return v / 100 }
+            throw ThresholdParseError.badRatio(b)
+        case .rps:
+            if b.hasSuffix("/s"), let v = number(dropping: 2) { return v }
+            throw ThresholdParseError.badRate(b)
+        case .requests, .failures, .dropped:
+            throw ThresholdParseError.badCount(b, "\(metric)")
+        }
     }
 }
 
