@@ -6,14 +6,15 @@
 #                                             kubernetes-validate, which checks deploy/k8s/ offline)
 set -euo pipefail
 need=()
-for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev pkg-config; do
+for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev libnghttp2-dev pkg-config; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${1:-}" = "--test" ]; then
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
   command -v openssl >/dev/null 2>&1 || need+=(openssl)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
-  command -v luac5.4 >/dev/null 2>&1 || need+=(lua5.4)   # luac -p over the prelude's .lua files
+  command -v luac5.4 >/dev/null 2>&1 || need+=(lua5.4)
+  command -v nghttpd >/dev/null 2>&1 || need+=(nghttp2-server)   # an HTTP/2 server for the h2 tests   # luac -p over the prelude's .lua files
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 fi
 if [ ${#need[@]} -gt 0 ]; then

@@ -71,7 +71,7 @@ extension SessionWorker {
         vus[i].request.clock.connect = monotonicMicros() &- vus[i].conn.connectStarted
         if endpoints[vus[i].conn.endpoint].tls {
             startHandshake(i)
-        } else {
+        } else if Session.connected(self, i, alpnH2: false) {
             vus[i].conn.state = .writing
             write(i)
         }
@@ -94,7 +94,7 @@ extension SessionWorker {
     }
 
     func write(_ i: Int) {
-        if vus[i].request.written == 0 { vus[i].request.started = monotonicMicros() }
+        if vus[i].request.started == 0 { vus[i].request.started = monotonicMicros() }
         let remaining = vus[i].request.bytes.count - vus[i].request.written
         let result = vus[i].conn.write(vus[i].request.bytes.base! + vus[i].request.written, remaining)
         switch result {
@@ -103,7 +103,10 @@ extension SessionWorker {
             if n == remaining {
                 vus[i].conn.state = .reading
                 // Written in one call: the send phase is that call's (not timed apart).
-                vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
+                // (Set once: HTTP/2's later frames — acknowledgements, more DATA — leave it.)
+                if vus[i].request.clock.sent == 0 {
+                    vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
+                }
             }
             setWantsWrite(i, n != remaining)
         case .wantRead, .wantWrite:   // the transport says which readiness it waits for (EPOLLIN is always set)
@@ -141,13 +144,17 @@ extension SessionWorker {
         vus[i].request.retried = true
         vus[i].request.written = 0
         vus[i].request.started = 0
+        vus[i].request.clock.sent = 0
         Session.restart(self, i)
         connect(i)
         return true
     }
 
     @inline(__always)
-    func closeConnection(_ i: Int) { vus[i].conn.close() }
+    func closeConnection(_ i: Int) {
+        Session.connectionClosed(self, i)
+        vus[i].conn.close()
+    }
 }
 
 extension IOResult {

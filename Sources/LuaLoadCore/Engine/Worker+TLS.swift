@@ -40,6 +40,7 @@ extension SessionWorker {
             let micros = monotonicMicros() &- vus[i].conn.handshakeStarted
             vus[i].request.clock.tls = micros
             stats.tls.recordHandshake(micros: micros, resumed: TLS.resumed(ssl))
+            guard Session.connected(self, i, alpnH2: TLS.negotiatedH2(ssl)) else { return }
             vus[i].conn.state = .writing
             write(i)
         case .wantRead, .wantWrite:   // the transport says which readiness it waits for

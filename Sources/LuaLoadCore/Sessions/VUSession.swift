@@ -24,4 +24,14 @@ protocol VUSession {
     static func restart(_ w: SessionWorker<Self>, _ i: Int)
     /// Requests on the wire and unanswered, counted as abandoned when the run stops.
     static func unanswered(_ w: SessionWorker<Self>, _ i: Int) -> Int
+    /// The connection is up (TCP, or TLS; `alpnH2`: ALPN picked h2), before the first write: the session may
+    /// change what it carries (HTTP/2). False when the exchange failed there.
+    static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool
+    /// The VU's connection was closed (by anyone): state tied to it goes.
+    static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int)
+}
+
+extension VUSession {
+    static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool { true }
+    static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int) {}
 }

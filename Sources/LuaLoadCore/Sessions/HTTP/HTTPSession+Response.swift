@@ -51,7 +51,8 @@ extension SessionWorker where Session == HTTPSession {
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: body.count, failure: failure,
                                         waitIsLatency: waitIsLatency)
         if vus[i].dueAt != 0 { timeFromArrival(i) }
-        if vus[i].session.response.keepAlive {
+        http2Unswap(i)
+        if vus[i].session.h2.session != nil ? !vus[i].session.h2.goaway : vus[i].session.response.keepAlive {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
         } else {
@@ -85,6 +86,7 @@ extension SessionWorker where Session == HTTPSession {
         vus[i].request.clock.end = end
         let micros = (started > 0 ? end &- started : 0) &+ vus[i].request.clock.carried
         timers.cancel(i)
+        http2Unswap(i)
         closeConnection(i)
         vus[i].pending = PendingOutcome(stat: vus[i].request.stat, micros: micros, bytes: 0, failure: failure)
         if vus[i].dueAt != 0 { timeFromArrival(i) }

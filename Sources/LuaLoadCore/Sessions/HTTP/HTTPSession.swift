@@ -1,4 +1,5 @@
 import LuaLoadLoop
+import CNGHTTP2
 import CLua
 import CLuaShim
 
@@ -9,12 +10,15 @@ struct HTTPSession: VUSession {
     /// How the last request was laid out in `request.bytes`: the next one, when the same, is sent as it is.
     var layout = RequestEncoder.Layout()
     var response = ClientResponseParser()
+    /// The connection's HTTP/2 session when it speaks HTTP/2 (Sessions/HTTP2).
+    var h2 = HTTP2State()
 
     init() {}
 
     mutating func free() {
         response.head.free()
         response.body.free()
+        h2.free()
     }
 
     @inline(__always)
@@ -25,14 +29,33 @@ struct HTTPSession: VUSession {
 
     @inline(__always)
     static func received(_ w: SessionWorker<Self>, _ i: Int, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Bool {
-        w.responseBytes(i, bytes, count)
+        if w.vus[i].session.h2.session != nil { return w.http2Received(i, bytes, count) }
+        return w.responseBytes(i, bytes, count)
     }
 
-    static func peerClosed(_ w: SessionWorker<Self>, _ i: Int) { w.responseEnded(i) }
+    static func peerClosed(_ w: SessionWorker<Self>, _ i: Int) {
+        if w.vus[i].session.h2.session != nil { return w.http2Closed(i) }
+        w.responseEnded(i)
+    }
+
+    /// HTTP/2 begins here when ALPN picked it, or by prior knowledge on cleartext.
+    static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool {
+        w.config.http2 == .off ? true : w.http2Begin(i, alpnH2: alpnH2)
+    }
+
+    /// The connection's HTTP/2 session goes with it.
+    @inline(__always)
+    static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int) {
+        if w.vus[i].session.h2.session != nil {
+            nghttp2_session_del(w.vus[i].session.h2.session)
+            w.vus[i].session.h2.session = nil
+        }
+    }
 
     static func fail(_ w: SessionWorker<Self>, _ i: Int, _ failure: Failure) { w.failRequest(i, failure) }
 
     static func restart(_ w: SessionWorker<Self>, _ i: Int) {
+        w.http2Unswap(i)
         w.vus[i].session.response.reset(bodyless: w.vus[i].session.response.bodyless)
     }
 
@@ -85,6 +108,9 @@ extension SessionWorker where Session == HTTPSession {
         // (once a timeout period), so a request moves nothing in the heap.
         vus[i].request.deadline = monotonicMicros() + timeout
         timers.armUnlessSooner(i, at: vus[i].request.deadline)
+        if vus[i].session.h2.session != nil && vus[i].conn.state == .idle && vus[i].conn.endpoint == endpoint {
+            guard http2Submit(i) else { return }   // a new stream on the VU's HTTP/2 connection
+        }
         send(i)
     }
 
