@@ -1,0 +1,221 @@
+import Foundation
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTP/2 end to end against nginx's http2 module (a real third-party HTTP/2 server): over TLS by ALPN and on
+/// cleartext by prior knowledge (h2c). Each server logs every request with its protocol, so the counts asserted
+/// are what the server saw.
+final class HTTP2Tests: XCTestCase {
+    private static var dir: String!
+    private static var nginx: Process?
+    private static var ports: [String: Int] = [:]
+    private static var setupProblem: String?
+
+    override class func setUp() {
+        super.setUp()
+        dir = NSTemporaryDirectory() + "luaload-h2-\(getpid())"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else { setupProblem = "nginx is not installed"; return }
+            guard try sh(["/usr/sbin/nginx", "-V"]).contains("http_v2_module") else { setupProblem = "nginx has no http_v2_module"; return }
+            _ = try sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", "\(dir!)/key.pem", "-out", "\(dir!)/cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"])
+            FileManager.default.createFile(atPath: "\(dir!)/big.bin", contents: Data(repeating: 0x61, count: 10_000_000))
+            try startNginx()
+        } catch {
+            setupProblem = "setup failed: \(error)"
+        }
+    }
+
+    override class func tearDown() {
+        if let nginx, nginx.isRunning {
+            nginx.terminate()
+            nginx.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        if let problem = Self.setupProblem {
+            if problem.hasPrefix("nginx") { throw XCTSkip(problem) }
+            XCTFail(problem)
+        }
+    }
+
+    // MARK: - Tests
+
+    func testTLSNegotiatesH2ByALPNAndTheServerCountsMatch() throws {
+        let before = served("tls")
+        let r = try Luaload.run(["-t", "2", "-u", "4", "-n", "40", "-k", "-H", "https://127.0.0.1:\(Self.ports["tls"]!)"], script: Luaload.script("""
+            task(function(self)
+              local res = http.get("/health")
+              if not self.shown then self.shown = true; print("PROTO " .. tostring(res.proto)) end
+            end)
+            """))
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+        XCTAssertEqual(r.requests, 40)
+        XCTAssertEqual(r.failuresCount, 0)
+        XCTAssertEqual(Self.protocols(r), ["HTTP/1.1": 0, "HTTP/2.0": 40])
+        // Recorded + abandoned (in flight at -n's stop) = what the server saw, all of it over HTTP/2.
+        let lines = served("tls").dropFirst(before.count)
+        XCTAssertEqual(lines.count, 40 + r.abandoned)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("HTTP/2.0 /health 200") }, "\(lines)")
+        XCTAssertTrue(r.stdout.contains("PROTO HTTP/2.0"), r.stdout)
+    }
+
+    func testHTTP11FlagKeepsTLSOnHTTP1() throws {
+        let before = served("tls").count
+        let r = try Luaload.run(["-u", "2", "-n", "10", "-k", "--http1.1", "-H", "https://127.0.0.1:\(Self.ports["tls"]!)"],
+                                script: Luaload.script("task(function() local r = http.get('/health'); print('PROTO ' .. r.proto) end)"))
+        XCTAssertEqual(r.requests, 10)
+        XCTAssertEqual(Self.protocols(r), ["HTTP/1.1": 10, "HTTP/2.0": 0])
+        let lines = served("tls").dropFirst(before)
+        XCTAssertEqual(lines.count, 10 + r.abandoned)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("HTTP/1.1 /health 200") }, "\(lines)")
+        XCTAssertTrue(r.stdout.contains("PROTO HTTP/1.1") && !r.stdout.contains("PROTO HTTP/2.0"), r.stdout)
+        let bad = try Luaload.run(["-n", "1", "--http1.1", "--http2-prior-knowledge", "-H", "http://127.0.0.1:1"], script: Luaload.script("task(function() end)"))
+        XCTAssertNotEqual(bad.exitCode, 0)
+        XCTAssertTrue(bad.stderr.contains("--http1.1 and --http2-prior-knowledge exclude each other"), bad.stderr)
+    }
+
+    /// Cookies, a redirect, a POST with headers and body: above the session, the same as on HTTP/1.1.
+    func testPriorKnowledgeH2cCarriesCookiesRedirectsAndBodies() throws {
+        let before = served("h2c").count
+        let r = try Luaload.run(["-u", "2", "-n", "6", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["h2c"]!)"], script: Luaload.script("""
+            task(function()
+              http.get("/cookie")
+              local e = http.post("/echo", { body = "hello", headers = { ["X-Test"] = "yes" } })
+              local d = http.get("/redir")
+              print("ECHO " .. e.body:gsub("\\n", "") .. " " .. d.status .. " " .. d.url .. " " .. d.proto)
+            end)
+            """))
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+        XCTAssertEqual(r.requests, 18)
+        XCTAssertEqual(r.failuresCount, 0)
+        XCTAssertEqual(r.json["redirects"] as? Int, 6)
+        XCTAssertEqual(Self.protocols(r), ["HTTP/1.1": 0, "HTTP/2.0": 24])   // 18 requests + 6 redirect hops
+        XCTAssertTrue(r.stdout.contains("ECHO sid=abc|POST|5|yes 200 http://127.0.0.1:\(Self.ports["h2c"]!)/health HTTP/2.0"), r.stdout)
+        let lines = served("h2c").dropFirst(before)
+        XCTAssertEqual(lines.count, 24 + r.abandoned)
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("HTTP/2.0 ") }, "\(lines)")
+    }
+
+    func testRSTStreamIsACountedFailureWithTheServersCode() throws {
+        let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["h2c"]!)"], script: Luaload.script("""
+            task(function()
+              local a = http.get("/reset")
+              local b = http.get("/health")
+              print("AFTER " .. b.status .. " " .. tostring(a.error))
+            end)
+            """))
+        XCTAssertEqual(r.requests, 6)
+        XCTAssertEqual(r.failures("/reset"), 3)
+        XCTAssertEqual(r.failures("/health"), 0)
+        XCTAssertEqual(r.failureErrors(), ["HTTP/2 stream reset by the server (RST_STREAM PROTOCOL_ERROR)"])
+        XCTAssertTrue(r.stdout.contains("AFTER 200 HTTP/2 stream reset by the server (RST_STREAM PROTOCOL_ERROR)"), r.stdout)
+    }
+
+    /// nginx sends GOAWAY after every 5th request on a connection (keepalive_requests 5): the run goes on, on new
+    /// connections, with no failure and exactly the requests the server saw.
+    func testGoawayMidRunLosesNothing() throws {
+        let before = served("goaway").count
+        let r = try Luaload.run(["-u", "3", "-n", "60", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["goaway"]!)"],
+                                script: Luaload.script("task(function() http.get('/health') end)"))
+        XCTAssertEqual(r.exitCode, 0, r.stderr)
+        XCTAssertEqual(r.requests, 60)
+        XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
+        XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 60)
+        XCTAssertEqual(served("goaway").count - before, 60 + r.abandoned)
+    }
+
+    func testTenMegabytesEachWay() throws {
+        let r = try Luaload.run(["-u", "1", "-n", "1", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["h2c"]!)"], script: Luaload.script("""
+            task(function()
+              local d = http.get("/big")
+              local u = http.post("/upload", { body = string.rep("x", 10000000) })
+              print("SIZES " .. #d.body .. " " .. u.status .. " " .. u.body:gsub("\\n", ""))
+            end)
+            """), timeLimit: 60)
+        XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
+        XCTAssertTrue(r.stdout.contains("SIZES 10000000 200 10000000"), r.stdout)
+    }
+
+    // MARK: - Helpers
+
+    private static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
+
+    /// The server's access log of one server: "protocol uri status" per request.
+    private func served(_ name: String) -> [String] {
+        let text = (try? String(contentsOfFile: "\(Self.dir!)/\(name).log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    @discardableResult
+    private static func sh(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func startNginx() throws {
+        for name in ["tls", "h2c", "goaway", "upstream"] { ports[name] = try freePort() }
+        let d = dir!
+        let routes = """
+            location = /health { default_type text/plain; return 200 "ok\\n"; }
+            location = /cookie { add_header Set-Cookie "sid=abc; Path=/"; return 200 "c\\n"; }
+            location = /redir { return 302 /health; }
+            location = /echo { default_type text/plain; return 200 "$http_cookie|$request_method|$content_length|$http_x_test\\n"; }
+            location = /reset { return 444; }
+            location = /big { alias \(d)/big.bin; }
+            location = /upload { proxy_pass http://127.0.0.1:\(ports["upstream"]!)/length; }
+            """
+        try """
+            daemon off;
+            master_process off;
+            worker_processes 1;
+            pid \(d)/nginx.pid;
+            error_log \(d)/error.log warn;
+            events { worker_connections 512; }
+            http {
+              log_format proto '$server_protocol $request_uri $status';
+              client_max_body_size 20m;
+              client_body_temp_path \(d)/body; proxy_temp_path \(d)/proxy; fastcgi_temp_path \(d)/fastcgi;
+              uwsgi_temp_path \(d)/uwsgi; scgi_temp_path \(d)/scgi;
+              server { listen 127.0.0.1:\(ports["tls"]!) ssl http2; ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;
+                       access_log \(d)/tls.log proto; \(routes) }
+              server { listen 127.0.0.1:\(ports["h2c"]!) http2; access_log \(d)/h2c.log proto; \(routes) }
+              server { listen 127.0.0.1:\(ports["goaway"]!) http2; keepalive_requests 5; access_log \(d)/goaway.log proto; \(routes) }
+              server { listen 127.0.0.1:\(ports["upstream"]!); access_log off;
+                       location = /length { default_type text/plain; return 200 "$content_length\\n"; } }
+            }
+
+            """.write(toFile: "\(d)/nginx.conf", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+        p.arguments = ["-e", "\(d)/error.log", "-p", d, "-c", "\(d)/nginx.conf"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        nginx = p
+        let deadline = Date().addingTimeInterval(5)
+        while !ports.values.allSatisfy(canConnect) {
+            guard p.isRunning, Date() < deadline else {
+                let log = (try? String(contentsOfFile: "\(d)/error.log", encoding: .utf8)) ?? ""
+                throw NSError(domain: "HTTP2Tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "nginx did not start: \(log)"])
+            }
+            usleep(20_000)
+        }
+    }
+}
