@@ -81,6 +81,7 @@ extension SessionWorker {
     /// the next request opens a fresh one instead of failing on a dead socket. (On TLS, a session ticket is
     /// read here and keeps the connection: the transport then wants more.)
     func onIdleReadable(_ i: Int) {
+        if Session.idleReadable(self, i) { return }
         if vus[i].conn.read(readBuffer, readCapacity) != .wantRead { closeConnection(i) }
     }
 

@@ -29,9 +29,13 @@ protocol VUSession {
     static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool
     /// The VU's connection was closed (by anyone): state tied to it goes.
     static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int)
+    /// The VU's kept-alive connection became readable between requests. True when the session took the bytes
+    /// (HTTP/2's PING, SETTINGS, GOAWAY); false: the driver reads and closes it (the server closed it).
+    static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool
 }
 
 extension VUSession {
     static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool { true }
     static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int) {}
+    static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool { false }
 }

@@ -43,6 +43,12 @@ struct HTTPSession: VUSession {
         w.config.http2 == .off ? true : w.http2Begin(i, alpnH2: alpnH2)
     }
 
+    static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool {
+        guard w.vus[i].session.h2.session != nil else { return false }
+        w.http2Idle(i)
+        return true
+    }
+
     /// The connection's HTTP/2 session goes with it.
     @inline(__always)
     static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int) {

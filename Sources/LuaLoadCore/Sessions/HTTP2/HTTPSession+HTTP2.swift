@@ -144,6 +144,27 @@ extension SessionWorker where Session == HTTPSession {
         failRequest(i, vus[i].session.h2.goaway ? .http2GoAway(vus[i].session.h2.goawayCode) : .closedEarly)
     }
 
+    /// Frames between requests on the VU's HTTP/2 connection: nghttp2 takes them and answers at once (PING,
+    /// SETTINGS); after a GOAWAY, an error, the server's close, or an answer the socket cannot take whole,
+    /// the connection closes and the next request opens a new one.
+    func http2Idle(_ i: Int) {
+        let session = vus[i].session.h2.session
+        var result = vus[i].conn.read(readBuffer, readCapacity)
+        while case .done(let n) = result {
+            guard nghttp2_session_mem_recv(session, readBuffer.assumingMemoryBound(to: UInt8.self), n) >= 0 else { return closeConnection(i) }
+            guard vus[i].conn.transport.hasBufferedBytes else { break }
+            result = vus[i].conn.read(readBuffer, readCapacity)
+        }
+        if case .done = result {} else if result != .wantRead { return closeConnection(i) }
+        if vus[i].session.h2.goaway { return closeConnection(i) }
+        while true {
+            var p: UnsafePointer<UInt8>? = nil
+            let n = nghttp2_session_mem_send(session, &p)
+            if n == 0 { return }
+            guard n > 0, vus[i].conn.write(UnsafeRawPointer(p!), n) == .done(n) else { return closeConnection(i) }
+        }
+    }
+
     /// The request's HTTP/1.1 bytes back in `request.bytes` (to be reused by an equal next request, or resent).
     @inline(__always)
     func http2Unswap(_ i: Int) {
