@@ -144,6 +144,45 @@ final class HTTP2Tests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("SIZES 10000000 200 10000000"), r.stdout)
     }
 
+    /// nghttpd (Debian's nghttp2-server), nghttp2's own server, over TLS (ALPN) and h2c: its verbose log has one
+    /// ":path" line per request it received.
+    func testNghttpdCountsOverTLSAndH2c() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nghttpd") else { throw XCTSkip("nghttpd is not installed (nghttp2-server)") }
+        let root = "\(Self.dir!)/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try "hello\n".write(toFile: "\(root)/index.html", atomically: true, encoding: .utf8)
+        let script = Luaload.script("""
+            task(function(self)
+              local r = http.get("/index.html")
+              if not self.shown then self.shown = true; print("GOT " .. r.proto .. " " .. r.body:gsub("\\n", "")) end
+            end)
+            """)
+        for tls in [true, false] {
+            let port = try freePort()
+            let log = "\(Self.dir!)/nghttpd-\(tls).log"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/nghttpd")
+            p.arguments = tls ? ["-v", "-a", "127.0.0.1", "-d", root, "\(port)", "\(Self.dir!)/key.pem", "\(Self.dir!)/cert.pem"]
+                              : ["-v", "-a", "127.0.0.1", "--no-tls", "-d", root, "\(port)"]
+            FileManager.default.createFile(atPath: log, contents: nil)
+            p.standardOutput = FileHandle(forWritingAtPath: log)
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            defer { p.terminate(); p.waitUntilExit() }
+            let deadline = Date().addingTimeInterval(5)
+            while !canConnect(port) && Date() < deadline { usleep(20_000) }
+            let r = try Luaload.run(["-u", "2", "-n", "20", "-k"] + (tls ? [] : ["--http2-prior-knowledge"])
+                                    + ["-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"], script: script)
+            XCTAssertEqual(r.requests, 20, "tls \(tls): \(r.stderr)")
+            XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
+            XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 20)
+            XCTAssertTrue(r.stdout.contains("GOT HTTP/2.0 hello"), r.stdout)
+            usleep(100_000)   // its log is written as it goes
+            let seen = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: ":path: /index.html").count - 1
+            XCTAssertEqual(seen, 20 + r.abandoned, "tls \(tls)")
+        }
+    }
+
     // MARK: - Helpers
 
     private static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
