@@ -52,7 +52,9 @@ extension SessionWorker where Session == HTTPSession {
                                         waitIsLatency: waitIsLatency)
         if vus[i].dueAt != 0 { timeFromArrival(i) }
         http2Unswap(i)
-        if vus[i].session.h2.session != nil ? !vus[i].session.h2.goaway : vus[i].session.response.keepAlive {
+        // HTTP/2: kept unless GOAWAY came, or frames it had to answer with are still unsent (the socket took
+        // them only in part: the connection is still writing).
+        if vus[i].session.h2.session != nil ? !vus[i].session.h2.goaway && vus[i].conn.state == .reading : vus[i].session.response.keepAlive {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
         } else {
