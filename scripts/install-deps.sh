@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite uses: nginx, openssl, chromium, luac5.4,
 #                                             python3-venv, and a venv .venv-test/ with httpbin + gunicorn, a real
 #                                             third-party HTTP server, hdrhistogram, an independent HDR decoder, and
-#                                             kubernetes-validate, which checks deploy/k8s/ offline)
+#                                             kubernetes-validate, which checks deploy/k8s/ offline; hypercorn, a
+#                                             Python HTTP/2 server; and nghttp2-server's nghttpd)
 set -euo pipefail
 need=()
 for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev libnghttp2-dev pkg-config; do
@@ -24,9 +25,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate"
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, hypercorn' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate hypercorn"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "hypercorn"
   fi
 fi

@@ -183,6 +183,48 @@ final class HTTP2Tests: XCTestCase {
         }
     }
 
+    /// hypercorn (PyPI, in .venv-test), a Python HTTP/2 server, running Tests/helpers/h2_app.py: it logs each
+    /// request with the HTTP version it came over. TLS by ALPN and h2c; a cookie it sets comes back on the POST.
+    func testHypercornCountsOverTLSAndH2c() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let hypercorn = root.appendingPathComponent(".venv-test/bin/hypercorn").path
+        guard FileManager.default.isExecutableFile(atPath: hypercorn) else {
+            return XCTFail("no \(hypercorn): run scripts/install-deps.sh --test (scripts/test.sh does)")
+        }
+        let script = Luaload.script("""
+            task(function(self)
+              local a = http.get("/health")
+              local b = http.post("/echo", { body = "abc" })
+              if not self.shown then self.shown = true; print("GOT " .. a.proto .. " " .. b.body:gsub("\\n", "")) end
+            end)
+            """)
+        for tls in [true, false] {
+            let port = try freePort()
+            let log = "\(Self.dir!)/hypercorn-\(tls).log"
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: hypercorn)
+            p.arguments = ["--bind", "127.0.0.1:\(port)"] + (tls ? ["--certfile", "\(Self.dir!)/cert.pem", "--keyfile", "\(Self.dir!)/key.pem"] : [])
+                + ["h2_app:app"]
+            p.currentDirectoryURL = root.appendingPathComponent("Tests/helpers")
+            p.environment = ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            defer { p.terminate(); p.waitUntilExit() }
+            let deadline = Date().addingTimeInterval(10)
+            while !canConnect(port) && Date() < deadline { usleep(50_000) }
+            let r = try Luaload.run(["-u", "2", "-n", "10", "-k"] + (tls ? [] : ["--http2-prior-knowledge"])
+                                    + ["-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"], script: script)
+            XCTAssertEqual(r.requests, 20, "tls \(tls): \(r.stderr)")
+            XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
+            XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 20)
+            XCTAssertTrue(r.stdout.contains("GOT HTTP/2.0 POST|3|hc=1"), r.stdout)
+            let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+            XCTAssertEqual(lines.count, 20 + r.abandoned, "tls \(tls)")
+            XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("HTTP/2 /") }, "\(lines)")
+        }
+    }
+
     // MARK: - Helpers
 
     private static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
