@@ -160,23 +160,12 @@ final class HTTP2Tests: XCTestCase {
         for tls in [true, false] {
             let port = try freePort()
             let log = "\(Self.dir!)/nghttpd-\(tls).log"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/nghttpd")
-            p.arguments = tls ? ["-v", "-a", "127.0.0.1", "-d", root, "\(port)", "\(Self.dir!)/key.pem", "\(Self.dir!)/cert.pem"]
-                              : ["-v", "-a", "127.0.0.1", "--no-tls", "-d", root, "\(port)"]
             FileManager.default.createFile(atPath: log, contents: nil)
-            p.standardOutput = FileHandle(forWritingAtPath: log)
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            defer { p.terminate(); p.waitUntilExit() }
-            let deadline = Date().addingTimeInterval(5)
-            while !canConnect(port) && Date() < deadline { usleep(20_000) }
-            let r = try Luaload.run(["-u", "2", "-n", "20", "-k"] + (tls ? [] : ["--http2-prior-knowledge"])
-                                    + ["-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"], script: script)
-            XCTAssertEqual(r.requests, 20, "tls \(tls): \(r.stderr)")
-            XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
-            XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 20)
-            XCTAssertTrue(r.stdout.contains("GOT HTTP/2.0 hello"), r.stdout)
+            let server = try Self.launch("/usr/sbin/nghttpd", (tls ? ["-v", "-a", "127.0.0.1", "-d", root, "\(port)", "\(Self.dir!)/key.pem", "\(Self.dir!)/cert.pem"]
+                                                                    : ["-v", "-a", "127.0.0.1", "--no-tls", "-d", root, "\(port)"]),
+                                         ports: [port], stdout: FileHandle(forWritingAtPath: log))
+            defer { server.terminate(); server.waitUntilExit() }
+            let r = try runH2(tls: tls, port: port, iterations: 20, script: script, expecting: "GOT HTTP/2.0 hello")
             usleep(100_000)   // its log is written as it goes
             let seen = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: ":path: /index.html").count - 1
             XCTAssertEqual(seen, 20 + r.abandoned, "tls \(tls)")
@@ -201,24 +190,11 @@ final class HTTP2Tests: XCTestCase {
         for tls in [true, false] {
             let port = try freePort()
             let log = "\(Self.dir!)/hypercorn-\(tls).log"
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: hypercorn)
-            p.arguments = ["--bind", "127.0.0.1:\(port)"] + (tls ? ["--certfile", "\(Self.dir!)/cert.pem", "--keyfile", "\(Self.dir!)/key.pem"] : [])
-                + ["h2_app:app"]
-            p.currentDirectoryURL = root.appendingPathComponent("Tests/helpers")
-            p.environment = ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            defer { p.terminate(); p.waitUntilExit() }
-            let deadline = Date().addingTimeInterval(10)
-            while !canConnect(port) && Date() < deadline { usleep(50_000) }
-            let r = try Luaload.run(["-u", "2", "-n", "10", "-k"] + (tls ? [] : ["--http2-prior-knowledge"])
-                                    + ["-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"], script: script)
-            XCTAssertEqual(r.requests, 20, "tls \(tls): \(r.stderr)")
-            XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
-            XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 20)
-            XCTAssertTrue(r.stdout.contains("GOT HTTP/2.0 POST|3|hc=1"), r.stdout)
+            let server = try Self.launch(hypercorn, ["--bind", "127.0.0.1:\(port)"]
+                                            + (tls ? ["--certfile", "\(Self.dir!)/cert.pem", "--keyfile", "\(Self.dir!)/key.pem"] : []) + ["h2_app:app"],
+                                         ports: [port], cwd: root.appendingPathComponent("Tests/helpers"), env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"])
+            defer { server.terminate(); server.waitUntilExit() }
+            let r = try runH2(tls: tls, port: port, iterations: 10, script: script, expecting: "GOT HTTP/2.0 POST|3|hc=1")
             let lines = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
             XCTAssertEqual(lines.count, 20 + r.abandoned, "tls \(tls)")
             XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("HTTP/2 /") }, "\(lines)")
@@ -228,6 +204,40 @@ final class HTTP2Tests: XCTestCase {
     // MARK: - Helpers
 
     private static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
+
+    /// Two VUs, `iterations` task runs of `script` (two requests each for hypercorn's, one for nghttpd's) over TLS
+    /// by ALPN or h2c: every request recorded over HTTP/2, none failed, `expecting` printed.
+    private func runH2(tls: Bool, port: Int, iterations: Int, script: String, expecting: String) throws -> LualoadRun {
+        let r = try Luaload.run(["-u", "2", "-n", "\(iterations)", "-k"] + (tls ? [] : ["--http2-prior-knowledge"])
+                                + ["-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"], script: script)
+        XCTAssertEqual(r.requests, 20, "tls \(tls): \(r.stderr)")
+        XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
+        XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 20)
+        XCTAssertTrue(r.stdout.contains(expecting), r.stdout)
+        return r
+    }
+
+    /// Starts a server and waits (up to 10 s) until each of `ports` accepts.
+    private static func launch(_ exe: String, _ args: [String], ports: [Int], cwd: URL? = nil, env: [String: String]? = nil,
+                               stdout: FileHandle? = nil) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = cwd }
+        if let env { p.environment = env }
+        p.standardOutput = stdout ?? FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !ports.allSatisfy(canConnect) {
+            guard p.isRunning, Date() < deadline else {
+                p.terminate()
+                throw NSError(domain: "HTTP2Tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "\(exe) did not start: \(args)"])
+            }
+            usleep(20_000)
+        }
+        return p
+    }
 
     /// The server's access log of one server: "protocol uri status" per request.
     private func served(_ name: String) -> [String] {
@@ -283,20 +293,11 @@ final class HTTP2Tests: XCTestCase {
             }
 
             """.write(toFile: "\(d)/nginx.conf", atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-        p.arguments = ["-e", "\(d)/error.log", "-p", d, "-c", "\(d)/nginx.conf"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        nginx = p
-        let deadline = Date().addingTimeInterval(5)
-        while !ports.values.allSatisfy(canConnect) {
-            guard p.isRunning, Date() < deadline else {
-                let log = (try? String(contentsOfFile: "\(d)/error.log", encoding: .utf8)) ?? ""
-                throw NSError(domain: "HTTP2Tests", code: 1, userInfo: [NSLocalizedDescriptionKey: "nginx did not start: \(log)"])
-            }
-            usleep(20_000)
+        do {
+            nginx = try launch("/usr/sbin/nginx", ["-e", "\(d)/error.log", "-p", d, "-c", "\(d)/nginx.conf"], ports: Array(ports.values))
+        } catch {
+            throw NSError(domain: "HTTP2Tests", code: 1, userInfo: [
+                NSLocalizedDescriptionKey: "nginx did not start: " + ((try? String(contentsOfFile: "\(d)/error.log", encoding: .utf8)) ?? "")])
         }
     }
 }
