@@ -132,6 +132,32 @@ final class HTTP2Tests: XCTestCase {
         XCTAssertEqual(served("goaway").count - before, 60 + r.abandoned)
     }
 
+    /// A server (Tests/helpers/h2_goaway.py, on the `h2` library) answers a request with GOAWAY(last_stream_id 0):
+    /// not processed, so it goes again on a new connection — once; a server that always does so fails it, named.
+    func testUnprocessedStreamAfterGoawayGoesOnceOnANewConnection() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".venv-test/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
+        let script = Luaload.script("task(function() http.get('/health') end)")
+        for (mode, failures) in [("first", 0), ("always", 3)] {
+            let port = try freePort()
+            let log = "\(Self.dir!)/goaway-\(mode).log"
+            let server = try Self.launch(python, [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", mode, log], ports: [port])
+            defer { server.terminate(); server.waitUntilExit() }
+            let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"], script: script)
+            XCTAssertEqual(r.requests, 3, mode)
+            XCTAssertEqual(r.failuresCount, failures, "\(mode): \(r.failures)")
+            let events = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+            if mode == "first" {
+                XCTAssertEqual(events, ["goaway", "served", "served", "served"])
+                XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 3)
+            } else {
+                XCTAssertEqual(events.count, 6)   // each request twice: the retry, then the failure
+                XCTAssertEqual(r.failureErrors(), ["HTTP/2 connection closed by the server (GOAWAY NO_ERROR) before the request was processed"])
+            }
+        }
+    }
+
     func testTenMegabytesEachWay() throws {
         let r = try Luaload.run(["-u", "1", "-n", "1", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["h2c"]!)"], script: Luaload.script("""
             task(function()

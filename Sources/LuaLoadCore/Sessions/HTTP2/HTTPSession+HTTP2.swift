@@ -112,10 +112,12 @@ extension SessionWorker where Session == HTTPSession {
     }
 
     /// The stream closed: a whole response, or RST_STREAM (a counted failure naming the server's error code).
+    /// REFUSED_STREAM says the server did not process it (RFC 9113 8.7; nghttp2 also closes so the streams a
+    /// GOAWAY left out): it may go again.
     func http2StreamEnded(_ i: Int) -> Bool {
         let code = vus[i].session.h2.errorCode
         guard code == 0 else {
-            failRequest(i, .http2Reset(code))
+            if code == NGHTTP2_REFUSED_STREAM.rawValue { http2Unprocessed(i) } else { failRequest(i, .http2Reset(code)) }
             return false
         }
         vus[i].session.response.head.append("\r\n")
@@ -124,11 +126,13 @@ extension SessionWorker where Session == HTTPSession {
         return false
     }
 
-    /// GOAWAY said the server did not process the request's stream: it goes once on a new connection, as
-    /// a stale keep-alive does; a second time it fails with the server's code.
+    /// The server did not process the request's stream (GOAWAY, REFUSED_STREAM): it goes once on a new
+    /// connection, as on a stale keep-alive; a second time it fails with the server's code.
     func http2Unprocessed(_ i: Int) {
-        let code = vus[i].session.h2.goawayCode
-        guard !vus[i].request.retried else { return failRequest(i, .http2GoAway(code)) }
+        guard !vus[i].request.retried else {
+            let h2 = vus[i].session.h2
+            return failRequest(i, h2.goaway ? .http2GoAway(h2.goawayCode) : .http2Reset(h2.errorCode))
+        }
         vus[i].request.retried = true
         vus[i].request.written = 0
         vus[i].request.started = 0
