@@ -158,6 +158,23 @@ final class HTTP2Tests: XCTestCase {
         }
     }
 
+    /// The same server in "stall" mode: its SETTINGS shut the flow-control window and it never opens it, so a
+    /// 100 kB body cannot go; the request's timeout names the stall.
+    func testFlowControlStallIsANamedFailure() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".venv-test/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
+        let port = try freePort()
+        let log = "\(Self.dir!)/stall.log"
+        let server = try Self.launch(python, [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", "stall", log], ports: [port])
+        defer { server.terminate(); server.waitUntilExit() }
+        let r = try Luaload.run(["-u", "1", "-n", "1", "--timeout", "1s", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"],
+                                script: Luaload.script("task(function() http.post('/upload', { body = string.rep('x', 100000) }) end)"))
+        XCTAssertEqual(r.requests, 1)
+        XCTAssertEqual(r.failureErrors(), ["HTTP/2 flow control: the server kept its window closed, the request body could not be sent before the timeout"])
+        XCTAssertEqual((try? String(contentsOfFile: log, encoding: .utf8)) ?? "", "headers\n")
+    }
+
     func testTenMegabytesEachWay() throws {
         let r = try Luaload.run(["-u", "1", "-n", "1", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["h2c"]!)"], script: Luaload.script("""
             task(function()

@@ -2,7 +2,9 @@
 
 Usage: h2_goaway.py PORT MODE LOG. MODE "first": the first request the server receives gets GOAWAY with
 last_stream_id 0 (the request was not processed) and the connection closes; every later request is answered
-200 "ok". MODE "always": every request gets that GOAWAY. Each event is appended to LOG: "goaway" or "served".
+200 "ok". MODE "always": every request gets that GOAWAY. MODE "stall": the server's SETTINGS give a window of 0 and it
+never opens it, so no request body can be sent (and no request is answered). Each event is appended to LOG:
+"goaway", "served" or "headers" (stall: a request's HEADERS arrived).
 """
 import socket
 import sys
@@ -11,6 +13,7 @@ import threading
 import h2.config
 import h2.connection
 import h2.events
+import h2.settings
 
 port, mode, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 lock = threading.Lock()
@@ -25,13 +28,17 @@ def note(what):
 def serve(sock):
     conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False))
     conn.initiate_connection()
+    if mode == "stall":
+        conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
     sock.sendall(conn.data_to_send())
     while True:
         data = sock.recv(65536)
         if not data:
             break
         for event in conn.receive_data(data):
-            if isinstance(event, h2.events.RequestReceived):
+            if isinstance(event, h2.events.RequestReceived) and mode == "stall":
+                note("headers")
+            elif isinstance(event, h2.events.RequestReceived):
                 with lock:
                     refuse = mode == "always" or goaways[0] == 0
                     goaways[0] += refuse

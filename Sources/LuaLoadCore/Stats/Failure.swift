@@ -37,6 +37,8 @@ public enum Failure: Hashable, Sendable {
     case http2GoAway(UInt32)
     /// HTTP/2: nghttp2 rejected the connection's frames (a protocol error): its error code.
     case http2(Int32)
+    /// HTTP/2: the request's timeout came while the server's flow-control window kept its body from being sent.
+    case http2Stalled
 
     /// The message, e.g. "HTTP 500 Internal Server Error" or "connect: Connection refused".
     /// `tlsMessages` is the table that `.tls` indexes (the worker's own).
@@ -56,6 +58,7 @@ public enum Failure: Hashable, Sendable {
         case .http2Reset(let code): return "HTTP/2 stream reset by the server (RST_STREAM " + http2ErrorName(code) + ")"
         case .http2GoAway(let code): return "HTTP/2 connection closed by the server (GOAWAY " + http2ErrorName(code) + ") before the request was processed"
         case .http2(let code): return "HTTP/2 protocol error: " + String(cString: nghttp2_strerror(code))
+        case .http2Stalled: return "HTTP/2 flow control: the server kept its window closed, the request body could not be sent before the timeout"
         }
     }
 }

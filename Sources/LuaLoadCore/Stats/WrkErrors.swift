@@ -23,7 +23,7 @@ public struct WrkErrors: Sendable {
             case .connect, .resolve, .noHost, .tls: connect += n
             case .send: write += n
             case .receive, .closedEarly, .badResponse, .badEncoding, .http2Reset, .http2GoAway, .http2: read += n
-            case .timeout: timeout += n
+            case .timeout, .http2Stalled: timeout += n
             }
             transport += n
         }

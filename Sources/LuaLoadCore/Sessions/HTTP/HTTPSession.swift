@@ -58,7 +58,9 @@ struct HTTPSession: VUSession {
         }
     }
 
-    static func fail(_ w: SessionWorker<Self>, _ i: Int, _ failure: Failure) { w.failRequest(i, failure) }
+    static func fail(_ w: SessionWorker<Self>, _ i: Int, _ failure: Failure) {
+        w.failRequest(i, failure == .timeout && w.http2Stalled(i) ? .http2Stalled : failure)
+    }
 
     static func restart(_ w: SessionWorker<Self>, _ i: Int) {
         w.http2Unswap(i)

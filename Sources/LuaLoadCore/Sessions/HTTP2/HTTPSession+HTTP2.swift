@@ -141,6 +141,14 @@ extension SessionWorker where Session == HTTPSession {
         connect(i)
     }
 
+    /// The request's body is not all out and the server's window (the stream's or the connection's) is shut.
+    func http2Stalled(_ i: Int) -> Bool {
+        let h2 = vus[i].session.h2
+        guard let session = h2.session, h2.swapped, h2.bodySent < h2.bodyLength else { return false }
+        return nghttp2_session_get_stream_remote_window_size(session, h2.stream) <= 0
+            || nghttp2_session_get_remote_window_size(session) <= 0
+    }
+
     /// The server closed the connection before the stream ended.
     func http2Closed(_ i: Int) {
         if vus[i].session.h2.goaway && vus[i].session.h2.stream > vus[i].session.h2.lastStream { return http2Unprocessed(i) }
