@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .target(name: "CPosix"),
         // ClientResponseParser's 16-byte scans: SSE2 intrinsics, static inline in include/httpscan.h.
         .target(name: "CHTTPScan"),
@@ -41,7 +42,7 @@ let package = Package(
         .target(
             name: "LuaLoadCore",
             dependencies: [
-                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "CHTTPScan", "COpenSSL", "CTLSShim", "CZlib", "CChartJS",
+                "LuaLoadLoop", "LuaLoadHTTP", "CPosix", "CLua", "CLuaShim", "CHTTPParser", "CHTTPScan", "COpenSSL", "CTLSShim", "CZlib", "CChartJS", "CNGHTTP2",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).

@@ -4,11 +4,12 @@
 #                                             python3-venv, and a venv .venv-test/ with httpbin + gunicorn, a real
 #                                             third-party HTTP server, hdrhistogram, an independent HDR decoder, and
 #                                             kubernetes-validate, which checks deploy/k8s/ offline; chromium-driver
-#                                             and selenium drive the --web page in a real browser)
+#                                             and selenium drive the --web page in a real browser; hypercorn, a
+#                                             Python HTTP/2 server; and nghttp2-server's nghttpd)
 set -euo pipefail
 need=()
 # libjs-chart.js: Chart.js, embedded into the binary at build time for the --web page's charts (Sources/CChartJS).
-for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev pkg-config libjs-chart.js; do
+for pkg in liblua5.4-dev lua-cjson-dev libhttp-parser-dev libssl-dev zlib1g-dev libnghttp2-dev pkg-config libjs-chart.js; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 # libsnappy-dev: snappy's C API, the block compression of Prometheus remote write (--out prometheus-rw=).
@@ -19,6 +20,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
   command -v luac5.4 >/dev/null 2>&1 || need+=(lua5.4)   # luac -p over the prelude's .lua files
+  command -v nghttpd >/dev/null 2>&1 || need+=(nghttp2-server)   # an HTTP/2 server for the h2 tests
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
   command -v prometheus >/dev/null 2>&1 || need+=(prometheus)   # a real Prometheus (2.42) for the metrics tests
 fi
@@ -30,9 +32,9 @@ fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
   # opentelemetry-proto: the OpenTelemetry project's message definitions, to decode --out otlp= exports.
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium, opentelemetry.proto' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium opentelemetry-proto"
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium, opentelemetry.proto, hypercorn' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium opentelemetry-proto hypercorn"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium" "opentelemetry-proto"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium" "opentelemetry-proto" "hypercorn"
   fi
 fi

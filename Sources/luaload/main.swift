@@ -117,6 +117,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Start the built-in target on a free loopback port and run against it (to try a script out).")
     var serve = false
 
+    @OptionGroup(title: "HTTP/2")
+    var http2: HTTP2Flags
+
     @OptionGroup(title: "Past one box (segments, start, tags)")
     var scale: ScaleOptions
 
@@ -165,6 +168,7 @@ struct RunCommand: ParsableCommand {
         options.tls.caFile = cacert
         options.tls.certFile = cert
         options.tls.keyFile = key
+        options.http2 = http2.mode
         options.segment = try scale.resolveSegment()
         let tags = try scale.resolveTags(segment: options.segment)
         let startAt = try scale.resolveStart()

@@ -168,8 +168,8 @@ final class ResponseParserTests: XCTestCase {
     let chunked = Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n".utf8)
 
     func parse(_ bytes: [UInt8], pieces: Int) -> (head: String, body: String, complete: Bool) {
-        let p = UnsafeMutablePointer<ResponseParser>.allocate(capacity: 1)
-        p.initialize(to: ResponseParser())
+        let p = UnsafeMutablePointer<ClientResponseParser>.allocate(capacity: 1)
+        p.initialize(to: ClientResponseParser())
         p.pointee.bind(p)
         p.pointee.reset(bodyless: false)
         defer { p.pointee.head.free(); p.pointee.body.free(); p.deallocate() }

@@ -120,6 +120,9 @@ local ResponseMT = { __index = function(res, k)
     return h
   elseif k == "url" then
     return absolute(rawget(res, CTX), rawget(res, PATH))
+  elseif k == "proto" then   -- "HTTP/1.1" or "HTTP/2.0" (k6's names): the head's first word
+    local raw = rawget(res, RAW)
+    return raw and raw:match("^(HTTP/[%d.]+)")
   elseif k == "history" then
     local h = {}
     rawset(res, "history", h)

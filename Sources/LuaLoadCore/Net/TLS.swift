@@ -15,6 +15,8 @@ public struct TLSOptions: Sendable {
     /// PEM client certificate (chain) for servers that ask for one; its key is in `keyFile`, or in this file.
     public var certFile: String?
     public var keyFile: String?
+    /// ALPN offers h2 before http/1.1 (HTTP/2 unless --http1.1).
+    public var offerH2 = false
 
     public init() {}
 }
@@ -40,7 +42,8 @@ public final class TLSContext {
         self.ctx = ctx
         verifies = !options.insecure
         tls_ctx_configure(ctx)
-        let alpn: [UInt8] = [8] + Array("http/1.1".utf8)   // length-prefixed protocol list
+        // Length-prefixed protocol list: h2 first when the run may speak HTTP/2 (the server picks).
+        let alpn: [UInt8] = (options.offerH2 ? [2] + Array("h2".utf8) : []) + [8] + Array("http/1.1".utf8)
         _ = SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count))
         SSL_CTX_set_verify(ctx, verifies ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
         SSL_CTX_sess_set_new_cb(ctx, tlsNewSession)
@@ -209,6 +212,14 @@ extension TLS {
 
     /// Whether the handshake resumed the session offered.
     static func resumed(_ ssl: OpaquePointer) -> Bool { SSL_session_reused(ssl) == 1 }
+
+    /// The server picked h2 by ALPN.
+    static func negotiatedH2(_ ssl: OpaquePointer) -> Bool {
+        var p: UnsafePointer<UInt8>? = nil
+        var n: UInt32 = 0
+        SSL_get0_alpn_selected(ssl, &p, &n)
+        return n == 2 && p![0] == 0x68 && p![1] == 0x32
+    }
 
     static func free(session: OpaquePointer) { SSL_SESSION_free(session) }
 }

@@ -18,9 +18,20 @@ public enum JSONReport {
             w.key("total"); row(w, s.total, s)
             tables(w, s)
             tls(w, s.tls)
+            protocols(w, s)
             history(w, s)
         }
         return w.output + "\n"
+    }
+
+    /// Responses by protocol: HTTP/2's counted as they came, HTTP/1.x's the rest (responses = completed
+    /// requests + redirect hops).
+    private static func protocols(_ w: JSONWriter, _ s: Summary) {
+        let responses = s.wrkErrors.completed + s.total.redirects
+        w.key("protocols"); w.object {
+            w.key("HTTP/1.1"); w.int(max(responses - s.http2Responses, 0))
+            w.key("HTTP/2.0"); w.int(s.http2Responses)
+        }
     }
 
     /// The failures and script-errors tables.

@@ -20,6 +20,8 @@ public struct RunOptions: Sendable {
     /// Keep a per-name time series (for --csv-full-history): the per-row snapshots are merged each second.
     public var historyByName = false
     public var tls = TLSOptions()
+    /// HTTP/2: by ALPN over TLS (default), never (--http1.1), or also on cleartext (--http2-prior-knowledge).
+    public var http2 = HTTP2Mode.alpn
     /// --stages: ramping users (closed model), overriding the script's `stages` / shape().
     public var stages: [Stage]?
     /// --rate: arrivals per second (open model); with `rateStages`, the rate at the start.

@@ -131,7 +131,9 @@ extension Worker {
         mailbox.setSchedule(schedule)
         loop.wake()
     }
+}
 
+extension SessionWorker {
     /// Worker side, at a wake-up: follows a new schedule from its next arrival on.
     func adoptSchedule() {
         guard arrivals != nil, let schedule = mailbox.takeSchedule() else { return }

@@ -57,7 +57,7 @@ extension Runner {
             if let n = options.iterations { c.iterationLimit = share(options.segment.iterations(n, pool: poolSize), of: plans, k) }
             c.mode = workerMode(thread: k, threads: plans.count, origin: origin)
             if let wrk, let ep = c.defaultEndpoint { c.defaultEndpoint = wrk.endpoint(k, base: ep) }
-            let worker = Worker(index: k, config: c, plan: plans[k])
+            let worker = Worker.make(index: k, config: c, plan: plans[k])
             worker.preparedScript = wrk?.state(k)
             worker.mailbox.notify = me
             return worker

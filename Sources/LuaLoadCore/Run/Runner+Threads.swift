@@ -6,7 +6,7 @@ import Glibc
 extension Runner {
     /// Runs setup() or teardown() alone on a worker of its own, to completion.
     func runHook(_ role: VURole, config: WorkerConfig) -> Worker {
-        let worker = Worker(index: 0, config: config, plan: [VUPlan(classIndex: 0, globalID: 0, startOffsetMicros: 0, role: role)])
+        let worker = Worker.make(index: 0, config: config, plan: [VUPlan(classIndex: 0, globalID: 0, startOffsetMicros: 0, role: role)])
         pthread_join(spawnThread(worker), nil)
         return worker
     }

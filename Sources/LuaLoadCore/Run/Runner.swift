@@ -108,6 +108,8 @@ public final class Runner {
         config.script = scriptOptions
         config.tls = options.tls
         config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }
+        config.http2 = wrk == nil ? options.http2 : .off   // (wrk's raw batches are HTTP/1.1 bytes)
+        config.tls.offerH2 = config.http2 != .off
         return config
     }
 

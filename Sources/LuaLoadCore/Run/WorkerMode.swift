@@ -39,7 +39,7 @@ public struct ArrivalPlan: Sendable {
     }
 }
 
-extension Worker {
+extension SessionWorker {
     /// At the worker's start: arm each VU's spawn (fixed), wait for the Runner's targets, or start the
     /// whole pool at once and arm the first arrival (open).
     func beginMode() {

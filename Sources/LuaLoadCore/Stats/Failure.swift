@@ -1,4 +1,5 @@
 import LuaLoadHTTP
+import CNGHTTP2
 import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +31,14 @@ public enum Failure: Hashable, Sendable {
     /// A TLS failure: the index of its text in the worker's table of distinct TLS texts (`WorkerStats.tlsMessages`),
     /// since OpenSSL's reasons are open-ended.
     case tls(Int32)
+    /// HTTP/2: the server reset the request's stream (RST_STREAM) with this error code.
+    case http2Reset(UInt32)
+    /// HTTP/2: the server closed the connection (GOAWAY, this code) without processing the request, twice.
+    case http2GoAway(UInt32)
+    /// HTTP/2: nghttp2 rejected the connection's frames (a protocol error): its error code.
+    case http2(Int32)
+    /// HTTP/2: the request's timeout came while the server's flow-control window kept its body from being sent.
+    case http2Stalled
 
     /// The message, e.g. "HTTP 500 Internal Server Error" or "connect: Connection refused".
     /// `tlsMessages` is the table that `.tls` indexes (the worker's own).
@@ -46,6 +55,13 @@ public enum Failure: Hashable, Sendable {
         case .resolve: return "cannot resolve the host name"
         case .noHost: return "no host for a relative path: give -H http://host:port or a full URL"
         case .tls(let k): return Int(k) < tlsMessages.count ? tlsMessages[Int(k)] : "TLS error"
+        case .http2Reset(let code): return "HTTP/2 stream reset by the server (RST_STREAM " + http2ErrorName(code) + ")"
+        case .http2GoAway(let code): return "HTTP/2 connection closed by the server (GOAWAY " + http2ErrorName(code) + ") before the request was processed"
+        case .http2(let code): return "HTTP/2 protocol error: " + String(cString: nghttp2_strerror(code))
+        case .http2Stalled: return "HTTP/2 flow control: the server kept its window closed, the request body could not be sent before the timeout"
         }
     }
 }
+
+/// An HTTP/2 error code's name (RFC 9113 section 7), e.g. "PROTOCOL_ERROR".
+func http2ErrorName(_ code: UInt32) -> String { String(cString: nghttp2_http2_strerror(code)) }

@@ -158,6 +158,8 @@ public struct WorkerStats {
     public var iterations = 0
     /// `luaload wrk`: every byte read from the server (heads and bodies), wrk's "read".
     public var bytesRead: UInt64 = 0
+    /// Responses that came over HTTP/2 (redirect hops included); the others came over HTTP/1.x.
+    public var http2Responses = 0
     public var tls = TLSStats()
     /// Distinct TLS failure texts, which `Failure.tls` indexes.
     public var tlsMessages: [String] = []

@@ -113,6 +113,8 @@ public struct Summary {
     public var users: Int
     public var threads: Int
     public var abandoned: Int
+    /// Responses over HTTP/2 (redirect hops included).
+    public var http2Responses = 0
     public var iterations: Int
     public var stopReason: StopReason
     public var rows: [RowSummary]
@@ -183,6 +185,7 @@ public struct Summary {
                 if var e = errorTable[k] { e.count += v.count; errorTable[k] = e } else { errorTable[k] = v }
             }
             abandoned += w.abandoned
+            http2Responses += w.http2Responses
             bytesRead += w.bytesRead
             wrkErrors.add(w)
             iterations += w.iterations

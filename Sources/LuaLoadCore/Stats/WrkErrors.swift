@@ -22,8 +22,8 @@ public struct WrkErrors: Sendable {
             case .status: status += n; continue
             case .connect, .resolve, .noHost, .tls: connect += n
             case .send: write += n
-            case .receive, .closedEarly, .badResponse, .badEncoding: read += n
-            case .timeout: timeout += n
+            case .receive, .closedEarly, .badResponse, .badEncoding, .http2Reset, .http2GoAway, .http2: read += n
+            case .timeout, .http2Stalled: timeout += n
             }
             transport += n
         }

@@ -6,7 +6,7 @@ import Glibc
 
 /// TLS on a Worker's connections: the handshake (its time recorded apart from request latency) and the
 /// per-thread table of distinct failure texts.
-extension Worker {
+extension SessionWorker {
     /// TCP is up on an https endpoint: start the handshake, offering the connection's last session with this
     /// endpoint (a reconnect after the server closed the connection resumes instead of a full handshake).
     func startHandshake(_ i: Int) {
@@ -14,15 +14,15 @@ extension Worker {
             do {
                 tls = try TLSContext(config.tls)
             } catch {
-                return failRequest(i, tlsFailure("TLS: \(error)"))
+                return Session.fail(self, i, tlsFailure("TLS: \(error)"))
             }
         }
         let ep = vus[i].conn.endpoint
         let session = vus[i].conn.sessionEndpoint == ep ? vus[i].conn.session : nil
-        let owner = (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser>.offset(of: \VirtualUser.conn)!)
+        let owner = (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser<Session>>.offset(of: \VirtualUser<Session>.conn)!)
             .assumingMemoryBound(to: Connection.self)
         guard let ssl = tls!.connection(fd: vus[i].conn.fd, endpoint: endpoints[ep], owner: owner, session: session) else {
-            return failRequest(i, tlsFailure("TLS: cannot create a connection: " + (TLS.queuedError() ?? "out of memory")))
+            return Session.fail(self, i, tlsFailure("TLS: cannot create a connection: " + (TLS.queuedError() ?? "out of memory")))
         }
         vus[i].conn.transport = .tls(ssl)
         vus[i].conn.handshakeStarted = monotonicMicros()
@@ -40,13 +40,14 @@ extension Worker {
             let micros = monotonicMicros() &- vus[i].conn.handshakeStarted
             vus[i].request.clock.tls = micros
             stats.tls.recordHandshake(micros: micros, resumed: TLS.resumed(ssl))
+            guard Session.connected(self, i, alpnH2: TLS.negotiatedH2(ssl)) else { return }
             vus[i].conn.state = .writing
             write(i)
         case .wantRead, .wantWrite:   // the transport says which readiness it waits for
             setWantsWrite(i, result == .wantWrite)
         default:
             vus[i].conn.broken = true
-            failRequest(i, tlsFailure(i, "TLS handshake", result))
+            Session.fail(self, i, tlsFailure(i, "TLS handshake", result))
         }
     }
 
@@ -61,9 +62,9 @@ extension Worker {
     func tlsFailure(_ text: String) -> Failure {
         stats.tls.errors += 1
         if let k = stats.tlsMessages.firstIndex(of: text) { return .tls(Int32(k)) }
-        if stats.tlsMessages.count < Self.maxTLSMessages - 1 {
+        if stats.tlsMessages.count < Worker.maxTLSMessages - 1 {
             stats.tlsMessages.append(text)
-        } else if stats.tlsMessages.count == Self.maxTLSMessages - 1 {
+        } else if stats.tlsMessages.count == Worker.maxTLSMessages - 1 {
             stats.tlsMessages.append("TLS error (one of too many distinct TLS errors to list)")
         }
         return .tls(Int32(stats.tlsMessages.count - 1))

@@ -4,19 +4,31 @@ import CPosix
 import Glibc
 #endif
 
-/// A VU's connection in a Worker: connect, readiness events, write, read — one code path for plain TCP and
-/// TLS, which differ only behind `Transport` (and in the handshake, Worker+TLS).
-extension Worker {
+/// The connection driver (h2load's Client): a VU's connection — connect, readiness events, write, read — one
+/// code path for plain TCP and TLS, which differ only behind `Transport` (and in the handshake, Worker+TLS), and
+/// for every protocol session, to which it reports what happened (bytes read, the peer's close, failures).
+extension SessionWorker {
+    /// Sends the exchange's bytes on the VU's kept-alive connection to its endpoint, or connects first.
+    @inline(__always)
+    func send(_ i: Int) {
+        if vus[i].conn.state == .idle && vus[i].conn.endpoint == vus[i].request.endpoint {
+            vus[i].conn.state = .writing
+            write(i)
+        } else {
+            connect(i)
+        }
+    }
+
     func connect(_ i: Int) {
         closeConnection(i)
         let ep = vus[i].request.endpoint
         switch endpoints.state(ep) {
         case .resolved: break
-        case .failed: return failRequest(i, .resolve)
+        case .failed: return Session.fail(self, i, .resolve)
         case .unresolved, .pending: return awaitName(i, ep)
         }
         let fd = Sys.tcpSocket(family: endpoints[ep].family)
-        guard fd >= 0 else { return failRequest(i, .connect(-fd)) }
+        guard fd >= 0 else { return Session.fail(self, i, .connect(-fd)) }
         vus[i].conn.fd = fd
         vus[i].conn.generation &+= 1
         vus[i].conn.endpoint = ep
@@ -30,7 +42,7 @@ extension Worker {
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Sys.connect(fd, $0, endpoints[ep].addressLength) }
         }
-        if rc != 0 && rc != -EINPROGRESS { failRequest(i, .connect(-rc)) }
+        if rc != 0 && rc != -EINPROGRESS { Session.fail(self, i, .connect(-rc)) }
         // Connected or under way: EPOLLOUT reports it.
     }
 
@@ -53,13 +65,13 @@ extension Worker {
     func onConnected(_ i: Int, _ events: UInt32) {
         if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
             let err = Sys.socketError(vus[i].conn.fd)
-            return failRequest(i, .connect(err != 0 ? err : ECONNREFUSED))
+            return Session.fail(self, i, .connect(err != 0 ? err : ECONNREFUSED))
         }
         guard events & EPOLLOUT.rawValue != 0 else { return }
         vus[i].request.clock.connect = monotonicMicros() &- vus[i].conn.connectStarted
         if endpoints[vus[i].conn.endpoint].tls {
             startHandshake(i)
-        } else {
+        } else if Session.connected(self, i, alpnH2: false) {
             vus[i].conn.state = .writing
             write(i)
         }
@@ -69,6 +81,7 @@ extension Worker {
     /// the next request opens a fresh one instead of failing on a dead socket. (On TLS, a session ticket is
     /// read here and keeps the connection: the transport then wants more.)
     func onIdleReadable(_ i: Int) {
+        if Session.idleReadable(self, i) { return }
         if vus[i].conn.read(readBuffer, readCapacity) != .wantRead { closeConnection(i) }
     }
 
@@ -82,7 +95,7 @@ extension Worker {
     }
 
     func write(_ i: Int) {
-        if vus[i].request.written == 0 { vus[i].request.started = monotonicMicros() }
+        if vus[i].request.started == 0 { vus[i].request.started = monotonicMicros() }
         let remaining = vus[i].request.bytes.count - vus[i].request.written
         let result = vus[i].conn.write(vus[i].request.bytes.base! + vus[i].request.written, remaining)
         switch result {
@@ -91,28 +104,25 @@ extension Worker {
             if n == remaining {
                 vus[i].conn.state = .reading
                 // Written in one call: the send phase is that call's (not timed apart).
-                vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
+                // (Set once: HTTP/2's later frames — acknowledgements, more DATA — leave it.)
+                if vus[i].request.clock.sent == 0 {
+                    vus[i].request.clock.sent = n == vus[i].request.bytes.count ? vus[i].request.started : monotonicMicros()
+                }
             }
             setWantsWrite(i, n != remaining)
         case .wantRead, .wantWrite:   // the transport says which readiness it waits for (EPOLLIN is always set)
             setWantsWrite(i, result == .wantWrite)
         default:
             if retryOnStaleConnection(i) { return }
-            failRequest(i, result == .tlsFailed ? tlsFailure(i, "TLS write", result) : .send(result.errno))
+            Session.fail(self, i, result == .tlsFailed ? tlsFailure(i, "TLS write", result) : .send(result.errno))
         }
     }
 
+    /// Readable while a response is due: the bytes go to the session until it has what it waits for.
     func read(_ i: Int) {
-        if rawMode { return rawRead(i) }
         var result = vus[i].conn.read(readBuffer, readCapacity)
         while case .done(let n) = result {
-            let first = !vus[i].request.gotBytes
-            vus[i].request.gotBytes = true
-            let err = vus[i].request.response.feed(readBuffer, n)
-            if err != 0 { return failRequest(i, .badResponse(UInt32(err))) }
-            if vus[i].request.response.complete { return completeRequest(i) }
-            // A response in several reads: its first byte's time is known only now (else it is the end's).
-            if first { vus[i].request.clock.first_byte = monotonicMicros() }
+            guard Session.received(self, i, readBuffer, n) else { return }
             // The transport may already hold the next bytes, which epoll cannot see: take them now.
             guard vus[i].conn.transport.hasBufferedBytes else { return }
             result = vus[i].conn.read(readBuffer, readCapacity)
@@ -121,13 +131,10 @@ extension Worker {
         case .wantRead, .wantWrite:   // the transport says which readiness it waits for
             setWantsWrite(i, result == .wantWrite)
         case .closed:
-            vus[i].request.response.feedEOF()
-            if vus[i].request.response.complete { return completeRequest(i) }
-            if retryOnStaleConnection(i) { return }
-            failRequest(i, .closedEarly)
+            Session.peerClosed(self, i)
         default:
             if retryOnStaleConnection(i) { return }
-            failRequest(i, result == .tlsFailed ? tlsFailure(i, "TLS read", result) : .receive(result.errno))
+            Session.fail(self, i, result == .tlsFailed ? tlsFailure(i, "TLS read", result) : .receive(result.errno))
         }
     }
 
@@ -138,13 +145,17 @@ extension Worker {
         vus[i].request.retried = true
         vus[i].request.written = 0
         vus[i].request.started = 0
-        vus[i].request.response.reset(bodyless: vus[i].request.response.bodyless)
+        vus[i].request.clock.sent = 0
+        Session.restart(self, i)
         connect(i)
         return true
     }
 
     @inline(__always)
-    func closeConnection(_ i: Int) { vus[i].conn.close() }
+    func closeConnection(_ i: Int) {
+        Session.connectionClosed(self, i)
+        vus[i].conn.close()
+    }
 }
 
 extension IOResult {

@@ -32,6 +32,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var mode = WorkerMode.fixed
     /// `luaload wrk`: the one stats row (method, URL) every response is recorded in; nil in Locust's model.
     public var wrkRow: (method: String, name: String)? = nil
+    /// Whether and how HTTP/2 is spoken (Sessions/HTTP2).
+    public var http2 = HTTP2Mode.off
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -49,19 +51,63 @@ enum WorkerPhase: Equatable {
     case stopping(until: UInt64)
 }
 
-/// One thread's whole engine (h2load's Worker): its epoll loop, its Lua state, its share of the VUs and its stats.
-/// One request goes: Lua yields a frame (Worker+Lua) → encode, connect/send (Worker+Request, Worker+Connection)
-/// → read/parse → resume Lua with the reply → the next frame settles and records the outcome.
-public final class Worker: @unchecked Sendable {
+/// One thread's engine as the Runner sees it (h2load's Worker): started on its own thread (`run`), stopped
+/// from any thread, read through its mailbox. Which protocol session its VUs carry is the subclass's
+/// (`SessionWorker<Session>`); `make` picks it.
+public class Worker: @unchecked Sendable {
     let index: Int
     let config: WorkerConfig
     let mailbox = WorkerMailbox()
     let loop = EventLoop(capacity: 512)
+    /// What setup() returned (JSON), or why it failed; read by the Runner after the worker ends.
+    public internal(set) var setupResult: String?
+    public internal(set) var setupFailure: String?
+    public internal(set) var reachedIterationLimit = false
+    /// `luaload wrk`: the thread's Lua state, made on the main thread (setup(thread) and init(args) ran in it).
+    public var preparedScript: LuaScript?
+    static let maxTLSMessages = 256
+
+    init(index: Int, config: WorkerConfig) {
+        self.index = index
+        self.config = config
+    }
+
+    /// The worker for `config`: wrk's pipelined raw batches for `luaload wrk`, else HTTP requests (Locust's model).
+    public static func make(index: Int, config: WorkerConfig, plan: [VUPlan]) -> Worker {
+        if config.wrkRow != nil { return RawWorker(index: index, config: config, plan: plan) }
+        return HTTPWorker(index: index, config: config, plan: plan)
+    }
+
+    /// The thread's body: runs the loop until the worker stops, then posts its final stats.
+    public func run() { fatalError("Worker.run: a SessionWorker runs") }
+
+    /// Asks the worker to stop (any thread): in-flight requests are abandoned, on_stop hooks run.
+    public func requestStop() {
+        mailbox.stopRequested()
+        loop.wake()
+    }
+
+    /// A second SIGINT / SIGTERM: the loop ends at its next turn (no grace, no more on_stop); finishAll
+    /// then counts what is in flight as abandoned.
+    public func requestStopNow() {
+        mailbox.stopNowRequested()
+        loop.wake()
+    }
+}
+
+/// A Worker whose VUs carry `Session` (Sessions/): its epoll loop, its Lua state, its share of the VUs and its
+/// stats. One request goes: Lua yields a frame (Worker+Lua) → the session encodes it and the connection driver
+/// (Worker+Connection, Worker+TLS) connects and writes → bytes read go to the session → it settles the
+/// exchange and resumes Lua with the reply. Generic rather than a protocol existential, so each session's
+/// calls are specialised and inlined: the hot path has no dynamic dispatch. Its concrete subclasses below
+/// only enter the loop: a generic class's overridden method runs unspecialised (from the vtable, types read
+/// from metadata at run time: +540 instructions a request, callgrind), a concrete one's calls are specialised.
+class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     var script: LuaScript!
     var L: OpaquePointer { script.L }
 
     /// The VUs, in one buffer allocated once: their addresses are stable (parsers and OpenSSL point into them).
-    var vus: UnsafeMutablePointer<VirtualUser>
+    var vus: UnsafeMutablePointer<VirtualUser<Session>>
     let vuCount: Int
     /// One timer per VU: its spawn time, wait, sleep or request timeout.
     var timers: TimerHeap
@@ -72,23 +118,19 @@ public final class Worker: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawPointer
     let readCapacity = 65536
 
-    public internal(set) var stats = WorkerStats()
+    var stats = WorkerStats()
     var interval = IntervalSnapshot()
     var phase = WorkerPhase.running
-    /// VUs started and not done.
+    /// VUs started and not done; of them, those parked; of them, those running on_stop (Worker+VUState keeps these).
     var active = 0
+    var parked = 0
+    var stopHooks = 0
     /// VUs whose spawn timer has not fired yet.
     var pendingVUs = 0
-    /// While draining: VUs still inside a task run.
-    var inTask = 0
     var runStart: UInt64 = 0
     var nextPublish: UInt64 = 0
     /// Each failure's text as a C string, made on first use, for `res.error`.
     var failureTexts: [Failure: ContiguousArray<CChar>] = [:]
-    /// What setup() returned (JSON), or why it failed; read by the Runner after the worker ends.
-    public internal(set) var setupResult: String?
-    public internal(set) var setupFailure: String?
-    public internal(set) var reachedIterationLimit = false
     /// Made at the first https connection.
     var tls: TLSContext?
     /// Decodes gzip and deflate bodies; made at the first one.
@@ -99,37 +141,25 @@ public final class Worker: @unchecked Sendable {
     var awaitingName: [Int32: [(vu: Int, generation: UInt32, since: UInt64)]] = [:]
     /// The open model's schedule, queue and free VUs; nil in the closed model.
     var arrivals: ArrivalState?
-    /// Ramp-downs: VUs running their on_stop (counted in `active`, not in the users shown).
-    var stopHooks = 0
-    static let maxTLSMessages = 256
-    /// `luaload wrk`: the thread's Lua state, made on the main thread (setup(thread) and init(args) ran in it).
-    public var preparedScript: LuaScript?
 
-    public init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
-        self.index = index
-        self.config = config
+    init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         vuCount = plan.count
         vus = .allocate(capacity: max(plan.count, 1))
         for (i, p) in plan.enumerated() {
             (vus + i).initialize(to: VirtualUser(classIndex: Int32(p.classIndex), globalID: Int32(p.globalID), startOffset: p.startOffsetMicros))
             vus[i].role = p.role
-            let parser = (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser>.offset(of: \VirtualUser.request.response)!)
-                .assumingMemoryBound(to: ClientResponseParser.self)
-            parser.pointee.bind(parser)
         }
         timers = TimerHeap(capacity: plan.count + 1)   // + the open model's arrival timer
         readBuffer = .allocate(byteCount: readCapacity, alignment: 16)
         endpoints = EndpointTable(default: config.defaultEndpoint, classes: config.classEndpoints)
+        super.init(index: index, config: config)
     }
 
     deinit {
         for i in 0..<vuCount {
             vus[i].conn.release()
             vus[i].request.bytes.free()
-            vus[i].request.response.head.free()
-            vus[i].request.response.body.free()
-            vus[i].raw.parser.head.free()
-            vus[i].raw.parser.body.free()
+            vus[i].session.free()
         }
         vus.deinitialize(count: vuCount)
         vus.deallocate()
@@ -137,15 +167,17 @@ public final class Worker: @unchecked Sendable {
         readBuffer.deallocate()
     }
 
-    /// Asks the worker to stop (any thread): in-flight requests are abandoned, on_stop hooks run.
-    public func requestStop() {
-        mailbox.stopRequested()
-        loop.wake()
+    /// Where VU `i`'s session lives (the VU buffer never moves): parsers and C callbacks point at it.
+    @inline(__always)
+    func sessionPointer(_ i: Int) -> UnsafeMutablePointer<Session> {
+        (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser<Session>>.offset(of: \VirtualUser<Session>.session)!)
+            .assumingMemoryBound(to: Session.self)
     }
 
     // MARK: - The loop
 
-    public func run() {
+    /// The thread's body (called by the concrete subclass's `run`, so it is specialised for `Session`).
+    final func runLoop() {
         do {
             if let prepared = preparedScript { script = prepared } else {
                 script = try LuaScript(path: config.scriptPath, seed: Int(monotonicMicros() & 0x7fff_ffff) ^ (index &* 7919), options: config.script)
@@ -232,16 +264,26 @@ public final class Worker: @unchecked Sendable {
             case .stopHook: break
             }
         case .sleeping:
-            vus[i].state = .runningLua
+            move(i, to: .runningLua)
             resume(i, nargs: 0)
         case .inRequest:
             let deadline = vus[i].request.deadline   // (0 for `luaload wrk`'s batches: they arm their own)
             if deadline > monotonicMicros() { return timers.arm(i, at: deadline) }
-            failRequest(i, .timeout)
+            Session.fail(self, i, .timeout)
         case .runningLua, .parked, .idle, .retired, .done:
             break   // a request's timeout left armed after its response (see completeRequest)
         }
     }
+}
+
+/// Locust's model: HTTP requests.
+final class HTTPWorker: SessionWorker<HTTPSession>, @unchecked Sendable {
+    override func run() { runLoop() }
+}
+
+/// `luaload wrk`: raw pipelined batches.
+final class RawWorker: SessionWorker<RawSession>, @unchecked Sendable {
+    override func run() { runLoop() }
 }
 
 extension WorkerPhase {

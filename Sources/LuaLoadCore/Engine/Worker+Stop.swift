@@ -2,24 +2,20 @@ import LuaLoadLoop
 
 /// How a Worker stops: at once (in-flight requests abandoned and counted), or first letting running task
 /// runs finish (--stop-timeout); then each stopped VU's on_stop hook, bounded in time.
-extension Worker {
+extension SessionWorker {
     /// Stopping with a grace (--stop-timeout): VUs between task runs stop now; the others go on until
     /// their task run ends (`park`) or the grace is over.
     func beginDrain() {
         phase = .draining(until: monotonicMicros() + config.stopGraceMicros)
-        inTask = 0
         for i in 0..<vuCount {
             switch vus[i].state {
             case .notStarted:
                 timers.cancel(i)
-                vus[i].state = .done
+                move(i, to: .done)
             case .sleeping where vus[i].inWait, .runningLua where vus[i].inWait, .idle:   // between task runs
-                inTask += 1
                 park(i)
-            case .done, .parked, .retired:
-                break
             default:
-                inTask += 1
+                break   // ended, or inside a task run (counted in inTask)
             }
         }
     }
@@ -27,8 +23,7 @@ extension Worker {
     /// The VU's task run ended during the grace: it stays here until the stop.
     func park(_ i: Int) {
         timers.cancel(i)
-        vus[i].state = .parked
-        inTask -= 1
+        move(i, to: .parked)
     }
 
     /// In-flight requests are abandoned (not recorded) and counted; settled outcomes are recorded;
@@ -45,10 +40,10 @@ extension Worker {
             closeConnection(i)
             timers.cancel(i)
             releaseCoroutine(i)
-            vus[i].state = .done
+            move(i, to: .done)
             if started && vus[i].role == .user && config.classes[Int(vus[i].classIndex)].hasOnStop { hooks.append(i) }
         }
-        active = stopHooks
+        assert(active == stopHooks, "after the stop only on_stop hooks of ramp-downs are active")
         for i in hooks { startVU(i, function: script.vuStopRef) }
     }
 
@@ -64,14 +59,7 @@ extension Worker {
     /// counted as abandoned (recorded + abandoned = what the server received).
     func countIfAbandoned(_ i: Int) {
         guard vus[i].state == .inRequest && vus[i].request.written > 0 else { return }
-        stats.abandoned += rawMode ? vus[i].raw.expected - vus[i].raw.received : 1   // a wrk batch: its unanswered requests
-    }
-
-    /// A second SIGINT / SIGTERM: the loop ends at its next turn (no grace, no more on_stop); finishAll
-    /// then counts what is in flight as abandoned.
-    public func requestStopNow() {
-        mailbox.stopNowRequested()
-        loop.wake()
+        stats.abandoned += Session.unanswered(self, i)   // a wrk batch: its unanswered requests
     }
 
     func stopNow() {

@@ -4,7 +4,7 @@ import CLuaShim
 
 /// The Lua side of a Worker: VUs are coroutines; each yield is a frame (yield_protocol.h) that settles the
 /// previous response, counts finished task runs and asks for the next operation.
-extension Worker {
+extension SessionWorker {
     func startVU(_ i: Int, function: Int32, arguments: Bool = true) {
         guard let co = lua_newthread(L) else { return }
         vus[i].co = co
@@ -16,8 +16,7 @@ extension Worker {
             lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
             lua_pushboolean(co, arrivals != nil ? 1 : 0)   // vu_main's `open`: one task run per arrival
         }
-        vus[i].state = .runningLua
-        active += 1
+        move(i, to: .runningLua)
         resume(i, nargs: arguments ? 3 : 0)
     }
 
@@ -41,17 +40,13 @@ extension Worker {
             if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i) } else { settle(i, frame) }
             guard countFinished(i, frame) else { return }
             switch op {
-            case Int(LL_OP_HTTP):
-                startRequest(i, frame, carried: carried)
+            case Int(LL_OP_HTTP), Int(LL_OP_RAW):   // the session sends it
+                let sent = Session.start(self, i, frame, carried: carried)
                 frame.pop()
+                if !sent { endVU(i) }
                 return
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
                 if onWait(i, frame, inline: &inlineZeroWait) { nargs = 0; continue }
-                return
-            case Int(LL_OP_RAW):
-                let sent = startRaw(i, frame)
-                frame.pop()
-                if !sent { endVU(i) }
                 return
             case Int(LL_OP_THREAD_STOP):   // thread:stop(): this whole worker stops
                 frame.pop()
@@ -110,7 +105,7 @@ extension Worker {
         if case .draining = phase, isWait {
             park(i)
         } else if seconds > 0 {
-            vus[i].state = .sleeping
+            move(i, to: .sleeping)
             timers.arm(i, at: monotonicMicros() + UInt64(seconds * 1_000_000))
         } else if inline, phase == .running {
             inline = false
@@ -164,7 +159,7 @@ extension Worker {
 
     /// Where VU `i`'s request phases are kept, for `res.timings` (the VU buffer never moves).
     func timingsPointer(_ i: Int) -> UnsafeMutablePointer<ll_timings> {
-        (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser>.offset(of: \VirtualUser.request.clock)!)
+        (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser<Session>>.offset(of: \VirtualUser<Session>.request.clock)!)
             .assumingMemoryBound(to: ll_timings.self)
     }
 
@@ -198,16 +193,12 @@ extension Worker {
         closeConnection(i)
         timers.cancel(i)
         releaseCoroutine(i)
-        if vus[i].state != .done && vus[i].state != .retired {
-            if case .draining = phase, vus[i].state != .parked { inTask -= 1 }
-            if vus[i].role == .stopHook {   // its on_stop after a ramp-down ended: a ramp-up may start it again
-                vus[i].role = .user
-                vus[i].state = .retired
-                stopHooks -= 1
-            } else {
-                vus[i].state = .done
-            }
-            active -= 1
+        guard vus[i].state.isActive else { return }
+        if vus[i].role == .stopHook {   // its on_stop after a ramp-down ended: a ramp-up may start it again
+            move(i, to: .retired)
+            setRole(i, .user)
+        } else {
+            move(i, to: .done)
         }
     }
 

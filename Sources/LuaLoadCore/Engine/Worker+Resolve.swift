@@ -2,7 +2,7 @@ import LuaLoadLoop
 
 /// Host names met in full URLs are resolved off the loop (Resolver): the VU waits, its request timeout
 /// running, while the thread's other VUs go on; the wait is the request's dns phase.
-extension Worker {
+extension SessionWorker {
     /// VU `i` needs endpoint `ep`'s address: ask the resolver once per endpoint, and wait.
     func awaitName(_ i: Int, _ ep: Int32) {
         if endpoints.state(ep) == .unresolved {
@@ -23,7 +23,7 @@ extension Worker {
             for w in waiting where vus[w.vu].conn.state == .resolving && vus[w.vu].conn.generation == w.generation {
                 vus[w.vu].conn.state = .closed
                 vus[w.vu].request.clock.dns = now &- w.since
-                if answer.failure != nil { failRequest(w.vu, .resolve) } else { connect(w.vu) }
+                if answer.failure != nil { Session.fail(self, w.vu, .resolve) } else { connect(w.vu) }
             }
         }
     }

@@ -1,7 +1,7 @@
 /// Ramps (--stages, shape()): the Runner posts the run's target user count and each worker follows it
 /// with its own VUs, which are dealt in global spawn order (VU k on thread k mod T), so the first N of the
 /// whole run are the ones that run. Costs nothing per request: it happens at the mailbox's wake-ups.
-extension Worker {
+extension SessionWorker {
     func follow(targetUsers: Int) {
         for i in 0..<vuCount where vus[i].role == .user || vus[i].role == .stopHook {
             let wanted = Int(vus[i].globalID) < targetUsers
@@ -25,11 +25,9 @@ extension Worker {
         closeConnection(i)
         timers.cancel(i)
         releaseCoroutine(i)
-        active -= 1
-        vus[i].state = .retired
+        move(i, to: .retired)
         guard config.classes[Int(vus[i].classIndex)].hasOnStop else { return }
-        vus[i].role = .stopHook
-        stopHooks += 1
+        setRole(i, .stopHook)
         startVU(i, function: script.vuStopRef)
     }
 }

@@ -12,12 +12,10 @@ enum VUState: UInt8 {
 
 import CLuaShim
 
-/// The request in flight: its bytes, how much of them went out, and the response being parsed.
+/// The exchange in flight, as the connection driver sees it: the bytes to write (encoded by the session, reused
+/// from one request to the next), how much of them went out, where they go, and when its phases happened.
 struct RequestInFlight {
-    /// The encoded request, reused from one request to the next (and sent again as it is when the next
-    /// request is the same: `layout`).
     var bytes = ByteBuffer()
-    var layout = RequestEncoder.Layout()
     var written = 0
     /// The endpoint it goes to.
     var endpoint: Int32 = 0
@@ -37,7 +35,6 @@ struct RequestInFlight {
     var retried = false
     /// Any response byte arrived: the server had the request.
     var gotBytes = false
-    var response = ClientResponseParser()
 }
 
 /// A finished request whose outcome the script may still override (res:failure / res:success); recorded
@@ -58,9 +55,12 @@ struct PendingOutcome {
     var late: UInt64 = 0
 }
 
-/// One virtual user: its coroutine, its connection and the request in flight. Lives in a buffer the worker
-/// allocates once, so its address is stable (OpenSSL points back into it) and it is never retained.
-struct VirtualUser {
+/// One virtual user: its coroutine, its connection, the exchange in flight and its protocol session's state
+/// (only its worker's session type). Lives in a buffer the worker allocates once, so its address is stable
+/// (OpenSSL and parsers point back into it) and it is never retained. Its state changes in one place
+/// (Worker+VUState). `pending` and `request.clock` belong to the yield protocol (the outcome the next frame
+/// settles, `res.timings`), above any session.
+struct VirtualUser<Session: VUSession> {
     var state = VUState.notStarted
     var classIndex: Int32
     var globalID: Int32
@@ -73,8 +73,7 @@ struct VirtualUser {
     var conn = Connection()
     var request = RequestInFlight()
     var pending = PendingOutcome()
-    /// `luaload wrk`: the batch of raw requests out (Worker+Raw).
-    var raw = RawBatch()
+    var session = Session()
 
     init(classIndex: Int32, globalID: Int32, startOffset: UInt64) {
         self.classIndex = classIndex

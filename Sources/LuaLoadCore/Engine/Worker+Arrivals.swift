@@ -28,7 +28,7 @@ struct ArrivalState {
     }
 }
 
-extension Worker {
+extension SessionWorker {
     func armNextArrival() {
         guard let a = arrivals, let due = a.dueMicros(a.next) else { return }
         timers.arm(a.timerID, at: due)
@@ -37,14 +37,14 @@ extension Worker {
     /// Arrivals due within this long after the timer start with it: at 10,000/s one wake-up serves ten
     /// (as the closed model's ms timers batch), where one wake-up each cost twice the CPU per request.
     /// None starts more than this early, and a request is never timed from before its first byte.
-    static let arrivalBatchMicros: UInt64 = 1000
+    static var arrivalBatchMicros: UInt64 { 1000 }
 
     /// The arrival timer fired: each arrival now due starts on a free VU; without one it waits (queue)
     /// or is dropped (drop).
     func onArrivals(now: UInt64) {
         guard phase == .running else { return }
         let firstDue = arrivals!.next
-        while let due = arrivals!.dueMicros(arrivals!.next), due <= now + Worker.arrivalBatchMicros {
+        while let due = arrivals!.dueMicros(arrivals!.next), due <= now + Self.arrivalBatchMicros {
             arrivals!.next += 1
             stats.arrivals!.scheduled += 1
             if arrivals!.plan.late == .drop {
@@ -78,7 +78,7 @@ extension Worker {
             interval.arrivalsLate += 1
         }
         vus[i].dueAt = due
-        vus[i].state = .runningLua
+        move(i, to: .runningLua)
     }
 
     /// LL_OP_IDLE: VU `i` ran on_start or a task run. It takes the oldest waiting arrival (queue), or goes
@@ -90,7 +90,7 @@ extension Worker {
             return false
         }
         guard phase == .running, arrivals!.head < arrivals!.next else {
-            vus[i].state = .idle
+            move(i, to: .idle)
             arrivals!.free.append(Int32(i))
             return false
         }

@@ -1,0 +1,18 @@
+import ArgumentParser
+import LuaLoadCore
+
+/// HTTP/2 (docs/http2.md): over TLS ALPN offers h2 and http/1.1 unless --http1.1; --http2-prior-knowledge speaks
+/// h2c on cleartext (curl's names).
+struct HTTP2Flags: ParsableArguments {
+    @Flag(name: .customLong("http1.1"), help: "Speak HTTP/1.1 only: TLS offers only http/1.1 by ALPN.")
+    var http11 = false
+
+    @Flag(name: .customLong("http2-prior-knowledge"), help: "Speak HTTP/2 on cleartext http:// too (h2c, no upgrade).")
+    var priorKnowledge = false
+
+    func validate() throws {
+        if http11 && priorKnowledge { throw ValidationError("--http1.1 and --http2-prior-knowledge exclude each other") }
+    }
+
+    var mode: HTTP2Mode { http11 ? .off : (priorKnowledge ? .priorKnowledge : .alpn) }
+}

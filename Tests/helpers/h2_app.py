@@ -1,0 +1,30 @@
+"""ASGI app for the HTTP/2 tests under hypercorn (a Python HTTP/2 server nobody here wrote).
+
+Every request appends "HTTP/<version> <path>" to the file named by $H2_APP_LOG, so the test counts what the
+server received and over which protocol. /health answers "ok"; /echo answers "<method>|<body length>|<cookie>".
+"""
+import os
+
+LOG = os.environ["H2_APP_LOG"]
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        event = await receive()
+        body += event.get("body", b"")
+        if not event.get("more_body"):
+            break
+    with open(LOG, "a") as f:
+        f.write("HTTP/%s %s\n" % (scope["http_version"], scope["path"]))
+    if scope["path"] == "/echo":
+        cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
+        text = "%s|%d|%s\n" % (scope["method"], len(body), cookie)
+        headers = [(b"content-type", b"text/plain")]
+    else:
+        text = "ok\n"
+        headers = [(b"content-type", b"text/plain"), (b"set-cookie", b"hc=1; Path=/")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": text.encode()})
