@@ -120,6 +120,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Past one box (segments, start, tags)")
     var scale: ScaleOptions
 
+    @OptionGroup(title: "Script variables (k6's -e)")
+    var envOptions: EnvOptions
+
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
 
@@ -161,6 +164,8 @@ struct RunCommand: ParsableCommand {
         options.tls.keyFile = key
         options.segment = try scale.resolveSegment()
         let tags = try scale.resolveTags(segment: options.segment)
+        (options.env, options.secrets) = try envOptions.resolve()
+        SecretMask.set(options.secrets)
         let startAt = try scale.resolveStart()
 
         let runner = try Runner(options: options)
@@ -175,7 +180,7 @@ struct RunCommand: ParsableCommand {
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
-        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
+        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(SecretMask.apply(ConsoleReport.render(summary)), terminator: "") }
         var writer = ReportWriter()
         if let path = scale.hdrLog, let hdrLog { writer.write("--hdr-log", path, hdrLog.render(summary)) }
         writeReports(summary, &writer)

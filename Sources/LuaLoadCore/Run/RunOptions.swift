@@ -38,6 +38,9 @@ public struct RunOptions: Sendable {
     public var wrk: WrkOptions?
     /// --segment i/N: this process runs segment i of a test split N ways (Segment.swift); whole by default.
     public var segment = Segment.whole
+    /// -e NAME=value and --env-file: the script's `env`; --secret: values masked everywhere (SecretMask).
+    public var env: [(name: String, value: String)] = []
+    public var secrets: [String] = []
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

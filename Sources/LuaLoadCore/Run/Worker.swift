@@ -215,6 +215,7 @@ public final class Worker: @unchecked Sendable {
     func publish(_ now: UInt64) {
         interval.activeUsers = active - stopHooks
         interval.errorsSoFar = LiveErrors(stats)
+        stats.script.takePending(from: L, nowMs: RunPlacement.unixMs(atMonotonic: now))   // check(), metrics.*
         mailbox.post(&interval, rows: stats.rows)
         nextPublish = now + 1_000_000
     }

@@ -134,6 +134,8 @@ public struct Summary {
     public var wrkErrors = WrkErrors()
     /// Absolute start and end, and tags (RunPlacement.swift): what lines runs up for `luaload merge`.
     public var placement = RunPlacement()
+    /// check() and metrics.* (ScriptMetrics.swift), merged from every worker or run.
+    public var script = ScriptMetrics()
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
@@ -147,6 +149,7 @@ public struct Summary {
         var bytesRead: UInt64 = 0
         var wrkErrors = WrkErrors()
         var tls = TLSStats()
+        var script = ScriptMetrics()
         var arrivals: ArrivalCounts?
         var uncorrected: RequestStats?
         for w in workers {
@@ -169,6 +172,7 @@ public struct Summary {
             wrkErrors.add(w)
             iterations += w.iterations
             tls.merge(w.tls)
+            script.add(w.script)
         }
         var total = RequestStats(method: "", name: "Aggregated")
         var rows: [RowSummary] = []
@@ -197,6 +201,7 @@ public struct Summary {
         self.tls = tls
         self.arrivals = arrivals
         self.uncorrected = uncorrected.map(RowSummary.init)
+        self.script = script
     }
 
     public func rps(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.requests) / durationSeconds : 0 }

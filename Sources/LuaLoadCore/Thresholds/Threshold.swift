@@ -10,6 +10,9 @@ public enum ThresholdMetric: Equatable, Sendable {
     case failRate
     /// the open model's arrivals that did not start (the run's, under `Aggregated` only)
     case dropped
+    /// k6's metric kinds (Threshold+Script.swift): a check's or rate metric's passes / total (0...1), a
+    /// counter's total (on a request row: its requests), a gauge's last value.
+    case rate, count, value
 }
 
 public enum ThresholdComparison: String, Sendable, CaseIterable {
@@ -42,7 +45,7 @@ public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
         case .noComparison(let e):
             return "\"\(e)\" has no comparison: write it as metric op number, e.g. \"p95 < 200\" (op: < <= > >= == !=)"
         case .unknownMetric(let m):
-            return "unknown metric \"\(m)\": use avg, min, max, med, pN (p95, p99.9), rps, requests, failures, fail_rate or dropped"
+            return "unknown metric \"\(m)\": use avg, min, max, med, pN or p(N) (p95, p99.9), rps, requests, failures, fail_rate, dropped; for checks and custom metrics rate, count, value"
         case .badBound(let b):
             return "\"\(b)\" is not a number (times are in ms; \"200ms\" and \"0.2s\" work too)"
         case .badRatio(let b):
@@ -84,7 +87,12 @@ public struct ThresholdExpression: Equatable, Sendable {
         case "failures": return .failures
         case "fail_rate": return .failRate
         case "dropped": return .dropped
+        case "rate": return .rate
+        case "count": return .count
+        case "value": return .value
         default:
+            // k6's p(95) beside our p95.
+            if m.hasPrefix("p("), m.hasSuffix(")") { return try metric("p" + m.dropFirst(2).dropLast()) }
             if m.hasPrefix("p"), let p = Double(m.dropFirst()), p > 0, p <= 100 { return .percentile(p) }
             throw ThresholdParseError.unknownMetric(m)
         }
@@ -107,13 +115,13 @@ public struct ThresholdExpression: Equatable, Sendable {
             if b.hasSuffix("ms"), let v = number(dropping: 2) { return v }
             if b.hasSuffix("s"), let v = number(dropping: 1) { return v * 1000 }
             throw ThresholdParseError.badBound(b)
-        case .failRate:
+        case .failRate, .rate:
             if b.hasSuffix("%"), let v = number(dropping: 1) { return v / 100 }
             throw ThresholdParseError.badRatio(b)
         case .rps:
             if b.hasSuffix("/s"), let v = number(dropping: 2) { return v }
             throw ThresholdParseError.badRate(b)
-        case .requests, .failures, .dropped:
+        case .requests, .failures, .dropped, .count, .value:
             throw ThresholdParseError.badCount(b, "\(metric)")
         }
     }
