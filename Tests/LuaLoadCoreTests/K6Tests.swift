@@ -166,4 +166,39 @@ final class K6Tests: XCTestCase {
         XCTAssertEqual(badFile.code, 2)
         XCTAssertTrue(badFile.stderr.contains(envFile + ":1: expected NAME=value"), badFile.stderr)
     }
+
+    /// --baseline: a relative threshold that crosses exits 3 (the new run is 30 ms slower a request), one that
+    /// holds does not; compare marks the change; a relative threshold without --baseline is a usage error.
+    func testARelativeThresholdThatCrossesExits3() throws {
+        let script = Luaload.script(#"""
+        wait = constant(0)
+        task(function(self)
+          self.n = (self.n or 0) + 1
+          if self.n > 10 then stop() end
+          http.get(env.TARGET or "/ok", { name = "GET /x" })
+        end)
+        """#)
+        let base = tmp("base.json"), new = tmp("new.json")
+        let b = try luaload(["-t", "1", "-u", "2", "-H", server.url, "-q", "--json", base, script])
+        XCTAssertEqual(b.code, 0, b.stderr)
+        let relative = ["--baseline", base, "--threshold", "GET /x: p95 < baseline * 1.10", "--threshold", "Aggregated: requests <= baseline"]
+        let r = try luaload(["-t", "1", "-u", "2", "-H", server.url, "-e", "TARGET=/slow?ms=30", "--json", new] + relative + [script])
+        XCTAssertEqual(r.code, 3, r.stderr + r.stdout)
+        XCTAssertTrue(r.stdout.contains("✗ GET /x"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("✓ Aggregated          requests <= 20.000 (baseline 20.000 * 1.0)"), r.stdout)
+        let same = try luaload(["-t", "1", "-u", "2", "-H", server.url, "-q", "--baseline", base, "--threshold", "Aggregated: requests <= baseline", script])
+        XCTAssertEqual(same.code, 0, same.stderr)
+
+        let c = try luaload(["compare", base, new, "--markdown", "--fail-on-worse"])
+        XCTAssertEqual(c.code, 3, c.stderr)
+        XCTAssertTrue(c.stdout.contains("| GET /x |"), c.stdout)
+        XCTAssertTrue(c.stdout.contains("✗ worse: p50 +"), c.stdout)
+        let j = try luaload(["compare", "--json", base, base])
+        XCTAssertEqual(j.code, 0, j.stderr)
+        XCTAssertTrue(j.stdout.contains(#""worse":false"#), j.stdout)
+
+        let missing = try luaload(["-H", server.url, "--threshold", "GET /x: p95 < baseline * 1.10", script])
+        XCTAssertEqual(missing.code, 2)
+        XCTAssertTrue(missing.stderr.contains("is relative: give the run to compare with, --baseline BASE.json"), missing.stderr)
+    }
 }

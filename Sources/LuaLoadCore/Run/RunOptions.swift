@@ -41,6 +41,8 @@ public struct RunOptions: Sendable {
     /// -e NAME=value and --env-file: the script's `env`; --secret: values masked everywhere (SecretMask).
     public var env: [(name: String, value: String)] = []
     public var secrets: [String] = []
+    /// --baseline: the run relative thresholds (`p95 < baseline * 1.10`) compare with.
+    public var baseline: Baseline?
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

@@ -39,6 +39,7 @@ public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
     case badRatio(String)
     case badRate(String)
     case badCount(String, String)
+    case badBaseline(String)
 
     public var description: String {
         switch self {
@@ -52,6 +53,8 @@ public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
             return "\"\(b)\" is not a ratio: fail_rate is failures / requests, e.g. 0.01 or 1%"
         case .badRate(let b):
             return "\"\(b)\" is not a rate: rps is requests per second, e.g. 100 or 100/s"
+        case .badBaseline(let b):
+            return "\"\(b)\" is not a relative bound: write baseline or baseline * 1.10 (the --baseline run's figure times a number)"
         case .badCount(let b, let metric):
             return "\"\(b)\" is not a count: \(metric) is a whole number, e.g. 10"
         }
@@ -64,6 +67,8 @@ public struct ThresholdExpression: Equatable, Sendable {
     public var comparison: ThresholdComparison
     /// ms for times; a count, a rate or a ratio otherwise.
     public var bound: Double
+    /// `p95 < baseline * 1.10`: the bound is the --baseline run's figure times this (Threshold+Baseline.swift).
+    public var baselineFactor: Double? = nil
 
     public init(parsing text: String) throws {
         // The operator is the first run of < > = ! characters.
@@ -73,7 +78,13 @@ public struct ThresholdExpression: Equatable, Sendable {
         guard let op = ThresholdComparison(rawValue: String(text[start..<end])) else { throw ThresholdParseError.noComparison(text) }
         metric = try Self.metric(String(text[..<start]).trimmingWhitespace())
         comparison = op
-        bound = try Self.bound(String(text[end...]).trimmingWhitespace(), metric: metric)
+        let rest = String(text[end...]).trimmingWhitespace()
+        if rest.hasPrefix("baseline") {
+            baselineFactor = try Self.baselineFactor(rest)
+            bound = .nan
+        } else {
+            bound = try Self.bound(Self.withoutBaselineNote(rest), metric: metric)
+        }
     }
 
     static func metric(_ m: String) throws -> ThresholdMetric {
