@@ -70,7 +70,8 @@ final class K6Tests: XCTestCase {
         let csv = tmp("csv"), out = tmp("run.json")
         let r = try luaload(["-t", "2", "-u", "4", "-H", server.url, "--json", out, "--csv", csv,
                              "--threshold", "checks: rate > 0.99", "--threshold", "checks{check:status is 200}: rate == 0.75",
-                             "--threshold", "calls: count == 400", "--threshold", "size: p(95) < 300", script])
+                             "--threshold", "calls: count == 400", "--threshold", "size: p(95) < 300",
+                             "--threshold", "http_req_failed{name:every 4th fails}: rate == 25%", "--threshold", "http_reqs: count == 800", script])
         XCTAssertEqual(r.code, 3, r.stderr)   // checks: rate > 0.99 is crossed
         XCTAssertEqual(server.count("/every/4"), 400)
         let j = json(out)
@@ -92,7 +93,8 @@ final class K6Tests: XCTestCase {
         XCTAssertNotNil(metrics["last_status"]?["value"] as? Double)
         let verdicts = (j["thresholds"] as? [[String: Any]] ?? []).map { "\($0["name"]!) \($0["expr"]!) \($0["ok"] as? Bool == true)" }
         XCTAssertEqual(Set(verdicts), ["checks rate > 0.99 false", "checks{check:status is 200} rate == 0.75 true",
-                                       "calls count == 400 false", "size p(95) < 300 true"])   // calls: 400 + 400 tagged
+                                       "calls count == 400 false", "size p(95) < 300 true",
+                                       "http_req_failed{name:every 4th fails} rate == 25% true", "http_reqs count == 800 true"])   // calls: 400 + 400 tagged
         XCTAssertTrue(r.stdout.contains("Checks: 600 of 1200 passed (50.00 %)"), r.stdout)
         XCTAssertTrue(r.stdout.contains("status is 200"), r.stdout)
         let checksCSV = try String(contentsOfFile: csv + "_checks.csv", encoding: .utf8)
@@ -157,6 +159,7 @@ final class K6Tests: XCTestCase {
         XCTAssertTrue(texts[out]!.contains("login ***"), texts[out]!)
         XCTAssertTrue(texts[out]!.contains("refused ***"), texts[out]!)
         XCTAssertTrue(texts[csv + "_checks.csv"]!.contains("token ***,3,0"), texts[csv + "_checks.csv"]!)
+        XCTAssertTrue(texts[html]!.contains("<td class=\"name\">token ***</td><td>3</td>"), "the HTML report's checks table")
 
         let bad = try luaload(["-H", server.url, "--secret", "NOPE", script])
         XCTAssertEqual(bad.code, 2)

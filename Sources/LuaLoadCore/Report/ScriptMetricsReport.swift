@@ -112,6 +112,31 @@ public enum ScriptMetricsReport {
         }
     }
 
+    // MARK: HTML
+
+    /// The HTML report's "Checks" and "Custom metrics" tables (nothing when the script used neither).
+    static func html(_ s: Summary) -> String {
+        let m = s.script, esc = HTMLReport.esc
+        guard !m.isEmpty else { return "" }
+        var o = ""
+        if !m.checks.isEmpty {
+            o += HTMLReport.listTable(title: "Checks", id: "checks", none: "", head: "<th class=\"l\">Check</th><th>Passes</th><th>Fails</th><th>Pass rate</th><th class=\"l\">First error</th>",
+                                      rows: m.checkNames.map { name in
+                                          let c = m.checks[name]!
+                                          return "<td class=\"name\">\(esc(name))</td><td>\(c.passes)</td><td\(c.fails > 0 ? " class=\"bad\"" : "")>\(c.fails)</td>"
+                                              + "<td>\(Format.fixed(c.rate * 100, 2)) %</td><td class=\"msg\">\(esc(c.firstError ?? ""))</td>"
+                                      })
+        }
+        if !m.metrics.isEmpty {
+            o += HTMLReport.listTable(title: "Custom metrics", id: "metrics", none: "", head: "<th class=\"l\">Metric</th><th class=\"l\">Type</th><th class=\"l\">Figures</th>",
+                                      rows: m.metricNames.map { name in
+                                          let x = m.metrics[name]!
+                                          return "<td class=\"name\">\(esc(name))</td><td class=\"l\">\(x.kind.rawValue)</td><td class=\"msg\">\(esc(describe(x, s)))</td>"
+                                      })
+        }
+        return o
+    }
+
     // MARK: CSV
 
     /// PREFIX_checks.csv and PREFIX_metrics.csv, when the script used check() / metrics.*.

@@ -49,6 +49,17 @@ extension Threshold {
         }
     }
 
+    /// A k6 request metric filtered by a tag luaload does not keep per request (only {name:…} is): an error
+    /// before any traffic rather than a threshold that never matches.
+    static func k6NameProblem(_ name: String) -> String? {
+        for prefix in ["http_req_duration{", "http_req_failed{", "http_reqs{"] where name.hasPrefix(prefix) {
+            if !name.dropFirst(prefix.count - 1).hasPrefix("{name:") || !name.hasSuffix("}") || name.dropFirst(prefix.count).contains(",") {
+                return "only the request's name filters k6's request metrics, as {name:GET /health} (other tags are not kept per request)"
+            }
+        }
+        return nil
+    }
+
     /// k6's request metric names → (the row, the metric to read instead, if the name implies one).
     private func k6RequestMetric() -> (String, ThresholdMetric?)? {
         for (prefix, implied) in [("http_req_duration", nil), ("http_req_failed", ThresholdMetric.failRate), ("http_reqs", nil)] as [(String, ThresholdMetric?)] {

@@ -160,6 +160,7 @@ public struct Threshold: Sendable {
         } catch let e as ThresholdParseError {
             throw UsageError("\(origin): threshold on \"\(name)\": \(e)")
         }
+        if let problem = Self.k6NameProblem(name) { throw UsageError("\(origin): threshold on \"\(name)\": \(problem)") }
         if expression.metric == .dropped && name != "Aggregated" {
             throw UsageError("\(origin): threshold on \"\(name)\": dropped is the run's count: put it under Aggregated")
         }
