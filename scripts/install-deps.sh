@@ -23,9 +23,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate"
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, check_jsonschema' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate check-jsonschema"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "check-jsonschema"
   fi
 fi

@@ -204,4 +204,33 @@ final class K6Tests: XCTestCase {
         XCTAssertEqual(missing.code, 2)
         XCTAssertTrue(missing.stderr.contains("is relative: give the run to compare with, --baseline BASE.json"), missing.stderr)
     }
+
+    /// action.yml validates offline against SchemaStore's github-action schema (vendored in check-jsonschema),
+    /// and one with a mistake does not.
+    func testTheActionValidatesAgainstItsSchema() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let validate = root.appendingPathComponent(".venv-test/bin/check-jsonschema").path
+        guard FileManager.default.isExecutableFile(atPath: validate) else {
+            return XCTFail("no \(validate): run scripts/install-deps.sh --test (scripts/test.sh does)")
+        }
+        let action = root.appendingPathComponent("action.yml").path
+        func check(_ path: String) throws -> Result {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: validate)
+            p.arguments = ["--builtin-schema", "vendor.github-actions", path]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return Result(code: p.terminationStatus, stdout: text, stderr: "")
+        }
+        let good = try check(action)
+        XCTAssertEqual(good.code, 0, good.stdout)
+        let broken = tmp("action.yml")
+        try String(contentsOfFile: action, encoding: .utf8).replacingOccurrences(of: "using: composite", with: "using: compost")
+            .write(toFile: broken, atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try check(broken).code, 0)
+    }
 }
