@@ -14,23 +14,8 @@ final class K6Tests: XCTestCase {
     /// Runs luaload with `args` (no script added), within 60 s.
     @discardableResult
     func luaload(_ args: [String]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Luaload.binary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let errBox = DataBox()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); done.signal() }
-        let timer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: timer)
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        timer.cancel()
-        done.wait()
-        return Result(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+        let r = try runProcess(Luaload.binary, args)
+        return Result(code: r.code, stdout: r.stdout, stderr: r.stderr)
     }
 
     func json(_ path: String) -> [String: Any] {
@@ -214,20 +199,11 @@ final class K6Tests: XCTestCase {
             return XCTFail("no \(validate): run scripts/install-deps.sh --test (scripts/test.sh does)")
         }
         let action = root.appendingPathComponent("action.yml").path
-        func check(_ path: String) throws -> Result {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: validate)
-            p.arguments = ["--builtin-schema", "vendor.github-actions", path]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = out
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return Result(code: p.terminationStatus, stdout: text, stderr: "")
+        func check(_ path: String) throws -> (code: Int32, stdout: String, stderr: String) {
+            try runProcess(validate, ["--builtin-schema", "vendor.github-actions", path])
         }
         let good = try check(action)
-        XCTAssertEqual(good.code, 0, good.stdout)
+        XCTAssertEqual(good.code, 0, good.stdout + good.stderr)
         let broken = tmp("action.yml")
         try String(contentsOfFile: action, encoding: .utf8).replacingOccurrences(of: "using: composite", with: "using: compost")
             .write(toFile: broken, atomically: true, encoding: .utf8)
