@@ -290,7 +290,7 @@ do {
         try command.run()
     }
 } catch let error as UsageError {
-    fputs("luaload: \(error)\n", stderr)
+    fputs(SecretMask.apply("luaload: \(error)\n"), stderr)   // a script's error may quote a --secret value
     exit(2)
 } catch let error as ExitCode {
     exit(error.rawValue)
