@@ -26,8 +26,9 @@ local grouped = false   -- whether group() was ever called: until then no check 
 
 -- check(value, { ["name"] = function(v) return ... end, ["other"] = true }, tags?) → whether all passed.
 -- A failed check never fails the request (k6's rule); an error inside one counts as a failed check and
--- keeps its message (file:line). Measured: a check() of one function costs ~5,000 instructions (callgrind,
--- 30,000 requests), the table and closure the script builds for it included.
+-- keeps its message (file:line). Measured: a check() of one function costs ~5,800 instructions, the table and
+-- closure the script builds for it included (callgrind, -t 1 -u 1 -n 30000 against luaload serve: 442.6M
+-- against 268.1M without it; ~10,000 with a sorted names table per call).
 function check(value, checks, tags)
   if type(checks) ~= "table" then
     error(format("check(value, checks): checks must be a table like { [\"status is 200\"] = function(r) return r.status == 200 end }, got %s", type(checks)), 2)

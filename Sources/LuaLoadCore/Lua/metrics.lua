@@ -38,7 +38,7 @@ local function add_to(series, kind, unit, v)
 end
 
 -- Adds one value (rate: true/false or a number, non-zero counting as true). Measured: counter:add(1) costs
--- ~3,000 instructions (callgrind, 30,000 requests).
+-- ~2,600 instructions (callgrind, -t 1 -u 1 -n 30000: 346.0M against 268.1M without it).
 function E.metric_add(kind, name, unit, value, tags)
   if kind == "rate" then
     if type(value) == "number" then value = value ~= 0 elseif type(value) ~= "boolean" then
