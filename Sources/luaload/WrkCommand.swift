@@ -110,10 +110,14 @@ struct WrkCommand: ParsableCommand {
         guard c >= t else { throw UsageError("number of connections must be >= threads") }
         guard let d = parseDuration(duration), d > 0 else { throw UsageError("bad -d \"\(duration)\": use e.g. 10s, 2m, 1h") }
         guard let to = parseDuration(timeout), to > 0 else { throw UsageError("bad --timeout \"\(timeout)\": use e.g. 2s") }
+        try Preflight.checkNoSpaceOrControl(url, from: "URL")
         var target = try wrkTarget(url)
         for h in header {
             guard let colon = h.firstIndex(of: ":"), h[h.index(after: colon)...].hasPrefix(" "), colon != h.startIndex else {
                 throw UsageError("bad -H \"\(h)\": expected \"Name: value\"")
+            }
+            if h.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) || h[..<colon].contains(" ") {
+                throw UsageError("bad -H \"\(h)\": a header name has no space, and neither has a control character")
             }
             target.headers.append((String(h[..<colon]), String(h[h.index(colon, offsetBy: 2)...])))
         }

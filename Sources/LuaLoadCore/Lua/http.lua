@@ -27,7 +27,15 @@ function E.set_current(ctx) current = ctx end
 -- A VU's context, with the origin its relative paths go to: `host_url` (its class's host) or the run's
 -- default (-H, or the script's `host`). Origins are split once per host URL.
 local bases = {}
-local prefixed = false   -- whether any VU's base URL has a path: a request without one then checks nothing
+local prefixed = false   -- whether any VU's base URL has a path (Locust's base URL)
+-- Whether a plain request (no opts) has more to do: a base path to add, or cookies kept (`cookies_seen`).
+-- One flag, so the plain request tests one upvalue whatever is in use (52 VM instructions a request less
+-- than a test of its own, measured by callgrind).
+local extras = false
+local function with_prefix(ctx, url)
+  if ctx and ctx.prefix and url:byte(1) == 47 then return ctx.prefix .. url end
+  return url
+end
 function E.new_context(host_url)
   local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false }
   local url = host_url or E.default_host
@@ -38,7 +46,7 @@ function E.new_context(host_url)
       -- Locust's base URL: a path in the host ("http://h/api/v1") prefixes every relative path.
       local prefix = path and path:gsub("/$", "")
       if prefix == "" then prefix = nil end
-      if prefix then prefixed = true end
+      if prefix then prefixed, extras = true, true end
       b = scheme and { U.origin(scheme, host, port), scheme, host, prefix } or false
       bases[url] = b
     end
@@ -215,7 +223,7 @@ local cookies_seen = false
 local function keep_cookies(ctx, raw, url)
   local scheme, host, path = target(ctx, url)
   if host == nil then return end
-  cookies_seen = true
+  cookies_seen, extras = true, true
   local jar = ctx.jar or {}
   ctx.jar = jar
   for line in raw:gmatch("([^\r\n]*)\r\n") do
@@ -314,12 +322,13 @@ local function requester(method)
     local name = url_names[url] or default_name(fname, url)
     local headers, body, timeout = DEFAULT_HEADERS, nil, nil
     local ctx = current
-    if prefixed and ctx and ctx.prefix and url:byte(1) == 47 then url = ctx.prefix .. url end
     -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
     if opts then
+      if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
-    elseif cookies_seen and ctx and ctx.jar then
-      headers = with_cookies(ctx, headers, url, nil)
+    elseif extras then
+      if prefixed then url = with_prefix(ctx, url) end
+      if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)

@@ -110,8 +110,32 @@ end
 
 -- The last chunk of the prelude: from here on, the script's first assignment of a global luaload reads
 -- records its line (finalize removes the watch, so the run's globals cost nothing).
+-- A table constructor over several lines assigns at its last line: the statement's first line is the one
+-- above it that names the global (read from the script's file, once per declaration).
+local function statement_line(k)
+  local info = debug.getinfo(3, "Sl")
+  if info == nil or info.currentline <= 0 then return "" end
+  local line = info.currentline
+  local path = info.source:sub(1, 1) == "@" and info.source:sub(2)
+  local f = path and io.open(path, "r")
+  if f then
+    local lines, n = {}, 0
+    for l in f:lines() do
+      n = n + 1
+      lines[n] = l
+      if n >= line then break end
+    end
+    f:close()
+    for i = line, math.max(1, line - 200), -1 do
+      local l = lines[i]
+      if l and (l:find("^%s*" .. k .. "%s*=") or l:find("^%s*function%s+" .. k .. "%f[^%w_]")) then line = i; break end
+    end
+  end
+  return info.short_src .. ":" .. line .. ": "
+end
+
 E.globals_mt = { __newindex = function(t, k, v)
-  if E.GLOBALS[k] then at[k] = E.where(2) end
+  if E.GLOBALS[k] then at[k] = statement_line(k) end
   rawset(t, k, v)
 end }
 setmetatable(_G, E.globals_mt)

@@ -69,23 +69,43 @@ function tests.finalize_decodes_setup_data_and_sees_setup_and_teardown()
 end
 
 function tests.finalize_errors()
+  -- A class's error names the line of its user{} (or of the first task()): each case is on one line.
   local cases = {
-    { function() end, "the script defines no tasks: add one with task(function(self) ... end)" },
+    { function() end, "the script defines no tasks: add one with task(function(self) ... end)", false },
     { function() user {} end, "user class #1 has no tasks: add one with task(fn)" },
     { function() task(0, a) end, "user class #1: all its tasks have weight 0" },
-    { function() user { host = 5 }:task(a) end, "user class #1: host must be a URL string" },
+    { function() local u = user {}; u:task(a); u.host = 5 end, "user class #1: host must be a URL string" },
     { function() user { weight = 1.5 }:task(a) end, "user class #1: weight must be a whole number >= 0" },
     { function() user { fixed_count = -1 }:task(a) end, "user class #1: fixed_count must be a whole number >= 0" },
-    { function() user { wait = "x" }:task(a) end, "user class #1: wait must be a function like between(1, 3) or seconds" },
-    { function() user {}:task(a); setup = 1 end, "setup must be a function" },
+    { function() local u = user {}; u:task(a); u.wait = "x" end, "user class #1: wait must be a function like between(1, 3) or seconds" },
   }
   for i, c in ipairs(cases) do
     local classes = E.classes
     for k in pairs(classes) do classes[k] = nil end
     setup = nil
     c[1]()
-    T.raises(function() E.finalize({}) end, c[2], "case " .. i)
+    local info = debug.getinfo(c[1], "S")
+    local at = c[3] == false and "" or (info.short_src .. ":" .. info.linedefined .. ": ")
+    T.raises(function() E.finalize({}) end, at .. c[2], "case " .. i)
   end
+end
+
+function tests.declarations_are_checked_at_the_callers_line()
+  local function raises(fn, pattern)
+    local ok, err = pcall(fn)
+    T.eq(ok, false, pattern)
+    T.eq(err:find(pattern, 1, true) ~= nil, true, err)
+  end
+  raises(function() user { wieght = 2 } end, T.here() .. ": user{...}: unknown key wieght (accepted: fixed_count, host, on_start, on_stop, sequential, wait, wait_time, weight)")
+  raises(function() user { host = 5 } end, T.here() .. ": user{...}: host must be a string, got number")
+  raises(function() user { wait = "x" } end, T.here() .. ": user{...}: wait must be a function like between(1, 3) or seconds >= 0, got string")
+  raises(function() task { a, wieght = 2 } end, T.here() .. ": task{...}: unknown key wieght")
+  for k in pairs(E.classes) do E.classes[k] = nil end
+  user {}:task(a)
+  rawset(_G, "setup", 1)
+  raises(function() E.finalize({}) end, "global setup must be a function, got number")
+  rawset(_G, "setup", nil)
+  for k in pairs(E.classes) do E.classes[k] = nil end
 end
 
 function tests.no_task_left_after_tags()
