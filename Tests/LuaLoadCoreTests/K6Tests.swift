@@ -146,6 +146,10 @@ final class K6Tests: XCTestCase {
         XCTAssertTrue(texts[csv + "_checks.csv"]!.contains("token ***,3,0"), texts[csv + "_checks.csv"]!)
         XCTAssertTrue(texts[html]!.contains("<td class=\"name\">token ***</td><td>3</td>"), "the HTML report's checks table")
 
+        let failing = Luaload.script("error('cannot use ' .. env.TOKEN)\ntask(function() end)\n")
+        let early = try luaload(["-H", server.url, "-e", "TOKEN=" + secret, "--secret", "TOKEN", failing])
+        XCTAssertEqual(early.code, 2)
+        XCTAssertTrue(early.stderr.contains("cannot use ***") && !early.stderr.contains(secret), early.stderr)   // an error before the run
         let bad = try luaload(["-H", server.url, "--secret", "NOPE", script])
         XCTAssertEqual(bad.code, 2)
         XCTAssertTrue(bad.stderr.contains("--secret NOPE: no variable NOPE was given"), bad.stderr)

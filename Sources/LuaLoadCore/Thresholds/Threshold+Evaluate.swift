@@ -49,6 +49,7 @@ extension Summary {
     /// Evaluates every threshold: the verdicts the reports show and the exit code follows.
     public mutating func evaluate(_ thresholds: [Threshold]) {
         thresholdResults = thresholds.map { $0.evaluate(self) }
+        notes += Threshold.abortNotes(thresholds, self)
     }
 
     /// Whether thresholds were given and any is crossed.

@@ -49,6 +49,13 @@ extension Threshold {
         }
     }
 
+    /// abort_on_fail watches request rows each second; checks and custom metrics are counted in the Lua states
+    /// and decided at the end: said once, not left to look as if it had watched them.
+    static func abortNotes(_ thresholds: [Threshold], _ s: Summary) -> [String] {
+        thresholds.filter { t in t.abortOnFail && (t.name == "checks" || t.name.hasPrefix("checks{") || s.script.metrics[t.name] != nil) }
+            .map { "abort_on_fail on \"\($0.name)\": checks and custom metrics are decided at the end of the run, not while it runs" }
+    }
+
     /// A k6 request metric filtered by a tag luaload does not keep per request (only {name:…} is): an error
     /// before any traffic rather than a threshold that never matches.
     static func k6NameProblem(_ name: String) -> String? {
