@@ -44,7 +44,7 @@ struct CompareCommand: ParsableCommand {
 
     static func summary(_ path: String) throws -> Summary {
         guard let text = EnvOptions.read(path) else { throw UsageError("cannot read \(path): \(String(cString: strerror(errno)))") }
-        return try Baseline.read(text, source: path).summary
+        return try Baseline.read(text, source: path, what: "compare").summary
     }
 }
 

@@ -10,18 +10,18 @@ public struct Baseline: @unchecked Sendable {
         self.source = source
     }
 
-    /// Reads a run's --json summary.
-    public static func read(_ text: String, source: String) throws -> Baseline {
+    /// Reads a run's --json summary; errors begin with `what` (the flag or command that read it).
+    public static func read(_ text: String, source: String, what: String = "--baseline") throws -> Baseline {
         do {
             let runs = try MergeInput.runs(in: text, source: source).runs
-            guard runs.count == 1 else { throw UsageError("--baseline \(source): expected one luaload --json summary, found \(runs.count)") }
+            guard runs.count == 1 else { throw UsageError("\(what) \(source): expected one luaload --json summary, found \(runs.count)") }
             var s = try RunMerge.merge(runs)
             s.thresholdResults = []
             return Baseline(summary: s, source: source)
         } catch let e as UsageError {
             throw e
         } catch {
-            throw UsageError("--baseline \(source): \(error)")
+            throw UsageError("\(what) \(source): \(error)")
         }
     }
 }
