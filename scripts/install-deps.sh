@@ -32,9 +32,9 @@ fi
 if [ "${1:-}" = "--test" ]; then
   venv="$(cd "$(dirname "$0")/.." && pwd)/.venv-test"
   # opentelemetry-proto: the OpenTelemetry project's message definitions, to decode --out otlp= exports.
-  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium, opentelemetry.proto, hypercorn' >/dev/null 2>&1; then
-    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium opentelemetry-proto hypercorn"
+  if ! "$venv/bin/python" -c 'import httpbin, gunicorn, hdrh, kubernetes_validate, selenium, opentelemetry.proto, hypercorn, check_jsonschema' >/dev/null 2>&1; then
+    echo "installing into $venv: httpbin gunicorn hdrhistogram kubernetes-validate selenium opentelemetry-proto hypercorn check-jsonschema"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium" "opentelemetry-proto" "hypercorn"
+    "$venv/bin/pip" install -q "httpbin==0.10.4" "gunicorn" "hdrhistogram" "kubernetes-validate" "selenium" "opentelemetry-proto" "hypercorn" "check-jsonschema"
   fi
 fi

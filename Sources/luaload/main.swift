@@ -14,6 +14,7 @@ struct RunCommand: ParsableCommand {
             Subcommands (luaload help COMMAND for each):
               wrk     wrk's command line, scripts and output (luaload wrk -c10 URL)
               merge   merge runs' --json summaries exactly into one report
+              compare what changed between two runs' --json summaries
               serve   the built-in target: an example API to try scripts on
               help    this help, or a subcommand's
 
@@ -128,6 +129,11 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup(title: "Live dashboard (--web)")
     var webFlags: WebFlags
+    @OptionGroup(title: "Script variables (k6's -e)")
+    var envOptions: EnvOptions
+
+    @OptionGroup(title: "Compare with a baseline")
+    var baselineOptions: BaselineOptions
 
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
@@ -171,6 +177,9 @@ struct RunCommand: ParsableCommand {
         options.http2 = http2.mode
         options.segment = try scale.resolveSegment()
         let tags = try scale.resolveTags(segment: options.segment)
+        (options.env, options.secrets) = try envOptions.resolve()
+        SecretMask.set(options.secrets)
+        options.baseline = try baselineOptions.resolve()
         let startAt = try scale.resolveStart()
 
         let controls = try webFlags.apply(&options)
@@ -191,7 +200,7 @@ struct RunCommand: ParsableCommand {
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
         for note in summary.notes { writeStderr("luaload: \(note)\n") }
         // With the JSON on stdout (--json -, for `kubectl logs … | luaload merge -`), the console summary goes to stderr.
-        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
+        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(SecretMask.apply(ConsoleReport.render(summary)), terminator: "") }
         var writer = ReportWriter()
         if let path = scale.hdrLog, let hdrLog { writer.write("--hdr-log", path, hdrLog.render(summary)) }
         writeReports(summary, &writer)
@@ -266,8 +275,8 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 // `luaload help [COMMAND]`: the command's --help.
 if arguments.first == "help" {
     let topic = arguments.dropFirst().first
-    guard topic == nil || ["wrk", "merge", "serve", "help"].contains(topic!) else {
-        fputs("luaload: no command \"\(topic!)\": luaload help [wrk|merge|serve]\n", stderr)
+    guard topic == nil || ["wrk", "merge", "serve", "compare", "help"].contains(topic!) else {
+        fputs("luaload: no command \"\(topic!)\": luaload help [wrk|merge|serve|compare]\n", stderr)
         exit(2)
     }
     arguments = (topic == nil || topic == "help" ? [] : [topic!]) + ["--help"]
@@ -279,12 +288,16 @@ if let problem = negativeNumberProblem(arguments) {
 let isServe = arguments.first == "serve"
 let isWrk = arguments.first == "wrk"
 let isMerge = arguments.first == "merge"
+let isCompare = arguments.first == "compare"
 do {
     if isServe {
         var command = try ServeCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
     } else if isWrk {
         var command = try WrkCommand.parseAsRoot(splitAttachedValues(Array(arguments.dropFirst())))
+        try command.run()
+    } else if isCompare {
+        var command = try CompareCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
     } else if isMerge {
         var command = try MergeCommand.parseAsRoot(Array(arguments.dropFirst()))
@@ -294,12 +307,12 @@ do {
         try command.run()
     }
 } catch let error as UsageError {
-    fputs("luaload: \(error)\n", stderr)
+    fputs(SecretMask.apply("luaload: \(error)\n"), stderr)   // a script's error may quote a --secret value
     exit(2)
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
-    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : RunCommand.self
+    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : isCompare ? CompareCommand.self : RunCommand.self
     if command.exitCode(for: error) == .success {
         print(command.fullMessage(for: error))
         exit(0)

@@ -20,6 +20,7 @@ final class LuaPreludeTests: XCTestCase {
     func testCookies() { runLuaTests("cookies_test.lua") }
     func testRedirectFrames() { runLuaTests("redirect_test.lua") }
     func testStateAllocator() { runLuaTests("alloc_test.lua") }
+    func testChecksAndMetrics() { runLuaTests("checks_test.lua") }
 
     /// Every prelude file is valid Lua to `luac -p`, and every one of them is loaded.
     func testPreludeFilesCompileAndAreAllLoaded() throws {

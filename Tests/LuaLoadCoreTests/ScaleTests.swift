@@ -14,26 +14,8 @@ final class ScaleTests: XCTestCase {
     /// Runs luaload with `args` (and `stdin`, `env` added to ours), within 60 s.
     @discardableResult
     func luaload(_ args: [String], stdin: String? = nil, env: [String: String] = [:], executable: String = Luaload.binary) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        if stdin != nil { p.standardInput = input }
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)); input.fileHandleForWriting.closeFile() }
-        let errBox = DataBox()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); done.signal() }
-        let timer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: timer)
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        timer.cancel()
-        done.wait()
-        return Result(code: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errBox.data, as: UTF8.self))
+        let r = try runProcess(executable, args, stdin: stdin, env: env)
+        return Result(code: r.code, stdout: r.stdout, stderr: r.stderr)
     }
 
     /// Runs `count` segments of the same command at once, each writing its JSON; returns the files.

@@ -248,6 +248,7 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     func publish(_ now: UInt64) {
         interval.activeUsers = active - stopHooks
         interval.errorsSoFar = LiveErrors(stats)
+        stats.script.takePending(from: L, nowMs: RunPlacement.unixMs(atMonotonic: now))   // check(), metrics.*
         mailbox.post(&interval, stats: stats)
         nextPublish = now + 1_000_000
     }

@@ -50,6 +50,7 @@ public struct RunRecord {
         stats.rows = try need("stats").array.map { try row($0) }
         try readTables(doc)
         try readExtras(doc)
+        try readScriptMetrics(doc)
     }
 
     /// A stats row with its histograms; sums that an older JSON lacks are rebuilt from its averages.

@@ -63,7 +63,7 @@ extension Runner {
             }
             return try Threshold(name: t.name, text: t.expression, abortOnFail: t.abortOnFail, delaySeconds: delay, origin: d.thresholdsAt ?? script)
         }
-        return declared + o.thresholds
+        return try (declared + o.thresholds).map { try $0.resolvingBaseline(o.baseline) }
     }
 
     /// Every VU the run may reach: -u; a ramp's peak; the open model's pool (--max-vus, default -u);

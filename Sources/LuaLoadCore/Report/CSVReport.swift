@@ -19,7 +19,7 @@ public enum CSVReport {
         [(prefix + "_stats.csv", stats(s)),
          (prefix + "_stats_history.csv", history(s, fullHistory: fullHistory)),
          (prefix + "_failures.csv", failures(s)),
-         (prefix + "_exceptions.csv", exceptions(s))]
+         (prefix + "_exceptions.csv", exceptions(s))] + ScriptMetricsReport.csvFiles(s, prefix: prefix)
     }
 
     // MARK: files

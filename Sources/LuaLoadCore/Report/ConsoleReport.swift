@@ -61,7 +61,7 @@ public enum ConsoleReport {
                 + ", p95 " + Format.fixed(times.percentileMs(95), 2) + ", p99 " + Format.fixed(times.percentileMs(99), 2)
                 + ", max " + Format.fixed(times.maxMs, 2) + "\n"
         }
-        out += ProfileReport.consoleArrivals(s) + ProfileReport.consoleThresholds(s)
+        out += ScriptMetricsReport.console(s) + ProfileReport.consoleArrivals(s) + ProfileReport.consoleThresholds(s)
         out += "\n\(s.total.requests) requests in \(Format.fixed(s.durationSeconds, 2))s from \(s.users) users on \(s.threads) threads"
         let redirects = s.total.redirects > 0 ? "; \(s.total.redirects) redirects followed" : ""
         out += " (\(s.iterations) task runs\(redirects); \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"

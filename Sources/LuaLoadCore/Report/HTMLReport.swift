@@ -13,6 +13,7 @@ public enum HTMLReport {
         o += charts(s)
         o += statsTable(s)
         o += percentilesTable(s)
+        o += ScriptMetricsReport.html(s)
         o += listTable(title: "Failures", id: "failures", none: "No failures.",
                        head: "<th># occurrences</th><th class=\"l\">Type</th><th class=\"l\">Name</th><th class=\"l\">Error</th>",
                        rows: s.failures.map {

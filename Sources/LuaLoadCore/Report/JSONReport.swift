@@ -17,6 +17,7 @@ public enum JSONReport {
             w.key("stats"); w.array { for r in s.rows { row(w, r, s) } }
             w.key("total"); row(w, s.total, s)
             tables(w, s)
+            ScriptMetricsReport.json(w, s)
             tls(w, s.tls)
             protocols(w, s)
             history(w, s)

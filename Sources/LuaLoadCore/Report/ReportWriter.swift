@@ -60,6 +60,7 @@ public struct ReportWriter {
 
     /// Writes one report (`flag` names it in a failure); stdout for "-". A failure is kept, not thrown.
     public mutating func write(_ flag: String, _ path: String, _ text: String) {
+        let text = SecretMask.apply(text)   // --secret
         if path == "-" {
             var t = text
             t.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }

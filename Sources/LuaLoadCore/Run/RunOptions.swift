@@ -45,6 +45,11 @@ public struct RunOptions: Sendable {
     public var controls: RunControls?
     /// --wait: no user starts until a `.start` control (or a stop) arrives.
     public var waitForStart = false
+    /// -e NAME=value and --env-file: the script's `env`; --secret: values masked everywhere (SecretMask).
+    public var env: [(name: String, value: String)] = []
+    public var secrets: [String] = []
+    /// --baseline: the run relative thresholds (`p95 < baseline * 1.10`) compare with.
+    public var baseline: Baseline?
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

@@ -50,6 +50,7 @@ public final class Runner {
             throw UsageError("cannot read script \(options.scriptPath): \(Sys.describe(errno: errno))")
         }
         var scriptOptions = ScriptOptions(tags: options.tags, excludeTags: options.excludeTags)
+        (scriptOptions.env, scriptOptions.secrets) = (options.env, options.secrets)
         let script: LuaScript
         do {
             script = try LuaScript(path: options.scriptPath, options: scriptOptions)

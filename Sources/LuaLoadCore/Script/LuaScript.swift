@@ -33,6 +33,9 @@ public struct ScriptOptions: Sendable {
     public var setupJSON: String?
     /// The base URL of relative paths (-H, else the script's `host`): cookies and redirects need the origin.
     public var host: String?
+    /// -e NAME=value, --env-file: the script's `env` table (set before it runs); `secrets`: --secret values.
+    public var env: [(name: String, value: String)] = []
+    public var secrets: [String] = []
 
     public init(tags: [String] = [], excludeTags: [String] = [], setupJSON: String? = nil, host: String? = nil) {
         self.tags = tags
@@ -75,6 +78,7 @@ public final class LuaScript {
             throw ScriptError(description: message)
         }
         if seed != 0 { try check(ll_seed(L, lua_Integer(seed))) }
+        if wrk == nil { try setEnv(options.env, secrets: options.secrets) }
         if let path {
             // `require` finds modules next to the script first.
             let slash = path.lastIndex(of: "/")

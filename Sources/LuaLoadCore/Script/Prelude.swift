@@ -24,6 +24,8 @@ enum Prelude {
         ("data.lua", PackageResources.data_lua),
         ("model.lua", PackageResources.model_lua),
         ("runner.lua", PackageResources.runner_lua),
+        ("checks.lua", PackageResources.checks_lua),
+        ("metrics.lua", PackageResources.metrics_lua),
         ("profile.lua", PackageResources.profile_lua),
     ]
 

@@ -168,6 +168,8 @@ public struct WorkerStats {
     /// The open model's requests timed from their first byte (without the late-arrival correction); nil
     /// in the closed model, so a closed-model request records nothing here.
     public var uncorrected: RequestStats?
+    /// check() and metrics.* counts (ScriptMetrics.swift), taken from the Lua state once a second.
+    public var script = ScriptMetrics()
 
     public init() {}
 

@@ -153,6 +153,8 @@ public struct Summary {
     public var placement = RunPlacement()
     /// Requests by row and outcome (StatusCounts.swift): what Prometheus' `status` label holds.
     public var statuses: [StatusKey: Int] = [:]
+    /// check() and metrics.* (ScriptMetrics.swift), merged from every worker or run.
+    public var script = ScriptMetrics()
 
     public static let percentiles: [Double] = [50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100]
 
@@ -166,6 +168,7 @@ public struct Summary {
         var bytesRead: UInt64 = 0
         var wrkErrors = WrkErrors()
         var tls = TLSStats()
+        var script = ScriptMetrics()
         var arrivals: ArrivalCounts?
         var uncorrected: RequestStats?
         var statuses: [StatusKey: Int] = [:]
@@ -191,6 +194,7 @@ public struct Summary {
             iterations += w.iterations
             tls.merge(w.tls)
             w.addStatusCounts(to: &statuses)
+            script.add(w.script)
         }
         var total = RequestStats(method: "", name: "Aggregated")
         var rows: [RowSummary] = []
@@ -220,6 +224,7 @@ public struct Summary {
         self.arrivals = arrivals
         self.uncorrected = uncorrected.map(RowSummary.init)
         self.statuses = statuses.filter { $0.value > 0 }
+        self.script = script
     }
 
     public func rps(_ row: RowSummary) -> Double { durationSeconds > 0 ? Double(row.requests) / durationSeconds : 0 }

@@ -7,6 +7,7 @@ extension Threshold {
             let dropped = Double(s.arrivals?.dropped ?? 0)
             return ThresholdResult(name: name, expression: text, value: dropped, ok: expression.comparison.holds(dropped, expression.bound))
         }
+        if let result = evaluateScriptMetric(s) { return result }
         guard let row = s.row(named: name) else {
             let note = name == "Aggregated" ? "no request was made" : "no request named \"\(name)\" was made"
             return ThresholdResult(name: name, expression: text, value: nil, ok: false, note: note)
@@ -28,6 +29,8 @@ extension Threshold {
         case .failures: return Double(r.failures)
         case .failRate: return r.failureRatio
         case .dropped: return Double(s.arrivals?.dropped ?? 0)
+        case .count: return Double(r.requests)
+        case .rate, .value: return .nan   // not a request row's (Threshold+Script.swift says so first)
         }
     }
 }
@@ -46,6 +49,7 @@ extension Summary {
     /// Evaluates every threshold: the verdicts the reports show and the exit code follows.
     public mutating func evaluate(_ thresholds: [Threshold]) {
         thresholdResults = thresholds.map { $0.evaluate(self) }
+        notes += Threshold.abortNotes(thresholds, self)
     }
 
     /// Whether thresholds were given and any is crossed.

@@ -10,6 +10,9 @@ public enum ThresholdMetric: Equatable, Sendable {
     case failRate
     /// the open model's arrivals that did not start (the run's, under `Aggregated` only)
     case dropped
+    /// k6's metric kinds (Threshold+Script.swift): a check's or rate metric's passes / total (0...1), a
+    /// counter's total (on a request row: its requests), a gauge's last value.
+    case rate, count, value
 }
 
 public enum ThresholdComparison: String, Sendable, CaseIterable {
@@ -36,19 +39,22 @@ public enum ThresholdParseError: Error, Equatable, CustomStringConvertible {
     case badRatio(String)
     case badRate(String)
     case badCount(String, String)
+    case badBaseline(String)
 
     public var description: String {
         switch self {
         case .noComparison(let e):
             return "\"\(e)\" has no comparison: write it as metric op number, e.g. \"p95 < 200\" (op: < <= > >= == !=)"
         case .unknownMetric(let m):
-            return "unknown metric \"\(m)\": use avg, min, max, med, pN (p95, p99.9), rps, requests, failures, fail_rate or dropped"
+            return "unknown metric \"\(m)\": use avg, min, max, med, pN or p(N) (p95, p99.9), rps, requests, failures, fail_rate, dropped; for checks and custom metrics rate, count, value"
         case .badBound(let b):
             return "\"\(b)\" is not a number (times are in ms; \"200ms\" and \"0.2s\" work too)"
         case .badRatio(let b):
             return "\"\(b)\" is not a ratio: fail_rate is failures / requests, e.g. 0.01 or 1%"
         case .badRate(let b):
             return "\"\(b)\" is not a rate: rps is requests per second, e.g. 100 or 100/s"
+        case .badBaseline(let b):
+            return "\"\(b)\" is not a relative bound: write baseline or baseline * 1.10 (the --baseline run's figure times a number)"
         case .badCount(let b, let metric):
             return "\"\(b)\" is not a count: \(metric) is a whole number, e.g. 10"
         }
@@ -61,6 +67,8 @@ public struct ThresholdExpression: Equatable, Sendable {
     public var comparison: ThresholdComparison
     /// ms for times; a count, a rate or a ratio otherwise.
     public var bound: Double
+    /// `p95 < baseline * 1.10`: the bound is the --baseline run's figure times this (Threshold+Baseline.swift).
+    public var baselineFactor: Double? = nil
 
     public init(parsing text: String) throws {
         // The operator is the first run of < > = ! characters.
@@ -70,7 +78,13 @@ public struct ThresholdExpression: Equatable, Sendable {
         guard let op = ThresholdComparison(rawValue: String(text[start..<end])) else { throw ThresholdParseError.noComparison(text) }
         metric = try Self.metric(String(text[..<start]).trimmingWhitespace())
         comparison = op
-        bound = try Self.bound(String(text[end...]).trimmingWhitespace(), metric: metric)
+        let rest = String(text[end...]).trimmingWhitespace()
+        if rest.hasPrefix("baseline") {
+            baselineFactor = try Self.baselineFactor(rest)
+            bound = .nan
+        } else {
+            bound = try Self.bound(Self.withoutBaselineNote(rest), metric: metric)
+        }
     }
 
     static func metric(_ m: String) throws -> ThresholdMetric {
@@ -84,7 +98,12 @@ public struct ThresholdExpression: Equatable, Sendable {
         case "failures": return .failures
         case "fail_rate": return .failRate
         case "dropped": return .dropped
+        case "rate": return .rate
+        case "count": return .count
+        case "value": return .value
         default:
+            // k6's p(95) beside our p95.
+            if m.hasPrefix("p("), m.hasSuffix(")") { return try metric("p" + m.dropFirst(2).dropLast()) }
             if m.hasPrefix("p"), let p = Double(m.dropFirst()), p > 0, p <= 100 { return .percentile(p) }
             throw ThresholdParseError.unknownMetric(m)
         }
@@ -107,13 +126,13 @@ public struct ThresholdExpression: Equatable, Sendable {
             if b.hasSuffix("ms"), let v = number(dropping: 2) { return v }
             if b.hasSuffix("s"), let v = number(dropping: 1) { return v * 1000 }
             throw ThresholdParseError.badBound(b)
-        case .failRate:
+        case .failRate, .rate:
             if b.hasSuffix("%"), let v = number(dropping: 1) { return v / 100 }
             throw ThresholdParseError.badRatio(b)
         case .rps:
             if b.hasSuffix("/s"), let v = number(dropping: 2) { return v }
             throw ThresholdParseError.badRate(b)
-        case .requests, .failures, .dropped:
+        case .requests, .failures, .dropped, .count, .value:
             throw ThresholdParseError.badCount(b, "\(metric)")
         }
     }
@@ -141,6 +160,7 @@ public struct Threshold: Sendable {
         } catch let e as ThresholdParseError {
             throw UsageError("\(origin): threshold on \"\(name)\": \(e)")
         }
+        if let problem = Self.k6NameProblem(name) { throw UsageError("\(origin): threshold on \"\(name)\": \(problem)") }
         if expression.metric == .dropped && name != "Aggregated" {
             throw UsageError("\(origin): threshold on \"\(name)\": dropped is the run's count: put it under Aggregated")
         }

@@ -7,6 +7,7 @@ import Glibc
 /// and exact counts of what it received, so tests compare luaload's numbers with the server's.
 ///   /ok              200 "ok"
 ///   /status/N        status N
+///   /every/N         200, except every Nth request to it (in the order the server took them), 500
 ///   /drop            closes the connection without answering
 ///   /slow?ms=N       answers after N ms
 ///   /serial?ms=N     a server of fixed capacity: one such request at a time, each N ms (20 ms: 50/s)
@@ -38,6 +39,7 @@ final class TestHTTPServer: @unchecked Sendable {
     private var counts: [String: Int] = [:]
     private var log: [Received] = []
     private var connectionCount = 0
+    private var everyCount = 0
     private var open: Set<Int32> = []
     private var stopped = false
     /// /serial's one worker: requests wait their turn in arrival order.
@@ -188,6 +190,9 @@ final class TestHTTPServer: @unchecked Sendable {
                 if path.hasPrefix("/redirect/"), let n = Int(path.dropFirst(10)) {
                     let ok = n > 0 ? respond(302, "", extra: "Location: /redirect/\(n - 1)\r\n") : respond(200, "done")
                     guard ok else { return }
+                } else if path.hasPrefix("/every/"), let n = Int(path.dropFirst(7)), n > 0 {
+                    let k = lock.withLock { everyCount += 1; return everyCount }
+                    guard respond(k % n == 0 ? 500 : 200, "request \(k)") else { return }
                 } else if path.hasPrefix("/status/"), let s = Int(path.dropFirst(8)) {
                     guard respond(s, "status \(s)") else { return }
                 } else {

@@ -1,0 +1,82 @@
+/// Thresholds on what k6 users name: `checks` (every check) and `checks{check:NAME}` (one), custom metrics
+/// (`my_trend: p95 < 300`, a tagged series `my_trend{region:ams}`), and k6's request metrics
+/// `http_req_duration`, `http_req_failed`, `http_reqs`, optionally `{name:GET /health}` (a row's name).
+extension Threshold {
+    /// The verdict when the threshold names one of these; nil: a request row's (Threshold+Evaluate.swift).
+    func evaluateScriptMetric(_ s: Summary) -> ThresholdResult? {
+        let m = expression.metric
+        func verdict(_ v: Double?, _ note: String? = nil) -> ThresholdResult {
+            guard let v, !v.isNaN else { return ThresholdResult(name: name, expression: text, value: nil, ok: false, note: note) }
+            return ThresholdResult(name: name, expression: text, value: v, ok: expression.comparison.holds(v, expression.bound))
+        }
+        if name == "checks" || (name.hasPrefix("checks{") && name.hasSuffix("}")) {
+            var inner = Substring(name.dropFirst(7).dropLast())
+            if inner.hasPrefix("check:") { inner = inner.dropFirst(6) }
+            guard let c = name == "checks" ? (s.script.checks.isEmpty ? nil : s.script.allChecks) : s.script.checks[String(inner)] else {
+                return verdict(nil, name == "checks" ? "no check() ran" : "no check named \"\(inner)\" ran")
+            }
+            switch m {
+            case .rate: return verdict(c.rate)
+            case .count: return verdict(Double(c.total))
+            case .failures: return verdict(Double(c.fails))
+            default: return verdict(nil, "checks take rate, count or failures")
+            }
+        }
+        if let metric = s.script.metrics[name] { return verdict(value(metric, m, s), "a \(metric.kind.rawValue) has no \(text.split(separator: " ").first ?? "")") }
+        if let (row, metric) = k6RequestMetric() {
+            guard let r = s.row(named: row) else { return verdict(nil, row == "Aggregated" ? "no request was made" : "no request named \"\(row)\" was made") }
+            return verdict(Self.read(metric ?? m, r, s))
+        }
+        return nil
+    }
+
+    /// A custom metric's figure for `m`, NaN when its kind has none.
+    private func value(_ x: CustomMetric, _ m: ThresholdMetric, _ s: Summary) -> Double {
+        switch (x.kind, m) {
+        case (.counter, .count), (.counter, .value): return x.sum
+        case (.counter, .rps), (.counter, .rate): return s.durationSeconds > 0 ? x.sum / s.durationSeconds : 0
+        case (.gauge, .value): return x.last
+        case (.gauge, .min): return x.min
+        case (.gauge, .max): return x.max
+        case (.rate, .rate): return x.rate
+        case (.rate, .count), (.trend, .count): return Double(x.count)
+        case (.trend, .avg): return x.trendAvg
+        case (.trend, .min): return ScriptMetricsReport.trendFigures(x).min
+        case (.trend, .max): return ScriptMetricsReport.trendFigures(x).max
+        case (.trend, .med): return x.trendPercentile(50)
+        case (.trend, .percentile(let p)): return x.trendPercentile(p)
+        default: return .nan
+        }
+    }
+
+    /// abort_on_fail watches request rows each second; checks and custom metrics are counted in the Lua states
+    /// and decided at the end: said once, not left to look as if it had watched them.
+    static func abortNotes(_ thresholds: [Threshold], _ s: Summary) -> [String] {
+        thresholds.filter { t in t.abortOnFail && (t.name == "checks" || t.name.hasPrefix("checks{") || s.script.metrics[t.name] != nil) }
+            .map { "abort_on_fail on \"\($0.name)\": checks and custom metrics are decided at the end of the run, not while it runs" }
+    }
+
+    /// A k6 request metric filtered by a tag luaload does not keep per request (only {name:…} is): an error
+    /// before any traffic rather than a threshold that never matches.
+    static func k6NameProblem(_ name: String) -> String? {
+        for prefix in ["http_req_duration{", "http_req_failed{", "http_reqs{"] where name.hasPrefix(prefix) {
+            if !name.dropFirst(prefix.count - 1).hasPrefix("{name:") || !name.hasSuffix("}") || name.dropFirst(prefix.count).contains(",") {
+                return "only the request's name filters k6's request metrics, as {name:GET /health} (other tags are not kept per request)"
+            }
+        }
+        return nil
+    }
+
+    /// k6's request metric names → (the row, the metric to read instead, if the name implies one).
+    private func k6RequestMetric() -> (String, ThresholdMetric?)? {
+        for (prefix, implied) in [("http_req_duration", nil), ("http_req_failed", ThresholdMetric.failRate), ("http_reqs", nil)] as [(String, ThresholdMetric?)] {
+            guard name.hasPrefix(prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            if rest.isEmpty { return ("Aggregated", prefix == "http_reqs" && expression.metric == .rate ? .rps : implied) }
+            guard rest.hasPrefix("{name:"), rest.hasSuffix("}") else { continue }
+            let row = String(rest.dropFirst(6).dropLast())
+            return (row, prefix == "http_reqs" && expression.metric == .rate ? .rps : implied)
+        }
+        return nil
+    }
+}
