@@ -64,12 +64,14 @@ final class TestHTTPServer: @unchecked Sendable {
 
     func stop() {
         lock.withLock { stopped = true }
+        // Shut down, not closed: the accept thread closes it when it wakes, so its number cannot go to the next
+        // test's listener first (that thread would then accept the next test's connections).
         shutdown(listenFD, Int32(SHUT_RDWR))
-        close(listenFD)
         lock.withLock { for fd in open { shutdown(fd, Int32(SHUT_RDWR)) } }
     }
 
     private func acceptLoop() {
+        defer { close(listenFD) }
         while true {
             let fd = accept(listenFD, nil, nil)
             if fd < 0 {
