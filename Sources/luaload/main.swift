@@ -107,6 +107,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Past one box (segments, start, tags)")
     var scale: ScaleOptions
 
+    @OptionGroup(title: "One test across many boxes (luaload agent; docs/distributed.md)")
+    var distributed: DistributedOptions
+
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
 
@@ -149,6 +152,7 @@ struct RunCommand: ParsableCommand {
         let tags = try scale.resolveTags(segment: options.segment)
         let startAt = try scale.resolveStart()
 
+        if distributed.controller != nil { return try runAsController(options) }
         let runner = try Runner(options: options)
         if let startAt { StartTime.wait(until: startAt) }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
@@ -217,6 +221,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let isServe = arguments.first == "serve"
 let isWrk = arguments.first == "wrk"
 let isMerge = arguments.first == "merge"
+let isAgent = arguments.first == "agent"
 do {
     if isServe {
         var command = try ServeCommand.parseAsRoot(Array(arguments.dropFirst()))
@@ -226,6 +231,9 @@ do {
         try command.run()
     } else if isMerge {
         var command = try MergeCommand.parseAsRoot(Array(arguments.dropFirst()))
+        try command.run()
+    } else if isAgent {
+        var command = try AgentCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
     } else {
         var command = try RunCommand.parseAsRoot(arguments)
@@ -237,7 +245,7 @@ do {
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
-    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : RunCommand.self
+    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : isAgent ? AgentCommand.self : RunCommand.self
     if command.exitCode(for: error) == .success {
         print(command.fullMessage(for: error))
         exit(0)

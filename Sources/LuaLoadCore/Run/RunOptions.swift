@@ -38,6 +38,8 @@ public struct RunOptions: Sendable {
     public var wrk: WrkOptions?
     /// --segment i/N: this process runs segment i of a test split N ways (Segment.swift); whole by default.
     public var segment = Segment.whole
+    /// Commands from another thread while the run goes (the agent link): RunControl.swift.
+    public var control: RunControl?
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

@@ -44,6 +44,7 @@ extension Runner {
                 state.reason = .interrupted
                 state.stopAt = monotonicMicros()
             }
+            applyControl(workers, &state)
             let t = monotonicMicros()
             if !state.stopSent && t >= state.ramp.next { stepProfile(workers, at: t, &state) }
             if let s = state.stopAt, t >= s, !state.stopSent {
@@ -104,11 +105,9 @@ extension Runner {
         }
     }
 
-    /// The cumulative per-row stats as of the workers' last posts.
+    /// The cumulative stats (rows, failures, script errors, arrivals) as of the workers' last posts.
     static func statsNow(_ workers: [Worker], elapsed: Double, users: Int, threads: Int) -> Summary {
-        var snapshot = WorkerStats()
-        snapshot.rows = workers.flatMap { $0.mailbox.takeRows() }
-        return Summary(workers: [snapshot], durationSeconds: elapsed, users: users, threads: threads,
-                       stopReason: .duration, history: [])
+        Summary(workers: workers.map { $0.mailbox.takeStats() }, durationSeconds: elapsed, users: users, threads: threads,
+                stopReason: .duration, history: [])
     }
 }

@@ -124,7 +124,8 @@ public final class Runner {
             return summary
         }
         let signals = RunSignals.block()   // before any worker thread exists: they inherit the mask
-        defer { signals.restore() }
+        options.control?.attach(pthread_self())
+        defer { options.control?.detach(); signals.drainWorkerWakeups(); signals.restore() }
         var state = RunState(start: monotonicMicros(), duration: runDuration)
         let workers = makeWorkers(plans, config: config, origin: state.start)
         stepProfile(workers, at: state.start, &state)   // the first target, before the workers start

@@ -213,7 +213,7 @@ public final class Worker: @unchecked Sendable {
 
     func publish(_ now: UInt64) {
         interval.activeUsers = active - stopHooks
-        mailbox.post(&interval, rows: stats.rows)
+        mailbox.post(&interval, stats: stats)
         nextPublish = now + 1_000_000
     }
 

@@ -9,7 +9,8 @@ public final class WorkerMailbox: @unchecked Sendable {
     private var pending = IntervalSnapshot()
     private var stop = false
     private var final: WorkerStats?
-    private var rows: [RequestStats] = []
+    /// The worker's cumulative stats as of its last post: rows, failures, script errors, arrivals.
+    private var snapshot = WorkerStats()
 
     public init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
@@ -21,9 +22,9 @@ public final class WorkerMailbox: @unchecked Sendable {
     }
 
     /// Worker side: adds its interval to what the main thread has not taken yet, and resets it.
-    func post(_ interval: inout IntervalSnapshot, rows current: [RequestStats]) {
+    func post(_ interval: inout IntervalSnapshot, stats current: WorkerStats) {
         locked {
-            rows = current   // copy-on-write: the worker copies a row's counts once, at its next record
+            snapshot = current   // copy-on-write: the worker copies a row's counts (or its failure table) once, at its next change
             pending.addCounts(interval)
             pending.activeUsers = interval.activeUsers
         }
@@ -39,7 +40,10 @@ public final class WorkerMailbox: @unchecked Sendable {
     }
 
     /// Main side: the worker's cumulative per-row stats as of its last post.
-    public func takeRows() -> [RequestStats] { locked { rows } }
+    public func takeRows() -> [RequestStats] { locked { snapshot.rows } }
+
+    /// Main side: the worker's cumulative stats as of its last post (for the live failures and errors too).
+    public func takeStats() -> WorkerStats { locked { snapshot } }
 
     /// Main side (--stages, shape()): how many users the whole run should have now. Each worker runs those
     /// of its VUs whose global spawn index is below it.

@@ -1,0 +1,75 @@
+import ArgumentParser
+import LuaLoadCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `luaload --controller [HOST:]PORT --agents N … script.lua`: the options of a test run by agents.
+struct DistributedOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Run no users here: listen for agents (luaload agent) on this address (default host: 127.0.0.1) and run the test through them.", valueName: "[host:]port"))
+    var controller: String?
+
+    @Option(help: ArgumentHelp("With --controller: how many agents the test needs; each runs segment k/N.", valueName: "N"))
+    var agents: Int?
+
+    @Option(help: ArgumentHelp("With --controller: how long to wait for every agent, e.g. 60s (then exit 2).", valueName: "duration"))
+    var agentsTimeout: String = "60s"
+
+    @Option(help: ArgumentHelp("With --controller: the token agents must give (default: $LUALOAD_TOKEN, else one is made up and printed).", valueName: "token"))
+    var token: String?
+
+    @Option(help: ArgumentHelp("With --controller: break the reports down by this agent tag.", valueName: "tag"))
+    var by: String = "region"
+}
+
+extension RunCommand {
+    /// The test through agents: same options, same reports (merged exactly from the agents' own).
+    func runAsController(_ options: RunOptions) throws {
+        let d = distributed
+        guard let text = d.controller, let address = LinkAddress(text) else {
+            throw UsageError("bad --controller \"\(d.controller ?? "")\": use [host:]port, e.g. 7400 or 0.0.0.0:7400")
+        }
+        guard let n = d.agents else { throw UsageError("--controller needs --agents N (how many agents run the test)") }
+        guard let wait = parseDuration(d.agentsTimeout), wait > 0 else { throw UsageError("bad --agents-timeout \"\(d.agentsTimeout)\"") }
+        if serve { throw UsageError("--serve starts a target on this box, which agents elsewhere cannot reach: start `luaload serve` instead") }
+        if scale.segment != nil || scale.segments != nil { throw UsageError("--controller gives the agents their segments: drop --segment/--segments") }
+        var token = d.token ?? getenv("LUALOAD_TOKEN").map { String(cString: $0) } ?? ""
+        if token.isEmpty {
+            token = Self.newToken()
+            writeStderr("luaload controller: agents' token: \(token)\n")
+        }
+        var co = ControllerOptions(address: address, agents: n, token: token)
+        co.agentsTimeout = wait
+        co.by = d.by
+        co.handleSignals = true
+        let controller = try Controller(options: co, run: options)
+        writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents\n")
+        let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
+        let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
+        let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") },
+                                        observer: { status.observe($0); hdrLog?.observe($0) })
+        let total = result.total
+        for note in total.notes { writeStderr("luaload controller: \(note)\n") }
+        if json == "-" { writeStderr(result.console()) } else { print(result.console(), terminator: "") }
+        if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(total)) }
+        if let json { try writeFile(json, result.json()) }
+        if let csv {
+            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { try writeFile(file.path, file.text) }
+        }
+        if let html {
+            let title = "luaload: " + script + " (\(n) agents)"
+            try writeFile(html, result.groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
+        }
+        if let junit { try writeFile(junit, JUnitReport.render(total)) }
+        if !total.thresholdResults.isEmpty && total.anyThresholdCrossed { throw ExitCode(3) }
+        if !result.lost.isEmpty { throw ExitCode(exitCodeOnError == 0 ? 1 : exitCodeOnError) }
+        if total.thresholdResults.isEmpty && (total.total.failures > 0 || !total.errors.isEmpty) { throw ExitCode(exitCodeOnError) }
+    }
+
+    /// 128 random bits, hex.
+    static func newToken() -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        if let f = fopen("/dev/urandom", "rb") { _ = fread(&bytes, 1, bytes.count, f); fclose(f) }
+        return bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
