@@ -1,0 +1,178 @@
+import Foundation
+import LuaLoadCore
+import LuaLoadServe
+import XCTest
+
+/// One test across many boxes: a controller (in this process, for its live view) and `luaload agent`
+/// processes on loopback, each region's agent against a built-in target with its own added latency.
+final class DistributedTests: XCTestCase {
+    let token = "t0ken-\(UUID().uuidString.prefix(8))"
+
+    /// host from the agent's environment: each region's agent reaches its own target.
+    static let regionScript = """
+        host = os.getenv("TARGET") or "http://127.0.0.1:9"
+        wait = constant(0.002)
+        task(function() http.get("/health", { name = "GET /health" }) end)
+        """
+
+    func makeController(agents n: Int, script: String, timeout: Double = 30, _ configure: (inout RunOptions) -> Void) throws -> Controller {
+        var run = RunOptions(scriptPath: script, threads: 1)
+        configure(&run)
+        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: n, token: token)
+        o.agentsTimeout = timeout
+        return try Controller(options: o, run: run)
+    }
+
+    func agents(_ c: Controller, _ targets: [TargetServer], extra: [String] = []) throws -> [AgentProcess] {
+        try targets.enumerated().map { k, t in
+            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"], extra: extra)
+        }
+    }
+
+    func parse(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    func testFourRegionsMergedLiveAndExactlyAsLuaLoadMerge() throws {
+        let delays = [5, 20, 40, 80]
+        let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
+        let procs = try agents(c, targets)
+        var liveP50: [String: Double] = [:]
+        var liveUsers = 0
+        let result = try c.run(log: { _ in }, observer: { e in
+            guard case .tick(let p) = e, p.tick >= 2, !p.stopping else { return }
+            liveUsers = p.activeUsers
+            for g in c.liveGroups(elapsed: p.elapsed) { liveP50[g.value] = g.summary.total.percentileMs(50) }
+        })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        XCTAssertEqual(liveUsers, 8)
+        for (k, d) in delays.enumerated() {
+            let p = liveP50["r\(k)"] ?? -1
+            XCTAssertTrue(p >= Double(d) && p < Double(d) + 15, "live p50 of r\(k): \(p) ms for \(d) ms added")
+        }
+        XCTAssertEqual(result.agents.map(\.state), Array(repeating: .done, count: 4))
+        XCTAssertEqual(Set(result.agents.map(\.segment.description)), ["0/4", "1/4", "2/4", "3/4"])
+        // The controller's JSON is `luaload merge --by region` of the agents' own files, bucket for bucket.
+        let merged = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
+        let m = try AgentProcess(["merge", "--by", "region", "--json", merged] + procs.map(\.json))
+        XCTAssertEqual(m.wait(), 0, m.stderr)
+        var mine = parse(result.json())
+        XCTAssertEqual((mine.removeValue(forKey: "agents") as? [Any])?.count, 4)
+        let theirs = parse(try String(contentsOfFile: merged, encoding: .utf8))
+        XCTAssertFalse(theirs.isEmpty)
+        XCTAssertEqual(NSDictionary(dictionary: mine), NSDictionary(dictionary: theirs))
+        // What the targets saw is what the test counted.
+        let t = result.total
+        XCTAssertGreaterThan(t.total.requests, 100)
+        XCTAssertEqual(targets.map(targetTotal).reduce(0, +), t.total.requests + t.abandoned + t.total.redirects)
+    }
+
+    func testAnAgentKilledMidRunIsMarkedLostAndTheOthersGoOn() throws {
+        let targets = try [10, 10].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
+        let procs = try agents(c, targets)
+        var log: [String] = []
+        let began = Date()
+        let result = try c.run(log: { log.append($0) }, observer: { e in
+            if case .tick(let p) = e, p.tick == 2 { procs[0].killNow() }
+        })
+        let took = Date().timeIntervalSince(began)
+        XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
+        procs[0].wait()
+        XCTAssertLessThan(took, 4 + 0.5 + 2.5, "the run ends on time")
+        XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
+        let lost = result.lost[0]
+        XCTAssertEqual(lost.tags.first { $0.key == "region" }?.value, "r0")
+        XCTAssertTrue((1.5...3.5).contains(lost.lostAt ?? 0), "lost at \(lost.lostAt ?? 0)")
+        XCTAssertTrue(result.total.notes.contains { $0.contains("lost at") && $0.contains("region=r0") }, "\(result.total.notes)")
+        // Its data up to its last second is kept beside the survivor's whole report.
+        let survivor = parse(try String(contentsOfFile: procs[1].json, encoding: .utf8))
+        let survivorRequests = (survivor["total"] as? [String: Any])?["requests"] as? Int ?? 0
+        XCTAssertGreaterThan(result.total.total.requests, survivorRequests + 20)
+        let json = parse(result.json())
+        let states = (json["agents"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "" }
+        XCTAssertEqual(states.sorted(), ["done", "lost"])
+        XCTAssertNotNil((json["groups"] as? [String: Any])?["r0"], "the lost region keeps its column")
+    }
+
+    func testAbortOnFailStopsEveryAgentWithinTwoSeconds() throws {
+        let targets = try [20, 20, 20].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let script = Self.regionScript + "\nthresholds = { [\"GET /health\"] = { { \"p50 < 1\", abort_on_fail = true } } }\n"
+        let c = try makeController(agents: 3, script: Luaload.script(script)) { $0.users = 3; $0.usersGiven = true; $0.duration = 30 }
+        let procs = try agents(c, targets)
+        var stopAt: Date?
+        let result = try c.run(log: { if $0.hasPrefix("stop sent") { stopAt = Date() } }, observer: { _ in })
+        let end = Date()
+        for a in procs { XCTAssertEqual(a.wait(), 3, a.stderr) }   // each agent's own verdict: crossed
+        let stop = try XCTUnwrap(stopAt)
+        XCTAssertLessThanOrEqual(end.timeIntervalSince(stop), 2, "every agent stopped and reported within 2 s")
+        XCTAssertEqual(result.total.stopReason, .thresholdCrossed)
+        XCTAssertTrue(result.total.anyThresholdCrossed)
+        XCTAssertLessThan(result.total.durationSeconds, 5)
+        for a in procs { XCTAssertEqual(parse(try String(contentsOfFile: a.json, encoding: .utf8))["stop_reason"] as? String, "threshold_crossed") }
+    }
+
+    func testAUserChangeReachesEveryAgentByItsSegmentAndLateAgentsAreRefused() throws {
+        let targets = try [5, 5, 5, 5].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 5 }
+        let procs = try agents(c, targets)
+        var late: AgentProcess?
+        var before: [Int] = [], after: [Int] = [], afterTotal = 0
+        _ = try c.run(log: { _ in }, observer: { e in
+            guard case .tick(let p) = e else { return }
+            if p.tick == 1 { late = try? AgentProcess(port: c.port, token: self.token, tags: ["region=late"]) }
+            if p.tick == 2 { before = c.agentReports.map(\.users); c.control.post(.users(4)) }
+            if p.tick == 4 { after = c.agentReports.map(\.users); afterTotal = p.activeUsers }
+        })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        XCTAssertEqual(before, [2, 2, 2, 2])
+        XCTAssertEqual(after, [1, 1, 1, 1], "users 4 = the global VUs 0-3: one in each segment")
+        XCTAssertEqual(afterTotal, 4)
+        let refused = try XCTUnwrap(late)
+        XCTAssertEqual(refused.wait(), 2)
+        XCTAssertTrue(refused.stderr.contains("late agent"), refused.stderr)
+    }
+
+    func testAWrongTokenIsRefusedAndTheWaitEndsNamingHowManyCame() throws {
+        let c = try makeController(agents: 1, script: Luaload.script(Self.regionScript), timeout: 3) { $0.duration = 1 }
+        let intruder = try AgentProcess(port: c.port, token: "wrong", tags: [])
+        var log: [String] = []
+        XCTAssertThrowsError(try c.run(log: { log.append($0) }, observer: { _ in })) { error in
+            XCTAssertTrue("\(error)".contains("0 of 1 agents ready"), "\(error)")
+        }
+        XCTAssertEqual(intruder.wait(), 2)
+        XCTAssertTrue(intruder.stderr.contains("refused this agent: wrong token"), intruder.stderr)
+        XCTAssertTrue(log.contains { $0.hasPrefix("refused 127.0.0.1:") && $0.hasSuffix("wrong token") }, "\(log)")
+        // A garbage frame (a length over the hello limit) is dropped, never a crash.
+        let c2 = try makeController(agents: 1, script: Luaload.script(Self.regionScript), timeout: 2) { $0.duration = 1 }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = c2.port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        _ = [UInt8]([0x7f, 0xff, 0xff, 0xff, 1, 2, 3]).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var log2: [String] = []
+        XCTAssertThrowsError(try c2.run(log: { log2.append($0) }, observer: { _ in }))
+        close(fd)
+        XCTAssertTrue(log2.contains { $0.contains("the limit is 65536") }, "\(log2)")
+    }
+
+    func testTheCommandLineControllerWaitsThenExits2NamingHowManyCame() throws {
+        let s = Luaload.script(Self.regionScript)
+        let free = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        close(free.fd)
+        let agent = try AgentProcess(port: free.port, token: token, tags: ["region=x"])
+        let r = try AgentProcess(["--controller", "127.0.0.1:\(free.port)", "--agents", "2", "--agents-timeout", "3s",
+                                  "--token", token, "-u", "2", "-d", "2s", s])
+        XCTAssertEqual(r.wait(), 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 of 2 agents ready after 3 s"), r.stderr)
+        XCTAssertEqual(agent.wait(), 2, agent.stderr)
+        XCTAssertTrue(agent.stderr.contains("called the run off"), agent.stderr)
+    }
+}
