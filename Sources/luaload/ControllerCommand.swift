@@ -46,8 +46,16 @@ extension RunCommand {
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents\n")
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
-        let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") },
-                                        observer: { status.observe($0); hdrLog?.observe($0) })
+        let byTag = printStats && !quiet && isatty(2) == 0
+        let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
+            status.observe(event)
+            hdrLog?.observe(event)
+            // --print-stats: the breakdown by tag under the stats table, every 2 s.
+            if byTag, case .tick(let p) = event, !p.stopping, p.tick % 2 == 0 {
+                let groups = MergeGroups(tag: d.by, groups: controller.liveGroups(elapsed: p.elapsed))
+                writeStderr(groups.console(total: p.currentStats()) + "\n")
+            }
+        })
         let total = result.total
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }
         if json == "-" { writeStderr(result.console()) } else { print(result.console(), terminator: "") }

@@ -176,3 +176,57 @@ final class DistributedTests: XCTestCase {
         XCTAssertTrue(agent.stderr.contains("called the run off"), agent.stderr)
     }
 }
+
+/// deploy/: the controller's Kubernetes manifests validate offline, the launchers parse, and the compose
+/// file's own command lines (its hosts and ports put on loopback, its 30 s cut to 3 s) run a test.
+final class DistributedDeployTests: XCTestCase {
+    static let root = ScaleTests.root
+
+    func testControllerManifestsValidateAndTheComposeCommandsRunOnLoopback() throws {
+        let validate = Self.root.appendingPathComponent(".venv-test/bin/kubernetes-validate").path
+        guard FileManager.default.isExecutableFile(atPath: validate) else {
+            return XCTFail("no \(validate): run scripts/install-deps.sh --test (scripts/test.sh does)")
+        }
+        let dir = Self.root.appendingPathComponent("deploy/k8s/controller").path
+        let manifests = ["controller.yaml", "agents.yaml"].map { dir + "/" + $0 }
+        let k = try AgentProcess(["--strict"] + manifests, executable: validate)
+        XCTAssertEqual(k.wait(), 0, k.stdout + k.stderr)
+        for launcher in ["deploy/k8s/controller/run.sh", "deploy/fly/controller.sh"] {
+            let b = try AgentProcess(["-n", Self.root.appendingPathComponent(launcher).path], executable: "/bin/bash")
+            XCTAssertEqual(b.wait(), 0, launcher + ": " + b.stderr)
+        }
+        // The compose file: each service's command, read by PyYAML.
+        let compose = Self.root.appendingPathComponent("deploy/compose.yaml").path
+        let py = try AgentProcess(["-c", "import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); "
+                                   + "print(json.dumps({k: [v['command'], v.get('deploy', {}).get('replicas', 1)] for k, v in d['services'].items()}))", compose],
+                                  executable: ScaleTests.python)
+        XCTAssertEqual(py.wait(), 0, py.stderr)
+        let services = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(py.stdout.utf8)) as? [String: [Any]])
+        XCTAssertEqual(Set(services.keys), ["target", "controller", "agent"])
+        let target = try startDelayedTarget(latencyMs: 1)
+        defer { target.stop() }
+        let link = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        close(link.fd)
+        func onLoopback(_ service: String) -> [String] {
+            (services[service]?[0] as? [String] ?? []).map {
+                $0.replacingOccurrences(of: "http://target:8080", with: "http://127.0.0.1:\(target.port)")
+                    .replacingOccurrences(of: "controller:7400", with: "127.0.0.1:\(link.port)")
+                    .replacingOccurrences(of: "0.0.0.0:7400", with: "127.0.0.1:\(link.port)")
+                    .replacingOccurrences(of: "/scripts/", with: Self.root.appendingPathComponent("scripts").path + "/")
+                    .replacingOccurrences(of: "30s", with: "3s")
+            }
+        }
+        let env = ["LUALOAD_TOKEN": "compose-test"]
+        let controller = try AgentProcess(onLoopback("controller") + ["--json", "-"], env: env)
+        let replicas = services["agent"]?[1] as? Int ?? 0
+        XCTAssertEqual(replicas, 3)
+        let agents = try (0..<replicas).map { _ in try AgentProcess(onLoopback("agent"), env: env) }
+        XCTAssertEqual(controller.wait(timeout: 40), 0, controller.stderr)
+        for a in agents { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        let merged = (try? JSONSerialization.jsonObject(with: Data(controller.stdout.utf8))) as? [String: Any] ?? [:]
+        XCTAssertEqual((merged["agents"] as? [Any])?.count, 3)
+        XCTAssertEqual(merged["by"] as? String, "region")
+        XCTAssertNotNil((merged["groups"] as? [String: Any])?["compose"])
+        XCTAssertEqual(targetTotal(target), ((merged["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (merged["abandoned"] as? Int ?? 0))
+    }
+}

@@ -37,7 +37,10 @@ extension Controller {
 
     /// Takes new connections and reads the hellos. `open`: whether agents may still join (before the start).
     func acceptNewcomers(log: (String) -> Void, open: Bool) {
-        while let c = Link.accept(listener) { newcomers.append((c, monotonicMicros() + 10_000_000)) }
+        while let c = Link.accept(listener) {
+            // At most 64 unauthenticated connections at once: more are closed unread (a flood costs nothing).
+            if newcomers.count < 64 { newcomers.append((c, monotonicMicros() + 10_000_000)) } else { c.close() }
+        }
         var waiting: [(connection: LinkConnection, deadline: UInt64)] = []
         for n in newcomers {
             let c = n.connection

@@ -17,14 +17,14 @@ final class AgentProcess {
     }
 
     /// `luaload args…` (with `--json FILE` added when `json`), started.
-    init(_ args: [String], env: [String: String] = [:], json withJSON: Bool = false) throws {
+    init(_ args: [String], env: [String: String] = [:], json withJSON: Bool = false, executable: String = Luaload.binary) throws {
         let base = Luaload.temporaryDirectory + "agent-\(UUID().uuidString)"
         json = base + ".json"
         out = base + ".out"
         err = base + ".err"
         FileManager.default.createFile(atPath: out, contents: nil)
         FileManager.default.createFile(atPath: err, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Luaload.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = args + (withJSON ? ["--json", json] : [])
         process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         process.standardOutput = FileHandle(forWritingAtPath: out)
