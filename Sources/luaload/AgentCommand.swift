@@ -33,6 +33,9 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Keep trying to reach the controller this long, e.g. 60s.", valueName: "duration"))
     var connectTimeout: String = "60s"
 
+    @Option(help: ArgumentHelp("TLS on the link: trust the CA certificates in this PEM file for the controller's --link-cert.", valueName: "file"))
+    var cacert: String?
+
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
@@ -48,6 +51,7 @@ struct AgentCommand: ParsableCommand {
         tags.removeAll { $0.key == "segment" }   // the controller assigns it
         var options = AgentOptions(address: address, token: token, tags: tags, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.connectTimeout = wait
+        options.tls = try cacert.map { try LinkTLS(caFile: $0) }
         let status = LiveStatus(live: !quiet, printStats: false)
         let result = try Agent(options: options).run(log: { writeStderr("luaload agent: \($0)\n") }, observer: status.observe)
         let summary = result.summary

@@ -20,6 +20,12 @@ struct DistributedOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("With --controller: break the reports down by this agent tag.", valueName: "tag"))
     var by: String = "region"
+
+    @Option(help: ArgumentHelp("With --controller: TLS on the link with this PEM certificate (agents verify it with --cacert).", valueName: "file"))
+    var linkCert: String?
+
+    @Option(help: ArgumentHelp("With --controller: the private key (PEM) of --link-cert (default: the --link-cert file).", valueName: "file"))
+    var linkKey: String?
 }
 
 extension RunCommand {
@@ -42,6 +48,8 @@ extension RunCommand {
         co.agentsTimeout = wait
         co.by = d.by
         co.handleSignals = true
+        if let cert = d.linkCert { co.tls = try LinkTLS(certificate: cert, key: d.linkKey ?? cert) }
+        else if d.linkKey != nil { throw UsageError("--link-key needs --link-cert") }
         let controller = try Controller(options: co, run: options)
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents\n")
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)

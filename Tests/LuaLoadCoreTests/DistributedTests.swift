@@ -163,6 +163,38 @@ final class DistributedTests: XCTestCase {
         XCTAssertTrue(log2.contains { $0.contains("the limit is 65536") }, "\(log2)")
     }
 
+    func testTLSOnTheLinkVerifiesTheControllerBeforeTheToken() throws {
+        let dir = Luaload.temporaryDirectory + "linktls-\(UUID().uuidString)/"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in ["ctl", "other"] {
+            let o = try AgentProcess(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                      "-keyout", dir + name + ".key", "-out", dir + name + ".crt", "-days", "2", "-subj", "/CN=luaload \(name)",
+                                      "-addext", "subjectAltName=IP:127.0.0.1"], executable: "/usr/bin/openssl")
+            XCTAssertEqual(o.wait(), 0, o.stderr)
+        }
+        let target = try startDelayedTarget(latencyMs: 1)
+        defer { target.stop() }
+        var run = RunOptions(scriptPath: Luaload.script(Self.regionScript), threads: 1)
+        run.duration = 1
+        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 1, token: token)
+        o.agentsTimeout = 15
+        o.tls = try LinkTLS(certificate: dir + "ctl.crt", key: dir + "ctl.key")
+        let c = try Controller(options: o, run: run)
+        let env = ["TARGET": "http://127.0.0.1:\(target.port)"]
+        let wrongCA = try AgentProcess(port: c.port, token: token, tags: [], env: env, extra: ["--cacert", dir + "other.crt"])
+        let plain = try AgentProcess(port: c.port, token: token, tags: [], env: env)
+        let good = try AgentProcess(port: c.port, token: token, tags: ["region=tls"], env: env, extra: ["--cacert", dir + "ctl.crt"])
+        var log: [String] = []
+        let result = try c.run(log: { log.append($0) }, observer: { _ in })
+        XCTAssertNotEqual(wrongCA.wait(), 0)
+        XCTAssertTrue(wrongCA.stderr.contains("certificate verify failed"), wrongCA.stderr)
+        XCTAssertEqual(good.wait(), 0, good.stderr)
+        XCTAssertNotEqual(plain.wait(), 0)
+        XCTAssertEqual(result.agents.map(\.state), [.done])
+        XCTAssertGreaterThan(result.total.total.requests, 0)
+        XCTAssertTrue(log.contains { $0.contains("TLS handshake") }, "the plain agent is dropped at the handshake: \(log)")
+    }
+
     func testTheCommandLineControllerWaitsThenExits2NamingHowManyCame() throws {
         let s = Luaload.script(Self.regionScript)
         let free = try Link.listen(LinkAddress("127.0.0.1:0")!)

@@ -12,6 +12,8 @@ public struct AgentOptions {
     public var threads: Int
     /// How long to keep trying to reach the controller (it may come up after its agents).
     public var connectTimeout: Double = 60
+    /// TLS on the link (--cacert: the CA that signed the controller's --link-cert); plain TCP when nil.
+    public var tls: LinkTLS?
 
     public init(address: LinkAddress, token: String, tags: [(key: String, value: String)], threads: Int) {
         self.address = address
@@ -40,6 +42,10 @@ public final class Agent {
     public func run(log: (String) -> Void, observer: @escaping (RunEvent) -> Void) throws -> AgentResult {
         Sys.ignoreSIGPIPE()
         let connection = try connect(log: log)
+        if let tls = options.tls {
+            try connection.startTLS(tls, host: options.address.host)
+            try connection.handshake(timeout: 10)
+        }
         let sentAt = monotonicMicros()
         try connection.send(LinkMessage.encode("hello") { w in
             w.key("version"); w.string(lualoadVersion)

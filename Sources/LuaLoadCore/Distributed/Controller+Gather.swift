@@ -39,12 +39,21 @@ extension Controller {
     func acceptNewcomers(log: (String) -> Void, open: Bool) {
         while let c = Link.accept(listener) {
             // At most 64 unauthenticated connections at once: more are closed unread (a flood costs nothing).
-            if newcomers.count < 64 { newcomers.append((c, monotonicMicros() + 10_000_000)) } else { c.close() }
+            guard newcomers.count < 64 else { c.close(); continue }
+            if let tls = options.tls {
+                do { try c.startTLS(tls, host: nil) } catch { log("dropped \(c.peer): \(error)"); c.close(); continue }
+            }
+            newcomers.append((c, monotonicMicros() + 10_000_000))
         }
         var waiting: [(connection: LinkConnection, deadline: UInt64)] = []
         for n in newcomers {
             let c = n.connection
             do {
+                guard try c.continueHandshake() else {
+                    if monotonicMicros() > n.deadline { throw LinkError("no TLS handshake in 10 s") }
+                    waiting.append(n)
+                    continue
+                }
                 guard c.pump() else { throw LinkError("closed before its hello") }
                 guard let frame = try c.nextFrame() else {
                     if monotonicMicros() > n.deadline { throw LinkError("no hello in 10 s") }

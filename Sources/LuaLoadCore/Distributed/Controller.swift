@@ -18,6 +18,8 @@ public struct ControllerOptions {
     public var startDelay: Double = 0.5
     /// Ctrl-C / SIGTERM stop every agent (a second one exits): the command line's; tests run without.
     public var handleSignals = false
+    /// TLS on the link (--link-cert, --link-key); plain TCP when nil.
+    public var tls: LinkTLS?
 
     public init(address: LinkAddress, agents: Int, token: String) {
         self.address = address

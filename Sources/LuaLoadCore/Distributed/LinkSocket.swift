@@ -47,6 +47,9 @@ public final class LinkConnection {
     private var inbox: [UInt8] = []
     private var consumed = 0
     public private(set) var isClosed = false
+    /// The TLS session, when the link has TLS (LinkTLS.swift).
+    var ssl: OpaquePointer?
+    var handshakeDone = false
 
     init(fd: Int32, peer: String, maxFrame: Int) {
         self.fd = fd
@@ -59,7 +62,39 @@ public final class LinkConnection {
     public func close() {
         guard !isClosed else { return }
         isClosed = true
+        if let ssl { TLS.close(ssl, cleanly: handshakeDone); self.ssl = nil }
         Sys.close(fd)
+    }
+
+    /// read(2), or SSL_read: bytes, 0 at the end, -EAGAIN when there is nothing now, else -errno.
+    private func readSome(_ buf: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        guard let ssl else { return Sys.read(fd, buf, count) }
+        if !handshakeDone {
+            guard let done = try? continueHandshake() else { return -Int(EPROTO) }
+            if !done { return -Int(EAGAIN) }
+        }
+        switch TLS.read(ssl, buf, count) {
+        case .done(let n): return n
+        case .wantRead, .wantWrite: return -Int(EAGAIN)
+        case .closed: return 0
+        case .failed(let e): return -Int(e)
+        case .tlsFailed: return -Int(EPROTO)
+        }
+    }
+
+    /// send(2), or SSL_write: bytes sent, -EAGAIN when the socket is full, else -errno.
+    private func writeSome(_ buf: UnsafeRawPointer, _ count: Int) -> Int {
+        guard let ssl else { return Sys.send(fd, buf, count) }
+        if !handshakeDone {
+            guard let done = try? continueHandshake() else { return -Int(EPROTO) }
+            if !done { return -Int(EAGAIN) }
+        }
+        switch TLS.write(ssl, buf, count) {
+        case .done(let n): return n
+        case .wantRead, .wantWrite: return -Int(EAGAIN)
+        case .failed(let e): return -Int(e)
+        default: return -Int(EPROTO)
+        }
     }
 
     /// Reads whatever the socket holds now; false at end of stream or on an error.
@@ -67,8 +102,8 @@ public final class LinkConnection {
         guard !isClosed else { return false }
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { Sys.read(fd, $0.baseAddress!, $0.count) }
-            if n > 0 { inbox += chunk[0..<n]; if n < chunk.count { return true }; continue }
+            let n = chunk.withUnsafeMutableBytes { readSome($0.baseAddress!, $0.count) }
+            if n > 0 { inbox += chunk[0..<n]; if n < chunk.count && ssl == nil { return true }; continue }
             if n == -Int(EAGAIN) || n == -Int(EINTR) { return true }
             return false   // 0: the peer closed; else an error (ECONNRESET…)
         }
@@ -111,7 +146,7 @@ public final class LinkConnection {
         let deadline = monotonicMicros() + UInt64(timeout * 1e6)
         var sent = 0
         while sent < frame.count {
-            let w = frame.withUnsafeBytes { Sys.send(fd, $0.baseAddress! + sent, frame.count - sent) }
+            let w = frame.withUnsafeBytes { writeSome($0.baseAddress! + sent, frame.count - sent) }
             if w > 0 { sent += w; continue }
             guard w == -Int(EAGAIN) || w == -Int(EINTR) else { throw LinkError("sending to \(peer): \(Sys.describe(errno: Int32(-w)))") }
             let now = monotonicMicros()
