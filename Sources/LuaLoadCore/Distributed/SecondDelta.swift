@@ -4,7 +4,8 @@ import LuaLoadLoop
 /// the second's counts and latency histogram, each row's counts and HDR histogram delta, new failures and
 /// script errors, the users, the arrivals so far. Runs on the Runner's main thread once a second.
 final class SecondDeltaBuilder {
-    private var rows: [String: RowSummary] = [:]
+    /// Each row's totals at the last second, and its bucket counts (HdrDelta).
+    private var rows: [String: (requests: Int, failures: Int, sumMicros: UInt64, bytes: UInt64, redirects: Int, counts: [UInt64])] = [:]
     private var failures: [FailureKey: Int] = [:]
     private var errors: [String: Int] = [:]
 
@@ -18,7 +19,7 @@ final class SecondDeltaBuilder {
             w.key("target"); w.int(p.targetUsers)
             w.key("requests"); w.int(p.requests)
             w.key("failures"); w.int(p.failures)
-            w.key("hdr"); w.string(HdrCodec.encodeBase64(p.recentLatencies.last ?? makeLatencyHistogram()))
+            w.key("hdr"); w.string(HdrDelta.encode(p.recentLatencies.last ?? makeLatencyHistogram(), minus: nil).text)
             if let a = now.arrivals {
                 w.key("arrivals"); w.array { [a.scheduled, a.started, a.droppedNoVU, a.unstartedAtStop, a.late].forEach(w.int) }
             }
@@ -51,7 +52,8 @@ final class SecondDeltaBuilder {
         let key = r.method + " " + r.name
         let before = rows[key]
         guard r.requests != before?.requests ?? 0 || r.redirects != before?.redirects ?? 0 else { return }
-        rows[key] = r
+        let hdr = HdrDelta.encode(r.histogram, minus: before?.counts)
+        rows[key] = (r.requests, r.failures, r.sumMicros, r.bytes, r.redirects, hdr.counts)
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)
@@ -60,7 +62,7 @@ final class SecondDeltaBuilder {
             w.key("sum_us"); w.int(Int(r.sumMicros - (before?.sumMicros ?? 0)))
             w.key("bytes"); w.int(Int(r.bytes - (before?.bytes ?? 0)))
             w.key("redirects"); w.int(r.redirects - (before?.redirects ?? 0))
-            w.key("hdr"); w.string(HdrCodec.encodeBase64(HdrLogRecorder.difference(r.histogram, minus: before?.histogram)))
+            w.key("hdr"); w.string(hdr.text)
         }
     }
 }
