@@ -91,7 +91,7 @@ public final class Agent {
         if placement.tag("segment") == nil { placement.setTag("segment", segment.description) }
         summary.placement.tags = placement.tags
         let document = JSONReport.render(summary)
-        let lost = link.finish(LinkMessage.encode("final") { w in w.key("document"); w.string(document) })
+        let lost = link.finish(LinkMessage.final(document))
         return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, controllerLost: lost)
     }
 

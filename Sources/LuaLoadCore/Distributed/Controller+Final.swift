@@ -51,8 +51,10 @@ extension Controller {
                     records += try MergeInput.runs(in: document, source: source).runs
                     continue
                 } catch {
-                    lose(a, "its report does not read: \(error)", log: log)
                     a.report.state = .lost
+                    a.report.lostAt = a.ledger.lastElapsed
+                    a.report.lostReason = "its report does not read: \(error)"
+                    log("\(a.name): \(a.report.lostReason!); its data up to its last second is kept")
                 }
             }
             if a.ledger.seconds > 0 || a.report.state == .lost {

@@ -57,18 +57,18 @@ extension Controller {
         do {
             while let frame = try agent.connection.nextFrame() {
                 agent.lastHeard = monotonicMicros()
+                if let document = LinkMessage.finalDocument(frame) {
+                    agent.document = document   // checked when it is read for the merge (Controller+Final)
+                    agent.report.state = .done
+                    agent.connection.close()
+                    log("\(agent.name) done")
+                    return
+                }
                 let m = try LinkMessage.decode(frame)
                 switch m.type {
                 case "second":
                     try agent.ledger.apply(m.body)
                     agent.report.users = agent.ledger.users
-                case "final":
-                    guard let document = m.body["document"]?.string else { throw LinkError("a final message without its document") }
-                    agent.document = document
-                    agent.report.state = .done
-                    agent.connection.close()
-                    log("\(agent.name) done")
-                    return
                 default:
                     break   // ping
                 }

@@ -35,19 +35,24 @@ enum HdrDelta {
                 HdrCodec.putZigZag(&payload, Int64(c))
                 wrote = true
             }
-            if let before, before.count == n {
-                before.withUnsafeBufferPointer { old in
-                    for i in 0..<n {
-                        let c = now[i] &- min(now[i], old[i])
+            // Most buckets are empty, or did not change this second: skipped 8 at a time.
+            func scan(_ old: UnsafeBufferPointer<UInt64>?) {
+                var i = 0
+                while i < n {
+                    if i + 8 <= n {
+                        var changed: UInt64 = 0
+                        if let old { for k in i..<i + 8 { changed |= now[k] ^ old[k] } } else { for k in i..<i + 8 { changed |= now[k] } }
+                        if changed == 0 { zeros += 8; i += 8; continue }
+                    }
+                    let end = min(i + 8, n)
+                    for k in i..<end {
+                        let c = now[k] &- min(now[k], old?[k] ?? 0)
                         if c == 0 { zeros += 1 } else { emit(c) }
                     }
-                }
-            } else {
-                for i in 0..<n {
-                    let c = now[i]
-                    if c == 0 { zeros += 1 } else { emit(c) }
+                    i = end
                 }
             }
+            if let before, before.count == n { before.withUnsafeBufferPointer { scan($0) } } else { scan(nil) }
         }
         if !wrote { HdrCodec.putZigZag(&payload, 0) }   // empty: index 0's zero count, as Java writes it
         var raw: [UInt8] = []

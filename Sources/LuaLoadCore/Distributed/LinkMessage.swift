@@ -16,6 +16,21 @@ enum LinkMessage {
         return Array(w.output.utf8)
     }
 
+    /// The agent's last message: its report spliced in as it is (a JSON object, not a string to escape and
+    /// decode twice), read back by `finalDocument`.
+    static let finalPrefix = Array("{\"type\":\"final\",\"document\":".utf8)
+    static func final(_ document: String) -> [UInt8] {
+        var doc = Array(document.utf8)
+        while doc.last == 10 { doc.removeLast() }
+        return finalPrefix + doc + [UInt8(ascii: "}")]
+    }
+
+    /// The report in a `final` frame, as text; nil when the frame is another message.
+    static func finalDocument(_ frame: [UInt8]) -> String? {
+        guard frame.count > finalPrefix.count, frame.starts(with: finalPrefix), frame.last == UInt8(ascii: "}") else { return nil }
+        return String(decoding: frame[finalPrefix.count..<frame.count - 1], as: UTF8.self) + "\n"
+    }
+
     /// A frame's JSON and its type; a frame that is not a JSON object with a type is an error.
     static func decode(_ frame: [UInt8]) throws -> (type: String, body: JSONTree) {
         let tree: JSONTree
