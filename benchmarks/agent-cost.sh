@@ -26,12 +26,27 @@ instructions() { sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$1"; }
 valgrind --tool=callgrind --callgrind-out-file="$out/plain.cg" "$luaload" -q "${args[@]}" --json "$out/plain.json" "$script" > /dev/null 2> "$out/plain.err"
 link=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$luaload" --controller "127.0.0.1:$link" --agents 1 --token bench -q "${args[@]}" "$script" > "$out/controller.out" 2>&1 & pids+=($!)
-valgrind --tool=callgrind --callgrind-out-file="$out/agent.cg" "$luaload" agent "127.0.0.1:$link" --token bench -t 1 -q > /dev/null 2> "$out/agent.err"
-plain=$(instructions "$out/plain.err") agent=$(instructions "$out/agent.err")
-python3 - "$n" "$plain" "$agent" <<'PY'
-import sys
-n, plain, agent = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-print(f"plain run: {plain / n:,.0f} instructions per request ({plain:,} for -n {n})")
-print(f"agent:     {agent / n:,.0f} instructions per request ({agent:,} for -n {n})")
-print(f"agent / plain: {agent / plain:.4f}x")
+valgrind --tool=callgrind --callgrind-out-file="$out/agent.cg" "$luaload" agent "127.0.0.1:$link" --token bench -t 1 -q --json "$out/agent.json" > /dev/null 2> "$out/agent.err"
+# The same test natively, for its request rate: the link's cost is per second, so what it adds per request
+# depends on how many requests a second carries (under callgrind, ~15x fewer than natively).
+"$luaload" -q "${args[@]}" --json "$out/native.json" "$script" > /dev/null
+python3 - "$n" "$out" <<'PY'
+import json, re, subprocess, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+def split(name):
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", f"{out}/{name}.cg"], capture_output=True, text=True).stdout
+    total = int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", text).group(1).replace(",", ""))
+    workers = int(re.search(r"([\d,]+) \([\d.]+%\)\s+\S*pthread_create.c:start_thread", text).group(1).replace(",", ""))
+    return total, workers, total - workers
+def seconds(name):
+    return json.load(open(f"{out}/{name}.json"))["duration_s"]
+(pt, pw, pm), (at, aw, am) = split("plain"), split("agent")
+ps, as_ = seconds("plain"), seconds("agent")
+rate = n / seconds("native")
+print(f"plain run: {pt / n:,.0f} instructions per request ({pt:,} for -n {n}): workers {pw / n:,.0f}/request, main thread {pm / ps:,.0f}/s over {ps:.1f} s")
+print(f"agent:     {at / n:,.0f} instructions per request ({at:,} for -n {n}): workers {aw / n:,.0f}/request, main thread {am / as_:,.0f}/s over {as_:.1f} s")
+print(f"under callgrind: agent / plain {at / pt:.4f}x (workers {aw / pw:.4f}x); the runs' lengths differ with the machine's load")
+extra = am / as_ - pm / ps
+print(f"the link's main-thread cost: {extra:,.0f} instructions a second (upper bound: its connect and run set-up counted in)")
+print(f"natively {rate:,.0f} requests/s: agent / plain = {(aw / n + (pm / ps + extra) / rate) / (pw / n + (pm / ps) / rate):.4f}x per request")
 PY

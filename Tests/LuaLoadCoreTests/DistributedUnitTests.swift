@@ -9,14 +9,19 @@ final class DistributedUnitTests: XCTestCase {
         for _ in 0..<500 { _ = before.record(UInt64.random(in: 1...200_000, using: &rng)) }
         var now = before
         for _ in 0..<700 { _ = now.record(UInt64.random(in: 1...3_000_000, using: &rng)) }
-        XCTAssertEqual(HdrDelta.encode(now, minus: nil).text, HdrCodec.encodeBase64(now))
-        let first = HdrDelta.encode(before, minus: nil)
-        let delta = HdrDelta.encode(now, minus: first.counts)
-        XCTAssertEqual(delta.text, HdrCodec.encodeBase64(HdrLogRecorder.difference(now, minus: before)))
-        let back = try HdrCodec.decodeBase64(delta.text).histogram()
-        XCTAssertEqual(back.totalCount, 700)
-        XCTAssertEqual(HdrDelta.encode(makeLatencyHistogram(), minus: nil).text, HdrCodec.encodeBase64(makeLatencyHistogram()))
-        XCTAssertEqual(HdrDelta.encode(now, minus: delta.counts).text, HdrCodec.encodeBase64(makeLatencyHistogram()), "nothing new")
+        XCTAssertEqual(HdrDelta.encode(HdrDelta.counts(now), minus: nil, compressed: true), HdrCodec.encodeBase64(now))
+        XCTAssertEqual(HdrDelta.encode(HdrDelta.counts(now), minus: nil), Base64.encode(HdrCodec.encode(now)), "the link's: uncompressed")
+        let delta = HdrDelta.encode(HdrDelta.counts(now), minus: HdrDelta.counts(before), compressed: true)
+        XCTAssertEqual(delta, HdrCodec.encodeBase64(HdrLogRecorder.difference(now, minus: before)))
+        XCTAssertEqual(try HdrCodec.decodeBase64(HdrDelta.encode(HdrDelta.counts(now), minus: HdrDelta.counts(before))).histogram().totalCount, 700)
+        let empty = makeLatencyHistogram()
+        XCTAssertEqual(HdrDelta.encode(HdrDelta.counts(empty), minus: nil, compressed: true), HdrCodec.encodeBase64(empty))
+        XCTAssertEqual(HdrDelta.encode(HdrDelta.counts(now), minus: HdrDelta.counts(now), compressed: true), HdrCodec.encodeBase64(empty), "nothing new")
+        var sum = HdrDelta.counts(before)
+        HdrDelta.add(HdrDelta.counts(now), into: &sum)
+        var both = before
+        both.add(now)
+        XCTAssertEqual(sum, HdrDelta.counts(both))
     }
 
     func testLedgerAddsSecondsBackToTheAgentsTotals() throws {
@@ -29,7 +34,8 @@ final class DistributedUnitTests: XCTestCase {
         func progress(_ s: WorkerStats, tick: Int) -> RunProgress {
             RunProgress(elapsed: Double(tick), tick: tick, activeUsers: 2, targetUsers: 2, requests: 3, failures: 1,
                         recentRequests: 3, recentFailures: 1, stopping: false, recentLatencies: [row.histogram],
-                        statsNow: { Summary(workers: [s], durationSeconds: Double(tick), users: 2, threads: 1, stopReason: .duration, history: []) })
+                        statsNow: { Summary(workers: [s], durationSeconds: Double(tick), users: 2, threads: 1, stopReason: .duration, history: []) },
+                        workerStats: { [s] })
         }
         var ledger = AgentLedger()
         try ledger.apply(LinkMessage.decode(builder.message(progress(stats, tick: 1))).body)

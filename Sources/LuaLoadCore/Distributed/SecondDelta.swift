@@ -2,15 +2,31 @@ import LuaLoadLoop
 
 /// Agent: turns each of the Runner's ticks into a `second` message — what changed since the last one:
 /// the second's counts and latency histogram, each row's counts and HDR histogram delta, new failures and
-/// script errors, the users, the arrivals so far. Runs on the Runner's main thread once a second.
+/// script errors, the users, the arrivals so far. Runs on the Runner's main thread once a second, from the
+/// workers' own posts (no merged Summary: its new histograms would cost 188 KB copies each).
 final class SecondDeltaBuilder {
-    /// Each row's totals at the last second, and its bucket counts (HdrDelta).
-    private var rows: [String: (requests: Int, failures: Int, sumMicros: UInt64, bytes: UInt64, redirects: Int, counts: [UInt64])] = [:]
+    /// One row of the whole agent: its threads' totals and bucket counts added.
+    struct Row {
+        var method: String, name: String
+        var requests = 0, failures = 0, redirects = 0
+        var sumMicros: UInt64 = 0, bytes: UInt64 = 0
+        var counts: [UInt64] = []
+    }
+    private var rows: [String: Row] = [:]
     private var failures: [FailureKey: Int] = [:]
     private var errors: [String: Int] = [:]
 
     func message(_ p: RunProgress) -> [UInt8] {
-        let now = p.currentStats()
+        let workers = p.workerStats()
+        let now = SecondDeltaBuilder.merge(workers)
+        var fails: [FailureKey: Int] = [:]
+        var errs: [String: ScriptErrorStats] = [:]
+        var arrivals: ArrivalCounts?
+        for w in workers {
+            for (k, v) in w.failureTable() { fails[k, default: 0] += v }
+            for (k, e) in w.errors { errs[k] = ScriptErrorStats(count: (errs[k]?.count ?? 0) + e.count, traceback: errs[k]?.traceback ?? e.traceback) }
+            if let a = w.arrivals { arrivals = arrivals ?? ArrivalCounts(); arrivals!.add(a) }
+        }
         return LinkMessage.encode("second") { w in
             w.key("tick"); w.int(p.tick)
             w.key("elapsed"); w.exact(p.elapsed)
@@ -19,27 +35,26 @@ final class SecondDeltaBuilder {
             w.key("target"); w.int(p.targetUsers)
             w.key("requests"); w.int(p.requests)
             w.key("failures"); w.int(p.failures)
-            w.key("hdr"); w.string(HdrDelta.encode(p.recentLatencies.last ?? makeLatencyHistogram(), minus: nil).text)
-            if let a = now.arrivals {
+            w.key("hdr"); w.string(HdrDelta.encode(HdrDelta.counts(p.recentLatencies.last ?? HdrDelta.template), minus: nil))
+            if let a = arrivals {
                 w.key("arrivals"); w.array { [a.scheduled, a.started, a.droppedNoVU, a.unstartedAtStop, a.late].forEach(w.int) }
             }
-            w.key("rows"); w.array { for r in now.rows { row(w, r) } }
+            w.key("rows"); w.array { for r in now { row(w, r) } }
             w.key("fails"); w.array {
-                for f in now.failures {
-                    let key = FailureKey(method: f.method, name: f.name, error: f.error)
-                    let delta = f.occurrences - failures[key, default: 0]
+                for (key, total) in fails {
+                    let delta = total - failures[key, default: 0]
                     guard delta > 0 else { continue }
-                    failures[key] = f.occurrences
-                    w.object { w.key("method"); w.string(f.method); w.key("name"); w.string(f.name); w.key("error"); w.string(f.error); w.key("n"); w.int(delta) }
+                    failures[key] = total
+                    w.object { w.key("method"); w.string(key.method); w.key("name"); w.string(key.name); w.key("error"); w.string(key.error); w.key("n"); w.int(delta) }
                 }
             }
             w.key("errors"); w.array {
-                for e in now.errors {
-                    let before = errors[e.message]
+                for (message, e) in errs {
+                    let before = errors[message]
                     guard e.count > before ?? 0 else { continue }
-                    errors[e.message] = e.count
+                    errors[message] = e.count
                     w.object {
-                        w.key("message"); w.string(e.message); w.key("n"); w.int(e.count - (before ?? 0))
+                        w.key("message"); w.string(message); w.key("n"); w.int(e.count - (before ?? 0))
                         if before == nil { w.key("traceback"); w.string(e.traceback) }
                     }
                 }
@@ -47,13 +62,33 @@ final class SecondDeltaBuilder {
         }
     }
 
+    /// The workers' rows by "METHOD name", their bucket counts added.
+    static func merge(_ workers: [WorkerStats]) -> [Row] {
+        var out: [Row] = []
+        var index: [String: Int] = [:]
+        for w in workers {
+            for r in w.rows where r.requests > 0 || r.redirects > 0 {
+                let key = r.method + " " + r.name
+                let k = index[key] ?? out.count
+                if k == out.count { index[key] = k; out.append(Row(method: r.method, name: r.name)) }
+                out[k].requests += r.requests
+                out[k].failures += r.failures
+                out[k].redirects += r.redirects
+                out[k].sumMicros += r.sumMicros
+                out[k].bytes += r.bytes
+                let counts = HdrDelta.counts(r.histogram)
+                if out[k].counts.isEmpty { out[k].counts = counts } else { HdrDelta.add(counts, into: &out[k].counts) }
+            }
+        }
+        return out
+    }
+
     /// One row's change since the last second, when it has any.
-    private func row(_ w: JSONWriter, _ r: RowSummary) {
+    private func row(_ w: JSONWriter, _ r: Row) {
         let key = r.method + " " + r.name
         let before = rows[key]
         guard r.requests != before?.requests ?? 0 || r.redirects != before?.redirects ?? 0 else { return }
-        let hdr = HdrDelta.encode(r.histogram, minus: before?.counts)
-        rows[key] = (r.requests, r.failures, r.sumMicros, r.bytes, r.redirects, hdr.counts)
+        rows[key] = r
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)
@@ -62,7 +97,7 @@ final class SecondDeltaBuilder {
             w.key("sum_us"); w.int(Int(r.sumMicros - (before?.sumMicros ?? 0)))
             w.key("bytes"); w.int(Int(r.bytes - (before?.bytes ?? 0)))
             w.key("redirects"); w.int(r.redirects - (before?.redirects ?? 0))
-            w.key("hdr"); w.string(hdr.text)
+            w.key("hdr"); w.string(HdrDelta.encode(r.counts, minus: before?.counts))
         }
     }
 }

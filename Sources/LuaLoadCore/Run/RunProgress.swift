@@ -35,6 +35,8 @@ public struct RunProgress {
     var recentLatencies: [LatencyHistogram]
     /// Builds the per-row table from the workers' latest posts.
     var statsNow: () -> Summary
+    /// Each worker's cumulative stats as of its latest post, unmerged (the agent link reads its rows' buckets).
+    var workerStats: () -> [WorkerStats] = { [] }
 
     /// Latencies (µs) over the last 10 seconds, this one included.
     public func recentLatency() -> LatencyHistogram {

@@ -83,6 +83,7 @@ extension Runner {
                                    recentRequests: recent.requests, recentFailures: recent.failures,
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
+        progress.workerStats = { workers.map { $0.mailbox.takeStats() } }
         describeProfile(&progress, elapsed: elapsed, state)
         observer(.tick(progress))
     }
