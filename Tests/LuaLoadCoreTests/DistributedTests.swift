@@ -195,6 +195,27 @@ final class DistributedTests: XCTestCase {
         XCTAssertTrue(log.contains { $0.contains("TLS handshake") }, "the plain agent is dropped at the handshake: \(log)")
     }
 
+    func testAgentsFinishOnTheirOwnWhenTheControllerDies() throws {
+        let target = try startDelayedTarget(latencyMs: 2)
+        defer { target.stop() }
+        let link = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        close(link.fd)
+        let controller = try AgentProcess(["--controller", "127.0.0.1:\(link.port)", "--agents", "1", "--token", token, "-q",
+                                           "-u", "2", "-d", "3s", Luaload.script(Self.regionScript)])
+        let agent = try AgentProcess(port: link.port, token: token, tags: ["region=alone"], env: ["TARGET": "http://127.0.0.1:\(target.port)"])
+        let began = Date()
+        while !agent.stderr.contains("segment 0/1") && Date().timeIntervalSince(began) < 20 { usleep(50_000) }
+        usleep(1_500_000)
+        controller.killNow()
+        controller.wait()
+        XCTAssertEqual(agent.wait(), 0, agent.stderr)
+        XCTAssertTrue(agent.stderr.contains("lost the controller"), agent.stderr)
+        let doc = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.json)))) as? [String: Any] ?? [:]
+        XCTAssertEqual(doc["stop_reason"] as? String, "duration", "the segment ran to its end")
+        XCTAssertEqual((doc["duration_s"] as? Double).map { ($0 * 10).rounded() / 10 }, 3)
+        XCTAssertEqual(targetTotal(target), ((doc["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (doc["abandoned"] as? Int ?? 0))
+    }
+
     func testTheCommandLineControllerWaitsThenExits2NamingHowManyCame() throws {
         let s = Luaload.script(Self.regionScript)
         let free = try Link.listen(LinkAddress("127.0.0.1:0")!)

@@ -127,7 +127,9 @@ extension Controller {
                             recentRequests: recent.requests, recentFailures: recent.failures,
                             stopping: live.stopSent || run.duration.map { elapsed >= $0 } == true,
                             recentLatencies: live.history.recent, statsNow: summary)
-        describe(&p, elapsed: elapsed)
+        var arrivals = ArrivalCounts()
+        for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
+        profile.describe(&p, elapsed: elapsed, arrivals: arrivals)
         observer(.tick(p))
     }
 
@@ -136,23 +138,6 @@ extension Controller {
         guard !watched.isEmpty, !live.stopSent else { return }
         for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {
             return stopAll(.thresholdCrossed, note: t.name + ": " + t.text, log: log)
-        }
-    }
-
-    /// The stage, target rate and arrivals, as the Runner's live line has them.
-    private func describe(_ p: inout RunProgress, elapsed: Double) {
-        switch profile {
-        case .stages(let ramp):
-            p.stage = "stage \(min(ramp.stageIndex(at: elapsed) + 1, ramp.stages.count))/\(ramp.stages.count)"
-        case .shape:
-            p.stage = "shape"
-        case .open(let schedule):
-            p.targetRate = schedule.ramp.value(at: elapsed)
-            var a = ArrivalCounts()
-            for agent in agents { if let c = agent.ledger.stats.arrivals { a.add(c) } }
-            p.arrivals = a
-        case .fixed:
-            break
         }
     }
 

@@ -84,26 +84,8 @@ extension Runner {
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
         progress.workerStats = { workers.map { $0.mailbox.takeStats() } }
-        describeProfile(&progress, elapsed: elapsed, state)
+        profile.describe(&progress, elapsed: elapsed, arrivals: state.arrivalsSoFar)
         observer(.tick(progress))
-    }
-
-    /// The live line's stage, target rate and arrivals.
-    private func describeProfile(_ p: inout RunProgress, elapsed: Double, _ state: RunState) {
-        switch profile {
-        case .stages(let ramp):
-            p.stage = "stage \(min(ramp.stageIndex(at: elapsed) + 1, ramp.stages.count))/\(ramp.stages.count)"
-        case .shape:
-            p.stage = "shape"
-        case .open(let schedule):
-            p.targetRate = schedule.ramp.value(at: elapsed)
-            p.arrivals = state.arrivalsSoFar
-            if schedule.ramp.stages.count > 1 {
-                p.stage = "stage \(min(schedule.ramp.stageIndex(at: elapsed) + 1, schedule.ramp.stages.count))/\(schedule.ramp.stages.count)"
-            }
-        case .fixed:
-            break
-        }
     }
 
     /// The cumulative stats (rows, failures, script errors, arrivals) as of the workers' last posts.
