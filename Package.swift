@@ -51,14 +51,23 @@ let package = Package(
         ),
         // The built-in target server (`luaload serve`): its own HTTP/1.1 on the event-loop layer, nothing of the engine.
         .target(name: "LuaLoadServe", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"], exclude: ["README.md"], swiftSettings: engineFlags),
+        // Chart.js from Debian's libjs-chart.js, embedded with .incbin at build time (the --web page, the HTML report).
+        .target(name: "CChartJS"),
+        // The live server (--web, /metrics): HTTP/1.1 on its own thread and loop, routes as closures, SSE, token.
+        // Knows nothing of the engine: the Runner's snapshot reaches it through what the routes capture.
+        .target(name: "LuaLoadLive", dependencies: ["LuaLoadLoop", "LuaLoadHTTP", "CPosix"]),
+        // --web: the dashboard and Locust's web API, fed by the Runner's once-a-second tick.
+        .target(name: "LuaLoadWeb", dependencies: ["LuaLoadCore", "LuaLoadLive", "CChartJS",
+                                                   .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .executableTarget(
             name: "luaload",
-            dependencies: ["LuaLoadCore", "LuaLoadServe", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["LuaLoadCore", "LuaLoadServe", "LuaLoadLive", "LuaLoadWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: engineFlags
         ),
         // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
         .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
         .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
+        .testTarget(name: "LuaLoadLiveTests", dependencies: ["LuaLoadLive", "LuaLoadLoop", "LuaLoadHTTP"]),
     ],
     // Threads here are pthreads that own their data outright; Swift 6's Sendable checking adds nothing but noise.
     swiftLanguageModes: [.v5]

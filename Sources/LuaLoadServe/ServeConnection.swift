@@ -1,3 +1,4 @@
+import LuaLoadHTTP
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -96,15 +97,5 @@ final class ServeConnection {
         rbuf = bigger
         rcap = newCap
         return true
-    }
-}
-
-extension RequestHead {
-    mutating func shift(by d: Int) {
-        methodRange = (methodRange.lowerBound + d)..<(methodRange.upperBound + d)
-        target = (target.lowerBound + d)..<(target.upperBound + d)
-        authorization = (authorization.lowerBound + d)..<(authorization.upperBound + d)
-        contentType = (contentType.lowerBound + d)..<(contentType.upperBound + d)
-        headEnd += d
     }
 }

@@ -1,3 +1,4 @@
+import LuaLoadHTTP
 import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc

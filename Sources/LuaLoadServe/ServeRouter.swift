@@ -1,3 +1,4 @@
+import LuaLoadHTTP
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import LuaLoadHTTP
 import LuaLoadLoop
 #if canImport(Glibc)
 import Glibc
@@ -78,7 +79,7 @@ extension ServeWorker {
         }
         c.headSince = 0
         if end - c.rpos > ServeLimits.maxHead { reject(c, 431); return nil }
-        switch HTTPRequestParser.parseHead(c.rbuf, start: c.rpos, headEnd: end) {
+        switch HTTPRequestParser.parseHead(c.rbuf, start: c.rpos, headEnd: end, limits: ServeLimits.request) {
         case .bad(let status): reject(c, status); return nil
         case .ok(let h): return h
         }
@@ -109,7 +110,7 @@ extension ServeWorker {
     /// so unread request bytes do not make the kernel answer with a RST that could destroy our last response.
     private func linger(_ c: ServeConnection) {
         if c.peerEOF { close(c); return }
-        ServeSys.shutdownWrite(c.fd)
+        ServerSys.shutdownWrite(c.fd)
         c.draining = true
         timers.arm(c.slot + 1, at: monotonicMicros() + ServeWorker.lingerMicros)
         drain(c)

@@ -71,7 +71,7 @@ final class ServeWorker: @unchecked Sendable {
     private func acceptAll() {
         var budget = 256
         while budget > 0 {
-            let fd = ServeSys.accept(shared.listenFD)
+            let fd = ServerSys.accept(shared.listenFD)
             if fd >= 0 {
                 budget -= 1
                 adopt(fd)
@@ -88,7 +88,7 @@ final class ServeWorker: @unchecked Sendable {
     }
 
     private func adopt(_ fd: Int32) {
-        ServeSys.setNoDelay(fd)
+        ServerSys.setNoDelay(fd)
         let c: ServeConnection
         if let slot = freeSlots.popLast() {
             c = conns[slot]

@@ -21,7 +21,7 @@ public final class TargetServer: @unchecked Sendable {
         guard options.errorRate >= 0, options.errorRate <= 1 else { throw ServeError("serve: error rate must be between 0 and 1") }
         Sys.ignoreSIGPIPE()
         Sys.raiseOpenFilesLimit()
-        let (fd, bound, error) = ServeSys.listenTCP(host: options.host, port: options.port, backlog: 4096)
+        let (fd, bound, error) = ServerSys.listenTCP(host: options.host, port: options.port, backlog: 4096)
         if let error { throw ServeError(error) }
         self.options = options
         port = bound

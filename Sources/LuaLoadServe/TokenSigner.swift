@@ -1,3 +1,4 @@
+import LuaLoadHTTP
 /// Bearer tokens that validate themselves, so a token issued on one thread is valid on all of them with no shared table:
 /// `lt1.<hex of the email>.<16 hex digits of a keyed checksum>`. The key is random per server instance.
 struct TokenSigner: Sendable {

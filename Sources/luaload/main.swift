@@ -109,6 +109,8 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup(title: "One test across many boxes (luaload agent; docs/distributed.md)")
     var distributed: DistributedOptions
+    @OptionGroup(title: "Live dashboard (--web)")
+    var webFlags: WebFlags
 
     @Argument(help: "The Lua script with the user behaviour.")
     var script: String
@@ -153,12 +155,15 @@ struct RunCommand: ParsableCommand {
         let startAt = try scale.resolveStart()
 
         if distributed.controller != nil { return try runAsController(options) }
+        let controls = try webFlags.apply(&options)
         let runner = try Runner(options: options)
+        let dashboard = try webFlags.start(runner: runner, controls: controls, facts: webFacts(options, tags), title: "luaload: " + script)
+        defer { dashboard?.stop() }
         if let startAt { StartTime.wait(until: startAt) }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let startedAt = time(nil)
-        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0) })
+        var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); dashboard?.observe($0) })
         summary.startUnixTime = Int(startedAt)
         summary.placement.tags = tags
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }
@@ -167,6 +172,8 @@ struct RunCommand: ParsableCommand {
         if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
         if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(summary)) }
         try writeReports(summary)
+        dashboard?.finish(summary)
+        WebFlags.linger(dashboard, summary, interactive: duration == nil && iterations == nil)
         // Thresholds, when given, decide (a run may tolerate failures); otherwise Locust's rule.
         if !runner.thresholds.isEmpty {
             if summary.anyThresholdCrossed { throw ExitCode(3) }
@@ -236,7 +243,7 @@ do {
         var command = try AgentCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
     } else {
-        var command = try RunCommand.parseAsRoot(arguments)
+        var command = try RunCommand.parseAsRoot(WebFlags.defaultingBareWeb(arguments))
         try command.run()
     }
 } catch let error as UsageError {

@@ -126,7 +126,7 @@ final class DistributedTests: XCTestCase {
         _ = try c.run(log: { _ in }, observer: { e in
             guard case .tick(let p) = e else { return }
             if p.tick == 1 { late = try? AgentProcess(port: c.port, token: self.token, tags: ["region=late"]) }
-            if p.tick == 2 { before = c.agentReports.map(\.users); c.control.post(.users(4)) }
+            if p.tick == 2 { before = c.agentReports.map(\.users); c.controls.post(.setUsers(4, spawnRate: nil)) }
             if p.tick == 4 { after = c.agentReports.map(\.users); afterTotal = p.activeUsers }
         })
         for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }

@@ -35,7 +35,7 @@ final class DistributedUnitTests: XCTestCase {
             RunProgress(elapsed: Double(tick), tick: tick, activeUsers: 2, targetUsers: 2, requests: 3, failures: 1,
                         recentRequests: 3, recentFailures: 1, stopping: false, recentLatencies: [row.histogram],
                         statsNow: { Summary(workers: [s], durationSeconds: Double(tick), users: 2, threads: 1, stopReason: .duration, history: []) },
-                        workerStats: { [s] })
+                        workersNow: { [s] })
         }
         var ledger = AgentLedger()
         try ledger.apply(LinkMessage.decode(builder.message(progress(stats, tick: 1))).body)

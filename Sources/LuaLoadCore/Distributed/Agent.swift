@@ -59,14 +59,13 @@ public final class Agent {
         let package = try RunPackage.read(try expect(connection, "run", timeout: 60))
         let folder = try Agent.makeFolder()
         defer { Agent.remove(package, from: folder) }
-        let control = RunControl()
-        control.abortsLocally = false
+        let control = RunControls(abortsLocally: false)
         let runner: Runner
         do {
             var run = try package.unpack(into: folder)
             run.threads = options.threads
             run.segment = segment
-            run.control = control
+            run.controls = control
             runner = try Runner(options: run)
         } catch {
             try? connection.send(LinkMessage.encode("failed") { w in w.key("message"); w.string("\(error)") })

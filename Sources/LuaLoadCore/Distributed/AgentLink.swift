@@ -6,11 +6,11 @@ import Glibc
 
 /// The agent's side of the link while its segment runs, on a thread of its own (never a worker's loop):
 /// it sends what the Runner's main thread queues (one `second` a second, then the final report), a ping
-/// when a second went by without one, and hands the controller's `users` and `stop` to the RunControl.
+/// when a second went by without one, and hands the controller's `users` and `stop` to the RunControls.
 /// If the controller goes away the run goes on: the agent finishes its segment and writes its own report.
 final class AgentLink: @unchecked Sendable {
     private let connection: LinkConnection
-    private let control: RunControl
+    private let control: RunControls
     private var mutex = pthread_mutex_t()
     private var outbox: [[UInt8]] = []
     private var closing = false
@@ -19,7 +19,7 @@ final class AgentLink: @unchecked Sendable {
     private let wake: Int32
     private var thread = pthread_t()
 
-    init(connection: LinkConnection, control: RunControl) {
+    init(connection: LinkConnection, control: RunControls) {
         self.connection = connection
         self.control = control
         wake = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
@@ -111,10 +111,10 @@ final class AgentLink: @unchecked Sendable {
                 let m = try LinkMessage.decode(frame)
                 switch m.type {
                 case "users":
-                    if let n = m.body["users"]?.int { control.post(.users(n)) }
+                    if let n = m.body["users"]?.int { control.post(.setUsers(n, spawnRate: m.body["spawn_rate"]?.number)) }
                 case "stop":
                     let reason = m.body["reason"]?.string.flatMap(StopReason.init(rawValue:)) ?? .interrupted
-                    control.post(.stop(reason, note: m.body["note"]?.string))
+                    control.post(.stopFor(reason, note: m.body["note"]?.string))
                 default:
                     break   // a later controller's message this agent does not know: ignored, as documented
                 }

@@ -37,12 +37,7 @@ extension Controller {
                 if live.interrupts > 1 { _exit(130) }
                 stopAll(.interrupted, note: nil, log: log)
             }
-            for command in control.take() {
-                switch command {
-                case .users(let n): for a in agents where a.isActive { _ = a.send(LinkMessage.encode("users") { w in w.key("users"); w.int(n) }) }
-                case .stop(let reason, let note): stopAll(reason, note: note, log: log)
-                }
-            }
+            applyControls(log: log)
             if live.stopSent && !live.stopAnnounced { live.stopAnnounced = true; observer(.stopSent) }
             if monotonicMicros() >= live.nextTick {
                 live.nextTick += 1_000_000
@@ -88,6 +83,30 @@ extension Controller {
         agent.report.users = 0
         agent.ledger.pending.activeUsers = 0
         log("\(agent.name) lost at \(Format.fixed(agent.report.lostAt ?? 0, 1)) s: \(reason); its data up to its last second is kept")
+    }
+
+    /// What `controls` brought since the last look: users to every agent (each runs its segment's share of
+    /// them), a stop; anything the agents cannot follow is logged, never silently dropped.
+    private func applyControls(log: (String) -> Void) {
+        for control in controls.take() {
+            switch control {
+            case .setUsers(let n, let rate), .start(let n?, let rate):
+                guard case .users(let most) = controlModel else {
+                    if case .fixed(let why) = controlModel { log("users \(n) ignored: \(why)") }
+                    continue
+                }
+                let users = min(max(n, 0), most)
+                for a in agents where a.isActive {
+                    _ = a.send(LinkMessage.encode("users") { w in
+                        w.key("users"); w.int(users)
+                        if let rate { w.key("spawn_rate"); w.number(rate) }
+                    })
+                }
+            case .stop: stopAll(.stopped, note: nil, log: log)
+            case .stopFor(let reason, let note): stopAll(reason, note: note, log: log)
+            case .start, .setRate, .resetStats: log("\(control) ignored: not sent to agents")
+            }
+        }
     }
 
     /// Sends every running agent the stop.

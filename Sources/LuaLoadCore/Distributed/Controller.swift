@@ -54,8 +54,9 @@ public final class Controller {
     public let thresholds: [Threshold]
     /// The port the link listens on (the one asked for, or the free one found for port 0).
     public let port: UInt16
-    /// Commands for every agent (a user change, a stop) from any thread; taken by the controller's loop.
-    public let control = RunControl()
+    /// Controls for every agent (`.setUsers`, `.stop`, `.stopFor`) from any thread; taken by the controller's
+    /// loop within 200 ms (it polls, so nothing needs waking).
+    public let controls = RunControls()
     let profile: LoadProfile
     let package: RunPackage
     let listener: Int32
@@ -98,6 +99,14 @@ public final class Controller {
         start()
         follow(log: log, signals: signals, observer: observer)
         return try finish(log: log)
+    }
+
+    /// What a control may change: the whole test's users when the agents' runs follow them (they always have
+    /// controls: a fixed -u without -n, pool --max-vus or max(-u, 1000)); the rate is not sent to agents yet.
+    public var controlModel: ControlModel {
+        if case .fixed = profile, run.iterations == nil { return .users(max: run.maxVUs ?? max(run.users, 1000)) }
+        if case .open = profile { return .fixed("the controller changes users, not the rate") }
+        return Runner.uncontrolledModel(profile, run)
     }
 
     /// The agents as they are now (for a live view).

@@ -17,7 +17,7 @@ final class SecondDeltaBuilder {
     private var errors: [String: Int] = [:]
 
     func message(_ p: RunProgress) -> [UInt8] {
-        let workers = p.workerStats()
+        let workers = p.currentWorkerStats()
         let now = SecondDeltaBuilder.merge(workers)
         var fails: [FailureKey: Int] = [:]
         var errs: [String: ScriptErrorStats] = [:]

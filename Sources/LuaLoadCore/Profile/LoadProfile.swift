@@ -26,7 +26,7 @@ extension Runner {
             let end = min(o.duration ?? .infinity, o.rateStages != nil ? ramp.duration : .infinity)
             return .open(ArrivalSchedule(ramp: ramp, end: end))
         }
-        if o.maxVUs != nil && !d.hasShape { throw UsageError("--max-vus sizes the open model's pool (--rate) or bounds shape(): use -u otherwise") }
+        if o.maxVUs != nil && !d.hasShape && o.controls == nil { throw UsageError("--max-vus sizes the open model's pool (--rate) or bounds shape(): use -u otherwise") }
         if o.late != .queue { throw UsageError("--late applies to the open model only (--rate or --rate-stages)") }
         var stages = o.stages
         if stages == nil, let declared = d.stages {
@@ -70,7 +70,7 @@ extension Runner {
     /// shape()'s bound (--max-vus, default 1000).
     var poolSize: Int {
         switch profile {
-        case .fixed: return options.users
+        case .fixed: return isControlled ? controlledPool : options.users
         case .stages(let ramp): return Int(ramp.peak.rounded(.up))
         case .shape: return options.maxVUs ?? 1000
         case .open: return options.maxVUs ?? options.users
@@ -89,7 +89,7 @@ extension Runner {
 
     func workerMode(thread: Int, threads: Int, origin: UInt64) -> WorkerMode {
         switch profile {
-        case .fixed: return .fixed
+        case .fixed: return isControlled ? .targets : .fixed
         case .stages, .shape: return .targets
         case .open(let schedule):
             var plan = ArrivalPlan(schedule: schedule, thread: thread, threads: threads, late: options.late, origin: origin)

@@ -171,6 +171,8 @@ public final class JSONWriter {
     public func number(_ v: Double, decimals: Int) { value(v.isFinite ? Format.fixed(v, decimals) : "null") }
     public func bool(_ v: Bool) { value(v ? "true" : "false") }
     public func null() { value("null") }
+    /// A value already in JSON (a nested document built elsewhere).
+    public func raw(_ json: String) { value(json) }
 
     public static func quote(_ s: String) -> String {
         // Most strings (names, base64 histograms: kilobytes a second on the agent link) need no escape: one

@@ -38,8 +38,11 @@ public struct RunOptions: Sendable {
     public var wrk: WrkOptions?
     /// --segment i/N: this process runs segment i of a test split N ways (Segment.swift); whole by default.
     public var segment = Segment.whole
-    /// Commands from another thread while the run goes (the agent link): RunControl.swift.
-    public var control: RunControl?
+    /// Live controls (--web): users, rate, stop, reset posted while the test runs (RunControls.swift).
+    /// With them, a closed-model run without -n or a ramp follows the posted user count (`isControlled`).
+    public var controls: RunControls?
+    /// --wait: no user starts until a `.start` control (or a stop) arrives.
+    public var waitForStart = false
 
     public init(scriptPath: String, threads: Int) {
         self.scriptPath = scriptPath

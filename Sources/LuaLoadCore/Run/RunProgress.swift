@@ -31,12 +31,14 @@ public struct RunProgress {
     public var recentFailures: Int
     /// Whether the stop was sent: the workers are winding down.
     public var stopping: Bool
+    /// This second as the history keeps it (users, counts, p50/p95/p99), for live charts.
+    public var point: HistoryPoint? = nil
     /// The last 10 seconds' latencies, one histogram a second; merged only when asked for.
     var recentLatencies: [LatencyHistogram]
     /// Builds the per-row table from the workers' latest posts.
     var statsNow: () -> Summary
-    /// Each worker's cumulative stats as of its latest post, unmerged (the agent link reads its rows' buckets).
-    var workerStats: () -> [WorkerStats] = { [] }
+    /// The workers' latest posts as they are (for live views that merge only what they show).
+    var workersNow: () -> [WorkerStats] = { [] }
 
     /// Latencies (µs) over the last 10 seconds, this one included.
     public func recentLatency() -> LatencyHistogram {
@@ -48,4 +50,7 @@ public struct RunProgress {
     /// The cumulative per-row stats so far (rates over `elapsed`): what --print-stats prints. It reads
     /// every worker's last post, so it costs a copy of each row: call it only when it is shown.
     public func currentStats() -> Summary { statsNow() }
+
+    /// Each worker's cumulative stats as of its last post, unmerged: a copy of references, no histogram work.
+    public func currentWorkerStats() -> [WorkerStats] { workersNow() }
 }

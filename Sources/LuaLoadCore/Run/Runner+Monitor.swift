@@ -18,6 +18,10 @@ struct RunState {
     var ramp = RampState()
     /// The open model's arrivals so far, from the workers' seconds (for the live line and abort_on_fail).
     var arrivalsSoFar = ArrivalCounts()
+    /// When the live stats were reset (seconds into the run), for the reports' note.
+    var statsResets: [Double] = []
+    /// The open model's schedule since a live rate change (nil: the profile's).
+    var schedule: ArrivalSchedule?
     /// The abort_on_fail threshold that stopped the run, as "name: expression".
     var abortedBy: String?
     /// Requests of one worker in one second, for each worker and second it had any (wrk's Req/Sec).
@@ -44,8 +48,8 @@ extension Runner {
                 state.reason = .interrupted
                 state.stopAt = monotonicMicros()
             }
-            applyControl(workers, &state)
             let t = monotonicMicros()
+            applyControls(workers, at: t, &state)
             if !state.stopSent && t >= state.ramp.next { stepProfile(workers, at: t, &state) }
             if let s = state.stopAt, t >= s, !state.stopSent {
                 if state.reason == .usersFinished { state.reason = .duration }
@@ -83,8 +87,9 @@ extension Runner {
                                    recentRequests: recent.requests, recentFailures: recent.failures,
                                    stopping: state.stopSent, recentLatencies: state.history.recent,
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
-        progress.workerStats = { workers.map { $0.mailbox.takeStats() } }
-        profile.describe(&progress, elapsed: elapsed, arrivals: state.arrivalsSoFar)
+        progress.point = state.history.points.last
+        progress.workersNow = { workers.map { $0.mailbox.takeStats() } }
+        profile.describe(&progress, elapsed: elapsed, arrivals: state.arrivalsSoFar, live: state.schedule)
         observer(.tick(progress))
     }
 

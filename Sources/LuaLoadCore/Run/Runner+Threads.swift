@@ -54,6 +54,10 @@ extension Runner {
     private func describe(_ summary: inout Summary, _ state: RunState) {
         summary.profile = profileText
         if case .shape = profile { summary.users = segmentShare(ofUsers: state.ramp.peak) }   // not the pool: the most users it ran
+        if isControlled { summary.users = segmentShare(ofUsers: state.ramp.peak) }
+        for at in state.statsResets {
+            summary.notes.append("the live stats were reset at \(Format.fixed(at, 1))s (web page or API); this report covers the whole run")
+        }
         if case .open = profile { summary.lateMode = options.late }
         if let asked = state.ramp.cappedAt {
             summary.notes.append("shape() asked for \(asked) users; the pool holds \(poolSize) (raise --max-vus)")

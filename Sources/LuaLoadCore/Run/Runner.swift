@@ -112,6 +112,11 @@ public final class Runner {
         Sys.ignoreSIGPIPE()
         Sys.raiseOpenFilesLimit()
         LuaScript.resetDataFeeders()   // every run hands out a data file's rows from its first
+        var goal: RunControl?
+        if options.waitForStart {
+            goal = waitForStart()
+            if goal == nil { return Summary(workers: [], durationSeconds: 0, users: 0, threads: 0, stopReason: .stopped, history: []) }
+        }
         let plans = planUsers()
         var config = workerConfig()
         let setup = runSetup(&config)
@@ -124,9 +129,9 @@ public final class Runner {
             return summary
         }
         let signals = RunSignals.block()   // before any worker thread exists: they inherit the mask
-        options.control?.attach(pthread_self())
-        defer { options.control?.detach(); signals.drainWorkerWakeups(); signals.restore() }
+        defer { detachControls(signals); signals.restore() }
         var state = RunState(start: monotonicMicros(), duration: runDuration)
+        beginControls(&state, start: goal)
         let workers = makeWorkers(plans, config: config, origin: state.start)
         stepProfile(workers, at: state.start, &state)   // the first target, before the workers start
         let tids = workers.map { spawnThread($0) }

@@ -3,7 +3,8 @@ import LuaLoadLoop
 /// The open model's per-thread state: its share of the schedule, the late arrivals waiting for a VU,
 /// the free VUs. No state is shared with other threads per arrival.
 struct ArrivalState {
-    let plan: ArrivalPlan
+    /// Its schedule changes only when a live control sets a new rate (Runner+Controls.swift).
+    var plan: ArrivalPlan
     /// The arrival timer's id in the heap: one past the VUs.
     let timerID: Int
     /// This thread's next arrival to come due (its j-th: global arrival thread + j × threads).

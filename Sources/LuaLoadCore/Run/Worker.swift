@@ -176,6 +176,7 @@ public final class Worker: @unchecked Sendable {
                     if mailbox.isStopRequested { askStop() }
                     if !awaitingName.isEmpty { takeResolvedNames() }
                     if phase == .running, let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
+                    if phase == .running { adoptSchedule() }
                 } else {
                     onSocketEvent(token: ev.data.u64, events: ev.events)
                 }

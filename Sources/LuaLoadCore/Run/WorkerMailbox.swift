@@ -9,8 +9,7 @@ public final class WorkerMailbox: @unchecked Sendable {
     private var pending = IntervalSnapshot()
     private var stop = false
     private var final: WorkerStats?
-    /// The worker's cumulative stats as of its last post: rows, failures, script errors, arrivals.
-    private var snapshot = WorkerStats()
+    private var latest = WorkerStats()
 
     public init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
@@ -24,7 +23,7 @@ public final class WorkerMailbox: @unchecked Sendable {
     /// Worker side: adds its interval to what the main thread has not taken yet, and resets it.
     func post(_ interval: inout IntervalSnapshot, stats current: WorkerStats) {
         locked {
-            snapshot = current   // copy-on-write: the worker copies a row's counts (or its failure table) once, at its next change
+            latest = current   // copy-on-write: the worker copies a row's counts (a table) once, at its next change
             pending.addCounts(interval)
             pending.activeUsers = interval.activeUsers
         }
@@ -40,10 +39,22 @@ public final class WorkerMailbox: @unchecked Sendable {
     }
 
     /// Main side: the worker's cumulative per-row stats as of its last post.
-    public func takeRows() -> [RequestStats] { locked { snapshot.rows } }
+    public func takeRows() -> [RequestStats] { locked { latest.rows } }
 
-    /// Main side: the worker's cumulative stats as of its last post (for the live failures and errors too).
-    public func takeStats() -> WorkerStats { locked { snapshot } }
+    /// Main side: the worker's cumulative stats (rows, failures, script errors) as of its last post.
+    public func takeStats() -> WorkerStats { locked { latest } }
+
+    /// Main side (a live rate change, open model): the schedule to follow from now on.
+    func setSchedule(_ s: ArrivalSchedule) { locked { schedule = s } }
+
+    /// Worker side: the schedule posted since the last take, if any.
+    func takeSchedule() -> ArrivalSchedule? {
+        locked {
+            defer { schedule = nil }
+            return schedule
+        }
+    }
+    private var schedule: ArrivalSchedule?
 
     /// Main side (--stages, shape()): how many users the whole run should have now. Each worker runs those
     /// of its VUs whose global spawn index is below it.

@@ -44,12 +44,25 @@ public struct FailureRow {
     public var name: String
     public var error: String
     public var occurrences: Int
+
+    public init(method: String, name: String, error: String, occurrences: Int) {
+        self.method = method
+        self.name = name
+        self.error = error
+        self.occurrences = occurrences
+    }
 }
 
 public struct ErrorRow {
     public var message: String
     public var count: Int
     public var traceback: String
+
+    public init(message: String, count: Int, traceback: String) {
+        self.message = message
+        self.count = count
+        self.traceback = traceback
+    }
 }
 
 /// One second of the run, as the main thread saw it.
@@ -82,12 +95,14 @@ public struct SparseHistogram {
     }
 }
 
-public enum StopReason: String {
+public enum StopReason: String, Sendable {
     case duration, interrupted, iterations, usersFinished = "users_finished", setupFailed = "setup_failed"
     /// shape() returned nil
     case shapeEnded = "shape_ended"
     /// a threshold with abort_on_fail was crossed
     case thresholdCrossed = "threshold_crossed"
+    /// stopped from a live control (the web page, POST /stop)
+    case stopped
 }
 
 /// The whole run's results, merged from every worker: what the console and JSON reports print.

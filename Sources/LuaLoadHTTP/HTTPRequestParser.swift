@@ -2,45 +2,73 @@
 import Glibc
 #endif
 
-/// Limits on what a client may send.
-enum ServeLimits {
+/// Limits on what a client may send, per server (the built-in target's, the live server's).
+public struct RequestLimits: Sendable {
     /// Request line plus headers.
-    static let maxHead = 16 * 1024
-    static let maxHeaders = 100
+    public var maxHead: Int
+    public var maxHeaders: Int
     /// Content-Length bodies; larger ones get 413 and the connection is closed.
-    static let maxBody = 1 << 20
+    public var maxBody: Int
+
+    public init(maxHead: Int, maxHeaders: Int, maxBody: Int) {
+        self.maxHead = maxHead
+        self.maxHeaders = maxHeaders
+        self.maxBody = maxBody
+    }
 }
 
-enum HTTPMethod: UInt8 {
+// Shared by the built-in target (LuaLoadServe) and the live server (LuaLoadLive); public and @inlinable so the
+// target's per-request parsing costs what it did inside its own module.
+public enum HTTPMethod: UInt8, Sendable {
     case get, head, post, put, delete, patch, options, other
 }
 
 /// The parts of a request head the server uses, as absolute offsets into the connection's read buffer.
-struct RequestHead {
-    var method: HTTPMethod = .other
-    var methodRange = 0..<0
-    var target = 0..<0
-    var minor = 1
-    var contentLength = 0
-    var keepAlive = true
-    var authorization = 0..<0
-    var contentType = 0..<0
-    var expectContinue = false
+public struct RequestHead {
+    public var method: HTTPMethod = .other
+    public var methodRange = 0..<0
+    public var target = 0..<0
+    public var minor = 1
+    public var contentLength = 0
+    public var keepAlive = true
+    public var authorization = 0..<0
+    public var contentType = 0..<0
+    /// Cookie, Origin and Host: what the live server's token and same-origin checks read.
+    public var cookie = 0..<0
+    public var origin = 0..<0
+    public var host = 0..<0
+    public var expectContinue = false
     /// Offset of the first body byte (just past the blank line).
-    var headEnd = 0
+    public var headEnd = 0
+
+    @inlinable public init() {}
+
+    /// Moves every range by `d` (the buffer's unread bytes moved to its front).
+    @inlinable
+    public mutating func shift(by d: Int) {
+        methodRange = (methodRange.lowerBound + d)..<(methodRange.upperBound + d)
+        target = (target.lowerBound + d)..<(target.upperBound + d)
+        authorization = (authorization.lowerBound + d)..<(authorization.upperBound + d)
+        contentType = (contentType.lowerBound + d)..<(contentType.upperBound + d)
+        cookie = (cookie.lowerBound + d)..<(cookie.upperBound + d)
+        origin = (origin.lowerBound + d)..<(origin.upperBound + d)
+        host = (host.lowerBound + d)..<(host.upperBound + d)
+        headEnd += d
+    }
 }
 
-enum HeadParseResult {
+public enum HeadParseResult {
     case ok(RequestHead)
     /// Malformed: answer this status and close.
     case bad(Int)
 }
 
 /// Hand-written HTTP/1.x request-head parsing over raw bytes (no allocation).
-enum HTTPRequestParser {
+public enum HTTPRequestParser {
     /// Where the head starting at `start` ends (the offset just past its blank line), searching from `scanFrom`.
     /// nil when more bytes are needed; `scanFrom` is then moved so the search resumes without rescanning.
-    static func findHeadEnd(_ b: UnsafePointer<UInt8>, start: Int, scanFrom: inout Int, end: Int) -> Int? {
+    @inlinable
+    public static func findHeadEnd(_ b: UnsafePointer<UInt8>, start: Int, scanFrom: inout Int, end: Int) -> Int? {
         var i = max(scanFrom, start)
         while i < end {
             guard let hit = memchr(b + i, 0x0A, end - i) else { scanFrom = end; return nil }
@@ -59,7 +87,8 @@ enum HTTPRequestParser {
     }
 
     /// Parses the head in [start, headEnd) (headEnd as found by `findHeadEnd`).
-    static func parseHead(_ b: UnsafePointer<UInt8>, start: Int, headEnd: Int) -> HeadParseResult {
+    @inlinable
+    public static func parseHead(_ b: UnsafePointer<UInt8>, start: Int, headEnd: Int, limits: RequestLimits) -> HeadParseResult {
         var head = RequestHead()
         head.headEnd = headEnd
         var lineStart: Int
@@ -73,27 +102,29 @@ enum HTTPRequestParser {
             guard let (end, after) = line(b, from: lineStart, end: headEnd) else { return .bad(400) }
             if end == lineStart { break }  // the blank line
             count += 1
-            if count > ServeLimits.maxHeaders { return .bad(431) }
+            if count > limits.maxHeaders { return .bad(431) }
             if let status = headerLine(b, lineStart..<end, into: &head, &connection) { return .bad(status) }
             lineStart = after
         }
         // Chunked (or any transfer-coded) request bodies are not supported: the client must send Content-Length.
         if connection.sawTransferEncoding { return .bad(411) }
-        if head.contentLength > ServeLimits.maxBody { return .bad(413) }
+        if head.contentLength > limits.maxBody { return .bad(413) }
         head.keepAlive = head.minor == 1 ? !connection.sawClose : (connection.sawKeepAlive && !connection.sawClose)
         return .ok(head)
     }
 
     /// What the headers said about the connection and the body's framing.
-    struct ConnectionTokens {
-        var sawClose = false, sawKeepAlive = false, sawLength = false, sawTransferEncoding = false
+    public struct ConnectionTokens {
+        public var sawClose = false, sawKeepAlive = false, sawLength = false, sawTransferEncoding = false
+        @inlinable public init() {}
     }
 
     /// Where parsing goes on after a line, or the status to answer.
-    enum LineStep { case next(Int), bad(Int) }
+    public enum LineStep { case next(Int), bad(Int) }
 
     /// The request line, `method SP target SP HTTP/1.x`.
-    static func requestLine(_ b: UnsafePointer<UInt8>, start lineStart: Int, headEnd: Int, into head: inout RequestHead) -> LineStep {
+    @inlinable
+    public static func requestLine(_ b: UnsafePointer<UInt8>, start lineStart: Int, headEnd: Int, into head: inout RequestHead) -> LineStep {
         guard let (lineEnd, next) = line(b, from: lineStart, end: headEnd) else { return .bad(400) }
         var i = lineStart
         while i < lineEnd, isTokenChar(b[i]) { i += 1 }
@@ -116,7 +147,8 @@ enum HTTPRequestParser {
 
     /// One header line, `name ":" OWS value OWS` (no whitespace before the colon, no obsolete line folding):
     /// the few names the server acts on are kept; nil, or the status to answer.
-    static func headerLine(_ b: UnsafePointer<UInt8>, _ lineRange: Range<Int>, into head: inout RequestHead,
+    @inlinable
+    public static func headerLine(_ b: UnsafePointer<UInt8>, _ lineRange: Range<Int>, into head: inout RequestHead,
                            _ connection: inout ConnectionTokens) -> Int? {
         var c = lineRange.lowerBound
         let end = lineRange.upperBound
@@ -152,6 +184,12 @@ enum HTTPRequestParser {
             head.contentType = value
         case 6 where lowerEqual(b, name, "expect"):
             if value.count == 12, lowerEqual(b, value, "100-continue") { head.expectContinue = true }
+        case 6 where lowerEqual(b, name, "cookie"):
+            head.cookie = value
+        case 6 where lowerEqual(b, name, "origin"):
+            head.origin = value
+        case 4 where lowerEqual(b, name, "host"):
+            head.host = value
         default:
             break
         }
@@ -159,15 +197,16 @@ enum HTTPRequestParser {
     }
 
     /// The line starting at `from`: its end (before CR LF or LF) and the start of the next line.
-    @inline(__always)
-    private static func line(_ b: UnsafePointer<UInt8>, from: Int, end: Int) -> (Int, Int)? {
+    @inlinable @inline(__always)
+    static func line(_ b: UnsafePointer<UInt8>, from: Int, end: Int) -> (Int, Int)? {
         guard from < end, let hit = memchr(b + from, 0x0A, end - from) else { return nil }
         let nl = b.distance(to: hit.assumingMemoryBound(to: UInt8.self))
         let lineEnd = (nl > from && b[nl - 1] == 0x0D) ? nl - 1 : nl
         return (lineEnd, nl + 1)
     }
 
-    private static func forEachToken(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
+    @inlinable
+    static func forEachToken(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ body: (Range<Int>) -> Void) {
         var i = r.lowerBound
         while i < r.upperBound {
             while i < r.upperBound, b[i] == 0x20 || b[i] == 0x09 || b[i] == UInt8(ascii: ",") { i += 1 }
@@ -177,7 +216,8 @@ enum HTTPRequestParser {
         }
     }
 
-    private static func method(_ b: UnsafePointer<UInt8>, _ r: Range<Int>) -> HTTPMethod {
+    @inlinable
+    static func method(_ b: UnsafePointer<UInt8>, _ r: Range<Int>) -> HTTPMethod {
         switch r.count {
         case 3:
             if bytesEqual(b, r, "GET") { return .get }
@@ -194,8 +234,8 @@ enum HTTPRequestParser {
     }
 
     /// RFC 9110 tchar.
-    @inline(__always)
-    static func isTokenChar(_ c: UInt8) -> Bool {
+    @inlinable @inline(__always)
+    public static func isTokenChar(_ c: UInt8) -> Bool {
         switch c {
         case 48...57, 65...90, 97...122: return true
         case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
@@ -208,15 +248,15 @@ enum HTTPRequestParser {
 }
 
 /// Exact comparison of b[r] with a literal.
-@inline(__always)
-func bytesEqual(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -> Bool {
+@inlinable @inline(__always)
+public func bytesEqual(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -> Bool {
     guard r.count == s.utf8CodeUnitCount else { return false }
     return memcmp(b + r.lowerBound, s.utf8Start, r.count) == 0
 }
 
 /// ASCII case-insensitive comparison of b[r] with a lowercase literal.
-@inline(__always)
-func lowerEqual(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -> Bool {
+@inlinable @inline(__always)
+public func lowerEqual(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -> Bool {
     guard r.count == s.utf8CodeUnitCount else { return false }
     let p = s.utf8Start
     var k = 0
@@ -230,7 +270,7 @@ func lowerEqual(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -
 }
 
 /// Whether b[r] starts with the literal (case-sensitive).
-@inline(__always)
-func bytesHavePrefix(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -> Bool {
+@inlinable @inline(__always)
+public func bytesHavePrefix(_ b: UnsafePointer<UInt8>, _ r: Range<Int>, _ s: StaticString) -> Bool {
     r.count >= s.utf8CodeUnitCount && memcmp(b + r.lowerBound, s.utf8Start, s.utf8CodeUnitCount) == 0
 }

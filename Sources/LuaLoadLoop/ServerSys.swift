@@ -4,32 +4,32 @@ import LuaLoadLoop
 import Glibc
 #endif
 
-/// Syscall wrappers only the target server needs (same rules as LuaLoadLoop's `Sys`: small, out of line,
-/// -errno read at once). Its own type, not an extension of `Sys`: the loop layer's API stays what the loop needs.
-enum ServeSys {
+/// Syscall wrappers only servers need (the built-in target, the live server; same rules as `Sys`: small, out of
+/// line, -errno read at once). Its own type, not an extension of `Sys`: a client's loop needs none of it.
+public enum ServerSys {
     /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC: the new fd, or -errno.
     @inline(never)
-    static func accept(_ listenFD: Int32) -> Int32 {
+    public static func accept(_ listenFD: Int32) -> Int32 {
         let fd = cposix_accept4(listenFD, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
         return fd >= 0 ? fd : -errno
     }
 
     /// Nagle off: responses are written whole.
     @inline(never)
-    static func setNoDelay(_ fd: Int32) {
+    public static func setNoDelay(_ fd: Int32) {
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// Half-closes the write side (FIN): the peer sees the end of our responses, we may still read.
     @inline(never)
-    static func shutdownWrite(_ fd: Int32) {
+    public static func shutdownWrite(_ fd: Int32) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
     /// A non-blocking, close-on-exec listening TCP socket bound to host:port (port 0: the kernel picks one).
     /// Returns the fd and the bound port, or an error message ("cannot listen on 127.0.0.1:8080: Address already in use").
-    static func listenTCP(host: String, port: UInt16, backlog: Int32) -> (fd: Int32, port: UInt16, error: String?) {
+    public static func listenTCP(host: String, port: UInt16, backlog: Int32) -> (fd: Int32, port: UInt16, error: String?) {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
