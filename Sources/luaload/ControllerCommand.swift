@@ -52,12 +52,17 @@ extension RunCommand {
         else if d.linkKey != nil { throw UsageError("--link-key needs --link-cert") }
         let controller = try Controller(options: co, run: options)
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents\n")
+        var facts = webFacts(options, [])
+        facts.append(("agents", String(n)))
+        let dashboard = try webFlags.startForController(controller, facts: facts, title: "luaload: " + script + " (\(n) agents)")
+        defer { dashboard?.stop() }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let byTag = printStats && !quiet && isatty(2) == 0
         let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
             status.observe(event)
             hdrLog?.observe(event)
+            dashboard?.observe(event)
             // --print-stats: the breakdown by tag under the stats table, every 2 s.
             if byTag, case .tick(let p) = event, !p.stopping, p.tick % 2 == 0 {
                 let groups = MergeGroups(tag: d.by, groups: controller.liveGroups(elapsed: p.elapsed))
@@ -65,6 +70,7 @@ extension RunCommand {
             }
         })
         let total = result.total
+        dashboard?.finish(total)
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }
         if json == "-" { writeStderr(result.console()) } else { print(result.console(), terminator: "") }
         if let path = scale.hdrLog, let hdrLog { try writeFile(path, hdrLog.render(total)) }

@@ -149,6 +149,7 @@ extension Controller {
         var arrivals = ArrivalCounts()
         for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals)
+        p.agents = agents.map(\.report)
         observer(.tick(p))
     }
 
