@@ -71,7 +71,7 @@ let package = Package(
             swiftSettings: engineFlags
         ),
         // Lua/ holds Lua-level tests of the prelude, read from the source tree by LuaPreludeTests.
-        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadMetrics", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
+        .testTarget(name: "LuaLoadCoreTests", dependencies: ["LuaLoadCore", "LuaLoadMetrics", "LuaLoadWeb", "LuaLoadLoop", "LuaLoadServe", "CLua", "CLuaShim"], exclude: ["Lua"]),
         .testTarget(name: "LuaLoadServeTests", dependencies: ["LuaLoadServe", "LuaLoadLoop"]),
         .testTarget(name: "LuaLoadLiveTests", dependencies: ["LuaLoadLive", "LuaLoadLoop", "LuaLoadHTTP"]),
     ],

@@ -37,8 +37,30 @@ enum LocustAPI {
             }
             w.key("state"); w.string(f.state)
             w.key("user_count"); w.int(f.users)
+            if let agents = f.progress?.agents { workers(w, agents) }
         }
         return w.output
+    }
+
+    /// A controller's page: its agents as Locust's master lists its workers (lost ones are Locust's "missing").
+    private static func workers(_ w: JSONWriter, _ agents: [AgentReport]) {
+        w.key("workers"); w.array {
+            for a in agents {
+                let state: String
+                switch a.state {
+                case .joined, .ready: state = "ready"
+                case .running: state = "running"
+                case .done: state = "stopped"
+                case .lost: state = "missing"
+                }
+                w.object {
+                    w.key("id"); w.string("agent \(a.id) " + a.peer)
+                    w.key("state"); w.string(state)
+                    w.key("user_count"); w.int(a.users)
+                }
+            }
+        }
+        w.key("worker_count"); w.int(agents.filter { $0.state != .lost && $0.state != .done }.count)
     }
 
     private static func entry(_ w: JSONWriter, _ r: RowSummary, _ s: Summary, _ f: WebFrame, running: Bool) {

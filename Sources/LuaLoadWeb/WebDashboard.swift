@@ -32,12 +32,16 @@ public final class WebDashboard: @unchecked Sendable {
     let started = Atomic<Bool>(false)
 
     /// Binds now (a taken port is a usage error before any traffic); `start` serves.
-    public init(_ options: Options, runner: Runner, controls: RunControls) throws {
+    public convenience init(_ options: Options, runner: Runner, controls: RunControls) throws {
+        try self.init(options, thresholds: runner.thresholds, model: runner.controlModel, controls: controls)
+    }
+
+    /// Any source of `RunEvent.tick`s: a Runner, or a controller (its merged seconds, its controls, its model).
+    public init(_ options: Options, thresholds: [Threshold], model: ControlModel, controls: RunControls) throws {
         self.options = options
         self.controls = controls
         server = try LiveServer(host: options.host, port: options.port, token: options.token)
-        builder = WebFrameBuilder(facts: options.facts, thresholds: runner.thresholds, model: runner.controlModel,
-                                  readOnly: options.readOnly)
+        builder = WebFrameBuilder(facts: options.facts, thresholds: thresholds, model: model, readOnly: options.readOnly)
         var first = WebFrame()
         first.state = options.waiting ? "ready" : "spawning"
         first.tickJSON = WebJSON.snapshot(first, progress: nil, point: nil, builder: builder)

@@ -71,6 +71,29 @@ struct WebFlags: ParsableArguments {
         return dashboard
     }
 
+    /// --controller --web: the dashboard of the whole test (the controller's merged seconds and its controls).
+    func startForController(_ controller: Controller, facts: [(String, String)], title: String) throws -> WebDashboard? {
+        guard let web else {
+            if webToken != nil || webReadonly || wait { throw UsageError("--web-token, --web-readonly and --wait need --web") }
+            return nil
+        }
+        if wait { throw UsageError("--wait is not for --controller: the test starts when every agent is ready") }
+        var o = WebDashboard.Options()
+        (o.host, o.port) = try WebFlags.parseListen(web)
+        o.token = webToken
+        o.readOnly = webReadonly
+        o.facts = facts
+        o.title = title
+        let dashboard: WebDashboard
+        do {
+            dashboard = try WebDashboard(o, thresholds: controller.thresholds, model: controller.controlModel, controls: controller.controls)
+        } catch { throw UsageError("--web: \(error)") }
+        dashboard.start()
+        let token = dashboard.server.auth.generated ? " (token generated for this run; it is in the URL)" : ""
+        writeStderr("luaload controller: dashboard at \(dashboard.openURL)\(token)\n")
+        return dashboard
+    }
+
     /// "8089", "127.0.0.1:8089", "[::1]:8089", "0.0.0.0:8089".
     static func parseListen(_ s: String) throws -> (String, UInt16) {
         var host = "127.0.0.1"

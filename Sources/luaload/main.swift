@@ -16,6 +16,7 @@ struct RunCommand: ParsableCommand {
               merge   merge runs' --json summaries exactly into one report
               compare what changed between two runs' --json summaries
               serve   the built-in target: an example API to try scripts on
+              agent   run a share of a --controller's test (luaload agent HOST:PORT)
               help    this help, or a subcommand's
 
             A script's top-level code runs once per Lua state: one per thread
@@ -127,6 +128,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Metrics (Prometheus: docs/prometheus.md)")
     var metrics: MetricsOptions
 
+    @OptionGroup(title: "One test across many boxes (luaload agent; docs/distributed.md)")
+    var distributed: DistributedOptions
+
     @OptionGroup(title: "Live dashboard (--web)")
     var webFlags: WebFlags
     @OptionGroup(title: "Script variables (k6's -e)")
@@ -182,6 +186,7 @@ struct RunCommand: ParsableCommand {
         options.baseline = try baselineOptions.resolve()
         let startAt = try scale.resolveStart()
 
+        if distributed.controller != nil { return try runAsController(options) }
         let controls = try webFlags.apply(&options)
         let runner = try Runner(options: options)
         let metricsRun = try MetricsRun(metrics, tags: tags, thresholds: runner.thresholds)
@@ -275,8 +280,8 @@ var arguments = Array(CommandLine.arguments.dropFirst())
 // `luaload help [COMMAND]`: the command's --help.
 if arguments.first == "help" {
     let topic = arguments.dropFirst().first
-    guard topic == nil || ["wrk", "merge", "serve", "compare", "help"].contains(topic!) else {
-        fputs("luaload: no command \"\(topic!)\": luaload help [wrk|merge|serve|compare]\n", stderr)
+    guard topic == nil || ["wrk", "merge", "serve", "compare", "agent", "help"].contains(topic!) else {
+        fputs("luaload: no command \"\(topic!)\": luaload help [wrk|merge|serve|compare|agent]\n", stderr)
         exit(2)
     }
     arguments = (topic == nil || topic == "help" ? [] : [topic!]) + ["--help"]
@@ -289,6 +294,7 @@ let isServe = arguments.first == "serve"
 let isWrk = arguments.first == "wrk"
 let isMerge = arguments.first == "merge"
 let isCompare = arguments.first == "compare"
+let isAgent = arguments.first == "agent"
 do {
     if isServe {
         var command = try ServeCommand.parseAsRoot(Array(arguments.dropFirst()))
@@ -302,6 +308,9 @@ do {
     } else if isMerge {
         var command = try MergeCommand.parseAsRoot(Array(arguments.dropFirst()))
         try command.run()
+    } else if isAgent {
+        var command = try AgentCommand.parseAsRoot(Array(arguments.dropFirst()))
+        try command.run()
     } else {
         var command = try RunCommand.parseAsRoot(WebFlags.defaultingBareWeb(arguments))
         try command.run()
@@ -312,7 +321,7 @@ do {
 } catch let error as ExitCode {
     exit(error.rawValue)
 } catch {
-    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : isCompare ? CompareCommand.self : RunCommand.self
+    let command: ParsableCommand.Type = isServe ? ServeCommand.self : isWrk ? WrkCommand.self : isMerge ? MergeCommand.self : isCompare ? CompareCommand.self : isAgent ? AgentCommand.self : RunCommand.self
     if command.exitCode(for: error) == .success {
         print(command.fullMessage(for: error))
         exit(0)

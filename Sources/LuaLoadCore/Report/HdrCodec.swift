@@ -116,17 +116,7 @@ public enum HdrCodec {
 
     /// The compressed V2 encoding: cookie, length, zlib stream.
     public static func encodeCompressed(_ h: LatencyHistogram) -> [UInt8] {
-        let raw = encode(h)
-        var bound = compressBound(uLong(raw.count))
-        var z = [UInt8](repeating: 0, count: Int(bound))
-        let rc = compress2(&z, &bound, raw, uLong(raw.count), Z_DEFAULT_COMPRESSION)
-        precondition(rc == Z_OK, "zlib compress2 failed: \(rc)")
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + Int(bound))
-        put32(&out, compressedCookie)
-        put32(&out, UInt32(bound))
-        out += z[0..<Int(bound)]
-        return out
+        compress(encode(h))
     }
 
     /// Base64 of the compressed encoding: "HISTFAAA…".

@@ -189,6 +189,9 @@ public final class JSONWriter {
     public func raw(_ json: String) { value(json) }
 
     public static func quote(_ s: String) -> String {
+        // Most strings (names, base64 histograms: kilobytes a second on the agent link) need no escape: one
+        // pass over the bytes instead of a scalar-by-scalar copy (~50 instructions a character).
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c && $0 < 0x80 }) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {

@@ -13,6 +13,9 @@ public enum RunControl: Sendable, Equatable {
     case setRate(Double)
     /// Stop the run as Ctrl-C does: in-flight work is ended and counted, the reports are written.
     case stop
+    /// Stop the run now for `reason` (an agent: the controller's stop, e.g. a crossed abort_on_fail threshold
+    /// of the whole test); `note` (the threshold) goes into the summary as what aborted it.
+    case stopFor(StopReason, note: String?)
     /// The live views start over from now. The run's reports keep the whole run (see docs/web.md): their
     /// counts stay equal to what the server saw, and they note when the live stats were reset.
     case resetStats
@@ -24,8 +27,13 @@ public enum RunControl: Sendable, Equatable {
 public final class RunControls: Sendable {
     private let queue = Mutex<[RunControl]>([])
     private let runner = Mutex<pthread_t?>(nil)
+    /// Whether the Runner stops the run itself on a crossed abort_on_fail threshold. An agent runs one
+    /// segment: the controller judges the whole test and posts `.stopFor(.thresholdCrossed, note:)`.
+    public let abortsLocally: Bool
 
-    public init() {}
+    /// `.setUsers(n)` is always the whole test's users: the ramp posts n to every worker, which runs its VUs
+    /// whose global index is below n, so a segment (an agent) takes its exact share by itself.
+    public init(abortsLocally: Bool = true) { self.abortsLocally = abortsLocally }
 
     public func post(_ control: RunControl) {
         queue.withLock { $0.append(control) }

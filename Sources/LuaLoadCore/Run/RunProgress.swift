@@ -42,6 +42,8 @@ public struct RunProgress {
     public var stopping: Bool
     /// This second as the history keeps it (users, counts, p50/p95/p99), for live charts.
     public var point: HistoryPoint? = nil
+    /// A controller's tick: its agents as they are now (Locust's master fields `workers`, `worker_count`).
+    public var agents: [AgentReport]? = nil
     /// The last 10 seconds' latencies, one histogram a second; merged only when asked for.
     var recentLatencies: [LatencyHistogram]
     /// Builds the per-row table from the workers' latest posts.

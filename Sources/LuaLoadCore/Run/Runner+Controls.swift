@@ -21,6 +21,11 @@ extension Runner {
 
     public var controlModel: ControlModel {
         if isControlled { return .users(max: poolSize) }
+        return Runner.uncontrolledModel(profile, options)
+    }
+
+    /// What a run of `profile` that is not `isControlled` lets a control change (also the controller's answer).
+    static func uncontrolledModel(_ profile: LoadProfile, _ options: RunOptions) -> ControlModel {
         switch profile {
         case .open: return .rate
         case .fixed: return .fixed(options.iterations != nil ? "-n fixes the users: the iterations are shared among them" : "the users are fixed")
@@ -63,7 +68,7 @@ extension Runner {
             for control in controls.take() {
                 switch control {
                 case .start: return control
-                case .stop: return nil
+                case .stop, .stopFor: return nil
                 case .setUsers(let users, let rate): return .start(users: users, spawnRate: rate)
                 default: break
                 }
@@ -86,6 +91,11 @@ extension Runner {
                 guard !state.stopSent else { break }
                 state.reason = .stopped
                 state.stopAt = t
+            case .stopFor(let reason, let note):
+                guard !state.stopSent, state.stopAt.map({ $0 > t }) ?? true else { break }
+                state.reason = reason
+                state.stopAt = t
+                if let note { state.abortedBy = note }
             case .resetStats:
                 state.statsResets.append(Double(t - state.start) / 1e6)
             }

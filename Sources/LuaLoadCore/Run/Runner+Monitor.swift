@@ -92,33 +92,14 @@ extension Runner {
                                    statsNow: { Runner.statsNow(workers, elapsed: elapsed, users: users, threads: threads) })
         progress.workersNow = { workers.map { $0.mailbox.takeStats() } }
         progress.point = state.history.points.last
-        describeProfile(&progress, elapsed: elapsed, state)
+        profile.describe(&progress, elapsed: elapsed, arrivals: state.arrivalsSoFar, live: state.schedule)
         Runner.describeErrors(errors, since: &state.errorsSoFar, into: &progress)
         observer(.tick(progress))
     }
 
-    /// The live line's stage, target rate and arrivals.
-    private func describeProfile(_ p: inout RunProgress, elapsed: Double, _ state: RunState) {
-        switch profile {
-        case .stages(let ramp):
-            p.stage = "stage \(min(ramp.stageIndex(at: elapsed) + 1, ramp.stages.count))/\(ramp.stages.count)"
-        case .shape:
-            p.stage = "shape"
-        case .open(let original):
-            let schedule = state.schedule ?? original
-            p.targetRate = elapsed < schedule.end ? schedule.ramp.value(at: elapsed) : 0
-            p.arrivals = state.arrivalsSoFar
-            if schedule.ramp.stages.count > 1 {
-                p.stage = "stage \(min(schedule.ramp.stageIndex(at: elapsed) + 1, schedule.ramp.stages.count))/\(schedule.ramp.stages.count)"
-            }
-        case .fixed:
-            break
-        }
-    }
-
-    /// The cumulative per-row stats as of the workers' last posts.
+    /// The cumulative stats (rows, failures, script errors, arrivals) as of the workers' last posts.
     static func statsNow(_ workers: [Worker], elapsed: Double, users: Int, threads: Int) -> Summary {
-        return Summary(workers: workers.map { $0.mailbox.takeStats() }, durationSeconds: elapsed, users: users, threads: threads,
-                       stopReason: .duration, history: [])
+        Summary(workers: workers.map { $0.mailbox.takeStats() }, durationSeconds: elapsed, users: users, threads: threads,
+                stopReason: .duration, history: [])
     }
 }

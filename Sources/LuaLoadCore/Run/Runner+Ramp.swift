@@ -71,7 +71,7 @@ extension Runner {
     /// abort_on_fail: once past its delay, a crossed threshold stops the run (k6's abortOnFail).
     func checkAbortThresholds(_ workers: [Worker], elapsed: Double, _ state: inout RunState) {
         let watched = thresholds.filter { $0.abortOnFail && elapsed >= $0.delaySeconds }
-        guard !watched.isEmpty, !state.stopSent else { return }
+        guard !watched.isEmpty, !state.stopSent, options.controls?.abortsLocally ?? true else { return }
         var now = Runner.statsNow(workers, elapsed: elapsed, users: 0, threads: workers.count)
         if case .open = profile { now.arrivals = state.arrivalsSoFar }
         for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {

@@ -97,7 +97,7 @@ public struct SparseHistogram {
     }
 }
 
-public enum StopReason: String {
+public enum StopReason: String, Sendable {
     case duration, interrupted, iterations, usersFinished = "users_finished", setupFailed = "setup_failed"
     /// shape() returned nil
     case shapeEnded = "shape_ended"

@@ -1,0 +1,152 @@
+import LuaLoadLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `luaload agent`: what to connect to and how this box runs its part.
+public struct AgentOptions {
+    public var address: LinkAddress
+    public var token: String
+    /// --tag key=value (region first), host: the controller groups by them.
+    public var tags: [(key: String, value: String)]
+    public var threads: Int
+    /// How long to keep trying to reach the controller (it may come up after its agents).
+    public var connectTimeout: Double = 60
+    /// TLS on the link (--cacert: the CA that signed the controller's --link-cert); plain TCP when nil.
+    public var tls: LinkTLS?
+
+    public init(address: LinkAddress, token: String, tags: [(key: String, value: String)], threads: Int) {
+        self.address = address
+        self.token = token
+        self.tags = tags
+        self.threads = threads
+    }
+}
+
+/// What an agent's run came to: its own report, as `luaload --json` would write it.
+public struct AgentResult {
+    public var summary: Summary
+    public var document: String
+    public var thresholds: [Threshold]
+    /// Why the link to the controller went down during the run, if it did (the segment still ran to its end).
+    public var controllerLost: String?
+}
+
+/// One agent: connects, authenticates, receives the run and its segment, waits for the common start,
+/// runs its segment with the ordinary Runner and streams its seconds (AgentLink), then sends its report.
+public final class Agent {
+    public let options: AgentOptions
+
+    public init(options: AgentOptions) { self.options = options }
+
+    public func run(log: (String) -> Void, observer: @escaping (RunEvent) -> Void) throws -> AgentResult {
+        Sys.ignoreSIGPIPE()
+        let connection = try connect(log: log)
+        if let tls = options.tls {
+            try connection.startTLS(tls, host: options.address.host)
+            try connection.handshake(timeout: 10)
+        }
+        let sentAt = monotonicMicros()
+        try connection.send(LinkMessage.encode("hello") { w in
+            w.key("version"); w.string(lualoadVersion)
+            w.key("token"); w.string(options.token)
+            w.key("tags"); w.object { for t in options.tags { w.key(t.key); w.string(t.value) } }
+        })
+        let welcome = try expect(connection, "welcome", timeout: 30)
+        let rtt = monotonicMicros() - sentAt
+        guard let segment = welcome["segment"]?.string.flatMap(Segment.init) else { throw LinkError("the controller sent no segment") }
+        log("agent \(welcome["id"]?.int ?? 0): segment \(segment) of the test at \(options.address)")
+        let package = try RunPackage.read(try expect(connection, "run", timeout: 60))
+        let folder = try Agent.makeFolder()
+        defer { Agent.remove(package, from: folder) }
+        let control = RunControls(abortsLocally: false)
+        let runner: Runner
+        do {
+            var run = try package.unpack(into: folder)
+            run.threads = options.threads
+            run.segment = segment
+            run.controls = control
+            runner = try Runner(options: run)
+        } catch {
+            try? connection.send(LinkMessage.encode("failed") { w in w.key("message"); w.string("\(error)") })
+            throw error
+        }
+        try connection.send(LinkMessage.encode("ready"))
+        let start = try expect(connection, "start", timeout: 24 * 3600)
+        let delay = Double(start["delay_ms"]?.int ?? 0) / 1000 - Double(rtt) / 2e6
+        if delay > 0 { usleep(UInt32(min(delay, 10) * 1e6)) }
+        let link = AgentLink(connection: connection, control: control)
+        link.start()
+        let deltas = SecondDeltaBuilder()
+        var summary = Agent.inFolder(folder) {
+            runner.run(observer: { event in
+                if case .tick(let p) = event { link.send(deltas.message(p)) }
+                observer(event)
+            })
+        }
+        summary.startUnixTime = Int(summary.placement.startUnixMs / 1000)
+        var placement = RunPlacement()
+        for t in options.tags { placement.setTag(t.key, t.value) }
+        if placement.tag("segment") == nil { placement.setTag("segment", segment.description) }
+        summary.placement.tags = placement.tags
+        let document = JSONReport.render(summary)
+        let lost = link.finish(LinkMessage.final(document))
+        return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, controllerLost: lost)
+    }
+
+    /// Tries the controller until it answers or `connectTimeout` is over.
+    private func connect(log: (String) -> Void) throws -> LinkConnection {
+        let deadline = monotonicMicros() + UInt64(options.connectTimeout * 1e6)
+        var said = false
+        while true {
+            do {
+                return try Link.connect(options.address, timeout: 2)
+            } catch {
+                guard monotonicMicros() < deadline else { throw UsageError("\(error) (tried for \(Int(options.connectTimeout)) s)") }
+                if !said { log("waiting for the controller at \(options.address) (\(error))"); said = true }
+                usleep(250_000)
+            }
+        }
+    }
+
+    /// The next message, which must be `type` (or the controller's refusal or abort, thrown as its message).
+    private func expect(_ c: LinkConnection, _ type: String, timeout: Double) throws -> JSONTree {
+        guard let frame = try c.receive(timeout: timeout) else { throw LinkError("no \(type) from the controller in \(Int(timeout)) s") }
+        let m = try LinkMessage.decode(frame)
+        if m.type == "refused" || m.type == "abort" {
+            throw UsageError("the controller \(m.type == "refused" ? "refused this agent" : "called the run off"): \(m.body["message"]?.string ?? "no reason given")")
+        }
+        guard m.type == type else { throw LinkError("expected \(type) from the controller, got \(m.type)") }
+        return m.body
+    }
+
+    /// A private folder for the run's files ($TMPDIR, else /tmp).
+    static func makeFolder() throws -> String {
+        let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array((base + "/luaload-agent-XXXXXX").utf8CString)
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            throw UsageError("cannot create a folder in \(base): \(String(cString: strerror(errno)))")
+        }
+        return String(cString: template)
+    }
+
+    /// Runs `body` with the working directory in `folder`, so a script's io.open of a relative path finds
+    /// what the controller sent; the directory is restored after.
+    static func inFolder<T>(_ folder: String, _ body: () -> T) -> T {
+        let previous = open(".", O_RDONLY | O_CLOEXEC)
+        _ = chdir(folder)
+        defer { if previous >= 0 { _ = fchdir(previous); Glibc.close(previous) } }
+        return body()
+    }
+
+    static func remove(_ package: RunPackage, from folder: String) {
+        var dirs = Set<String>()
+        for f in package.files {
+            _ = unlink(folder + "/" + f.path)
+            var parts = f.path.split(separator: "/").dropLast()
+            while !parts.isEmpty { dirs.insert(parts.joined(separator: "/")); parts = parts.dropLast() }
+        }
+        for d in dirs.sorted(by: { $0.count > $1.count }) { _ = rmdir(folder + "/" + d) }
+        _ = rmdir(folder)
+    }
+}

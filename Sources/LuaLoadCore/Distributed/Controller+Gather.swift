@@ -1,0 +1,163 @@
+import LuaLoadLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Before the start: agents connect, authenticate, get the run and their segment, load it, say ready.
+extension Controller {
+    func gather(log: (String) -> Void, signals: ControllerSignals?) throws {
+        let deadline = monotonicMicros() + UInt64(options.agentsTimeout * 1e6)
+        while agents.filter({ $0.report.state == .ready }).count < options.agents {
+            if signals?.pending() == true {
+                callOff("the controller was interrupted")
+                throw UsageError("interrupted before the start")
+            }
+            guard monotonicMicros() < deadline else {
+                let ready = agents.filter { $0.report.state == .ready }.count
+                callOff("not every agent came in time")
+                throw UsageError("--agents \(options.agents): \(ready) of \(options.agents) agents ready after \(Int(options.agentsTimeout)) s (--agents-timeout); \(agents.count) connected")
+            }
+            waitForInput(until: min(deadline, monotonicMicros() + 200_000))
+            acceptNewcomers(log: log, open: true)
+            for agent in agents where agent.report.state == .joined {
+                try readBeforeStart(agent, log: log)
+            }
+            agents.removeAll { $0.report.state == .lost }   // left before the start: its segment is free again
+        }
+    }
+
+    /// poll(2) on the listener and every connection, up to `deadline`.
+    func waitForInput(until deadline: UInt64) {
+        var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+        fds += newcomers.map { pollfd(fd: $0.connection.fd, events: Int16(POLLIN), revents: 0) }
+        fds += agents.filter { !$0.connection.isClosed }.map { pollfd(fd: $0.connection.fd, events: Int16(POLLIN), revents: 0) }
+        let now = monotonicMicros()
+        _ = poll(&fds, nfds_t(fds.count), Int32(deadline > now ? (deadline - now) / 1000 : 0))
+    }
+
+    /// Takes new connections and reads the hellos. `open`: whether agents may still join (before the start).
+    func acceptNewcomers(log: (String) -> Void, open: Bool) {
+        while let c = Link.accept(listener) {
+            // At most 64 unauthenticated connections at once: more are closed unread (a flood costs nothing).
+            guard newcomers.count < 64 else { c.close(); continue }
+            if let tls = options.tls {
+                do { try c.startTLS(tls, host: nil) } catch { log("dropped \(c.peer): \(error)"); c.close(); continue }
+            }
+            newcomers.append((c, monotonicMicros() + 10_000_000))
+        }
+        var waiting: [(connection: LinkConnection, deadline: UInt64)] = []
+        for n in newcomers {
+            let c = n.connection
+            do {
+                guard try c.continueHandshake() else {
+                    if monotonicMicros() > n.deadline { throw LinkError("no TLS handshake in 10 s") }
+                    waiting.append(n)
+                    continue
+                }
+                guard c.pump() else { throw LinkError("closed before its hello") }
+                guard let frame = try c.nextFrame() else {
+                    if monotonicMicros() > n.deadline { throw LinkError("no hello in 10 s") }
+                    waiting.append(n)
+                    continue
+                }
+                let hello = try LinkMessage.decode(frame)
+                if let refusal = refusal(hello, open: open) {
+                    log("refused \(c.peer): \(refusal)")
+                    _ = try? c.send(LinkMessage.encode("refused") { w in w.key("message"); w.string(refusal) }, timeout: 2)
+                    c.close()
+                    continue
+                }
+                admit(c, hello.body, log: log)
+            } catch {
+                log("dropped \(c.peer): \(error)")
+                c.close()
+            }
+        }
+        newcomers = waiting
+    }
+
+    /// Why this hello is refused, if it is: a wrong token, another version, a run already full or started.
+    private func refusal(_ hello: (type: String, body: JSONTree), open: Bool) -> String? {
+        guard hello.type == "hello" else { return "expected a hello, got \(hello.type)" }
+        guard Controller.sameToken(hello.body["token"]?.string ?? "", options.token) else { return "wrong token" }
+        let version = hello.body["version"]?.string ?? "?"
+        guard version == lualoadVersion else { return "agent version \(version), controller version \(lualoadVersion): run the same luaload on both" }
+        guard open else { return "the test has started: a late agent cannot join it" }
+        guard agents.count < options.agents else { return "the test has its \(options.agents) agents already" }
+        return nil
+    }
+
+    /// Constant time in the token's length, so the time to refuse says nothing about how much matched.
+    static func sameToken(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) { diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0) }
+        return diff == 0 && !y.isEmpty
+    }
+
+    /// Gives the agent the first free segment, then the run.
+    private func admit(_ c: LinkConnection, _ hello: JSONTree, log: (String) -> Void) {
+        let taken = Set(agents.map(\.report.segment.index))
+        let index = (0..<options.agents).first { !taken.contains($0) }!
+        let segment = Segment(index: index, count: options.agents)!
+        var tags = hello["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
+        tags.removeAll { $0.0 == "segment" }
+        tags.append(("segment", segment.description))
+        let report = AgentReport(id: nextID, peer: c.peer, segment: segment, tags: tags, state: .joined, users: 0)
+        nextID += 1
+        c.maxFrame = Link.messageLimit
+        let agent = ControlledAgent(connection: c, report: report)
+        agents.append(agent)
+        let sent = agent.send(LinkMessage.encode("welcome") { w in w.key("id"); w.int(report.id); w.key("segment"); w.string(segment.description) })
+            && agent.send(LinkMessage.encode("run") { w in package.write(w) })
+        if sent { log("\(agent.name) joined: segment \(segment)") } else { agent.report.state = .lost }
+    }
+
+    /// `ready`, or `failed` (the agent cannot run the test: nobody does).
+    private func readBeforeStart(_ agent: ControlledAgent, log: (String) -> Void) throws {
+        guard agent.connection.pump() else {
+            log("\(agent.name) left before the start")
+            agent.report.state = .lost
+            return
+        }
+        do {
+            while let frame = try agent.connection.nextFrame() {
+                let m = try LinkMessage.decode(frame)
+                if m.type == "ready" { agent.report.state = .ready; log("\(agent.name) ready") }
+                if m.type == "failed" {
+                    let message = m.body["message"]?.string ?? "no reason given"
+                    callOff("\(agent.name) cannot run the test")
+                    throw UsageError("\(agent.name) cannot run the test: \(message)")
+                }
+            }
+        } catch let e as LinkError {
+            log("\(agent.name) dropped: \(e)")
+            agent.connection.close()
+            agent.report.state = .lost
+        }
+    }
+
+    /// Tells every agent the run is off, and closes.
+    func callOff(_ message: String) {
+        for a in agents where !a.connection.isClosed {
+            _ = a.send(LinkMessage.encode("abort") { w in w.key("message"); w.string(message) })
+            a.connection.close()
+        }
+    }
+
+    /// Every agent starts `startDelay` from now (less half its round trip).
+    func start() {
+        let delay = Int(options.startDelay * 1000)
+        for a in agents {
+            if a.send(LinkMessage.encode("start") { w in w.key("delay_ms"); w.int(delay) }) {
+                a.report.state = .running
+                a.lastHeard = monotonicMicros()
+            } else {
+                a.report.state = .lost
+                a.report.lostAt = 0
+                a.report.lostReason = "the link failed at the start"
+            }
+        }
+        live.start = monotonicMicros() + UInt64(options.startDelay * 1e6)
+    }
+}

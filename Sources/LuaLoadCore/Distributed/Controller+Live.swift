@@ -1,0 +1,179 @@
+import LuaLoadLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The controller's live view: the Runner's own structures (RunHistory, RunProgress), fed by the agents'
+/// seconds instead of the workers' mailboxes.
+struct LiveMerge {
+    var start: UInt64 = 0
+    var history = RunHistory()
+    var tick = 0
+    var nextTick: UInt64 = 0
+    var stopSent = false
+    var stopAnnounced = false
+    var abortedBy: String?
+    var interrupts = 0
+}
+
+extension Controller {
+    /// From the start until every agent has sent its report or is lost. The controller's second comes a
+    /// quarter second after the agents' (theirs are at +1 s, +2 s, … from the common start), so it merges
+    /// the same second of every agent; a late one counts in the next.
+    func follow(log: (String) -> Void, signals: ControllerSignals?, observer: (RunEvent) -> Void) {
+        live.nextTick = live.start + 1_250_000
+        let hangAt = run.duration.map { live.start + UInt64(($0 + run.stopTimeout + 60) * 1e6) } ?? .max
+        while agents.contains(where: { $0.isActive }) {
+            waitForInput(until: min(live.nextTick, monotonicMicros() + 200_000))
+            acceptNewcomers(log: log, open: false)
+            for agent in agents where agent.isActive { read(agent, log: log) }
+            let now = monotonicMicros()
+            for agent in agents where agent.isActive {
+                if now - agent.lastHeard > UInt64(options.silenceTimeout * 1e6) { lose(agent, "silent for \(Int(options.silenceTimeout)) s", log: log) }
+                if now > hangAt { lose(agent, "still running 60 s after the end of the test", log: log) }
+            }
+            if signals?.pending() == true {
+                live.interrupts += 1
+                if live.interrupts > 1 { _exit(130) }
+                stopAll(.interrupted, note: nil, log: log)
+            }
+            applyControls(log: log)
+            if live.stopSent && !live.stopAnnounced { live.stopAnnounced = true; observer(.stopSent) }
+            if monotonicMicros() >= live.nextTick {
+                live.nextTick += 1_000_000
+                tick(log: log, observer: observer)
+            }
+        }
+    }
+
+    /// Reads an agent's seconds, pings and final report; the link closing before the report loses it.
+    private func read(_ agent: ControlledAgent, log: (String) -> Void) {
+        let open = agent.connection.pump()
+        do {
+            while let frame = try agent.connection.nextFrame() {
+                agent.lastHeard = monotonicMicros()
+                if let document = LinkMessage.finalDocument(frame) {
+                    agent.document = document   // checked when it is read for the merge (Controller+Final)
+                    agent.report.state = .done
+                    agent.connection.close()
+                    log("\(agent.name) done")
+                    return
+                }
+                let m = try LinkMessage.decode(frame)
+                switch m.type {
+                case "second":
+                    try agent.ledger.apply(m.body)
+                    agent.report.users = agent.ledger.users
+                default:
+                    break   // ping
+                }
+            }
+        } catch {
+            return lose(agent, "\(error)", log: log)
+        }
+        if !open { lose(agent, "the link closed", log: log) }
+    }
+
+    func lose(_ agent: ControlledAgent, _ reason: String, log: (String) -> Void) {
+        guard agent.isActive else { return }
+        agent.connection.close()
+        agent.report.state = .lost
+        agent.report.lostAt = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6
+        agent.report.lostReason = reason
+        agent.report.users = 0
+        agent.ledger.pending.activeUsers = 0
+        log("\(agent.name) lost at \(Format.fixed(agent.report.lostAt ?? 0, 1)) s: \(reason); its data up to its last second is kept")
+    }
+
+    /// What `controls` brought since the last look: users to every agent (each runs its segment's share of
+    /// them), a stop; anything the agents cannot follow is logged, never silently dropped.
+    private func applyControls(log: (String) -> Void) {
+        for control in controls.take() {
+            switch control {
+            case .setUsers(let n, let rate), .start(let n?, let rate):
+                guard case .users(let most) = controlModel else {
+                    if case .fixed(let why) = controlModel { log("users \(n) ignored: \(why)") }
+                    continue
+                }
+                let users = min(max(n, 0), most)
+                for a in agents where a.isActive {
+                    _ = a.send(LinkMessage.encode("users") { w in
+                        w.key("users"); w.int(users)
+                        if let rate { w.key("spawn_rate"); w.number(rate) }
+                    })
+                }
+            case .stop: stopAll(.stopped, note: nil, log: log)
+            case .stopFor(let reason, let note): stopAll(reason, note: note, log: log)
+            case .start, .setRate, .resetStats: log("\(control) ignored: not sent to agents")
+            }
+        }
+    }
+
+    /// Sends every running agent the stop.
+    func stopAll(_ reason: StopReason, note: String?, log: (String) -> Void) {
+        guard !live.stopSent else { return }
+        live.stopSent = true
+        if reason == .thresholdCrossed { live.abortedBy = note }
+        for a in agents where a.isActive {
+            _ = a.send(LinkMessage.encode("stop") { w in
+                w.key("reason"); w.string(reason.rawValue)
+                w.optional("note", note)
+            })
+        }
+        log("stop sent to every agent" + (note.map { ": threshold \($0) crossed" } ?? ""))
+    }
+
+    /// One merged second: the history, abort_on_fail on the whole test, the observer.
+    private func tick(log: (String) -> Void, observer: (RunEvent) -> Void) {
+        var second = IntervalSnapshot()
+        for a in agents {
+            second.add(a.ledger.pending)
+            a.ledger.pending.resetCounts()
+        }
+        live.tick += 1
+        let elapsed = Double(monotonicMicros() - live.start) / 1e6
+        live.history.append(second, elapsed: elapsed)
+        let agents = self.agents
+        let summary = { Controller.summary(agents, elapsed: elapsed, users: second.activeUsers) }
+        checkAbort(summary(), elapsed: elapsed, log: log)
+        if let d = run.duration, elapsed >= d, !live.stopAnnounced {
+            live.stopAnnounced = true
+            observer(.stopSent)
+        }
+        let recent = live.history.recentCounts
+        var p = RunProgress(elapsed: elapsed, tick: live.tick, activeUsers: second.activeUsers,
+                            targetUsers: agents.map(\.ledger.target).max() ?? 0, requests: second.requests, failures: second.failures,
+                            recentRequests: recent.requests, recentFailures: recent.failures,
+                            stopping: live.stopSent || run.duration.map { elapsed >= $0 } == true,
+                            recentLatencies: live.history.recent, statsNow: summary)
+        var arrivals = ArrivalCounts()
+        for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
+        profile.describe(&p, elapsed: elapsed, arrivals: arrivals)
+        p.agents = agents.map(\.report)
+        observer(.tick(p))
+    }
+
+    private func checkAbort(_ now: Summary, elapsed: Double, log: (String) -> Void) {
+        let watched = thresholds.filter { $0.abortOnFail && elapsed >= $0.delaySeconds }
+        guard !watched.isEmpty, !live.stopSent else { return }
+        for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {
+            return stopAll(.thresholdCrossed, note: t.name + ": " + t.text, log: log)
+        }
+    }
+
+    /// The whole test so far, from every agent's seconds (lost agents' up to their last).
+    static func summary(_ agents: [ControlledAgent], elapsed: Double, users: Int) -> Summary {
+        Summary(workers: agents.map(\.ledger.stats), durationSeconds: elapsed, users: users, threads: agents.count,
+                stopReason: .duration, history: [])
+    }
+
+    /// The test so far broken down by `options.by` (region), each value's agents merged: for a live view.
+    public func liveGroups(elapsed: Double) -> [(value: String, summary: Summary)] {
+        var out: [(value: String, agents: [ControlledAgent])] = []
+        for a in agents {
+            let v = a.report.tags.first { $0.key == options.by }?.value ?? "(none)"
+            if let k = out.firstIndex(where: { $0.value == v }) { out[k].agents.append(a) } else { out.append((v, [a])) }
+        }
+        return out.map { ($0.value, Controller.summary($0.agents, elapsed: elapsed, users: $0.agents.reduce(0) { $0 + $1.report.users })) }
+    }
+}
