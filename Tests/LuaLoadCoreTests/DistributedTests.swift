@@ -33,6 +33,16 @@ final class DistributedTests: XCTestCase {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
 
+    /// The document without its "run_id"s (the whole test's and each group's): each merge makes a new, random
+    /// one by design; "merged_run_ids", the agents' own ids, stay and must agree.
+    func withoutRunIDs(_ v: Any) -> Any {
+        if let d = v as? [String: Any] {
+            return d.filter { $0.key != "run_id" }.mapValues(withoutRunIDs)
+        }
+        if let a = v as? [Any] { return a.map(withoutRunIDs) }
+        return v
+    }
+
     func testFourRegionsMergedLiveAndExactlyAsLuaLoadMerge() throws {
         let delays = [5, 20, 40, 80]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
@@ -62,7 +72,10 @@ final class DistributedTests: XCTestCase {
         XCTAssertEqual((mine.removeValue(forKey: "agents") as? [Any])?.count, 4)
         let theirs = parse(try String(contentsOfFile: merged, encoding: .utf8))
         XCTAssertFalse(theirs.isEmpty)
-        XCTAssertEqual(NSDictionary(dictionary: mine), NSDictionary(dictionary: theirs))
+        XCTAssertNotNil(mine["run_id"] as? String)
+        XCTAssertNotNil(theirs["merged_run_ids"] as? [Any])
+        XCTAssertEqual(NSDictionary(dictionary: withoutRunIDs(mine) as! [String: Any]),
+                       NSDictionary(dictionary: withoutRunIDs(theirs) as! [String: Any]))
         // What the targets saw is what the test counted.
         let t = result.total
         XCTAssertGreaterThan(t.total.requests, 100)

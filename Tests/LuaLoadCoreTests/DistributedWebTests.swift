@@ -14,7 +14,7 @@ final class DistributedWebTests: XCTestCase {
     func testTheDashboardShowsTheAgentsAndItsUserChangeReachesEverySegment() throws {
         let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        var run = RunOptions(scriptPath: try Luaload.script(DistributedTests.regionScript), threads: 1)
+        var run = RunOptions(scriptPath: Luaload.script(DistributedTests.regionScript), threads: 1)
         run.users = 4
         run.usersGiven = true
         run.duration = 5

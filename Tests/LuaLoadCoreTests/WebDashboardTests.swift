@@ -5,33 +5,9 @@ import XCTest
 /// plain HTTP client: Tests/helpers/web_dashboard_test.py, run from the venv scripts/install-deps.sh --test makes.
 /// Screenshots of the page under load land in .build/test-output/web/.
 final class WebDashboardTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     func runHelper(_ which: String) throws {
-        let python = Self.root.appendingPathComponent(".venv-test/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python),
-              FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
-            return XCTFail("no selenium venv or chromedriver: run scripts/install-deps.sh --test (scripts/test.sh does)")
-        }
-        let out = Self.root.appendingPathComponent(".build/test-output/web").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [Self.root.appendingPathComponent("Tests/helpers/web_dashboard_test.py").path, Luaload.binary, out, which]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let box = DataBox()
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async { box.data = pipe.fileHandleForReading.readDataToEndOfFile(); done.signal() }
-        let deadline = Date().addingTimeInterval(150)
-        while p.isRunning && Date() < deadline { usleep(50_000) }
-        if p.isRunning { p.terminate() }
-        p.waitUntilExit()
-        done.wait()
-        let text = String(decoding: box.data, as: UTF8.self)
-        XCTAssertEqual(p.terminationStatus, 0, text)
-        XCTAssertTrue(text.contains("PASS " + which), text)
+        let out = PythonHelper.root.appendingPathComponent(".build/test-output/web").path
+        try PythonHelper.run("web_dashboard_test.py", [Luaload.binary, out, which], marker: which)
     }
 
     /// Final numbers on the page equal the JSON report's; users set on the page change what the target gets per

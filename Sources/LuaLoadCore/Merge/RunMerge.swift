@@ -23,11 +23,12 @@ public enum RunMerge {
         s.placement.endUnixMs = end
         s.startUnixTime = Int(start / 1000)
         s.placement.tags = commonTags(runs)
-        for t in runs.flatMap(\.placement.targets) where !s.placement.targets.contains(t) { s.placement.targets.append(t) }
+        // Sorted, as the ids below: a merge's document does not depend on the order its runs came in.
+        s.placement.targets = Array(Set(runs.flatMap(\.placement.targets))).sorted()
         let commands = Set(runs.map { $0.placement.command ?? "" })
         s.placement.command = commands.count == 1 ? runs.first?.placement.command : nil
         s.placement.runID = RunID.make()
-        s.placement.mergedRunIDs = runs.flatMap(RunID.ids(of:))
+        s.placement.mergedRunIDs = runs.flatMap(RunID.ids(of:)).sorted()
         s.evaluate(try thresholds(runs))
         return s
     }
