@@ -200,6 +200,7 @@ struct RunCommand: ParsableCommand {
         var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); dashboard?.observe($0); metricsRun?.observe($0) })
         summary.startUnixTime = Int(startedAt)
         summary.placement.tags = tags
+        summary.evaluate(runner.thresholds)   // again, now that the run's tags are known (thresholds per tag)
         summary.placement.command = Format.shellWords(["luaload"] + CommandLine.arguments.dropFirst())
         if let metricsRun { summary.notes += metricsRun.finish(summary) }
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }

@@ -5,34 +5,7 @@ import XCTest
 
 /// One test across many boxes: a controller (in this process, for its live view) and `luaload agent`
 /// processes on loopback, each region's agent against a built-in target with its own added latency.
-final class DistributedTests: XCTestCase {
-    let token = "t0ken-\(UUID().uuidString.prefix(8))"
-
-    /// host from the agent's environment: each region's agent reaches its own target.
-    static let regionScript = """
-        host = os.getenv("TARGET") or "http://127.0.0.1:9"
-        wait = constant(0.002)
-        task(function() http.get("/health", { name = "GET /health" }) end)
-        """
-
-    func makeController(agents n: Int, script: String, timeout: Double = 30, _ configure: (inout RunOptions) -> Void) throws -> Controller {
-        var run = RunOptions(scriptPath: script, threads: 1)
-        configure(&run)
-        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: n, token: token)
-        o.agentsTimeout = timeout
-        return try Controller(options: o, run: run)
-    }
-
-    func agents(_ c: Controller, _ targets: [TargetServer], extra: [String] = []) throws -> [AgentProcess] {
-        try targets.enumerated().map { k, t in
-            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"], extra: extra)
-        }
-    }
-
-    func parse(_ text: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-    }
-
+final class DistributedTests: DistributedTestCase {
     func testFourRegionsMergedLiveAndExactlyAsLuaLoadMerge() throws {
         let delays = [5, 20, 40, 80]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }

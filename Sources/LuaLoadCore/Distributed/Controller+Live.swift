@@ -156,7 +156,8 @@ extension Controller {
     private func checkAbort(_ now: Summary, elapsed: Double, log: (String) -> Void) {
         let watched = thresholds.filter { $0.abortOnFail && elapsed >= $0.delaySeconds }
         guard !watched.isEmpty, !live.stopSent else { return }
-        for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {
+        let part = tagPart(elapsed: elapsed)
+        for t in watched where !(t.evaluateTagged(now, part: part) ?? t.evaluate(now)).ok && t.watchable(now, part: part) {
             return stopAll(.thresholdCrossed, note: t.name + ": " + t.text, log: log)
         }
     }
@@ -165,6 +166,26 @@ extension Controller {
     static func summary(_ agents: [ControlledAgent], elapsed: Double, users: Int) -> Summary {
         Summary(workers: agents.map(\.ledger.stats), durationSeconds: elapsed, users: users, threads: agents.count,
                 stopReason: .duration, history: [])
+    }
+
+    /// The agents with a tag, merged (thresholds per tag, live): nil when none has it.
+    func tagPart(elapsed: Double) -> TagPart {
+        let agents = self.agents
+        return { tag in
+            let part = agents.filter { a in a.report.tags.contains { $0.key == tag.key && $0.value == tag.value } }
+            return part.isEmpty ? nil : Controller.summary(part, elapsed: elapsed, users: part.reduce(0) { $0 + $1.report.users })
+        }
+    }
+
+    /// A threshold on a tag no agent carries would never be judged: the run is called off before the start.
+    func checkTaggedThresholds() throws {
+        for t in thresholds {
+            guard let (_, tag) = try? Threshold.splitTag(t.name), tag.key != "lost" else { continue }
+            if agents.contains(where: { a in a.report.tags.contains { $0.key == tag.key && $0.value == tag.value } }) { continue }
+            callOff("threshold on \"\(t.name)\": no agent is tagged \(tag)")
+            let have = Set(agents.flatMap { $0.report.tags.filter { $0.key == tag.key }.map { "\($0.key)=\($0.value)" } }).sorted()
+            throw UsageError("threshold on \"\(t.name)\": no agent is tagged \(tag)" + (have.isEmpty ? " (no agent has the tag \(tag.key))" : " (the agents have " + have.joined(separator: ", ") + ")"))
+        }
     }
 
     /// The test so far broken down by `options.by` (region), each value's agents merged: for a live view.

@@ -96,6 +96,7 @@ public final class Controller {
         let signals = options.handleSignals ? ControllerSignals.block() : nil
         defer { signals?.restore() }
         try gather(log: log, signals: signals)
+        try checkTaggedThresholds()
         start()
         follow(log: log, signals: signals, observer: observer)
         return try finish(log: log)
