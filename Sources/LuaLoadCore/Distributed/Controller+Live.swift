@@ -13,6 +13,8 @@ struct LiveMerge {
     var stopSent = false
     var stopAnnounced = false
     var abortedBy: String?
+    /// The open model's global schedule once a rate change was sent (what every agent follows).
+    var schedule: ArrivalSchedule?
     var interrupts = 0
 }
 
@@ -104,9 +106,26 @@ extension Controller {
                 }
             case .stop: stopAll(.stopped, note: nil, log: log)
             case .stopFor(let reason, let note): stopAll(reason, note: note, log: log)
-            case .start, .setRate, .resetStats: log("\(control) ignored: not sent to agents")
+            case .setRate(let rate, _): sendRate(rate, log: log)
+            case .start, .resetStats: log("\(control) ignored: not sent to agents")
             }
         }
+    }
+
+    /// The open model's rate, for the whole test from this second of it: every agent switches its global
+    /// schedule at the same `at` and keeps its segment's arrivals of it, so the split stays exact.
+    private func sendRate(_ rate: Double, log: (String) -> Void) {
+        guard case .open(let original) = profile else { return log("rate \(Format.fixed(rate, 1))/s ignored: the test runs users, not a rate (the open model: --rate)") }
+        guard !live.stopSent, rate >= 0, rate.isFinite else { return log("rate \(Format.fixed(rate, 1))/s ignored: the test is stopping") }
+        let at = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6
+        live.schedule = (live.schedule ?? original).changingRate(to: rate, at: at, runEnd: run.duration)
+        for a in agents where a.isActive {
+            _ = a.send(LinkMessage.encode("rate") { w in
+                w.key("rate"); w.number(rate)
+                w.key("at"); w.number(at)
+            })
+        }
+        log("rate \(Format.fixed(rate, 1))/s from \(Format.fixed(at, 3)) s sent to every agent")
     }
 
     /// Sends every running agent the stop.
@@ -148,7 +167,7 @@ extension Controller {
                             recentLatencies: live.history.recent, statsNow: summary)
         var arrivals = ArrivalCounts()
         for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
-        profile.describe(&p, elapsed: elapsed, arrivals: arrivals)
+        profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
         observer(.tick(p))
     }
