@@ -32,4 +32,12 @@ class DistributedTestCase: XCTestCase {
     func parse(_ text: String) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
+
+    /// A merged document without its run ids (each merge makes a fresh one), its groups' too.
+    func withoutRunIDs(_ d: [String: Any]) -> [String: Any] {
+        var out = d
+        out["run_id"] = nil
+        if let groups = d["groups"] as? [String: [String: Any]] { out["groups"] = groups.mapValues { withoutRunIDs($0) } }
+        return out
+    }
 }
