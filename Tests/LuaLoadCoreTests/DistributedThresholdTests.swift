@@ -68,4 +68,29 @@ final class DistributedThresholdTests: DistributedTestCase {
         XCTAssertNoThrow(try Threshold(option: "http_req_duration{name:GET /health}: p95<100"))
         XCTAssertNoThrow(try Threshold(option: "http_req_duration{region:ams}: p95<100"))
     }
+
+    /// A plain run judges a tagged threshold by its own tags (--tag): its own region's, not another's; a key it
+    /// does not have crosses it; k6's request metrics on a tag it lacks are an error before any traffic.
+    func testAPlainRunJudgesTaggedThresholdsByItsOwnTags() throws {
+        let target = try startDelayedTarget(latencyMs: 1)
+        defer { target.stop() }
+        let script = try Luaload.script(Self.regionScript)
+        func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            let p = try AgentProcess(["-q", "-t", "1", "-u", "1", "-n", "20", "-H", "http://127.0.0.1:\(target.port)"] + args + [script])
+            return (p.wait(), p.stdout, p.stderr)
+        }
+        let k6 = try run(["--threshold", "http_req_duration{status:200}: p95<100"])
+        XCTAssertEqual(k6.status, 2, k6.stderr)
+        XCTAssertTrue(k6.stderr.contains("this run has no tag status"), k6.stderr)
+        XCTAssertEqual(targetTotal(target), 0, "refused before any traffic")
+        let own = try run(["--tag", "region=ams", "--threshold", "GET /health{region:ams}: p95<0.001"])
+        XCTAssertEqual(own.status, 3, "its own region's threshold is judged, and crossed: " + own.stdout)
+        let other = try run(["--tag", "region=iad", "--threshold", "GET /health{region:ams}: p95<0.001"])
+        XCTAssertEqual(other.status, 0, other.stdout)
+        XCTAssertTrue(other.stdout.contains("not judged on this run (no region=ams)"), other.stdout)
+        let typo = try run(["--tag", "region=ams", "--threshold", "GET /health{regoin:ams}: p95<100"])
+        XCTAssertEqual(typo.status, 3, typo.stdout)
+        XCTAssertTrue(typo.stdout.contains("(runs tagged regoin=ams)"), typo.stdout)
+        XCTAssertEqual(targetTotal(target), 60)
+    }
 }

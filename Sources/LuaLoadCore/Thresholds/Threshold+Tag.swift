@@ -53,9 +53,28 @@ extension Threshold {
 }
 
 extension Summary {
-    /// A run's own part: itself when it carries the tag.
-    public var ownPart: TagPart {
+    /// A run's own part: itself when it carries the tag; nil (not judged here) when it has another value of the
+    /// key. A run without the key at all: nil for an agent (its controller judges it), and for a plain run
+    /// (`strict`) no runs at all, so the threshold is crossed ("no request … was made (runs tagged …)"), as a
+    /// threshold on a name no request used is, rather than holding on nothing.
+    public func ownPart(strict: Bool = false) -> TagPart {
         let tags = placement.tags, me = self
-        return { tag in tags.contains { $0.key == tag.key && $0.value == tag.value } ? me : nil }
+        return { tag in
+            if tags.contains(where: { $0.key == tag.key && $0.value == tag.value }) { return me }
+            guard strict, !tags.contains(where: { $0.key == tag.key }) else { return nil }
+            return Summary(workers: [], durationSeconds: me.durationSeconds, users: 0, threads: 0, stopReason: me.stopReason, history: [])
+        }
+    }
+}
+
+extension Threshold {
+    /// Before a plain run: k6's request metrics filtered by a tag the run does not have (`{status:200}`, a tag k6
+    /// keeps per request and luaload does not) are an error before any traffic, not a threshold that never matches.
+    public static func checkTagged(_ thresholds: [Threshold], runTags: [(key: String, value: String)]) throws {
+        for t in thresholds {
+            guard let (base, tag) = try? splitTag(t.name), base.hasPrefix("http_req"), !runTags.contains(where: { $0.key == tag.key }) else { continue }
+            throw UsageError("threshold on \"\(t.name)\": this run has no tag \(tag.key) (its tags: " + runTags.map(\.key).joined(separator: ", ")
+                             + "): k6's request metrics are filtered by {name:…} or by a run's tag (--tag \(tag.key)=\(tag.value))")
+        }
     }
 }
