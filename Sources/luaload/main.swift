@@ -189,6 +189,7 @@ struct RunCommand: ParsableCommand {
         if distributed.controller != nil { return try runAsController(options) }
         let controls = try webFlags.apply(&options)
         let runner = try Runner(options: options)
+        try Threshold.checkTagged(runner.thresholds, runTags: tags)
         let metricsRun = try MetricsRun(metrics, tags: tags, thresholds: runner.thresholds)
         if let warning = runner.descriptorWarning(serving: serve) { writeStderr("luaload: warning: \(warning)\n") }
         let dashboard = try webFlags.start(runner: runner, controls: controls, facts: webFacts(options, tags), title: "luaload: " + script)
@@ -200,6 +201,7 @@ struct RunCommand: ParsableCommand {
         var summary = runner.run(observer: { status.observe($0); hdrLog?.observe($0); dashboard?.observe($0); metricsRun?.observe($0) })
         summary.startUnixTime = Int(startedAt)
         summary.placement.tags = tags
+        summary.evaluate(runner.thresholds, part: summary.ownPart(strict: true))   // again, with the run's tags (thresholds per tag)
         summary.placement.command = Format.shellWords(["luaload"] + CommandLine.arguments.dropFirst())
         if let metricsRun { summary.notes += metricsRun.finish(summary) }
         if let failure = summary.setupFailure { writeStderr("luaload: \(failure); no users started\n") }

@@ -5,44 +5,7 @@ import XCTest
 
 /// One test across many boxes: a controller (in this process, for its live view) and `luaload agent`
 /// processes on loopback, each region's agent against a built-in target with its own added latency.
-final class DistributedTests: XCTestCase {
-    let token = "t0ken-\(UUID().uuidString.prefix(8))"
-
-    /// host from the agent's environment: each region's agent reaches its own target.
-    static let regionScript = """
-        host = os.getenv("TARGET") or "http://127.0.0.1:9"
-        wait = constant(0.002)
-        task(function() http.get("/health", { name = "GET /health" }) end)
-        """
-
-    func makeController(agents n: Int, script: String, timeout: Double = 30, _ configure: (inout RunOptions) -> Void) throws -> Controller {
-        var run = RunOptions(scriptPath: script, threads: 1)
-        configure(&run)
-        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: n, token: token)
-        o.agentsTimeout = timeout
-        return try Controller(options: o, run: run)
-    }
-
-    func agents(_ c: Controller, _ targets: [TargetServer], extra: [String] = []) throws -> [AgentProcess] {
-        try targets.enumerated().map { k, t in
-            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"], extra: extra)
-        }
-    }
-
-    func parse(_ text: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
-    }
-
-    /// The document without its "run_id"s (the whole test's and each group's): each merge makes a new, random
-    /// one by design; "merged_run_ids", the agents' own ids, stay and must agree.
-    func withoutRunIDs(_ v: Any) -> Any {
-        if let d = v as? [String: Any] {
-            return d.filter { $0.key != "run_id" }.mapValues(withoutRunIDs)
-        }
-        if let a = v as? [Any] { return a.map(withoutRunIDs) }
-        return v
-    }
-
+final class DistributedTests: DistributedTestCase {
     func testFourRegionsMergedLiveAndExactlyAsLuaLoadMerge() throws {
         let delays = [5, 20, 40, 80]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
@@ -66,16 +29,16 @@ final class DistributedTests: XCTestCase {
         XCTAssertEqual(Set(result.agents.map(\.segment.description)), ["0/4", "1/4", "2/4", "3/4"])
         // The controller's JSON is `luaload merge --by region` of the agents' own files, bucket for bucket.
         let merged = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
-        let m = try AgentProcess(["merge", "--by", "region", "--json", merged] + procs.map(\.json))
+        // The files in the controller's order of agents (the order they connected), so lists of runs and targets
+        // line up; each merge makes a fresh run_id, so those are left out of the comparison.
+        let files = result.agents.map { a in procs[Int(a.tags.first { $0.key == "region" }!.value.dropFirst())!].json }
+        let m = try AgentProcess(["merge", "--by", "region", "--json", merged] + files)
         XCTAssertEqual(m.wait(), 0, m.stderr)
-        var mine = parse(result.json())
+        var mine = withoutRunIDs(parse(result.json()))
         XCTAssertEqual((mine.removeValue(forKey: "agents") as? [Any])?.count, 4)
-        let theirs = parse(try String(contentsOfFile: merged, encoding: .utf8))
+        let theirs = withoutRunIDs(parse(try String(contentsOfFile: merged, encoding: .utf8)))
         XCTAssertFalse(theirs.isEmpty)
-        XCTAssertNotNil(mine["run_id"] as? String)
-        XCTAssertNotNil(theirs["merged_run_ids"] as? [Any])
-        XCTAssertEqual(NSDictionary(dictionary: withoutRunIDs(mine) as! [String: Any]),
-                       NSDictionary(dictionary: withoutRunIDs(theirs) as! [String: Any]))
+        XCTAssertEqual(NSDictionary(dictionary: mine), NSDictionary(dictionary: theirs))
         // What the targets saw is what the test counted.
         let t = result.total
         XCTAssertGreaterThan(t.total.requests, 100)

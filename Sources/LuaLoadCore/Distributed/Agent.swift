@@ -89,6 +89,7 @@ public final class Agent {
         for t in options.tags { placement.setTag(t.key, t.value) }
         if placement.tag("segment") == nil { placement.setTag("segment", segment.description) }
         summary.placement.tags = placement.tags
+        summary.evaluate(runner.thresholds)   // again, with its tags: a threshold on its region is its own
         let document = JSONReport.render(summary)
         let lost = link.finish(LinkMessage.final(document))
         return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, controllerLost: lost)

@@ -112,6 +112,8 @@ final class AgentLink: @unchecked Sendable {
                 switch m.type {
                 case "users":
                     if let n = m.body["users"]?.int { control.post(.setUsers(n, spawnRate: m.body["spawn_rate"]?.number)) }
+                case "rate":
+                    if let rate = m.body["rate"]?.number { control.post(.setRate(rate, at: m.body["at"]?.number)) }
                 case "stop":
                     let reason = m.body["reason"]?.string.flatMap(StopReason.init(rawValue:)) ?? .interrupted
                     control.post(.stopFor(reason, note: m.body["note"]?.string))

@@ -13,6 +13,8 @@ struct LiveMerge {
     var stopSent = false
     var stopAnnounced = false
     var abortedBy: String?
+    /// The open model's global schedule once a rate change was sent (what every agent follows).
+    var schedule: ArrivalSchedule?
     var interrupts = 0
 }
 
@@ -104,9 +106,26 @@ extension Controller {
                 }
             case .stop: stopAll(.stopped, note: nil, log: log)
             case .stopFor(let reason, let note): stopAll(reason, note: note, log: log)
-            case .start, .setRate, .resetStats: log("\(control) ignored: not sent to agents")
+            case .setRate(let rate, _): sendRate(rate, log: log)
+            case .start, .resetStats: log("\(control) ignored: not sent to agents")
             }
         }
+    }
+
+    /// The open model's rate, for the whole test from this second of it: every agent switches its global
+    /// schedule at the same `at` and keeps its segment's arrivals of it, so the split stays exact.
+    private func sendRate(_ rate: Double, log: (String) -> Void) {
+        guard case .open(let original) = profile else { return log("rate \(Format.fixed(rate, 1))/s ignored: the test runs users, not a rate (the open model: --rate)") }
+        guard !live.stopSent, rate >= 0, rate.isFinite else { return log("rate \(Format.fixed(rate, 1))/s ignored: the test is stopping") }
+        let at = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6
+        live.schedule = (live.schedule ?? original).changingRate(to: rate, at: at, runEnd: run.duration)
+        for a in agents where a.isActive {
+            _ = a.send(LinkMessage.encode("rate") { w in
+                w.key("rate"); w.number(rate)
+                w.key("at"); w.number(at)
+            })
+        }
+        log("rate \(Format.fixed(rate, 1))/s from \(Format.fixed(at, 3)) s sent to every agent")
     }
 
     /// Sends every running agent the stop.
@@ -148,7 +167,7 @@ extension Controller {
                             recentLatencies: live.history.recent, statsNow: summary)
         var arrivals = ArrivalCounts()
         for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
-        profile.describe(&p, elapsed: elapsed, arrivals: arrivals)
+        profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
         observer(.tick(p))
     }
@@ -156,7 +175,8 @@ extension Controller {
     private func checkAbort(_ now: Summary, elapsed: Double, log: (String) -> Void) {
         let watched = thresholds.filter { $0.abortOnFail && elapsed >= $0.delaySeconds }
         guard !watched.isEmpty, !live.stopSent else { return }
-        for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {
+        let part = tagPart(elapsed: elapsed)
+        for t in watched where !(t.evaluateTagged(now, part: part) ?? t.evaluate(now)).ok && t.watchable(now, part: part) {
             return stopAll(.thresholdCrossed, note: t.name + ": " + t.text, log: log)
         }
     }
@@ -165,6 +185,26 @@ extension Controller {
     static func summary(_ agents: [ControlledAgent], elapsed: Double, users: Int) -> Summary {
         Summary(workers: agents.map(\.ledger.stats), durationSeconds: elapsed, users: users, threads: agents.count,
                 stopReason: .duration, history: [])
+    }
+
+    /// The agents with a tag, merged (thresholds per tag, live): nil when none has it.
+    func tagPart(elapsed: Double) -> TagPart {
+        let agents = self.agents
+        return { tag in
+            let part = agents.filter { a in a.report.tags.contains { $0.key == tag.key && $0.value == tag.value } }
+            return part.isEmpty ? nil : Controller.summary(part, elapsed: elapsed, users: part.reduce(0) { $0 + $1.report.users })
+        }
+    }
+
+    /// A threshold on a tag no agent carries would never be judged: the run is called off before the start.
+    func checkTaggedThresholds() throws {
+        for t in thresholds {
+            guard let (_, tag) = try? Threshold.splitTag(t.name), tag.key != "lost" else { continue }
+            if agents.contains(where: { a in a.report.tags.contains { $0.key == tag.key && $0.value == tag.value } }) { continue }
+            callOff("threshold on \"\(t.name)\": no agent is tagged \(tag)")
+            let have = Set(agents.flatMap { $0.report.tags.filter { $0.key == tag.key }.map { "\($0.key)=\($0.value)" } }).sorted()
+            throw UsageError("threshold on \"\(t.name)\": no agent is tagged \(tag)" + (have.isEmpty ? " (no agent has the tag \(tag.key))" : " (the agents have " + have.joined(separator: ", ") + ")"))
+        }
     }
 
     /// The test so far broken down by `options.by` (region), each value's agents merged: for a live view.

@@ -96,16 +96,16 @@ public final class Controller {
         let signals = options.handleSignals ? ControllerSignals.block() : nil
         defer { signals?.restore() }
         try gather(log: log, signals: signals)
+        try checkTaggedThresholds()
         start()
         follow(log: log, signals: signals, observer: observer)
         return try finish(log: log)
     }
 
     /// What a control may change: the whole test's users when the agents' runs follow them (they always have
-    /// controls: a fixed -u without -n, pool --max-vus or max(-u, 1000)); the rate is not sent to agents yet.
+    /// controls: a fixed -u without -n, pool --max-vus or max(-u, 1000)), or the open model's rate.
     public var controlModel: ControlModel {
         if case .fixed = profile, run.iterations == nil { return .users(max: run.maxVUs ?? max(run.users, 1000)) }
-        if case .open = profile { return .fixed("the controller changes users, not the rate") }
         return Runner.uncontrolledModel(profile, run)
     }
 

@@ -29,7 +29,13 @@ public enum RunMerge {
         s.placement.command = commands.count == 1 ? runs.first?.placement.command : nil
         s.placement.runID = RunID.make()
         s.placement.mergedRunIDs = runs.flatMap(RunID.ids(of:)).sorted()
-        s.evaluate(try thresholds(runs))
+        // A threshold on a tag is judged on the runs with that tag, merged on the same grid.
+        let all = s
+        s.evaluate(try thresholds(runs)) { tag in
+            let part = runs.filter { $0.placement.tag(tag.key) == tag.value }
+            if part.isEmpty { return nil }
+            return part.count == runs.count ? all : try? merge(part, base: start)
+        }
         return s
     }
 

@@ -9,8 +9,9 @@ public enum RunControl: Sendable, Equatable {
     case start(users: Int?, spawnRate: Double?)
     /// Closed model: move to this many users at this rate (users per second; nil: at once).
     case setUsers(Int, spawnRate: Double?)
-    /// Open model: arrivals per second from now on.
-    case setRate(Double)
+    /// Open model: arrivals per second from now on, or from `at` seconds into the run (a controller's change,
+    /// the same second on every agent).
+    case setRate(Double, at: Double? = nil)
     /// Stop the run as Ctrl-C does: in-flight work is ended and counted, the reports are written.
     case stop
     /// Stop the run now for `reason` (an agent: the controller's stop, e.g. a crossed abort_on_fail threshold

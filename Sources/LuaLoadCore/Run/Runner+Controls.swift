@@ -85,8 +85,8 @@ extension Runner {
                 if let users { setUsers(users, rate: rate, at: t, &state) }
             case .setUsers(let users, let rate):
                 setUsers(users, rate: rate, at: t, &state)
-            case .setRate(let rate):
-                setRate(rate, workers, at: t, &state)
+            case .setRate(let rate, let seconds):
+                setRate(rate, at: seconds, workers, at: t, &state)
             case .stop:
                 guard !state.stopSent else { break }
                 state.reason = .stopped
@@ -109,27 +109,12 @@ extension Runner {
         state.ramp.next = t   // the ramp steps toward it now
     }
 
-    /// The open model: the schedule so far, then a constant `rate` from now. Arrivals already due keep their
-    /// times (the schedule up to now is the same function), so each worker goes on from its next arrival.
-    private func setRate(_ rate: Double, _ workers: [Worker], at t: UInt64, _ state: inout RunState) {
+    /// The open model: the schedule so far, then a constant `rate` from now, or from `at` seconds into the run
+    /// (a controller's change: every agent switches its global schedule at the same second).
+    private func setRate(_ rate: Double, at seconds: Double?, _ workers: [Worker], at t: UInt64, _ state: inout RunState) {
         guard case .open(let original) = profile, !state.stopSent, rate >= 0, rate.isFinite else { return }
-        let current = state.schedule ?? original
-        let now = Double(t - state.start) / 1e6
-        var stages: [Stage] = []
-        var begin = 0.0
-        for s in current.ramp.stages {
-            if begin + s.seconds >= now {
-                stages.append(Stage(seconds: now - begin, target: current.ramp.value(at: now)))
-                break
-            }
-            stages.append(s)
-            begin += s.seconds
-        }
-        stages.append(Stage(seconds: 0, target: rate))
-        stages.append(Stage(seconds: .infinity, target: rate))
-        // A rate of 0 ends the schedule now (an infinite stage of 0 would put every later arrival at its start).
-        let end = rate > 0 ? options.duration ?? .infinity : now
-        let schedule = ArrivalSchedule(ramp: Ramp(start: current.ramp.start, stages: stages), end: end)
+        let now = seconds.map { max($0, 0) } ?? Double(t - state.start) / 1e6
+        let schedule = (state.schedule ?? original).changingRate(to: rate, at: now, runEnd: options.duration)
         state.schedule = schedule
         for w in workers { w.setSchedule(schedule) }
     }

@@ -46,10 +46,12 @@ extension Summary {
         return merged
     }
 
-    /// Evaluates every threshold: the verdicts the reports show and the exit code follows.
-    public mutating func evaluate(_ thresholds: [Threshold]) {
-        thresholdResults = thresholds.map { $0.evaluate(self) }
-        notes += Threshold.abortNotes(thresholds, self)
+    /// Evaluates every threshold: the verdicts the reports show and the exit code follows. A threshold that
+    /// names a tag is judged on `part`'s runs (default: this run, when it carries the tag; Threshold+Tag.swift).
+    public mutating func evaluate(_ thresholds: [Threshold], part: TagPart? = nil) {
+        let part = part ?? ownPart()
+        thresholdResults = thresholds.map { $0.evaluateTagged(self, part: part) ?? $0.evaluate(self) }
+        for note in Threshold.abortNotes(thresholds, self) where !notes.contains(note) { notes.append(note) }
     }
 
     /// Whether thresholds were given and any is crossed.

@@ -160,8 +160,10 @@ public struct Threshold: Sendable {
         } catch let e as ThresholdParseError {
             throw UsageError("\(origin): threshold on \"\(name)\": \(e)")
         }
-        if let problem = Self.k6NameProblem(name) { throw UsageError("\(origin): threshold on \"\(name)\": \(problem)") }
-        if expression.metric == .dropped && name != "Aggregated" {
+        let base: String
+        do { base = try Self.splitTag(name)?.base ?? name } catch { throw UsageError("\(origin): threshold on \"\(name)\": \(error)") }
+        if let problem = Self.k6NameProblem(base) { throw UsageError("\(origin): threshold on \"\(name)\": \(problem)") }
+        if expression.metric == .dropped && base != "Aggregated" {
             throw UsageError("\(origin): threshold on \"\(name)\": dropped is the run's count: put it under Aggregated")
         }
     }

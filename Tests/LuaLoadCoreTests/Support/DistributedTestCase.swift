@@ -1,0 +1,43 @@
+import Foundation
+import LuaLoadCore
+import LuaLoadServe
+import XCTest
+
+/// What the controller's tests share: a controller in this process, `luaload agent` processes on loopback,
+/// each region's agent against its own built-in target.
+class DistributedTestCase: XCTestCase {
+    let token = "t0ken-\(UUID().uuidString.prefix(8))"
+
+    /// host from the agent's environment: each region's agent reaches its own target.
+    static let regionScript = """
+        host = os.getenv("TARGET") or "http://127.0.0.1:9"
+        wait = constant(0.002)
+        task(function() http.get("/health", { name = "GET /health" }) end)
+        """
+
+    func makeController(agents n: Int, script: String, timeout: Double = 30, _ configure: (inout RunOptions) -> Void) throws -> Controller {
+        var run = RunOptions(scriptPath: script, threads: 1)
+        configure(&run)
+        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: n, token: token)
+        o.agentsTimeout = timeout
+        return try Controller(options: o, run: run)
+    }
+
+    func agents(_ c: Controller, _ targets: [TargetServer], extra: [String] = []) throws -> [AgentProcess] {
+        try targets.enumerated().map { k, t in
+            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"], extra: extra)
+        }
+    }
+
+    func parse(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// A merged document without its run ids (each merge makes a fresh one), its groups' too.
+    func withoutRunIDs(_ d: [String: Any]) -> [String: Any] {
+        var out = d
+        out["run_id"] = nil
+        if let groups = d["groups"] as? [String: [String: Any]] { out["groups"] = groups.mapValues { withoutRunIDs($0) } }
+        return out
+    }
+}
