@@ -44,3 +44,24 @@ func canConnect(_ port: Int) -> Bool {
     var a = loopback(port: port)
     return withSockaddr(&a) { connect(fd, $0, $1) } == 0
 }
+
+/// One request over a fresh connection to a loopback address; the whole response, read to the server's close
+/// (5 s receive limit). nil when the connection is refused.
+func loopbackExchange(address: String = "127.0.0.1", port: Int, _ request: String) -> String? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var tv = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    var addr = loopback(port: port)
+    inet_pton(AF_INET, address, &addr.sin_addr)
+    guard withSockaddr(&addr, { connect(fd, $0, $1) }) == 0 else { return nil }
+    _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    var got: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        got += buf[0..<n]
+    }
+    return String(decoding: got, as: UTF8.self)
+}

@@ -66,21 +66,8 @@ final class PrometheusServer {
 
 /// GET with HTTP/1.0 (the body runs to the close) to a loopback address: (status, body).
 func httpGet(address: String = "127.0.0.1", port: Int, _ path: String, headers: [String] = []) throws -> (status: Int, body: String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = loopback(port: port)
-    inet_pton(AF_INET, address, &addr.sin_addr)
-    guard withSockaddr(&addr, { connect(fd, $0, $1) }) == 0 else { throw POSIXError(.ECONNREFUSED) }
-    let request = Array(("GET \(path) HTTP/1.0\r\nHost: \(address):\(port)\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n").utf8)
-    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-    var data: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        data += buf[0..<n]
-    }
-    let text = String(decoding: data, as: UTF8.self)
+    let request = "GET \(path) HTTP/1.0\r\nHost: \(address):\(port)\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+    guard let text = loopbackExchange(address: address, port: port, request) else { throw POSIXError(.ECONNREFUSED) }
     let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
     guard let split = text.range(of: "\r\n\r\n") else { return (status, "") }
     return (status, String(text[split.upperBound...]))
