@@ -1,0 +1,1 @@
+"""benchmarks/run as a package: one concern per module (see benchmarks/README.md, "Layout")."""
