@@ -51,6 +51,9 @@ def parse_args(argv=None):
                     help="run the HTTPS section only (report to benchmarks/out/RESULTS-https.md unless --results)")
     ap.add_argument("--https-reconnect-duration", type=int, default=None,
                     help="seconds per reconnect run of the HTTPS section (default: --duration, at most 5)")
+    ap.add_argument("--sections", default=None,
+                    help="comma list of sections to run, nothing else: throughput,https,http2,scaling,memory,startup,open,"
+                         "instructions,agent (report to benchmarks/out/RESULTS-sections.md unless --results)")
     ap.add_argument("--only", default=None,
                     help="comma list of generators for the throughput section (wrk,wrk-lua,h2load,locust,k6,luaload,luaload-wrk,luaload-wrk-lua)")
     ap.add_argument("--mem-users", type=int, default=None, help="VUs for the memory section (default 10000)")
@@ -77,6 +80,9 @@ def parse_args(argv=None):
     opts.https_reconnect_duration = opts.https_reconnect_duration or min(opts.duration, 5)
     if opts.only_https and opts.no_https:
         ap.error("--only-https and --no-https contradict each other")
+    unknown = set((opts.sections or "").split(",")) - set(SECTIONS) - {""}
+    if unknown:
+        ap.error("--sections: no section %s (sections: %s)" % (", ".join(sorted(unknown)), ",".join(SECTIONS)))
     return opts
 
 
@@ -88,6 +94,8 @@ def results_path(opts, luaload_missing):
         return os.path.join(state.BENCH, "out", "RESULTS-quick.md")
     if opts.only_https:
         return os.path.join(state.BENCH, "out", "RESULTS-https.md")
+    if opts.sections:
+        return os.path.join(state.BENCH, "out", "RESULTS-sections.md")
     if luaload_missing:
         return os.path.join(state.BENCH, "out", "RESULTS-no-luaload.md")
     return os.path.join(state.BENCH, "RESULTS.md")
@@ -115,9 +123,14 @@ def find_tools(opts):
     return {"luaload": luaload, "locust": locust, "k6": k6}, unavailable
 
 
+SECTIONS = ["throughput", "https", "http2", "scaling", "memory", "startup", "open", "instructions", "agent"]
+
+
 def plan_sections(opts):
     if opts.only_https:
         return ["https"]
+    if opts.sections:
+        return [s for s in SECTIONS if s in opts.sections.split(",")]
     return ["throughput"] + [s for s, skip in (("https", opts.no_https), ("http2", opts.no_http2),
                                               ("scaling", opts.no_scaling), ("memory", opts.no_memory),
                                               ("startup", opts.no_startup), ("open", opts.no_open),
