@@ -98,11 +98,11 @@ def render(L, opts, mem, nofile):
     L.append("")
     L.append("nginx with worker_connections %s, `ulimit -n` %d for all; HTTP/1.1. Each VU/user sends one request every "
              "%d s (`wait = constant(%d)`, Locust's `constant(%d)`, k6's `sleep(%d)`). KB per VU = (peak RSS at N VUs − "
-             "peak RSS at 1 VU) / VUs reached. %d s runs (1-VU baseline %d s). k6 is measured at %d VUs (at %d it "
-             "would need gigabytes), with luaload beside it at the same count. Peak RSS is not a timing: load on the "
+             "peak RSS at 1 VU) / VUs reached. %d s runs (1-VU baseline %d s). k6 (a JavaScript runtime per VU) is "
+             "measured at %d VUs, with luaload beside it at the same count. Peak RSS is not a timing: load on the "
              "box barely moves it." % (
                  max(65536, max(mem["users"], mem["k6_users"]) * 2), nofile, WAIT, WAIT, WAIT, WAIT, mem["duration"],
-                 opts.mem_base_duration, mem["k6_users"], mem["users"]))
+                 opts.mem_base_duration, mem["k6_users"]))
     L.append("")
     L.append("| generator | VUs asked | VUs reached | peak RSS MB | 1-VU RSS MB | KB per VU | requests | CPU s | notes |")
     L.append("|---|---:|---:|---:|---:|---:|---:|---:|---|")
