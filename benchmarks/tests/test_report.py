@@ -74,6 +74,16 @@ class ReportTests(unittest.TestCase):
         self.assertIn("- section x: boom", text)
         self.assertIn("wall-time figures", text)
 
+    def test_http2_rows_that_did_not_speak_h2_say_so(self):
+        runs = {"luaload-tls": [run(8.0, protocols={"HTTP/1.1": 1000, "HTTP/2.0": 0}), run(8.0), run(8.0, protocols={"HTTP/2.0": 1000})],
+                "h2load-tls": [run(8.0, proto="http/1.1"), run(8.0, proto="h2")], "k6-tls": [run(9.0, proto="h2")]}
+        http2.check_protocol(runs)
+        self.assertEqual(runs["luaload-tls"][0]["notes"], "protocols {'HTTP/1.1': 1000, 'HTTP/2.0': 0}")
+        self.assertEqual(runs["luaload-tls"][1]["notes"], "no protocols in its JSON: HTTP/2 not shown")
+        self.assertEqual(runs["luaload-tls"][2]["notes"], "")
+        self.assertEqual(runs["h2load-tls"][0]["notes"], "negotiated http/1.1")
+        self.assertEqual((runs["h2load-tls"][1]["notes"], runs["k6-tls"][0]["notes"]), ("", ""))
+
     def test_headline_pairs_rounds_and_skips_a_missing_one(self):
         h = paired_ratio([run(5.0), {"missing": "x"}, run(6.0)], [run(10.0), run(10.0), run(5.0)])
         self.assertEqual(h["all"], [0.5, 1.2])

@@ -77,10 +77,12 @@ def unavailable_rows(tools, unavailable):
 def check_protocol(runs):
     """luaload's JSON counts requests per protocol and h2load names what it negotiated: a row that did not speak
     HTTP/2 says so."""
-    for rs in runs.values():
+    for name, rs in runs.items():
         for r in rs:
             if "missing" in r:
                 continue
+            if name.startswith("luaload") and r.get("protocols") is None:
+                r["notes"] = "; ".join(x for x in (r.get("notes"), "no protocols in its JSON: HTTP/2 not shown") if x)
             if r.get("protocols") is not None and r["protocols"].get("HTTP/2.0", 0) != r["requests"]:
                 r["notes"] = "; ".join(x for x in (r.get("notes"), "protocols %s" % r["protocols"]) if x)
             if r.get("proto") not in (None, "h2", "h2c"):
