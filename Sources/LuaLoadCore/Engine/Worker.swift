@@ -135,6 +135,8 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     var tls: TLSContext?
     /// Decodes gzip and deflate bodies; made at the first one.
     lazy var decoder = ContentDecoder()
+    /// nghttp2's allocator for this worker's HTTP/2 sessions (made at the first one; freed after them).
+    lazy var http2Memory = HTTP2Memory()
     /// Where the resolver thread answers this worker's host names.
     lazy var resolverInbox = ResolverInbox(loop: loop)
     /// VUs waiting for an endpoint's address: endpoint → (VU, its connection's generation, since when).

@@ -50,6 +50,7 @@ public struct RunRecord {
         stats.rows = try need("stats").array.map { try row($0) }
         try readTables(doc)
         try readExtras(doc)
+        readProtocols(doc)
         try readScriptMetrics(doc)
     }
 
@@ -118,6 +119,19 @@ public struct RunRecord {
                             PackedHistogram(try histogram(h, "hdr", what: "history second \(k + 1)"))))
             historyFigures.append((elapsed, h["p50_ms"]?.number ?? 0, h["p95_ms"]?.number ?? 0, h["p99_ms"]?.number ?? 0))
         }
+    }
+
+    /// Responses per protocol, summed by the merge as written (a merge cannot tell a transport failure from a
+    /// response by its failure text alone). A JSON from before HTTP/2 has none: its requests and redirects,
+    /// less the failures that are not an HTTP status, came over HTTP/1.1.
+    private mutating func readProtocols(_ doc: JSONTree) {
+        if let p = doc["protocols"] {
+            stats.http2Responses = p["HTTP/2.0"]?.int ?? 0
+            stats.http1Responses = p["HTTP/1.1"]?.int ?? 0
+            return
+        }
+        let transport = stats.custom.filter { !$0.key.error.hasPrefix("HTTP ") }.values.reduce(0, +)
+        stats.http1Responses = stats.rows.reduce(0) { $0 + $1.requests + $1.redirects } - transport
     }
 
     /// TLS, the open model's arrivals, thresholds.

@@ -26,11 +26,11 @@ public enum JSONReport {
     }
 
     /// Responses by protocol: HTTP/2's counted as they came, HTTP/1.x's the rest (responses = completed
-    /// requests + redirect hops).
+    /// requests + redirect hops); a merge's are its runs' sums.
     private static func protocols(_ w: JSONWriter, _ s: Summary) {
         let responses = s.wrkErrors.completed + s.total.redirects
         w.key("protocols"); w.object {
-            w.key("HTTP/1.1"); w.int(max(responses - s.http2Responses, 0))
+            w.key("HTTP/1.1"); w.int(s.http1Responses ?? max(responses - s.http2Responses, 0))
             w.key("HTTP/2.0"); w.int(s.http2Responses)
         }
     }

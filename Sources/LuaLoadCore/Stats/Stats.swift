@@ -160,6 +160,9 @@ public struct WorkerStats {
     public var bytesRead: UInt64 = 0
     /// Responses that came over HTTP/2 (redirect hops included); the others came over HTTP/1.x.
     public var http2Responses = 0
+    /// HTTP/1.x responses as a run's JSON counted them (`luaload merge`'s RunRecord); nil in a live worker,
+    /// whose count follows from its completed requests.
+    public var http1Responses: Int?
     public var tls = TLSStats()
     /// Distinct TLS failure texts, which `Failure.tls` indexes.
     public var tlsMessages: [String] = []

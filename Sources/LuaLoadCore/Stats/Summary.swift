@@ -115,6 +115,8 @@ public struct Summary {
     public var abandoned: Int
     /// Responses over HTTP/2 (redirect hops included).
     public var http2Responses = 0
+    /// Responses over HTTP/1.x when summed from runs' JSON (a merge); nil: completed requests + redirects - HTTP/2.
+    public var http1Responses: Int?
     public var iterations: Int
     public var stopReason: StopReason
     public var rows: [RowSummary]
@@ -189,6 +191,7 @@ public struct Summary {
             }
             abandoned += w.abandoned
             http2Responses += w.http2Responses
+            if let n = w.http1Responses { http1Responses = (http1Responses ?? 0) + n }
             bytesRead += w.bytesRead
             wrkErrors.add(w)
             iterations += w.iterations

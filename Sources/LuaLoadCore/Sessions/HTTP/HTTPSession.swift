@@ -107,6 +107,7 @@ extension SessionWorker where Session == HTTPSession {
                                   method: method, methodLength: methodLength, target: target, targetLength: targetLength,
                                   host: endpoints.hostHeader(endpoint), headers: headers, headersLength: headersLength,
                                   body: body, bodyLength: bodyLength)
+            vus[i].session.h2.fieldsValid = false   // HTTP/2's header fields pointed into the former bytes
         }
         let isHead = methodLength == 4 && method[0] == 0x48 && method[1] == 0x45   // "HEAD": a length, no body
         vus[i].session.response.reset(bodyless: isHead)

@@ -34,9 +34,14 @@ struct HTTP2State {
     var bodyBase: UnsafeRawPointer? = nil
     var bodyLength = 0
     var bodySent = 0
-    /// Header fields of the request in flight (pointers into `source`, names lowercased in `names`).
+    /// Header fields of the request in flight (pointers into `source`, names lowercased in `names`, both passed
+    /// to nghttp2 with NO_COPY flags). They stay valid while the HTTP/1.1 bytes do: the encoder clears
+    /// `fieldsValid` when it writes new ones, and an equal next request submits the same fields.
     var fields = ContiguousArray<nghttp2_nv>()
     var names = ByteBuffer()
+    var fieldsValid = false
+    /// Where the body begins in the HTTP/1.1 bytes (their count when there is none).
+    var bodyOffset = 0
 
     mutating func free() {
         if let session { nghttp2_session_del(session) }
@@ -55,7 +60,9 @@ let http2Callbacks: OpaquePointer = {
         let s = user!.assumingMemoryBound(to: HTTPSession.self)
         guard frame!.pointee.hd.stream_id == s.pointee.h2.stream else { return 0 }
         if nameLength == 7 && name![0] == 0x3A {   // ":status": the first field of a response (or of a 1xx)
-            s.pointee.response.head.clear()
+            s.pointee.response.head.clear()   // a 1xx's head and what it said go
+            s.pointee.response.setsCookie = false
+            s.pointee.response.needsScan = false
             s.pointee.response.head.append("HTTP/2.0 ")
             s.pointee.response.head.append(UnsafeRawPointer(value!), valueLength)
             s.pointee.response.head.append("\r\n")
@@ -64,10 +71,21 @@ let http2Callbacks: OpaquePointer = {
             s.pointee.response.status = status
             return 0
         }
-        s.pointee.response.head.append(UnsafeRawPointer(name!), nameLength)
-        s.pointee.response.head.append(": ")
-        s.pointee.response.head.append(UnsafeRawPointer(value!), valueLength)
-        s.pointee.response.head.append("\r\n")
+        // Names arrive lowercased (nghttp2 checks it): what HeadScan would look for on HTTP/1.1 is known here.
+        let field = HTTP1Request.Span(name!, nameLength)
+        if nameLength == 10 && field.equalsLowercased("set-cookie") { s.pointee.response.setsCookie = true }
+        if nameLength == 16 && field.equalsLowercased("content-encoding") { s.pointee.response.needsScan = true }
+        // "name: value\r\n" in one reservation.
+        let line = nameLength + valueLength + 4
+        s.pointee.response.head.reserve(line)
+        let p = s.pointee.response.head.base! + s.pointee.response.head.count
+        p.update(from: name!, count: nameLength)
+        p[nameLength] = 0x3A
+        p[nameLength + 1] = 0x20
+        (p + nameLength + 2).update(from: value!, count: valueLength)
+        p[line - 2] = 0x0D
+        p[line - 1] = 0x0A
+        s.pointee.response.head.count += line
         return 0
     })
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, { _, _, stream, data, length, user in
