@@ -109,6 +109,32 @@ final class HTTP2BatchTests: XCTestCase {
         }
     }
 
+    /// Each entry has its own timeout: the one past it fails (its stream cancelled), the others are answered;
+    /// the server received all three, and all three are recorded. The open model (--rate) counts exactly too.
+    func testTimeoutsPerEntryAndTheOpenModel() throws {
+        let (port, log) = try startHypercorn(tls: false)
+        let script = Luaload.script("""
+            task(function()
+              local rs = http.batch({ "/slow?i=1", { "GET", "/slow?i=2", { timeout = 0.03 } }, "/health" })
+              print("GOT " .. rs[1].status .. " " .. rs[2].status .. " " .. rs[3].status)
+            end)
+            """)
+        let r = try Luaload.run(["-u", "1", "-n", "2", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"], script: script)
+        XCTAssertEqual(r.requests, 6, r.stderr)
+        XCTAssertEqual(r.failuresCount, 2)
+        XCTAssertEqual(Set(r.failureErrors()), ["timeout: no complete response within the request's timeout"])
+        XCTAssertTrue(r.stdout.contains("GOT 200 0 200"), r.stdout)
+        usleep(200_000)
+        XCTAssertEqual(served(log).count, 6)
+
+        let (ratePort, rateLog) = try startHypercorn(tls: false)
+        let open = try Luaload.run(["-u", "4", "--rate", "10", "-d", "1.05s", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(ratePort)"],
+                                   script: Luaload.script(Self.tenSlow))
+        XCTAssertEqual(open.failuresCount, 0, "\(open.failures)")
+        usleep(300_000)
+        XCTAssertEqual(served(rateLog).count, open.requests + open.abandoned, open.stderr)
+    }
+
     /// A bad entry is an error at the script's line naming the entry, and nothing of its batch is sent.
     func testBadEntryIsAnErrorAtTheScriptsLineAndSendsNothing() throws {
         let (port, log) = try startHypercorn(tls: false)
