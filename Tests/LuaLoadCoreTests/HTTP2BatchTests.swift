@@ -94,22 +94,37 @@ final class HTTP2BatchTests: XCTestCase {
     }
 
     /// HTTP/1.1 (cleartext without prior knowledge; TLS where the server's ALPN offers only http/1.1): the
-    /// entries go one after another on the VU's connection, in order, each recorded once.
-    func testHTTP11BatchAnswersInOrder() throws {
+    /// entries go on up to 6 connections per host (--batch-per-host), two rounds of 100 ms for 10, in order,
+    /// each recorded once; with --batch-per-host 0 one after another (1 s).
+    func testHTTP11BatchIsParallelOnSixConnections() throws {
         let config = "\(dir)/h1.toml"
         try "alpn_protocols = [\"http/1.1\"]\n".write(toFile: config, atomically: true, encoding: .utf8)
-        for tls in [false, true] {
+        for (tls, perHost) in [(false, 6), (true, 6), (false, 0)] {
             let (port, log) = try startHypercorn(tls: tls, config: tls ? config : nil)
-            let r = try Luaload.run(["-u", "1", "-n", "1", "-k", "-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"],
-                                    script: Luaload.script(Self.tenSlow))
+            let r = try Luaload.run(["-u", "1", "-n", "1", "-k", "--batch-per-host", "\(perHost)",
+                                     "-H", "\(tls ? "https" : "http")://127.0.0.1:\(port)"], script: Luaload.script(Self.tenSlow))
             XCTAssertEqual(r.requests, 10, "tls \(tls): \(r.stderr)")
             XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
             XCTAssertTrue(r.stdout.contains("BODIES 1,2,3,4,5,6,7,8,9,10 HTTP/1.1"), r.stdout)
             XCTAssertEqual(served(log), Array(repeating: "HTTP/1.1 /slow", count: 10))
+            let micros = r.json["duration_us"] as? Int ?? .max
+            if perHost == 6 {
+                XCTAssertLessThan(micros, 600_000, "tls \(tls): two rounds of 100 ms on 6 connections")
+            } else {
+                XCTAssertGreaterThan(micros, 1_000_000, "one after another")
+            }
         }
+        // A stop mid-batch on HTTP/1.1 connections: recorded + abandoned = served.
+        let (port, log) = try startHypercorn(tls: false)
+        let r = try Luaload.run(["-u", "3", "-t", "1", "-d", "1.55s", "-H", "http://127.0.0.1:\(port)"], script: Luaload.script(Self.tenSlow))
+        XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
+        XCTAssertGreaterThan(r.abandoned, 0, "the stop lands mid-batch")
+        usleep(300_000)
+        XCTAssertEqual(served(log).count, r.requests + r.abandoned)
     }
 
-    /// Each entry has its own timeout: the one past it fails (its stream cancelled), the others are answered;
+    /// Each entry has its own timeout: the one past it fails (its stream cancelled, or its HTTP/1.1 connection
+    /// closed), the others are answered;
     /// the server received all three, and all three are recorded. The open model (--rate) counts exactly too.
     func testTimeoutsPerEntryAndTheOpenModel() throws {
         let (port, log) = try startHypercorn(tls: false)
@@ -119,13 +134,15 @@ final class HTTP2BatchTests: XCTestCase {
               print("GOT " .. rs[1].status .. " " .. rs[2].status .. " " .. rs[3].status)
             end)
             """)
-        let r = try Luaload.run(["-u", "1", "-n", "2", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"], script: script)
-        XCTAssertEqual(r.requests, 6, r.stderr)
-        XCTAssertEqual(r.failuresCount, 2)
-        XCTAssertEqual(Set(r.failureErrors()), ["timeout: no complete response within the request's timeout"])
-        XCTAssertTrue(r.stdout.contains("GOT 200 0 200"), r.stdout)
-        usleep(200_000)
-        XCTAssertEqual(served(log).count, 6)
+        for h2 in [true, false] {   // streams, and HTTP/1.1 connections
+            let r = try Luaload.run(["-u", "1", "-n", "2"] + (h2 ? ["--http2-prior-knowledge"] : []) + ["-H", "http://127.0.0.1:\(port)"], script: script)
+            XCTAssertEqual(r.requests, 6, r.stderr)
+            XCTAssertEqual(r.failuresCount, 2)
+            XCTAssertEqual(Set(r.failureErrors()), ["timeout: no complete response within the request's timeout"])
+            XCTAssertTrue(r.stdout.contains("GOT 200 0 200"), r.stdout)
+            usleep(200_000)
+            XCTAssertEqual(served(log).count, h2 ? 6 : 12)
+        }
 
         let (ratePort, rateLog) = try startHypercorn(tls: false)
         let open = try Luaload.run(["-u", "4", "--rate", "10", "-d", "1.05s", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(ratePort)"],

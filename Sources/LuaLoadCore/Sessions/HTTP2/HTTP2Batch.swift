@@ -25,6 +25,8 @@ struct BatchEntry {
     var errorCode: UInt32 = 0
     /// Already sent again once after the server did not process it.
     var retried = false
+    /// HTTP/1.1: the connection slot carrying it (-1: a stream of the VU's HTTP/2 connection, or none).
+    var slot: Int32 = -1
     var status = 0
     /// The head as text ("HTTP/2.0 200\r\nname: value\r\n…"), as a plain request's, and the body.
     var head = ByteBuffer()
@@ -70,6 +72,11 @@ struct HTTP2Batch {
     var generation: UInt32 = 0
     /// A stream of this batch was cancelled (timeout): the connection is not kept.
     var cancelled = false
+    /// HTTP/1.1: the batch runs on connection slots (HTTPSession+BatchHTTP1), not on the VU's connection.
+    var onSlots = false
+    /// In a connection slot: the VU whose entry it carries (-1: free) and that entry (-1: none).
+    var owner: Int32 = -1
+    var entry: Int32 = -1
 
     mutating func free() {
         for k in entries.indices { entries[k].free() }

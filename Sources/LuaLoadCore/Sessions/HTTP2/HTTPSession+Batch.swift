@@ -37,13 +37,13 @@ extension SessionWorker where Session == HTTPSession {
                 first = endpoint
                 usable = http2Likely(i, endpoint)
             }
-            guard usable, endpoint == first else { continue }
+            guard endpoint == first, usable || config.batchPerHost > 0 else { continue }
             prepareEntry(i, k, frame, base, now: now)
             earliest = min(earliest, s.pointee.batch.entries[k].deadline)
             queued += 1
         }
         frame.pop()
-        guard queued > 0 else {   // HTTP/1.1 (or no endpoint): the prelude sends every entry itself
+        guard queued > 0 else {   // no endpoint, or HTTP/1.1 without --batch-per-host: the prelude sends every entry
             replyBatch(i)
             return true
         }
@@ -60,7 +60,9 @@ extension SessionWorker where Session == HTTPSession {
         vus[i].request.deadline = earliest
         move(i, to: .inRequest)
         timers.armUnlessSooner(i, at: earliest)
-        if s.pointee.h2.session != nil && vus[i].conn.state == .idle && vus[i].conn.endpoint == first {
+        if !usable {   // HTTP/1.1: the entries on connection slots, else (none free) back to the prelude
+            if !batchOnSlots(i) { batchToPrelude(i) }
+        } else if s.pointee.h2.session != nil && vus[i].conn.state == .idle && vus[i].conn.endpoint == first {
             guard batchSubmit(i) else { return true }
             vus[i].conn.state = .writing
             write(i)
@@ -203,17 +205,13 @@ extension SessionWorker where Session == HTTPSession {
     /// The connection is up: on HTTP/2 the queued entries go (false: the batch ended there). On HTTP/1.1
     /// (ALPN's pick) the connection stays idle for the prelude, which sends every entry itself.
     func batchConnected(_ i: Int, alpnH2: Bool) -> Bool {
+        if i >= vuCount { return true }   // a connection slot (HTTP/1.1): its request goes
         recordConnectPhases(i)
         let h2 = alpnH2 || (config.http2 == .priorKnowledge && !endpoints[vus[i].request.endpoint].tls)
         guard h2 && config.http2 != .off else {
-            let s = sessionPointer(i)
-            for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .queued {
-                s.pointee.batch.entries[k].phase = .skipped
-            }
-            s.pointee.batch.active = false
             setWantsWrite(i, false)
             vus[i].conn.state = .idle
-            replyBatch(i)
+            if !batchOnSlots(i) { batchToPrelude(i) }
             return false
         }
         guard http2Open(i) else {
@@ -221,6 +219,16 @@ extension SessionWorker where Session == HTTPSession {
             return false
         }
         return batchSubmit(i)
+    }
+
+    /// The queued entries back to the prelude, which sends them one after another (the reply's nil values).
+    func batchToPrelude(_ i: Int) {
+        let s = sessionPointer(i)
+        for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .queued {
+            s.pointee.batch.entries[k].phase = .skipped
+        }
+        s.pointee.batch.active = false
+        replyBatch(i)
     }
 
     /// The connection's TCP connect and TLS handshake into the first queued entry's row (once per connection).

@@ -71,9 +71,10 @@ extension SessionWorker where Session == HTTPSession {
         let started = s.pointee.batch.entries[k].started
         var failure = failure
         var flags = 0
+        let http2 = s.pointee.batch.entries[k].slot < 0
         if failure == nil {
             let status = s.pointee.batch.entries[k].status
-            s.pointee.batch.entries[k].head.append("\r\n")
+            if http2 { s.pointee.batch.entries[k].head.append("\r\n") }   // (an HTTP/1.1 head has its blank line)
             let scan = HeadScan(s.pointee.batch.entries[k].head.bytes)
             if scan.setsCookie { flags |= Int(LL_FLAG_SET_COOKIE) }
             if let encoding = scan.encoding, s.pointee.batch.entries[k].body.count > 0 {
@@ -86,7 +87,7 @@ extension SessionWorker where Session == HTTPSession {
             }
             if status >= 301 && status <= 308 && (0x18E >> (status - 300)) & 1 != 0 { flags |= Int(LL_FLAG_REDIRECT) }
             if failure == nil && status >= 400 { failure = .status(Int32(status)) }
-            stats.http2Responses += 1
+            if http2 { stats.http2Responses += 1 }
         }
         var micros = end &- started
         var late: UInt64 = 0
@@ -119,16 +120,23 @@ extension SessionWorker where Session == HTTPSession {
 
     /// The session's `fail` during a batch: a timeout ends only the entries past their deadline.
     func batchFailed(_ i: Int, _ failure: Failure) {
+        if i >= vuCount { return slotFailed(i, failure) }
         guard failure == .timeout else { return batchFailAll(i, failure) }
         let s = sessionPointer(i)
         let now = monotonicMicros()
         var next = UInt64.max
+        var freed: [Int] = []
         for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .open || s.pointee.batch.entries[k].phase == .queued {
             guard s.pointee.batch.entries[k].deadline <= now else {
                 next = min(next, s.pointee.batch.entries[k].deadline)
                 continue
             }
-            if s.pointee.batch.entries[k].phase == .open {
+            if s.pointee.batch.entries[k].phase == .open && s.pointee.batch.entries[k].slot >= 0 {
+                s.pointee.batch.open -= 1
+                let h = Int(s.pointee.batch.entries[k].slot)
+                slotTimedOut(h)
+                freed.append(h)
+            } else if s.pointee.batch.entries[k].phase == .open {
                 s.pointee.batch.open -= 1
                 s.pointee.batch.cancelled = true
                 _ = nghttp2_submit_rst_stream(s.pointee.h2.session, UInt8(NGHTTP2_FLAG_NONE.rawValue),
@@ -137,11 +145,16 @@ extension SessionWorker where Session == HTTPSession {
             finishEntry(i, k, .timeout)
         }
         guard next != .max else {
-            closeConnection(i)
+            if !s.pointee.batch.onSlots { closeConnection(i) }
             return completeBatch(i)
         }
         vus[i].request.deadline = next
         timers.arm(i, at: next)
+        if s.pointee.batch.onSlots {   // the freed slots take the queued entries
+            let generation = s.pointee.batch.generation
+            for h in freed where s.pointee.batch.generation == generation && vus[h].session.batch.owner == Int32(i) { slotNext(h) }
+            return
+        }
         let state = vus[i].conn.state
         if s.pointee.h2.session != nil && (state == .reading || state == .writing) {
             guard batchFlush(i) else { return }
@@ -151,6 +164,7 @@ extension SessionWorker where Session == HTTPSession {
 
     /// The server closed the connection mid-batch: streams it did not process go again, the others fail.
     func batchClosed(_ i: Int) {
+        if i >= vuCount { return slotClosed(i) }
         let s = sessionPointer(i)
         if s.pointee.h2.goaway {
             for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .open
@@ -169,6 +183,7 @@ extension SessionWorker where Session == HTTPSession {
 
     /// A stale kept-alive connection: the open entries go again on a new one (the driver connects).
     func batchRestart(_ i: Int) {
+        if i >= vuCount { return slotRestart(i) }
         let s = sessionPointer(i)
         for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .open {
             var e = BatchEntry.reset(s.pointee.batch.entries[k])
@@ -186,7 +201,9 @@ extension SessionWorker where Session == HTTPSession {
     func completeBatch(_ i: Int) {
         let s = sessionPointer(i)
         s.pointee.batch.active = false
-        if s.pointee.h2.session != nil && !s.pointee.h2.goaway && !s.pointee.batch.cancelled && vus[i].conn.state == .reading {
+        if s.pointee.batch.onSlots {
+            releaseSlots(of: i)   // the VU's own connection was not used
+        } else if s.pointee.h2.session != nil && !s.pointee.h2.goaway && !s.pointee.batch.cancelled && vus[i].conn.state == .reading {
             vus[i].conn.reused = true
             vus[i].conn.state = .idle
         } else {
@@ -234,7 +251,7 @@ extension SessionWorker where Session == HTTPSession {
     func batchAbandon(_ i: Int) -> Int {
         let s = sessionPointer(i)
         s.pointee.batch.active = false
-        var n = 0
+        var n = s.pointee.batch.onSlots ? abandonSlots(of: i) : 0
         for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .open && s.pointee.batch.entries[k].sent { n += 1 }
         return n
     }
