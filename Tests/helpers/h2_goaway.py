@@ -47,9 +47,9 @@ def serve(sock):
                     refuse = mode == "always" or (mode == "first" and goaways[0] == 0)
                     goaways[0] += refuse
                 if refuse:
+                    note("goaway")   # before the client can see it: its retry's "served" must come after
                     conn.close_connection(error_code=0, last_stream_id=0)
                     sock.sendall(conn.data_to_send())
-                    note("goaway")
                     sock.close()
                     return
                 conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", "3")])

@@ -53,11 +53,17 @@ extension SessionWorker where Session == HTTPSession {
             let h2 = s.pointee.h2
             return finishEntry(i, k, h2.goaway ? .http2GoAway(h2.goawayCode) : .http2Reset(s.pointee.batch.entries[k].errorCode))
         }
+        requeue(i, k, retried: true)
+    }
+
+    /// Entry `k` queued to go again on a new connection: its request kept, its stream and response emptied.
+    private func requeue(_ i: Int, _ k: Int, retried: Bool) {
+        let s = sessionPointer(i)
         var e = BatchEntry.reset(s.pointee.batch.entries[k])
         e.stat = s.pointee.batch.entries[k].stat
         e.isHead = s.pointee.batch.entries[k].isHead
         e.deadline = s.pointee.batch.entries[k].deadline
-        e.retried = true
+        e.retried = retried
         e.phase = .queued
         s.pointee.batch.entries[k] = e
     }
@@ -186,13 +192,7 @@ extension SessionWorker where Session == HTTPSession {
         if i >= vuCount { return slotRestart(i) }
         let s = sessionPointer(i)
         for k in 0..<s.pointee.batch.count where s.pointee.batch.entries[k].phase == .open {
-            var e = BatchEntry.reset(s.pointee.batch.entries[k])
-            e.stat = s.pointee.batch.entries[k].stat
-            e.isHead = s.pointee.batch.entries[k].isHead
-            e.deadline = s.pointee.batch.entries[k].deadline
-            e.retried = s.pointee.batch.entries[k].retried
-            e.phase = .queued
-            s.pointee.batch.entries[k] = e
+            requeue(i, k, retried: s.pointee.batch.entries[k].retried)
         }
         s.pointee.batch.open = 0
     }
