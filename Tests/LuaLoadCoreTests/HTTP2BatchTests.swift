@@ -152,6 +152,27 @@ final class HTTP2BatchTests: XCTestCase {
         XCTAssertEqual(served(rateLog).count, open.requests + open.abandoned, open.stderr)
     }
 
+    /// 200 kB bodies go in DATA frames as flow control allows (h2c) or on the batch's connections (HTTP/1.1); the
+    /// cookie a batch's response sets goes with the next batch's entries.
+    func testBodiesAndCookies() throws {
+        let (port, log) = try startHypercorn(tls: false)
+        let script = Luaload.script("""
+            task(function()
+              local big = string.rep("x", 200000)
+              local rs = http.batch({ { "POST", "/echo", big }, { "POST", "/echo", { body = big .. "yy" } }, "/health" })
+              print("GOT " .. rs[1].body:gsub("\\n", "") .. " " .. rs[2].body:gsub("\\n", "") .. " " .. rs[3].status)
+            end)
+            """)
+        for h2 in [true, false] {
+            let r = try Luaload.run(["-u", "1", "-n", "2"] + (h2 ? ["--http2-prior-knowledge"] : []) + ["-H", "http://127.0.0.1:\(port)"], script: script)
+            XCTAssertEqual(r.requests, 6, r.stderr)
+            XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
+            XCTAssertTrue(r.stdout.contains("GOT POST|200000| POST|200002| 200"), r.stdout)
+            XCTAssertTrue(r.stdout.contains("GOT POST|200000|hc=1 POST|200002|hc=1 200"), r.stdout)
+        }
+        XCTAssertEqual(served(log).count, 12)
+    }
+
     /// A bad entry is an error at the script's line naming the entry, and nothing of its batch is sent.
     func testBadEntryIsAnErrorAtTheScriptsLineAndSendsNothing() throws {
         let (port, log) = try startHypercorn(tls: false)
