@@ -29,7 +29,7 @@ static int l_wallclock(lua_State *L) {
 
 // yield_protocol.h's numbers, by name without the LL_ prefix, for the prelude to read.
 static void push_protocol(lua_State *L) {
-    lua_createtable(L, 0, 32);
+    lua_createtable(L, 0, 48);
     SET_CONSTANT(OP_HTTP); SET_CONSTANT(OP_SLEEP); SET_CONSTANT(OP_WAIT);
     SET_CONSTANT(OP_ERROR); SET_CONSTANT(OP_STOPPED); SET_CONSTANT(OP_IDLE);
     SET_CONSTANT(OP_RAW); SET_CONSTANT(OP_THREAD_STOP);
@@ -45,6 +45,8 @@ static void push_protocol(lua_State *L) {
     SET_CONSTANT(SLOT_RAW_BYTES); SET_CONSTANT(SLOT_RAW_WANT); SET_CONSTANT(SLOT_RAW_REPEAT);
     SET_CONSTANT(RAW_REPLY_STATUS); SET_CONSTANT(RAW_REPLY_HEAD); SET_CONSTANT(RAW_REPLY_BODY);
     SET_CONSTANT(RAW_REPLY_STRIDE);
+    SET_CONSTANT(OP_BATCH); SET_CONSTANT(SLOT_BATCH_COUNT); SET_CONSTANT(SLOT_BATCH_FIRST);
+    SET_CONSTANT(BATCH_STRIDE); SET_CONSTANT(BATCH_MAX);
 }
 
 // res.timings: the running VU's last request, from the ll_timings its coroutine points at, in ms:

@@ -10,8 +10,12 @@ struct HTTP2Flags: ParsableArguments {
     @Flag(name: .customLong("http2-prior-knowledge"), help: "Speak HTTP/2 on cleartext http:// too (h2c, no upgrade).")
     var priorKnowledge = false
 
+    @Option(name: .customLong("batch-per-host"), help: "http.batch on HTTP/1.1: connections per host a VU's batch opens (a browser's 6); 0: one after another.")
+    var batchPerHost = 6
+
     func validate() throws {
         if http11 && priorKnowledge { throw ValidationError("--http1.1 and --http2-prior-knowledge exclude each other") }
+        if !(0...64).contains(batchPerHost) { throw ValidationError("--batch-per-host must be between 0 and 64, got \(batchPerHost)") }
     }
 
     var mode: HTTP2Mode { http11 ? .off : (priorKnowledge ? .priorKnowledge : .alpn) }

@@ -179,6 +179,7 @@ struct RunCommand: ParsableCommand {
         options.tls.certFile = cert
         options.tls.keyFile = key
         options.http2 = http2.mode
+        options.batchPerHost = http2.batchPerHost
         options.segment = try scale.resolveSegment()
         let tags = try scale.resolveTags(segment: options.segment)
         (options.env, options.secrets) = try envOptions.resolve()

@@ -1,8 +1,10 @@
 """ASGI app for the HTTP/2 tests under hypercorn (a Python HTTP/2 server nobody here wrote).
 
 Every request appends "HTTP/<version> <path>" to the file named by $H2_APP_LOG, so the test counts what the
-server received and over which protocol. /health answers "ok"; /echo answers "<method>|<body length>|<cookie>".
+server received and over which protocol. /health answers "ok"; /echo answers "<method>|<body length>|<cookie>";
+/slow?i=K sleeps 100 ms and answers "K" (http.batch's parallelism).
 """
+import asyncio
 import os
 
 LOG = os.environ["H2_APP_LOG"]
@@ -19,7 +21,11 @@ async def app(scope, receive, send):
             break
     with open(LOG, "a") as f:
         f.write("HTTP/%s %s\n" % (scope["http_version"], scope["path"]))
-    if scope["path"] == "/echo":
+    if scope["path"] == "/slow":
+        await asyncio.sleep(0.1)
+        text = scope["query_string"].decode().partition("i=")[2]
+        headers = [(b"content-type", b"text/plain")]
+    elif scope["path"] == "/echo":
         cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
         text = "%s|%d|%s\n" % (scope["method"], len(body), cookie)
         headers = [(b"content-type", b"text/plain")]

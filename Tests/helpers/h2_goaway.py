@@ -3,8 +3,9 @@
 Usage: h2_goaway.py PORT MODE LOG. MODE "first": the first request the server receives gets GOAWAY with
 last_stream_id 0 (the request was not processed) and the connection closes; every later request is answered
 200 "ok". MODE "always": every request gets that GOAWAY. MODE "stall": the server's SETTINGS give a window of 0 and it
-never opens it, so no request body can be sent (and no request is answered). Each event is appended to LOG:
-"goaway", "served" or "headers" (stall: a request's HEADERS arrived).
+never opens it, so no request body can be sent (and no request is answered). MODE "reset": a request to /reset
+gets RST_STREAM(PROTOCOL_ERROR), the others are answered. Each event is appended to LOG: "goaway", "served",
+"reset" or "headers" (stall: a request's HEADERS arrived).
 """
 import socket
 import sys
@@ -38,14 +39,17 @@ def serve(sock):
         for event in conn.receive_data(data):
             if isinstance(event, h2.events.RequestReceived) and mode == "stall":
                 note("headers")
+            elif isinstance(event, h2.events.RequestReceived) and mode == "reset" and dict(event.headers)[b":path"] == b"/reset":
+                conn.reset_stream(event.stream_id, error_code=1)
+                note("reset")
             elif isinstance(event, h2.events.RequestReceived):
                 with lock:
-                    refuse = mode == "always" or goaways[0] == 0
+                    refuse = mode == "always" or (mode == "first" and goaways[0] == 0)
                     goaways[0] += refuse
                 if refuse:
+                    note("goaway")   # before the client can see it: its retry's "served" must come after
                     conn.close_connection(error_code=0, last_stream_id=0)
                     sock.sendall(conn.data_to_send())
-                    note("goaway")
                     sock.close()
                     return
                 conn.send_headers(event.stream_id, [(":status", "200"), ("content-length", "3")])

@@ -19,7 +19,10 @@ enum {
     LL_OP_RAW = 7,          // `luaload wrk`: send raw bytes holding N pipelined requests (N counted by the
                             // engine); the reply carries every response at once (LL_RAW_REPLY_*)
     LL_OP_THREAD_STOP = 8,  // `luaload wrk`: thread:stop(): this worker stops (in-flight requests abandoned)
-    // New ops take the next free number here (9 upward), with their slots below.
+    LL_OP_BATCH = 9,        // http.batch: N requests at once (streams of one HTTP/2 connection); the reply is N
+                            // groups of LL_REPLY_COUNT values in entry order, a nil status for an entry the
+                            // engine did not run (HTTP/1.1, another endpoint): the prelude sends those itself
+    // New ops take the next free number here (10 upward), with their slots below.
 };
 
 // Frame slots, 1-based positions among the yielded (or returned) values.
@@ -54,6 +57,13 @@ enum {
     LL_SLOT_RAW_WANT = 5,    // true: the script has response(): reply with each response's status, head, body
     LL_SLOT_RAW_REPEAT = 6,  // true: a static request, no response() or delay(): the engine resends the same
                              // bytes after each batch itself and resumes the coroutine only after a failure
+    // LL_OP_BATCH: the number of entries N, then entry k's values (k from 0) from
+    // LL_SLOT_BATCH_FIRST + k * LL_BATCH_STRIDE, in LL_SLOT_STAT..LL_SLOT_NAME's order (stat, method, url,
+    // headers, body, timeout, name): field F of entry k is at LL_SLOT_BATCH_FIRST + k * STRIDE + (F - LL_SLOT_STAT).
+    LL_SLOT_BATCH_COUNT = 4,
+    LL_SLOT_BATCH_FIRST = 5,
+    LL_BATCH_STRIDE = 7,
+    LL_BATCH_MAX = 1000,     // entries of one batch at most (the frame and its reply stay within Lua's stack)
 };
 
 // The reply to LL_OP_RAW: per response received, in order, these three values (none when not wanted).

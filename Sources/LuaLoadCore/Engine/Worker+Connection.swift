@@ -51,7 +51,7 @@ extension SessionWorker {
 
     func onSocketEvent(token: UInt64, events: UInt32) {
         let i = Int(token & 0xffff_ffff)
-        guard i < vuCount, vus[i].conn.fd >= 0, UInt64(vus[i].conn.generation) == token >> 32 else { return }
+        guard i < slotCount, vus[i].conn.fd >= 0, UInt64(vus[i].conn.generation) == token >> 32 else { return }
         switch vus[i].conn.state {
         case .reading: read(i)
         case .writing: write(i)

@@ -45,6 +45,9 @@ extension SessionWorker {
                 frame.pop()
                 if !sent { endVU(i) }
                 return
+            case Int(LL_OP_BATCH):   // http.batch: the session reads and pops the frame
+                if !Session.startBatch(self, i, frame) { endVU(i) }
+                return
             case Int(LL_OP_SLEEP), Int(LL_OP_WAIT):
                 if onWait(i, frame, inline: &inlineZeroWait) { nargs = 0; continue }
                 return
@@ -81,7 +84,7 @@ extension SessionWorker {
         guard finished > 0 else { return true }
         stats.iterations += finished
         interval.iterations += finished
-        if case .draining = phase, frame.op == Int(LL_OP_HTTP) {
+        if case .draining = phase, frame.op == Int(LL_OP_HTTP) || frame.op == Int(LL_OP_BATCH) {
             frame.pop()
             park(i)
             return false

@@ -58,8 +58,8 @@ extension SessionWorker {
     /// A request with bytes on the wire and no complete response yet: the server may have it, so it is
     /// counted as abandoned (recorded + abandoned = what the server received).
     func countIfAbandoned(_ i: Int) {
-        guard vus[i].state == .inRequest && vus[i].request.written > 0 else { return }
-        stats.abandoned += Session.unanswered(self, i)   // a wrk batch: its unanswered requests
+        guard vus[i].state == .inRequest else { return }
+        stats.abandoned += Session.abandon(self, i)   // a wrk batch, an http.batch: its unanswered requests
     }
 
     func stopNow() {

@@ -34,6 +34,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var wrkRow: (method: String, name: String)? = nil
     /// Whether and how HTTP/2 is spoken (Sessions/HTTP2).
     public var http2 = HTTP2Mode.off
+    /// http.batch on HTTP/1.1: connections per host of one VU's batch (0: one after another).
+    public var batchPerHost = 0
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -109,6 +111,9 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     /// The VUs, in one buffer allocated once: their addresses are stable (parsers and OpenSSL point into them).
     var vus: UnsafeMutablePointer<VirtualUser<Session>>
     let vuCount: Int
+    /// `http.batch`'s HTTP/1.1 connections: slots after the VUs in the same buffer (vuCount..<slotCount), so
+    /// the connection driver serves them as it serves a VU's (Sessions/HTTP/HTTPSession+BatchHTTP1.swift).
+    let slotCount: Int
     /// One timer per VU: its spawn time, wait, sleep or request timeout.
     var timers: TimerHeap
     /// VUs to resume with no I/O (zero waits), this turn and the next.
@@ -146,11 +151,14 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
 
     init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         vuCount = plan.count
-        vus = .allocate(capacity: max(plan.count, 1))
+        // A thread's batch connections: --batch-per-host for each of up to 8 VUs batching at once (~0.7 KB each).
+        slotCount = plan.count + config.batchPerHost * min(plan.count, 8)
+        vus = .allocate(capacity: max(slotCount, 1))
         for (i, p) in plan.enumerated() {
             (vus + i).initialize(to: VirtualUser(classIndex: Int32(p.classIndex), globalID: Int32(p.globalID), startOffset: p.startOffsetMicros))
             vus[i].role = p.role
         }
+        for h in plan.count..<slotCount { (vus + h).initialize(to: VirtualUser(classIndex: 0, globalID: -1, startOffset: 0)) }
         timers = TimerHeap(capacity: plan.count + 1)   // + the open model's arrival timer
         readBuffer = .allocate(byteCount: readCapacity, alignment: 16)
         endpoints = EndpointTable(default: config.defaultEndpoint, classes: config.classEndpoints)
@@ -158,12 +166,12 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     }
 
     deinit {
-        for i in 0..<vuCount {
+        for i in 0..<slotCount {
             vus[i].conn.release()
             vus[i].request.bytes.free()
             vus[i].session.free()
         }
-        vus.deinitialize(count: vuCount)
+        vus.deinitialize(count: slotCount)
         vus.deallocate()
         endpoints.free()
         readBuffer.deallocate()

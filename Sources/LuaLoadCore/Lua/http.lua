@@ -109,6 +109,7 @@ end
 -- no hashing (named fields cost a hash part and an insertion each, ~700 instructions a response, read or
 -- not); `res.status` & co. are read through __index: slots RAW, CTX, PATH, ERROR, ELAPSED, STATUS, BODY.
 local RAW, CTX, PATH, ERROR, ELAPSED, STATUS, BODY = 1, 2, 3, 4, 5, 6, 7
+local BATCHED = 8   -- true in a response of http.batch (recorded as it arrived: no override, no timings)
 local SLOTS = { status = STATUS, body = BODY, error = ERROR, elapsed = ELAPSED }
 
 local ResponseMT = { __index = function(res, k)
@@ -128,6 +129,7 @@ local ResponseMT = { __index = function(res, k)
     rawset(res, "history", h)
     return h
   elseif k == "timings" then
+    if rawget(res, BATCHED) then error("res.timings: not kept for http.batch responses (use res.elapsed)", 2) end
     if rawget(res, CTX).last ~= res then
       error("res.timings: read it before the VU's next request, sleep or task end (the engine keeps only the last request's)", 2)
     end
@@ -147,6 +149,9 @@ end
 -- Level 3: settable ← res:failure / res:success ← the script.
 local function settable(res, fname)
   if getmetatable(res) ~= ResponseMT then error(fname .. ": call it as res:" .. fname .. "(...)", 3) end
+  if rawget(res, BATCHED) then
+    error(fname .. ": http.batch responses are recorded as they arrive, by the default rule (use check() on them)", 3)
+  end
   if rawget(res, CTX).last ~= res then
     error(fname .. ": too late, this response was already recorded (call it before the VU's next request, sleep or task end)", 3)
   end
@@ -367,6 +372,123 @@ function http.request(method, url, opts)
 end
 for _, m in ipairs({ "GET", "HEAD", "DELETE", "POST", "PUT", "PATCH", "OPTIONS" }) do
   http[m:lower()] = requester(m)
+end
+
+---------------------------------------------------------------- http.batch
+-- k6's http.batch: one VU's requests at once, the responses in the list's order. Each entry is checked
+-- (options, cookies, stats row) exactly as one request is, before anything is sent, so a bad entry sends
+-- nothing; errors name the script's line and the entry. The engine runs the entries as streams of one
+-- HTTP/2 connection; those it does not run (HTTP/1.1, another origin than the first entry's) come back
+-- as nil and go here one after another, as ordinary requests. Batch responses are recorded as they
+-- arrive, by the default rule (k6's): res:failure / res:success do not apply to them (use check()).
+local OP_BATCH, BATCH_STRIDE, REPLY_COUNT = P.OP_BATCH, P.BATCH_STRIDE, P.REPLY_COUNT
+local BATCH_MAX = P.BATCH_MAX
+local unpack = table.unpack
+local frame = {}   -- the batch frame's values, reused (yield copies them)
+
+-- An entry's method, URL, body and opts from its forms: "url" (a GET), { method, url, opts } (ours),
+-- { method, url, body, params } (k6's), { method = , url = , body = , params = | opts = } (k6's object).
+local function entry_parts(fname, e)
+  if type(e) == "string" then return "GET", e, nil end
+  if type(e) ~= "table" then error(format("%s: expected a URL string or a table, got %s", fname, type(e)), 3) end
+  local method, url, body, opts
+  if e.url ~= nil or e.method ~= nil then
+    method, url, body, opts = e.method or "GET", e.url, e.body, e.params or e.opts
+  else
+    method, url = e[1], e[2]
+    if type(e[3]) == "table" and e[4] == nil then opts = e[3] else body, opts = e[3], e[4] end
+  end
+  if type(method) ~= "string" or not method:find("^%u+$") then
+    error(format("%s: method must be an upper-case name like \"GET\", got %s", fname, tostring(method)), 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then error(fname .. ": opts must be a table", 3) end
+  if body ~= nil then
+    if type(body) ~= "string" and type(body) ~= "table" then
+      error(format("%s: body must be a string or a table (a form), got %s", fname, type(body)), 3)
+    end
+    local o = {}
+    if opts then for k, v in pairs(opts) do o[k] = v end end
+    if type(body) == "table" then o.form = body else o.body = body end
+    opts = o
+  end
+  return method, url, opts
+end
+
+-- The entries the engine did not run, one after another as ordinary requests (redirects not followed,
+-- as in the batch). Each is recorded by the default rule when the next frame goes.
+local function run_rest(ctx, reqs, out)
+  for k = 1, #reqs do
+    if out[k] == nil then
+      local r = reqs[k]
+      local outcome, finished = ctx.outcome, ctx.finished
+      if outcome then ctx.outcome = false end
+      ctx.last, ctx.finished = false, 0
+      local status, elapsed, rbody, err, raw, flags =
+        yield(OP_HTTP, outcome, finished, r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+      current = ctx
+      if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, r[3]) end
+      out[k] = setmetatable({ raw, ctx, r[3], err, elapsed, status, rbody, true }, ResponseMT)
+    end
+  end
+end
+
+function http.batch(list)
+  if type(list) ~= "table" then error("http.batch: expected a list of requests", 2) end
+  local ctx = current
+  if not ctx then error("http.batch: requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2) end
+  local n = #list
+  if n > BATCH_MAX then error(format("http.batch: %d requests, more than the %d one batch may hold", n, BATCH_MAX), 2) end
+  local reqs = {}
+  -- Each entry as one request is prepared (levels as in the request functions: with_options and
+  -- default_name are called from here, one level below the script).
+  for k = 1, n do
+    local fname = "http.batch: request " .. k
+    local method, url, opts = entry_parts(fname, list[k])
+    local name = url_names[url] or default_name(fname, url)
+    local headers, body, timeout = DEFAULT_HEADERS, nil, nil
+    if opts then
+      if prefixed then url = with_prefix(ctx, url) end
+      headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+    elseif extras then
+      if prefixed then url = with_prefix(ctx, url) end
+      if cookies_seen and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
+    end
+    if requesters[method] == nil then requester(method) end
+    local byname = stat_ids[method]
+    reqs[k] = { byname[name] or new_stat(byname, name), method, url, headers, body, timeout, name }
+  end
+  if n == 0 then return {} end
+  local outcome, finished = ctx.outcome, ctx.finished
+  if outcome then ctx.outcome = false end
+  ctx.last, ctx.finished = false, 0
+  -- The frame: op, outcome, finished, count, then each entry's LL_BATCH_STRIDE values in LL_SLOT_STAT..NAME order.
+  frame[1], frame[2], frame[3], frame[4] = OP_BATCH, outcome, finished, n
+  local at = 4
+  for k = 1, n do
+    local r = reqs[k]
+    for f = 1, BATCH_STRIDE do frame[at + f] = r[f] end
+    at = at + BATCH_STRIDE
+  end
+  local reply = table.pack(yield(unpack(frame, 1, at)))
+  current = ctx
+  ctx.yielded = true
+  for j = at, 5, -1 do frame[j] = nil end   -- no entry's strings kept alive by the reused frame
+  local out, rest = {}, false
+  for k = 1, n do
+    local b = (k - 1) * REPLY_COUNT
+    local status = reply[b + 1]
+    if status == nil then
+      rest = true
+    else
+      local url = reqs[k][3]
+      local raw = reply[b + 5]
+      if reply[b + 6] & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, url) end
+      out[k] = setmetatable({ raw, ctx, url, reply[b + 4], reply[b + 2], status, reply[b + 3], true }, ResponseMT)
+    end
+  end
+  if rest then run_rest(ctx, reqs, out) end
+  ctx.last = false   -- recorded by the default rule: no override window
+  return out
 end
 
 -- The running VU's cookies as name → value: those a request to `url` would carry, or every one.

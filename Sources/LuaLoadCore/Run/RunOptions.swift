@@ -22,6 +22,8 @@ public struct RunOptions: Sendable {
     public var tls = TLSOptions()
     /// HTTP/2: by ALPN over TLS (default), never (--http1.1), or also on cleartext (--http2-prior-knowledge).
     public var http2 = HTTP2Mode.alpn
+    /// http.batch on HTTP/1.1: connections a VU's batch opens per host (--batch-per-host; 0: one after another).
+    public var batchPerHost = 6
     /// --stages: ramping users (closed model), overriding the script's `stages` / shape().
     public var stages: [Stage]?
     /// --rate: arrivals per second (open model); with `rateStages`, the rate at the start.

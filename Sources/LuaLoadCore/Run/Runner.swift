@@ -111,6 +111,7 @@ public final class Runner {
         config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }
         config.http2 = wrk == nil ? options.http2 : .off   // (wrk's raw batches are HTTP/1.1 bytes)
         config.tls.offerH2 = config.http2 != .off
+        config.batchPerHost = wrk == nil ? options.batchPerHost : 0
         return config
     }
 

@@ -32,10 +32,23 @@ protocol VUSession {
     /// The VU's kept-alive connection became readable between requests. True when the session took the bytes
     /// (HTTP/2's PING, SETTINGS, GOAWAY); false: the driver reads and closes it (the server closed it).
     static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool
+    /// LL_OP_BATCH (`http.batch`): the frame's requests at once. False: the VU ends (no batch in this mode).
+    static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool
+    /// The run stops with the VU's exchange out: what to count as abandoned (the server may have it).
+    static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int
 }
 
 extension VUSession {
     static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool { true }
     static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int) {}
     static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool { false }
+    static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool {
+        w.stats.countScriptError(message: "http.batch is not available here", traceback: "")
+        frame.pop()
+        return false
+    }
+    /// Bytes on the wire: the exchange's unanswered requests.
+    static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int {
+        w.vus[i].request.written > 0 ? unanswered(w, i) : 0
+    }
 }

@@ -5,7 +5,7 @@ local E, P = T.E, T.P
 local tests = {}
 
 function tests.the_protocol_table_holds_the_headers_numbers()
-  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE, P.OP_RAW, P.OP_THREAD_STOP }
+  local ops = { P.OP_HTTP, P.OP_SLEEP, P.OP_WAIT, P.OP_ERROR, P.OP_STOPPED, P.OP_IDLE, P.OP_RAW, P.OP_THREAD_STOP, P.OP_BATCH }
   local seen = {}
   for i, op in ipairs(ops) do
     T.eq(math.type(op), "integer", "op #" .. i)
@@ -17,6 +17,92 @@ function tests.the_protocol_table_holds_the_headers_numbers()
   T.eq(P.SLOT_FOLLOWS, P.HTTP_FRAME_SIZE + 1, "a redirect hop's frame adds one value")
   T.eq(P.REPLY_COUNT, 6, "reply values")
   T.eq(P.REPLY_FLAGS, P.REPLY_COUNT, "the flags end a reply")
+  T.eq(P.SLOT_BATCH_FIRST, P.SLOT_BATCH_COUNT + 1, "a batch's entries follow its count")
+  T.eq(P.BATCH_STRIDE, P.SLOT_NAME - P.SLOT_STAT + 1, "a batch entry holds a request's values, stat to name")
+end
+
+-- Entry k's (1-based) field `slot` (an LL_SLOT_STAT..LL_SLOT_NAME number) in a batch frame.
+local function field(f, k, slot) return f[P.SLOT_BATCH_FIRST + (k - 1) * P.BATCH_STRIDE + slot - P.SLOT_STAT] end
+
+function tests.a_batch_frame_and_its_reply_in_order()
+  local rs
+  task(function()
+    rs = http.batch({ "/a", { "POST", "/b", { body = "x", name = "bee", timeout = 3 } },
+                      { method = "PUT", url = "/c", body = "y", params = { headers = { ["X-K"] = "v" } } },
+                      { "DELETE", "/d", nil, { query = { q = 1 } } } })
+    sleep(1)
+  end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1)
+  T.eq(f[P.SLOT_OP], P.OP_BATCH, "op")
+  T.eq(f[P.SLOT_BATCH_COUNT], 4, "count")
+  T.eq(f.n, P.SLOT_BATCH_FIRST - 1 + 4 * P.BATCH_STRIDE, "frame size")
+  T.eq(field(f, 1, P.SLOT_METHOD), "GET", "a URL string is a GET")
+  T.eq(field(f, 1, P.SLOT_URL), "/a", "url 1")
+  T.eq(field(f, 1, P.SLOT_HEADERS), T.DEFAULT_HEADERS, "headers 1")
+  T.eq(field(f, 2, P.SLOT_METHOD), "POST", "method 2")
+  T.eq(field(f, 2, P.SLOT_BODY), "x", "body 2 (opts.body)")
+  T.eq(field(f, 2, P.SLOT_TIMEOUT), 3, "timeout 2")
+  T.eq(field(f, 2, P.SLOT_NAME), "bee", "name 2")
+  T.eq(field(f, 3, P.SLOT_BODY), "y", "body 3 (k6's object form)")
+  T.eq(field(f, 3, P.SLOT_HEADERS), "X-K: v\r\n" .. T.DEFAULT_HEADERS, "params 3")
+  T.eq(field(f, 4, P.SLOT_URL), "/d?q=1", "k6's array form: opts fourth")
+  T.ok(field(f, 1, P.SLOT_STAT) ~= field(f, 2, P.SLOT_STAT), "rows by method and name")
+  local reply = {}
+  for k = 1, 4 do
+    local r = { T.reply(200 + k, k, "body" .. k, nil, "HTTP/2.0 20" .. k .. "\r\nx: " .. k .. "\r\n\r\n") }
+    for j = 1, P.REPLY_COUNT do reply[(k - 1) * P.REPLY_COUNT + j] = r[j] end
+  end
+  local s = T.resume(co, table.unpack(reply, 1, 4 * P.REPLY_COUNT))
+  T.eq(#rs, 4, "four responses")
+  for k = 1, 4 do
+    T.eq(rs[k].status, 200 + k, "status " .. k); T.eq(rs[k].body, "body" .. k, "body " .. k)
+    T.eq(rs[k].headers.x, tostring(k), "headers " .. k); T.eq(rs[k].proto, "HTTP/2.0", "proto " .. k)
+  end
+  T.eq(s[P.SLOT_OP], P.OP_SLEEP, "then the sleep")
+  T.eq(s[P.SLOT_OUTCOME], false, "batch responses are recorded by the engine: no outcome travels")
+end
+
+function tests.entries_the_engine_did_not_run_go_one_after_another()
+  local rs
+  task(function() rs = http.batch({ "/a", "/b", "/c" }) end)
+  local co = T.vu()
+  T.resume(co, 1, 1)
+  -- The engine ran only /b (say the others go to HTTP/1.1): nil statuses for 1 and 3.
+  local reply = {}
+  local r2 = { T.reply(200, 1, "B", nil, nil) }
+  for j = 1, P.REPLY_COUNT do reply[P.REPLY_COUNT + j] = r2[j] end
+  local f1 = T.resume(co, table.unpack(reply, 1, 3 * P.REPLY_COUNT))
+  T.eq(f1[P.SLOT_OP], P.OP_HTTP, "entry 1 as a request")
+  T.eq(f1[P.SLOT_URL], "/a", "entry 1's url")
+  local f3 = T.resume(co, T.reply(201, 1, "A", nil, nil))
+  T.eq(f3[P.SLOT_URL], "/c", "then entry 3")
+  T.eq(f3[P.SLOT_OUTCOME], false, "entry 1 by the default rule")
+  local w = T.resume(co, T.reply(202, 1, "C", nil, nil))
+  T.eq(w[P.SLOT_OP], P.OP_BATCH, "the next task run")
+  T.eq(rs[1].body .. rs[2].body .. rs[3].body, "ABC", "responses in the list's order")
+  T.eq(rs[3].status, 202, "status 3")
+end
+
+function tests.a_bad_entry_names_the_line_and_the_entry_and_sends_nothing()
+  task(function()
+    local bad = '"GET", got get'
+    T.raises(function() http.batch({ "/a", { "get", "/b" } }) end, T.here() .. ": http.batch: request 2: method must be an upper-case name like " .. bad)
+    local ok, e = pcall(function() http.batch({ "/a", "/b", { "GET", "/c", { bogus = 1 } } }) end); local line = T.here()
+    T.ok(not ok and e:find(line .. ": http.batch: request 3: unknown option bogus (accepted: ", 1, true) == 1, e)
+    T.raises(function() http.batch({ "nope" }) end, T.here() .. ': http.batch: request 1: "nope" must start with / or http:// or https://')
+    T.raises(function() http.batch("/a") end, T.here() .. ": http.batch: expected a list of requests")
+    T.eq(#http.batch({}), 0, "an empty batch: no responses")
+    local rs = http.batch({ "/ok" })
+    local late = ": failure: http.batch responses are recorded as they arrive, by the default rule (use check() on them)"
+    T.raises(function() rs[1]:failure("no") end, T.here() .. late)
+    stop()
+  end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1)
+  T.eq(f[P.SLOT_OP], P.OP_BATCH, "only the good batch was sent")
+  T.eq(f[P.SLOT_BATCH_COUNT], 1, "one entry")
+  T.resume(co, T.reply(200, 1, "", nil, nil))
 end
 
 function tests.an_http_frame_and_its_reply()

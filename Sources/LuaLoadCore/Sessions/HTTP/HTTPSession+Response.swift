@@ -11,8 +11,11 @@ extension SessionWorker where Session == HTTPSession {
         let first = !vus[i].request.gotBytes
         vus[i].request.gotBytes = true
         let err = vus[i].session.response.feed(bytes, count)
-        if err != 0 { failRequest(i, .badResponse(UInt32(err))); return false }
-        if vus[i].session.response.complete { completeRequest(i); return false }
+        if err != 0 { HTTPSession.fail(self, i, .badResponse(UInt32(err))); return false }
+        if vus[i].session.response.complete {
+            if vus[i].session.batch.active { batchConnectionResponse(i) } else { completeRequest(i) }   // an http.batch connection's
+            return false
+        }
         // A response in several reads: its first byte's time is known only now (else it is the end's).
         if first { vus[i].request.clock.first_byte = monotonicMicros() }
         return true

@@ -12,6 +12,8 @@ struct HTTPSession: VUSession {
     var response = ClientResponseParser()
     /// The connection's HTTP/2 session when it speaks HTTP/2 (Sessions/HTTP2).
     var h2 = HTTP2State()
+    /// `http.batch`'s entries (Sessions/HTTP2/HTTPSession+Batch): empty unless the VU ran one.
+    var batch = HTTP2Batch()
 
     init() {}
 
@@ -19,6 +21,7 @@ struct HTTPSession: VUSession {
         response.head.free()
         response.body.free()
         h2.free()
+        batch.free()
     }
 
     @inline(__always)
@@ -29,18 +32,22 @@ struct HTTPSession: VUSession {
 
     @inline(__always)
     static func received(_ w: SessionWorker<Self>, _ i: Int, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Bool {
-        if w.vus[i].session.h2.session != nil { return w.http2Received(i, bytes, count) }
+        if w.vus[i].session.h2.session != nil {
+            return w.vus[i].session.batch.active ? w.batchReceived(i, bytes, count) : w.http2Received(i, bytes, count)
+        }
         return w.responseBytes(i, bytes, count)
     }
 
     static func peerClosed(_ w: SessionWorker<Self>, _ i: Int) {
+        if w.vus[i].session.batch.active { return w.batchClosed(i) }
         if w.vus[i].session.h2.session != nil { return w.http2Closed(i) }
         w.responseEnded(i)
     }
 
     /// HTTP/2 begins here when ALPN picked it, or by prior knowledge on cleartext.
     static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool {
-        w.config.http2 == .off ? true : w.http2Begin(i, alpnH2: alpnH2)
+        if w.vus[i].session.batch.active { return w.batchConnected(i, alpnH2: alpnH2) }
+        return w.config.http2 == .off ? true : w.http2Begin(i, alpnH2: alpnH2)
     }
 
     static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool {
@@ -59,16 +66,25 @@ struct HTTPSession: VUSession {
     }
 
     static func fail(_ w: SessionWorker<Self>, _ i: Int, _ failure: Failure) {
+        if w.vus[i].session.batch.active { return w.batchFailed(i, failure) }
         w.failRequest(i, failure == .timeout && w.http2Stalled(i) ? .http2Stalled : failure)
     }
 
     static func restart(_ w: SessionWorker<Self>, _ i: Int) {
+        if w.vus[i].session.batch.active { return w.batchRestart(i) }
         w.http2Unswap(i)
         w.vus[i].session.response.reset(bodyless: w.vus[i].session.response.bodyless)
     }
 
     /// One request per exchange.
     static func unanswered(_ w: SessionWorker<Self>, _ i: Int) -> Int { 1 }
+
+    static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool { w.startBatch(i, frame) }
+
+    static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int {
+        if w.vus[i].session.batch.active { return w.batchAbandon(i) }
+        return w.vus[i].request.written > 0 ? 1 : 0
+    }
 }
 
 extension SessionWorker where Session == HTTPSession {

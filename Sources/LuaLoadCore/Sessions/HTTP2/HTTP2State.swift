@@ -56,9 +56,11 @@ struct HTTP2State {
 let http2Callbacks: OpaquePointer = {
     var cbs: OpaquePointer? = nil
     nghttp2_session_callbacks_new(&cbs)
-    nghttp2_session_callbacks_set_on_header_callback(cbs, { _, frame, name, nameLength, value, valueLength, _, user in
+    nghttp2_session_callbacks_set_on_header_callback(cbs, { session, frame, name, nameLength, value, valueLength, _, user in
         let s = user!.assumingMemoryBound(to: HTTPSession.self)
-        guard frame!.pointee.hd.stream_id == s.pointee.h2.stream else { return 0 }
+        guard frame!.pointee.hd.stream_id == s.pointee.h2.stream else {   // an http.batch stream (HTTP2Batch.swift)
+            return http2BatchHeader(s, session, frame!.pointee.hd.stream_id, name!, nameLength, value!, valueLength)
+        }
         if nameLength == 7 && name![0] == 0x3A {   // ":status": the first field of a response (or of a 1xx)
             s.pointee.response.head.clear()   // a 1xx's head and what it said go
             s.pointee.response.setsCookie = false
@@ -88,16 +90,22 @@ let http2Callbacks: OpaquePointer = {
         s.pointee.response.head.count += line
         return 0
     })
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, { _, _, stream, data, length, user in
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, { session, _, stream, data, length, user in
         let s = user!.assumingMemoryBound(to: HTTPSession.self)
-        if stream == s.pointee.h2.stream { s.pointee.response.body.append(UnsafeRawPointer(data!), length) }
+        if stream == s.pointee.h2.stream {
+            s.pointee.response.body.append(UnsafeRawPointer(data!), length)
+        } else {
+            http2BatchData(s, session, stream, data!, length)
+        }
         return 0
     })
-    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, { _, stream, code, user in
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, { session, stream, code, user in
         let s = user!.assumingMemoryBound(to: HTTPSession.self)
         if stream == s.pointee.h2.stream {
             s.pointee.h2.streamClosed = true
             s.pointee.h2.errorCode = code
+        } else {
+            http2BatchClosed(s, session, stream, code)
         }
         return 0
     })

@@ -10,10 +10,18 @@ extension SessionWorker where Session == HTTPSession {
     /// that failed (the request failed).
     func http2Begin(_ i: Int, alpnH2: Bool) -> Bool {
         guard alpnH2 || (config.http2 == .priorKnowledge && !endpoints[vus[i].request.endpoint].tls) else { return true }
+        guard http2Open(i) else {
+            failRequest(i, .http2(Int32(NGHTTP2_ERR_NOMEM.rawValue)))
+            return false
+        }
+        return http2Submit(i)
+    }
+
+    /// The connection's nghttp2 session, its SETTINGS submitted. False: out of memory.
+    func http2Open(_ i: Int) -> Bool {
         var session: OpaquePointer? = nil
         var mem = http2Memory.mem
-        guard nghttp2_session_client_new3(&session, http2Callbacks, UnsafeMutableRawPointer(sessionPointer(i)), nil, &mem) == 0 else {
-            failRequest(i, .http2(Int32(NGHTTP2_ERR_NOMEM.rawValue)))
+        guard nghttp2_session_client_new3(&session, http2Callbacks, UnsafeMutableRawPointer(sessionPointer(i)), http2Options, &mem) == 0 else {
             return false
         }
         vus[i].session.h2.session = session
@@ -25,7 +33,7 @@ extension SessionWorker where Session == HTTPSession {
                         nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: 1 << 24)]
         _ = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
         _ = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 1 << 24)
-        return http2Submit(i)
+        return true
     }
 
     /// Turns the HTTP/1.1 request in `request.bytes` into a stream on the VU's session and puts the frames to
