@@ -70,7 +70,7 @@ extension RunCommand {
             }
         })
         let total = result.total
-        dashboard?.finish(total)
+        dashboard?.finish(total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }
         if json == "-" { writeStderr(result.console()) } else { print(result.console(), terminator: "") }
         var writer = ReportWriter()   // each report on its own: one that fails neither stops the others nor passes unseen

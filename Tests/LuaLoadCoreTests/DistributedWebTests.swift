@@ -65,6 +65,72 @@ final class DistributedWebTests: XCTestCase {
         XCTAssertEqual(final["state"] as? String, "stopped")
     }
 
+    /// Four regions against targets with 5/20/40/80 ms added: the page's snapshot and Locust's /stats/requests carry
+    /// the breakdown by region while the run goes on (each region's agents' histograms added), then the final merge's.
+    func testTheDashboardBreaksTheTestDownByRegionLive() throws {
+        let delays = [5, 20, 40, 80]
+        let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        var run = RunOptions(scriptPath: Luaload.script(DistributedTests.regionScript), threads: 1)
+        run.users = 8
+        run.usersGiven = true
+        run.duration = 4
+        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 4, token: token)
+        o.agentsTimeout = 30
+        let c = try Controller(options: o, run: run)
+        var web = WebDashboard.Options()
+        web.port = 0
+        let dashboard = try WebDashboard(web, thresholds: c.thresholds, model: c.controlModel, controls: c.controls)
+        dashboard.start()
+        defer { dashboard.stop() }
+        let port = dashboard.server.port
+        let procs = try targets.enumerated().map { k, t in
+            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"])
+        }
+        var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = []
+        let result = try c.run(log: { _ in }, observer: { e in
+            dashboard.observe(e)
+            guard case .tick(let p) = e, p.tick == 3 else { return }
+            api = Self.json(Self.http(port, "GET /stats/requests"))
+            snapshot = Self.json(Self.http(port, "GET /api/snapshot"))
+            lines = p.groups?.lines() ?? []
+        })
+        dashboard.finish(result.total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+
+        for doc in [api, snapshot] {
+            let groups = try XCTUnwrap(doc["groups"] as? [String: Any], "\(doc.keys)")
+            XCTAssertEqual(groups["by"] as? String, "region")
+            let rows = try XCTUnwrap(groups["groups"] as? [[String: Any]])
+            XCTAssertEqual(Set(rows.compactMap { $0["value"] as? String }), ["r0", "r1", "r2", "r3"])
+            for row in rows {
+                let k = Int((row["value"] as! String).dropFirst())!
+                let p50 = row["p50_ms"] as? Double ?? -1, p99 = row["p99_ms"] as? Double ?? -1
+                XCTAssertTrue(p50 >= Double(delays[k]) && p50 < Double(delays[k]) + 15, "live p50 of r\(k): \(p50) ms for \(delays[k]) ms added")
+                XCTAssertGreaterThanOrEqual(p99, p50)
+                XCTAssertEqual(row["users"] as? Int, 2, "\(row)")
+                XCTAssertEqual(row["agents"] as? Int, 1)
+                XCTAssertGreaterThan(row["requests"] as? Int ?? 0, 0)
+                XCTAssertGreaterThan(row["rps"] as? Double ?? 0, 0)
+                XCTAssertEqual(row["failures"] as? Int, 0)
+            }
+            // The faster region did more requests: its rows are its own, not an average.
+            let requests = rows.sorted { ($0["value"] as! String) < ($1["value"] as! String) }.map { $0["requests"] as? Int ?? 0 }
+            XCTAssertGreaterThan(requests[0], requests[3] * 4, "\(requests)")
+        }
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertTrue(lines[0].hasPrefix("r") && lines[0].contains("req/s") && lines[0].contains("p99"), "\(lines)")
+
+        // At the end: the final merge's breakdown, each region's requests exactly its agent's report.
+        let final = Self.json(Self.http(port, "GET /stats/requests"))
+        let rows = try XCTUnwrap((final["groups"] as? [String: Any])?["groups"] as? [[String: Any]])
+        let mergeGroups = try XCTUnwrap(result.groups)
+        for g in mergeGroups.groups {
+            XCTAssertEqual(rows.first { $0["value"] as? String == g.value }?["requests"] as? Int, g.summary.total.requests)
+        }
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, result.total.total.requests)
+    }
+
     static func json(_ response: String) -> [String: Any] {
         guard let r = response.range(of: "\r\n\r\n") else { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(response[r.upperBound...].utf8))) as? [String: Any] ?? [:]

@@ -16,6 +16,8 @@ struct LiveMerge {
     /// The open model's global schedule once a rate change was sent (what every agent follows).
     var schedule: ArrivalSchedule?
     var interrupts = 0
+    /// The breakdown by `options.by` (region), added from the agents' seconds.
+    var groups = GroupLedger()
 }
 
 extension Controller {
@@ -147,6 +149,7 @@ extension Controller {
         var second = IntervalSnapshot()
         for a in agents {
             second.add(a.ledger.pending)
+            live.groups.add(a.ledger.pending, value: GroupLedger.value(of: a, tag: options.by))
             a.ledger.pending.resetCounts()
         }
         live.tick += 1
@@ -169,6 +172,7 @@ extension Controller {
         for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
+        p.groups = live.groups.snapshot(tag: options.by, agents: agents, tick: live.tick)
         observer(.tick(p))
     }
 
