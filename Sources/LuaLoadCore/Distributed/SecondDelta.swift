@@ -15,6 +15,7 @@ final class SecondDeltaBuilder {
     private var rows: [String: Row] = [:]
     private var failures: [FailureKey: Int] = [:]
     private var errors: [String: Int] = [:]
+    private let script = ScriptDeltaBuilder()
 
     func message(_ p: RunProgress) -> [UInt8] {
         let workers = p.currentWorkerStats()
@@ -40,6 +41,7 @@ final class SecondDeltaBuilder {
                 w.key("arrivals"); w.array { [a.scheduled, a.started, a.droppedNoVU, a.unstartedAtStop, a.late].forEach(w.int) }
             }
             w.key("rows"); w.array { for r in now { row(w, r) } }
+            script.write(w, workers)
             w.key("fails"); w.array {
                 for (key, total) in fails {
                     let delta = total - failures[key, default: 0]
@@ -146,6 +148,7 @@ struct AgentLedger {
             stats.arrivals = now
         }
         for r in m["rows"]?.array ?? [] { try addRow(r) }
+        if let s = m["script"] { try applyScript(s) }
         for f in m["fails"]?.array ?? [] {
             let key = FailureKey(method: f["method"]?.string ?? "", name: f["name"]?.string ?? "", error: f["error"]?.string ?? "")
             stats.custom[key, default: 0] += f["n"]?.int ?? 0
