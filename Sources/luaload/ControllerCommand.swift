@@ -51,6 +51,7 @@ extension RunCommand {
         if let cert = d.linkCert { co.tls = try LinkTLS(certificate: cert, key: d.linkKey ?? cert) }
         else if d.linkKey != nil { throw UsageError("--link-key needs --link-cert") }
         let controller = try Controller(options: co, run: options)
+        for note in controller.packageNotes { writeStderr("luaload controller: note: \(note)\n") }
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents\n")
         var facts = webFacts(options, [])
         facts.append(("agents", String(n)))

@@ -109,6 +109,9 @@ public final class Controller {
         return Runner.uncontrolledModel(profile, run)
     }
 
+    /// What the controller could not check about the files it sends (a computed name, an absolute one): to say once.
+    public var packageNotes: [String] { package.notes }
+
     /// The agents as they are now (for a live view).
     public var agentReports: [AgentReport] { agents.map(\.report) }
 }
