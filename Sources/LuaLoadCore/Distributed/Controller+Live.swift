@@ -33,7 +33,7 @@ extension Controller {
             for agent in agents where agent.isActive { read(agent, log: log) }
             let now = monotonicMicros()
             for agent in agents where agent.isActive {
-                if now - agent.lastHeard > UInt64(options.silenceTimeout * 1e6) { lose(agent, "silent for \(Int(options.silenceTimeout)) s", log: log) }
+                if now - agent.lastHeard > UInt64(options.silenceTimeout * 1e6) { lose(agent, "silent for \(Format.fixed(options.silenceTimeout, 1)) s (--agent-silence)", log: log) }
                 if now > hangAt { lose(agent, "still running 60 s after the end of the test", log: log) }
             }
             if signals?.pending() == true {
@@ -99,7 +99,11 @@ extension Controller {
                     if case .fixed(let why) = controlModel { log("users \(n) ignored: \(why)") }
                     continue
                 }
-                let users = min(max(n, 0), most)
+                guard n <= most else {
+                    log("users \(n) refused: above the pool of \(most) VUs (raise --max-vus)")
+                    continue
+                }
+                let users = max(n, 0)
                 for a in agents where a.isActive {
                     _ = a.send(LinkMessage.encode("users") { w in
                         w.key("users"); w.int(users)

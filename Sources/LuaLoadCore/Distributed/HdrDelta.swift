@@ -31,6 +31,13 @@ enum HdrDelta {
         return counts
     }
 
+    /// Adds a delta sent by `encode` (its own layout, in its header) into `h`, bucket by bucket.
+    static func decode(_ text: String, into h: inout LatencyHistogram) throws {
+        let d = try HdrCodec.decodeBase64(text)
+        let layout = HdrCodec.Layout(lowest: d.lowest, highest: d.highest, digits: d.significantDigits)
+        for (i, c) in d.counts.enumerated() where c > 0 { _ = h.record(layout.valueFromIndex(i), count: c) }
+    }
+
     /// `into` += `other`, bucket by bucket (the threads' rows of one name).
     static func add(_ other: [UInt64], into sum: inout [UInt64]) {
         guard other.count == sum.count else { return }

@@ -85,11 +85,8 @@ extension AgentLedger {
             }
             m.trendSumMilli = Int64(j["sum_milli"]?.int ?? 0)
             if let text = j["hdr"]?.string {
-                let d: HdrCodec.Decoded
-                do { d = try HdrCodec.decodeBase64(text) } catch { throw LinkError("metric \(name): a malformed histogram: \(error)") }
-                let layout = HdrCodec.Layout(lowest: d.lowest, highest: d.highest, digits: d.significantDigits)
                 var h = m.histogram ?? makeTrendHistogram()
-                for (i, c) in d.counts.enumerated() where c > 0 { _ = h.record(layout.valueFromIndex(i), count: c) }
+                do { try HdrDelta.decode(text, into: &h) } catch { throw LinkError("metric \(name): a malformed histogram: \(error)") }
                 m.histogram = h
             }
             stats.script.metrics[name] = m
