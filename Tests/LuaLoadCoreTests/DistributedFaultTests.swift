@@ -109,4 +109,32 @@ final class DistributedFaultTests: DistributedTestCase {
         XCTAssertEqual(answer, "refused: agent version 0.0.1-other, controller version \(lualoadVersion): run the same luaload on both")
         XCTAssertTrue(log.contains { $0.hasSuffix("agent version 0.0.1-other, controller version \(lualoadVersion): run the same luaload on both") }, "\(log)")
     }
+
+    /// `luaload agent --script-sha256`: an agent pinned to another script is refused naming both digests; one
+    /// pinned to this script (sha256sum's digest) runs it.
+    func testAnAgentPinnedToAnotherScriptIsRefused() throws {
+        let target = try startDelayedTarget(latencyMs: 1)
+        defer { target.stop() }
+        let script = Luaload.script(Self.regionScript)
+        let sum = try AgentProcess([script], executable: "/usr/bin/sha256sum")
+        XCTAssertEqual(sum.wait(), 0)
+        let digest = String(sum.stdout.prefix(64))
+        let c = try makeController(agents: 1, script: script) { $0.users = 1; $0.usersGiven = true; $0.duration = 1 }
+        XCTAssertEqual(c.scriptSHA256, digest)
+        let other = String(repeating: "ab", count: 32)
+        let env = ["TARGET": "http://127.0.0.1:\(target.port)"]
+        let wrong = try AgentProcess(port: c.port, token: token, tags: ["region=a"], env: env, extra: ["--script-sha256", other])
+        let pinned = try AgentProcess(port: c.port, token: token, tags: ["region=b"], env: env, extra: ["--script-sha256", digest.uppercased()])
+        var log: [String] = []
+        let result = try c.run(log: { log.append($0) }, observer: { _ in })
+        XCTAssertEqual(pinned.wait(), 0, pinned.stderr)
+        XCTAssertEqual(wrong.wait(), 2, wrong.stderr)
+        XCTAssertEqual(result.agents.map(\.state), [.done])
+        let refusal = "the agent runs only the script of sha256 \(other) (--script-sha256); the controller's \((script as NSString).lastPathComponent) has sha256 \(digest)"
+        XCTAssertTrue(wrong.stderr.contains("refused this agent: " + refusal), wrong.stderr)
+        XCTAssertTrue(log.contains { $0.hasSuffix(refusal) }, "\(log)")
+        let bad = try AgentProcess(["agent", "127.0.0.1:1", "--token", "x", "--script-sha256", "xyz"])
+        XCTAssertEqual(bad.wait(), 2)
+        XCTAssertTrue(bad.stderr.contains("bad --script-sha256 \"xyz\""), bad.stderr)
+    }
 }

@@ -54,6 +54,8 @@ public final class Controller {
     public let thresholds: [Threshold]
     /// The port the link listens on (the one asked for, or the free one found for port 0).
     public let port: UInt16
+    /// The script's SHA-256 (hex): agents started with --script-sha256 must name it.
+    public let scriptSHA256: String
     /// Controls for every agent (`.setUsers`, `.stop`, `.stopFor`) from any thread; taken by the controller's
     /// loop within 200 ms (it polls, so nothing needs waking).
     public let controls = RunControls()
@@ -84,6 +86,7 @@ public final class Controller {
         thresholds = runner.thresholds
         profile = runner.profile
         package = try RunPackage.collect(run)
+        scriptSHA256 = ScriptDigest.sha256(package.files[0].bytes)
         (listener, port) = try Link.listen(options.address)
     }
 
