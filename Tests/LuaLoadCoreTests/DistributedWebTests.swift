@@ -8,28 +8,24 @@ import Glibc
 
 /// `--controller --web`: web's dashboard fed by the controller's merged seconds, its controls reaching every
 /// agent, and Locust's master fields (`workers`, `worker_count`) in /stats/requests.
-final class DistributedWebTests: XCTestCase {
-    let token = "t0ken-\(UUID().uuidString.prefix(8))"
-
-    func testTheDashboardShowsTheAgentsAndItsUserChangeReachesEverySegment() throws {
-        let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
-        defer { targets.forEach { $0.stop() } }
-        var run = RunOptions(scriptPath: Luaload.script(DistributedTests.regionScript), threads: 1)
-        run.users = 4
-        run.usersGiven = true
-        run.duration = 5
-        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 2, token: token)
-        o.agentsTimeout = 30
-        let c = try Controller(options: o, run: run)
+final class DistributedWebTests: DistributedTestCase {
+    /// The controller's dashboard on a free loopback port, started (stopped by the caller).
+    func dashboard(_ c: Controller) throws -> WebDashboard {
         var web = WebDashboard.Options()
         web.port = 0
         let dashboard = try WebDashboard(web, thresholds: c.thresholds, model: c.controlModel, controls: c.controls)
         dashboard.start()
+        return dashboard
+    }
+
+    func testTheDashboardShowsTheAgentsAndItsUserChangeReachesEverySegment() throws {
+        let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 5 }
+        let dashboard = try dashboard(c)
         defer { dashboard.stop() }
         let port = dashboard.server.port
-        let procs = try targets.enumerated().map { k, t in
-            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"])
-        }
+        let procs = try agents(c, targets)
         var early: [String: Any] = [:], late: [String: Any] = [:], swarm = "", usersAfter: [Int] = []
         let result = try c.run(log: { _ in }, observer: { e in
             dashboard.observe(e)
@@ -71,22 +67,11 @@ final class DistributedWebTests: XCTestCase {
         let delays = [5, 20, 40, 80]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        var run = RunOptions(scriptPath: Luaload.script(DistributedTests.regionScript), threads: 1)
-        run.users = 8
-        run.usersGiven = true
-        run.duration = 4
-        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 4, token: token)
-        o.agentsTimeout = 30
-        let c = try Controller(options: o, run: run)
-        var web = WebDashboard.Options()
-        web.port = 0
-        let dashboard = try WebDashboard(web, thresholds: c.thresholds, model: c.controlModel, controls: c.controls)
-        dashboard.start()
+        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
+        let dashboard = try dashboard(c)
         defer { dashboard.stop() }
         let port = dashboard.server.port
-        let procs = try targets.enumerated().map { k, t in
-            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"])
-        }
+        let procs = try agents(c, targets)
         var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = []
         let result = try c.run(log: { _ in }, observer: { e in
             dashboard.observe(e)
