@@ -69,8 +69,8 @@ public struct RunPackage {
             lua_rawgeti(L, -1, lua_Integer(i + 1))
             var len = 0
             if let p = ll_tostring(L, -1, &len) {
-                let s = String(cString: p)
-                out.append(s.hasPrefix("data:") ? (String(s.dropFirst(5)), true) : (String(s.dropFirst(5)), false))
+                let s = String(cString: p)   // "data:PATH" (through data.csv/lines) or "open:PATH"
+                out.append((String(s.dropFirst(5)), s.hasPrefix("data:")))
             }
             ll_pop(L, 1)
         }
