@@ -116,6 +116,13 @@ final class DistributedWebTests: DistributedTestCase {
         XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, result.total.total.requests)
     }
 
+    /// The page in a real browser (Tests/helpers/controller_page_test.py): the "By region" table live, each region's
+    /// p50 its own target's delay, then the final merge's. Screenshots in .build/test-output/controller/.
+    func testTheRegionTableInABrowser() throws {
+        let out = PythonHelper.root.appendingPathComponent(".build/test-output/controller").path
+        try PythonHelper.run("controller_page_test.py", [Luaload.binary, out], marker: "controller")
+    }
+
     static func json(_ response: String) -> [String: Any] {
         guard let r = response.range(of: "\r\n\r\n") else { return [:] }
         return (try? JSONSerialization.jsonObject(with: Data(response[r.upperBound...].utf8))) as? [String: Any] ?? [:]

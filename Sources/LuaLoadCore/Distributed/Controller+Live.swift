@@ -174,6 +174,7 @@ extension Controller {
                             recentLatencies: live.history.recent, statsNow: summary)
         var arrivals = ArrivalCounts()
         for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
+        p.point = live.history.points.last   // the page's chart and header read this second's percentiles here
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
         p.groups = live.groups.snapshot(tag: options.by, agents: agents, tick: live.tick)
