@@ -49,7 +49,12 @@ extension Threshold {
     func watchable(_ s: Summary, part: TagPart) -> Bool {
         // A controller's live Summary carries its agents' checks and custom metrics (SecondDelta+Script).
         if s.script.metrics[name] != nil { return true }
-        if name == "checks" || name.hasPrefix("checks{") { return !s.script.checks.isEmpty }
+        if name == "checks" { return !s.script.checks.isEmpty }
+        if name.hasPrefix("checks{") && name.hasSuffix("}") {   // one check: once it ran (others may have run before it)
+            var inner = Substring(name.dropFirst(7).dropLast())
+            if inner.hasPrefix("check:") { inner = inner.dropFirst(6) }
+            return s.script.checks[String(inner)] != nil
+        }
         guard let (base, tag) = try? Self.splitTag(name) else { return s.row(named: name) != nil }
         return part(tag)?.row(named: base) != nil
     }
