@@ -137,4 +137,31 @@ final class DistributedFaultTests: DistributedTestCase {
         XCTAssertEqual(bad.wait(), 2)
         XCTAssertTrue(bad.stderr.contains("bad --script-sha256 \"xyz\""), bad.stderr)
     }
+
+    /// A script's shape() on the controller: each agent calls it in its own state and runs its segment's share of
+    /// the global users (8 over 2 agents: 4 each, then 2: 1 each); nil ends the test on every agent (shape_ended).
+    func testAShapeIsDividedAcrossAgentsBySegment() throws {
+        let targets = try [2, 2].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let script = Self.regionScript + """
+
+            function shape(t)
+              if t < 3 then return 8, 100 elseif t < 6 then return 2, 100 end
+              return nil
+            end
+            """
+        let c = try makeController(agents: 2, script: Luaload.script(script)) { _ in }
+        let procs = try agents(c, targets)
+        var atTwo: [Int] = [], atFive: [Int] = []
+        let result = try c.run(log: { _ in }, observer: { e in
+            guard case .tick(let p) = e else { return }
+            if p.tick == 2 { atTwo = c.agentReports.map(\.users) }
+            if p.tick == 5 { atFive = c.agentReports.map(\.users) }
+        })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        XCTAssertEqual(atTwo, [4, 4])
+        XCTAssertEqual(atFive, [1, 1])
+        XCTAssertEqual(result.total.stopReason, .shapeEnded)
+        XCTAssertLessThan(result.total.durationSeconds, 8)
+    }
 }
