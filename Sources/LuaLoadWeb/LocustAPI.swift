@@ -38,6 +38,7 @@ enum LocustAPI {
             w.key("state"); w.string(f.state)
             w.key("user_count"); w.int(f.users)
             if let agents = f.progress?.agents { workers(w, agents) }
+            if let groups = f.groups { w.key("groups"); w.raw(groups.json()) }
         }
         return w.output
     }

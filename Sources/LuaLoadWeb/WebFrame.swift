@@ -29,6 +29,8 @@ struct WebFrame: @unchecked Sendable {
     /// Each row's p50, p90, p95, p99 (ms) of the last table, by "METHOD name" (" Aggregated" for the total), when
     /// the view is the whole run: one walk of each histogram serves the table, the chart and the API.
     var percentiles: [String: [Double]] = [:]
+    /// A controller's breakdown by tag (region), this second's (WebDashboard+Groups).
+    var groups: LiveGroups?
 }
 
 /// The Runner-thread side: turns each tick into a frame. Every second: the chart point (from the history the
@@ -70,6 +72,7 @@ final class WebFrameBuilder {
         f.state = p.stopping ? "stopping" : (p.targetRate == nil && p.activeUsers < p.targetUsers ? "spawning" : "running")
         f.users = p.activeUsers
         f.progress = p
+        f.groups = p.groups ?? f.groups
         if var point = p.point { point.latency = nil; points.append(point) }   // its sparse histogram: KBs the page does not need
         f.points = points
         let span = Double(max(1, min(10, p.tick)))

@@ -24,7 +24,7 @@ enum WebJSON {
         var s = "{\"state\":\"" + f.state + "\",\"elapsed\":" + Format.fixed(p.elapsed, 1) + ",\"users\":" + String(f.users)
         s += ",\"target_users\":" + String(p.targetUsers)
         if let rate = p.targetRate { s += ",\"rate\":" + Format.fixed(rate, 2) }
-        return s + ",\"point\":" + point + "," + b.fixedJSON + "}"
+        return s + WebJSON.groupsMember(f) + ",\"point\":" + point + "," + b.fixedJSON + "}"
     }
 
     static func snapshot(_ f: WebFrame, progress p: RunProgress?, point: String?, builder b: WebFrameBuilder) -> String {
@@ -65,7 +65,7 @@ enum WebJSON {
             if let at = b.resetAt { w.key("reset_at"); w.number(at, decimals: 1) }
             w.key("notes"); w.array { for n in f.full?.notes ?? [] { w.string(n) } }
         }
-        return String(w.output.dropLast()) + "," + b.fixedJSON + "}"
+        return String(w.output.dropLast()) + WebJSON.groupsMember(f) + "," + b.fixedJSON + "}"
     }
 
     static let tablePercentiles: [Double] = [50, 90, 95, 99]

@@ -114,10 +114,19 @@ function renderControls(s) {
   if (!prefilled && m.kind === "rate" && s.rate !== undefined) { $("rate").value = s.rate; prefilled = true; }
   if (m.kind === "fixed" && !ro && !$("message").textContent) $("message").textContent = "Load controls off: " + m.reason + ".";
 }
+function renderGroups(s) {
+  const g = s.groups;
+  $("groups-card").classList.toggle("hidden", !g);
+  if (!g) return;
+  $("groups-title").textContent = "By " + g.by; $("groups-head").textContent = g.by;
+  document.querySelector("#groups-table tbody").innerHTML = g.groups.map(r => "<tr data-value=\"" + esc(r.value) + "\">" +
+    cell(esc(r.value) + (r.lost ? " (" + r.lost + " lost)" : ""), "l") + cell(r.agents) + cell(r.users) + cell(r.requests) + cell(r.failures) +
+    cell(ms(r.p50_ms), "c-median") + cell(ms(r.p95_ms), "c-p95") + cell(ms(r.p99_ms), "c-p99") + cell(rate1(r.rps), "c-rps") + cell(rate1(r.fps)) + "</tr>").join("");
+}
 function update(s) {
   if (!("rows" in s) && snap) s = Object.assign({}, snap, s);   // a light second: the last tables stay
   snap = s;
-  renderHeader(s); renderControls(s); renderStats(s); renderTables(s);
+  renderHeader(s); renderControls(s); renderStats(s); renderTables(s); renderGroups(s);
   document.body.dataset.ticks = String(points.length);
 }
 async function post(path, fields) {

@@ -36,6 +36,9 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("TLS on the link: trust the CA certificates in this PEM file for the controller's --link-cert.", valueName: "file"))
     var cacert: String?
 
+    @Option(help: ArgumentHelp("Run only the script with this SHA-256 (hex; the controller prints its script's): another is refused.", valueName: "hex"))
+    var scriptSha256: String?
+
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
@@ -52,6 +55,10 @@ struct AgentCommand: ParsableCommand {
         tags.removeAll { $0.key == "segment" }   // the controller assigns it
         var options = AgentOptions(address: address, token: token, tags: tags, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.connectTimeout = wait
+        if let pin = scriptSha256 {
+            guard ScriptDigest.isSHA256(pin) else { throw UsageError("bad --script-sha256 \"\(pin)\": 64 hex digits (sha256sum script.lua)") }
+            options.scriptSHA256 = pin
+        }
         options.tls = try cacert.map { try LinkTLS(caFile: $0) }
         let status = LiveStatus(live: !quiet, printStats: false)
         let result = try Agent(options: options).run(log: { writeStderr("luaload agent: \($0)\n") }, observer: status.observe)

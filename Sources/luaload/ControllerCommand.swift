@@ -15,6 +15,9 @@ struct DistributedOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --controller: how long to wait for every agent, e.g. 60s (then exit 2).", valueName: "duration"))
     var agentsTimeout: String = "60s"
 
+    @Option(help: ArgumentHelp("With --controller: an agent heard from neither a second nor a ping this long is lost, e.g. 10s (at least 2s: agents speak every second).", valueName: "duration"))
+    var agentSilence: String = "10s"
+
     @Option(help: ArgumentHelp("With --controller: the token agents must give (default: $LUALOAD_TOKEN, else one is made up and printed).", valueName: "token"))
     var token: String?
 
@@ -37,6 +40,9 @@ extension RunCommand {
         }
         guard let n = d.agents else { throw UsageError("--controller needs --agents N (how many agents run the test)") }
         guard let wait = parseDuration(d.agentsTimeout), wait > 0 else { throw UsageError("bad --agents-timeout \"\(d.agentsTimeout)\"") }
+        guard let silence = parseDuration(d.agentSilence), silence >= 2 else {
+            throw UsageError("bad --agent-silence \"\(d.agentSilence)\": a duration of 2s or more (agents send a message every second)")
+        }
         if serve { throw UsageError("--serve starts a target on this box, which agents elsewhere cannot reach: start `luaload serve` instead") }
         if scale.segment != nil || scale.segments != nil { throw UsageError("--controller gives the agents their segments: drop --segment/--segments") }
         var token = d.token ?? getenv("LUALOAD_TOKEN").map { String(cString: $0) } ?? ""
@@ -46,12 +52,14 @@ extension RunCommand {
         }
         var co = ControllerOptions(address: address, agents: n, token: token)
         co.agentsTimeout = wait
+        co.silenceTimeout = silence
         co.by = d.by
         co.handleSignals = true
         if let cert = d.linkCert { co.tls = try LinkTLS(certificate: cert, key: d.linkKey ?? cert) }
         else if d.linkKey != nil { throw UsageError("--link-key needs --link-cert") }
         let controller = try Controller(options: co, run: options)
-        writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents\n")
+        for note in controller.packageNotes { writeStderr("luaload controller: note: \(note)\n") }
+        writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
         var facts = webFacts(options, [])
         facts.append(("agents", String(n)))
         let dashboard = try webFlags.startForController(controller, facts: facts, title: "luaload: " + script + " (\(n) agents)")
@@ -70,7 +78,7 @@ extension RunCommand {
             }
         })
         let total = result.total
-        dashboard?.finish(total)
+        dashboard?.finish(total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }
         if json == "-" { writeStderr(result.console()) } else { print(result.console(), terminator: "") }
         var writer = ReportWriter()   // each report on its own: one that fails neither stops the others nor passes unseen

@@ -36,6 +36,7 @@ struct LiveStatus {
                 if printStats {
                     above += LiveTable.render(progress.currentStats(), columns: columns)
                 }
+                if let groups = progress.groups { above += groups.lines() }   // a controller's regions
                 if let errors = Self.errorLine(progress) { above.append(errors) }
                 if !above.isEmpty {
                     text += above.map { Terminal.fit($0, columns: columns) }.joined(separator: "\n") + "\n"

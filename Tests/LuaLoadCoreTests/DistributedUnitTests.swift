@@ -103,4 +103,21 @@ final class DistributedUnitTests: XCTestCase {
             XCTAssertThrowsError(try p.unpack(into: out), evil)
         }
     }
+
+    /// abort_on_fail on the controller judges a check or a custom metric once the agents' seconds brought it, not before.
+    func testThresholdsOnChecksAndMetricsAreWatchedOnceTheyRan() throws {
+        var s = Summary(workers: [], durationSeconds: 1, users: 0, threads: 0, stopReason: .duration, history: [])
+        let none: TagPart = { _ in nil }
+        let one = try Threshold(name: "checks{check:login ok}", text: "rate > 0.9", abortOnFail: true, delaySeconds: 0, origin: "test")
+        let all = try Threshold(name: "checks", text: "rate > 0.9", abortOnFail: true, delaySeconds: 0, origin: "test")
+        let metric = try Threshold(name: "calls", text: "count < 10", abortOnFail: true, delaySeconds: 0, origin: "test")
+        XCTAssertFalse(one.watchable(s, part: none) || all.watchable(s, part: none) || metric.watchable(s, part: none))
+        s.script.checks["status is 200"] = CheckCounts(passes: 3)
+        XCTAssertTrue(all.watchable(s, part: none))
+        XCTAssertFalse(one.watchable(s, part: none), "another check ran, not this one")
+        s.script.checks["login ok"] = CheckCounts(passes: 1)
+        XCTAssertTrue(one.watchable(s, part: none))
+        s.script.metrics["calls"] = CustomMetric(kind: .counter)
+        XCTAssertTrue(metric.watchable(s, part: none))
+    }
 }

@@ -8,28 +8,24 @@ import Glibc
 
 /// `--controller --web`: web's dashboard fed by the controller's merged seconds, its controls reaching every
 /// agent, and Locust's master fields (`workers`, `worker_count`) in /stats/requests.
-final class DistributedWebTests: XCTestCase {
-    let token = "t0ken-\(UUID().uuidString.prefix(8))"
-
-    func testTheDashboardShowsTheAgentsAndItsUserChangeReachesEverySegment() throws {
-        let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
-        defer { targets.forEach { $0.stop() } }
-        var run = RunOptions(scriptPath: Luaload.script(DistributedTests.regionScript), threads: 1)
-        run.users = 4
-        run.usersGiven = true
-        run.duration = 5
-        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 2, token: token)
-        o.agentsTimeout = 30
-        let c = try Controller(options: o, run: run)
+final class DistributedWebTests: DistributedTestCase {
+    /// The controller's dashboard on a free loopback port, started (stopped by the caller).
+    func dashboard(_ c: Controller) throws -> WebDashboard {
         var web = WebDashboard.Options()
         web.port = 0
         let dashboard = try WebDashboard(web, thresholds: c.thresholds, model: c.controlModel, controls: c.controls)
         dashboard.start()
+        return dashboard
+    }
+
+    func testTheDashboardShowsTheAgentsAndItsUserChangeReachesEverySegment() throws {
+        let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 5 }
+        let dashboard = try dashboard(c)
         defer { dashboard.stop() }
         let port = dashboard.server.port
-        let procs = try targets.enumerated().map { k, t in
-            try AgentProcess(port: c.port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"])
-        }
+        let procs = try agents(c, targets)
         var early: [String: Any] = [:], late: [String: Any] = [:], swarm = "", usersAfter: [Int] = []
         let result = try c.run(log: { _ in }, observer: { e in
             dashboard.observe(e)
@@ -63,6 +59,68 @@ final class DistributedWebTests: XCTestCase {
         XCTAssertEqual(aggregated["num_requests"] as? Int, result.total.total.requests)
         XCTAssertGreaterThan(result.total.total.requests, 0)
         XCTAssertEqual(final["state"] as? String, "stopped")
+    }
+
+    /// Four regions against targets with 5/20/40/80 ms added: the page's snapshot and Locust's /stats/requests carry
+    /// the breakdown by region while the run goes on (each region's agents' histograms added), then the final merge's.
+    func testTheDashboardBreaksTheTestDownByRegionLive() throws {
+        let delays = [5, 20, 40, 80]
+        let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
+        let dashboard = try dashboard(c)
+        defer { dashboard.stop() }
+        let port = dashboard.server.port
+        let procs = try agents(c, targets)
+        var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = []
+        let result = try c.run(log: { _ in }, observer: { e in
+            dashboard.observe(e)
+            guard case .tick(let p) = e, p.tick == 3 else { return }
+            api = Self.json(Self.http(port, "GET /stats/requests"))
+            snapshot = Self.json(Self.http(port, "GET /api/snapshot"))
+            lines = p.groups?.lines() ?? []
+        })
+        dashboard.finish(result.total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+
+        for doc in [api, snapshot] {
+            let groups = try XCTUnwrap(doc["groups"] as? [String: Any], "\(doc.keys)")
+            XCTAssertEqual(groups["by"] as? String, "region")
+            let rows = try XCTUnwrap(groups["groups"] as? [[String: Any]])
+            XCTAssertEqual(Set(rows.compactMap { $0["value"] as? String }), ["r0", "r1", "r2", "r3"])
+            for row in rows {
+                let k = Int((row["value"] as! String).dropFirst())!
+                let p50 = row["p50_ms"] as? Double ?? -1, p99 = row["p99_ms"] as? Double ?? -1
+                XCTAssertTrue(p50 >= Double(delays[k]) && p50 < Double(delays[k]) + 15, "live p50 of r\(k): \(p50) ms for \(delays[k]) ms added")
+                XCTAssertGreaterThanOrEqual(p99, p50)
+                XCTAssertEqual(row["users"] as? Int, 2, "\(row)")
+                XCTAssertEqual(row["agents"] as? Int, 1)
+                XCTAssertGreaterThan(row["requests"] as? Int ?? 0, 0)
+                XCTAssertGreaterThan(row["rps"] as? Double ?? 0, 0)
+                XCTAssertEqual(row["failures"] as? Int, 0)
+            }
+            // The faster region did more requests: its rows are its own, not an average.
+            let requests = rows.sorted { ($0["value"] as! String) < ($1["value"] as! String) }.map { $0["requests"] as? Int ?? 0 }
+            XCTAssertGreaterThan(requests[0], requests[3] * 4, "\(requests)")
+        }
+        XCTAssertEqual(lines.count, 4)
+        XCTAssertTrue(lines[0].hasPrefix("r") && lines[0].contains("req/s") && lines[0].contains("p99"), "\(lines)")
+
+        // At the end: the final merge's breakdown, each region's requests exactly its agent's report.
+        let final = Self.json(Self.http(port, "GET /stats/requests"))
+        let rows = try XCTUnwrap((final["groups"] as? [String: Any])?["groups"] as? [[String: Any]])
+        let mergeGroups = try XCTUnwrap(result.groups)
+        for g in mergeGroups.groups {
+            XCTAssertEqual(rows.first { $0["value"] as? String == g.value }?["requests"] as? Int, g.summary.total.requests)
+        }
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, result.total.total.requests)
+    }
+
+    /// The page in a real browser (Tests/helpers/controller_page_test.py): the "By region" table live, each region's
+    /// p50 its own target's delay, then the final merge's. Screenshots in .build/test-output/controller/.
+    func testTheRegionTableInABrowser() throws {
+        let out = PythonHelper.root.appendingPathComponent(".build/test-output/controller").path
+        try PythonHelper.run("controller_page_test.py", [Luaload.binary, out], marker: "controller")
     }
 
     static func json(_ response: String) -> [String: Any] {

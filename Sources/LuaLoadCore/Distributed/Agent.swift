@@ -14,6 +14,8 @@ public struct AgentOptions {
     public var connectTimeout: Double = 60
     /// TLS on the link (--cacert: the CA that signed the controller's --link-cert); plain TCP when nil.
     public var tls: LinkTLS?
+    /// --script-sha256: run only the script with this SHA-256 (hex); the controller refuses the agent otherwise.
+    public var scriptSHA256: String?
 
     public init(address: LinkAddress, token: String, tags: [(key: String, value: String)], threads: Int) {
         self.address = address
@@ -51,12 +53,17 @@ public final class Agent {
             w.key("version"); w.string(lualoadVersion)
             w.key("token"); w.string(options.token)
             w.key("tags"); w.object { for t in options.tags { w.key(t.key); w.string(t.value) } }
+            if let pin = options.scriptSHA256 { w.key("script_sha256"); w.string(pin.lowercased()) }
         })
         let welcome = try expect(connection, "welcome", timeout: 30)
         let rtt = monotonicMicros() - sentAt
         guard let segment = welcome["segment"]?.string.flatMap(Segment.init) else { throw LinkError("the controller sent no segment") }
         log("agent \(welcome["id"]?.int ?? 0): segment \(segment) of the test at \(options.address)")
         let package = try RunPackage.read(try expect(connection, "run", timeout: 60))
+        if let pin = options.scriptSHA256?.lowercased(), let script = package.files.first, ScriptDigest.sha256(script.bytes) != pin {
+            try? connection.send(LinkMessage.encode("failed") { w in w.key("message"); w.string("not the script this agent was pinned to (--script-sha256)") })
+            throw UsageError("the controller sent a script of sha256 \(ScriptDigest.sha256(script.bytes)), not \(pin) (--script-sha256)")
+        }
         let folder = try Agent.makeFolder()
         defer { Agent.remove(package, from: folder) }
         let control = RunControls(abortsLocally: false)

@@ -71,6 +71,8 @@ extension Controller {
         for a in agents where a.report.state == .lost {
             total.notes.append("\(a.name) was lost at \(Format.fixed(a.report.lostAt ?? 0, 1)) s (\(a.report.lostReason ?? "?")): its data up to its last second is kept")
         }
+        // The controller watches checks and custom metrics every second (the agents' seconds carry them).
+        total.notes.removeAll { $0.hasPrefix("abort_on_fail on \"") && $0.hasSuffix("decided at the end of the run, not while it runs") }
         if let by = live.abortedBy { total.notes.append("threshold \(by) crossed on the whole test: every agent was stopped (abort_on_fail)") }
         return ControllerResult(total: total, groups: groups, agents: agents.map(\.report), documents: agents.map(\.document))
     }

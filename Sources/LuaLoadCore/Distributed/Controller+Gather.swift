@@ -76,12 +76,16 @@ extension Controller {
         newcomers = waiting
     }
 
-    /// Why this hello is refused, if it is: a wrong token, another version, a run already full or started.
+    /// Why this hello is refused, if it is: a wrong token, another version, another script than the agent
+    /// pinned, a run already full or started.
     private func refusal(_ hello: (type: String, body: JSONTree), open: Bool) -> String? {
         guard hello.type == "hello" else { return "expected a hello, got \(hello.type)" }
         guard Controller.sameToken(hello.body["token"]?.string ?? "", options.token) else { return "wrong token" }
         let version = hello.body["version"]?.string ?? "?"
         guard version == lualoadVersion else { return "agent version \(version), controller version \(lualoadVersion): run the same luaload on both" }
+        if let pinned = hello.body["script_sha256"]?.string, pinned.lowercased() != scriptSHA256 {
+            return "the agent runs only the script of sha256 \(pinned) (--script-sha256); the controller's \(package.scriptName) has sha256 \(scriptSHA256)"
+        }
         guard open else { return "the test has started: a late agent cannot join it" }
         guard agents.count < options.agents else { return "the test has its \(options.agents) agents already" }
         return nil

@@ -16,6 +16,8 @@ struct LiveMerge {
     /// The open model's global schedule once a rate change was sent (what every agent follows).
     var schedule: ArrivalSchedule?
     var interrupts = 0
+    /// The breakdown by `options.by` (region), added from the agents' seconds.
+    var groups = GroupLedger()
 }
 
 extension Controller {
@@ -31,7 +33,7 @@ extension Controller {
             for agent in agents where agent.isActive { read(agent, log: log) }
             let now = monotonicMicros()
             for agent in agents where agent.isActive {
-                if now - agent.lastHeard > UInt64(options.silenceTimeout * 1e6) { lose(agent, "silent for \(Int(options.silenceTimeout)) s", log: log) }
+                if now - agent.lastHeard > UInt64(options.silenceTimeout * 1e6) { lose(agent, "silent for \(Format.fixed(options.silenceTimeout, 1)) s (--agent-silence)", log: log) }
                 if now > hangAt { lose(agent, "still running 60 s after the end of the test", log: log) }
             }
             if signals?.pending() == true {
@@ -97,7 +99,11 @@ extension Controller {
                     if case .fixed(let why) = controlModel { log("users \(n) ignored: \(why)") }
                     continue
                 }
-                let users = min(max(n, 0), most)
+                guard n <= most else {
+                    log("users \(n) refused: above the pool of \(most) VUs (raise --max-vus)")
+                    continue
+                }
+                let users = max(n, 0)
                 for a in agents where a.isActive {
                     _ = a.send(LinkMessage.encode("users") { w in
                         w.key("users"); w.int(users)
@@ -147,6 +153,7 @@ extension Controller {
         var second = IntervalSnapshot()
         for a in agents {
             second.add(a.ledger.pending)
+            live.groups.add(a.ledger.pending, value: GroupLedger.value(of: a, tag: options.by))
             a.ledger.pending.resetCounts()
         }
         live.tick += 1
@@ -167,8 +174,10 @@ extension Controller {
                             recentLatencies: live.history.recent, statsNow: summary)
         var arrivals = ArrivalCounts()
         for agent in agents { if let c = agent.ledger.stats.arrivals { arrivals.add(c) } }
+        p.point = live.history.points.last   // the page's chart and header read this second's percentiles here
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
+        p.groups = live.groups.snapshot(tag: options.by, agents: agents, tick: live.tick)
         observer(.tick(p))
     }
 

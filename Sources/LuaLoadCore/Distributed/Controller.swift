@@ -54,6 +54,8 @@ public final class Controller {
     public let thresholds: [Threshold]
     /// The port the link listens on (the one asked for, or the free one found for port 0).
     public let port: UInt16
+    /// The script's SHA-256 (hex): agents started with --script-sha256 must name it.
+    public let scriptSHA256: String
     /// Controls for every agent (`.setUsers`, `.stop`, `.stopFor`) from any thread; taken by the controller's
     /// loop within 200 ms (it polls, so nothing needs waking).
     public let controls = RunControls()
@@ -84,6 +86,7 @@ public final class Controller {
         thresholds = runner.thresholds
         profile = runner.profile
         package = try RunPackage.collect(run)
+        scriptSHA256 = ScriptDigest.sha256(package.files[0].bytes)
         (listener, port) = try Link.listen(options.address)
     }
 
@@ -108,6 +111,9 @@ public final class Controller {
         if case .fixed = profile, run.iterations == nil { return .users(max: run.maxVUs ?? max(run.users, 1000)) }
         return Runner.uncontrolledModel(profile, run)
     }
+
+    /// What the controller could not check about the files it sends (a computed name, an absolute one): to say once.
+    public var packageNotes: [String] { package.notes }
 
     /// The agents as they are now (for a live view).
     public var agentReports: [AgentReport] { agents.map(\.report) }

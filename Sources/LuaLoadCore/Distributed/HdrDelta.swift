@@ -10,10 +10,17 @@ enum HdrDelta {
     static let template = makeLatencyHistogram()
     static let length = HdrCodec.Layout(lowest: template.lowestDiscernibleValue, highest: template.highestTrackableValue,
                                         digits: Int(template.numberOfSignificantValueDigits.rawValue)).countsLength
+    /// A trend's histograms (custom metrics: values × 1000 up to 10^12).
+    static let trendTemplate = makeTrendHistogram()
+    static let trendLength = HdrCodec.Layout(lowest: trendTemplate.lowestDiscernibleValue, highest: trendTemplate.highestTrackableValue,
+                                             digits: Int(trendTemplate.numberOfSignificantValueDigits.rawValue)).countsLength
 
     /// A latency histogram's bucket counts, in HdrHistogram's index order. The library keeps the array
     /// internal: it is read by reflection (no copy), once a second; should its layout change, by a walk.
-    static func counts(_ h: LatencyHistogram) -> [UInt64] {
+    static func counts(_ h: LatencyHistogram) -> [UInt64] { counts(h, length: length) }
+
+    /// The bucket counts of a histogram of another layout (a trend's: `trendLength`).
+    static func counts(_ h: LatencyHistogram, length: Int) -> [UInt64] {
         for child in Mirror(reflecting: h).children where child.label == "counts" {
             if let counts = child.value as? [UInt64], counts.count == length { return counts }
         }
@@ -24,6 +31,13 @@ enum HdrDelta {
         return counts
     }
 
+    /// Adds a delta sent by `encode` (its own layout, in its header) into `h`, bucket by bucket.
+    static func decode(_ text: String, into h: inout LatencyHistogram) throws {
+        let d = try HdrCodec.decodeBase64(text)
+        let layout = HdrCodec.Layout(lowest: d.lowest, highest: d.highest, digits: d.significantDigits)
+        for (i, c) in d.counts.enumerated() where c > 0 { _ = h.record(layout.valueFromIndex(i), count: c) }
+    }
+
     /// `into` += `other`, bucket by bucket (the threads' rows of one name).
     static func add(_ other: [UInt64], into sum: inout [UInt64]) {
         guard other.count == sum.count else { return }
@@ -32,7 +46,7 @@ enum HdrDelta {
 
     /// Base64 of the V2 encoding (zlib-compressed when `compressed`) of the latency histogram with bucket
     /// counts `now` minus `before` (nil: nothing before).
-    static func encode(_ now: [UInt64], minus before: [UInt64]?, compressed: Bool = false) -> String {
+    static func encode(_ now: [UInt64], minus before: [UInt64]?, compressed: Bool = false, like h: LatencyHistogram = template) -> String {
         var payload: [UInt8] = []
         payload.reserveCapacity(256)
         var zeros = 0
@@ -65,7 +79,6 @@ enum HdrDelta {
             if let before, before.count == n { before.withUnsafeBufferPointer { scan($0) } } else { scan(nil) }
         }
         if !wrote { HdrCodec.putZigZag(&payload, 0) }   // empty: index 0's zero count, as Java writes it
-        let h = template
         var raw: [UInt8] = []
         raw.reserveCapacity(40 + payload.count)
         HdrCodec.put32(&raw, HdrCodec.encodingCookie)

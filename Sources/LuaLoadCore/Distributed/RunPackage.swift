@@ -14,32 +14,33 @@ public struct RunPackage {
     public var files: [(path: String, bytes: [UInt8])]
     public var options: RunOptions
 
-    /// Controller: reads the script and what it opens when it loads. A file outside the script's folder
-    /// cannot be placed on an agent the same way: the run is refused before any agent starts.
+    /// What the controller should say about the files (names it cannot check; said once, before the start).
+    public var notes: [String] = []
+
+    /// Controller: reads the script, what it opens when it loads, and the files its source names in quotes
+    /// for opening while it runs (RunPackage+Scan). A file outside the script's folder, or one named for the
+    /// run that is not here, cannot be placed on an agent the same way: the run is refused before any agent starts.
     public static func collect(_ options: RunOptions) throws -> RunPackage {
         let path = options.scriptPath
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard let folderReal = realPath(folder.isEmpty ? "/" : folder) else { throw UsageError("cannot read the folder of \(path)") }
-        var files: [(String, [UInt8])] = [(name, try read(path))]
-        var seen: Set<String> = [name]
-        for opened in try openedFiles(path, folder: folder) {
-            guard let real = realPath(opened) else { continue }
-            guard real.hasPrefix(folderReal == "/" ? "/" : folderReal + "/") else {
-                throw UsageError("\(path) opens \(opened), outside its folder \(folder): the controller sends agents the script's folder only (move the file next to the script)")
-            }
-            let relative = String(real.dropFirst(folderReal == "/" ? 1 : folderReal.count + 1))
-            if seen.insert(relative).inserted { files.append((relative, try read(opened))) }
-        }
+        var package = RunPackage(scriptName: name, files: [(name, try read(path))], options: options)
+        var placer = FilePlacer(folder: folder, folderReal: folderReal, script: path)
+        placer.seen.insert(name)
+        let opened = try openedFiles(path, folder: folder)
+        for o in opened { try placer.add(o.name, viaData: o.viaData, where: nil, into: &package) }
+        try placer.scanRunTime(opened: Set(opened.map(\.name)), into: &package)
         var shipped = options
-        shipped.tls.caFile = try options.tls.caFile.map { try ship($0, as: "_tls/ca.pem", &files) }
-        shipped.tls.certFile = try options.tls.certFile.map { try ship($0, as: "_tls/cert.pem", &files) }
-        shipped.tls.keyFile = try options.tls.keyFile.map { try ship($0, as: "_tls/key.pem", &files) }
-        return RunPackage(scriptName: name, files: files, options: shipped)
+        shipped.tls.caFile = try options.tls.caFile.map { try ship($0, as: "_tls/ca.pem", &package.files) }
+        shipped.tls.certFile = try options.tls.certFile.map { try ship($0, as: "_tls/cert.pem", &package.files) }
+        shipped.tls.keyFile = try options.tls.keyFile.map { try ship($0, as: "_tls/key.pem", &package.files) }
+        package.options = shipped
+        return package
     }
 
-    private static func ship(_ path: String, as name: String, _ files: inout [(String, [UInt8])]) throws -> String {
+    private static func ship(_ path: String, as name: String, _ files: inout [(path: String, bytes: [UInt8])]) throws -> String {
         files.append((name, try read(path)))
         return name
     }
@@ -47,7 +48,7 @@ public struct RunPackage {
     /// The files the script opens for reading while it loads, as it named them: its state runs a recorder
     /// around io.open, loadfile, dofile and require's file searcher, installed before the prelude takes
     /// its copy of io.open.
-    static func openedFiles(_ path: String, folder: String) throws -> [String] {
+    static func openedFiles(_ path: String, folder: String) throws -> [(name: String, viaData: Bool)] {
         guard let L = ll_newstate() else { throw UsageError("cannot create a Lua state") }
         defer { ll_close(L) }
         func check(_ rc: Int32) throws {
@@ -58,15 +59,19 @@ public struct RunPackage {
         }
         try check(recorder.withCString { ll_dostring(L, $0, strlen($0), "=luaload/recorder") })
         if let message = Prelude.load(into: L) { throw UsageError(message) }
+        try check(dataMarker.withCString { ll_dostring(L, $0, strlen($0), "=luaload/recorder") })
         try check(ll_prepend_path(L, folder))
         try check(ll_dofile(L, path))
         lua_getglobal(L, "__luaload_opened")
         defer { ll_pop(L, 1) }
-        var out: [String] = []
+        var out: [(String, Bool)] = []
         for i in 0..<Int(lua_rawlen(L, -1)) {
             lua_rawgeti(L, -1, lua_Integer(i + 1))
             var len = 0
-            if let p = ll_tostring(L, -1, &len) { out.append(String(cString: p)) }
+            if let p = ll_tostring(L, -1, &len) {
+                let s = String(cString: p)   // "data:PATH" (through data.csv/lines) or "open:PATH"
+                out.append((String(s.dropFirst(5)), s.hasPrefix("data:")))
+            }
             ll_pop(L, 1)
         }
         return out
@@ -75,7 +80,8 @@ public struct RunPackage {
     private static let recorder = """
         local opened, open, loadfile_, dofile_ = {}, io.open, loadfile, dofile
         __luaload_opened = opened
-        local function note(path) if type(path) == "string" then opened[#opened + 1] = path end end
+        __luaload_via_data = false
+        local function note(path) if type(path) == "string" then opened[#opened + 1] = (__luaload_via_data and "data:" or "open:") .. path end end
         io.open = function(path, mode, ...)
           local f, e, c = open(path, mode, ...)
           if f and (mode == nil or not tostring(mode):find("[wa+]")) then note(path) end
@@ -88,6 +94,20 @@ public struct RunPackage {
           local loader, where = lua_searcher(name)
           if type(loader) == "function" then note(where) end
           return loader, where
+        end
+        """
+
+    /// data.csv and data.lines find files through the script's folder: their opens are marked as such.
+    private static let dataMarker = """
+        for _, f in ipairs({ "csv", "lines" }) do
+          local original = data[f]
+          data[f] = function(...)
+            __luaload_via_data = true
+            local r = table.pack(pcall(original, ...))
+            __luaload_via_data = false
+            if not r[1] then error(r[2], 0) end
+            return table.unpack(r, 2, r.n)
+          end
         end
         """
 

@@ -11,10 +11,16 @@ final class SecondDeltaBuilder {
         var requests = 0, failures = 0, redirects = 0
         var sumMicros: UInt64 = 0, bytes: UInt64 = 0
         var counts: [UInt64] = []
+        /// Each thread's phases (for this second only: never kept past it, so no worker's histogram is held),
+        /// their counts so far per phase, and the bucket counts last sent (SecondDelta+Phases).
+        var phaseSources: [PhaseStats] = []
+        var phaseTotals: [UInt64] = [0, 0, 0, 0]
+        var phaseCounts: [[UInt64]?] = [nil, nil, nil, nil]
     }
     private var rows: [String: Row] = [:]
     private var failures: [FailureKey: Int] = [:]
     private var errors: [String: Int] = [:]
+    private let script = ScriptDeltaBuilder()
 
     func message(_ p: RunProgress) -> [UInt8] {
         let workers = p.currentWorkerStats()
@@ -40,6 +46,7 @@ final class SecondDeltaBuilder {
                 w.key("arrivals"); w.array { [a.scheduled, a.started, a.droppedNoVU, a.unstartedAtStop, a.late].forEach(w.int) }
             }
             w.key("rows"); w.array { for r in now { row(w, r) } }
+            script.write(w, workers)
             w.key("fails"); w.array {
                 for (key, total) in fails {
                     let delta = total - failures[key, default: 0]
@@ -76,6 +83,7 @@ final class SecondDeltaBuilder {
                 out[k].redirects += r.redirects
                 out[k].sumMicros += r.sumMicros
                 out[k].bytes += r.bytes
+                out[k].addPhases(r.phases)
                 let counts = HdrDelta.counts(r.histogram)
                 if out[k].counts.isEmpty { out[k].counts = counts } else { HdrDelta.add(counts, into: &out[k].counts) }
             }
@@ -84,11 +92,11 @@ final class SecondDeltaBuilder {
     }
 
     /// One row's change since the last second, when it has any.
-    private func row(_ w: JSONWriter, _ r: Row) {
-        let key = r.method + " " + r.name
+    private func row(_ w: JSONWriter, _ now: Row) {
+        let key = now.method + " " + now.name
         let before = rows[key]
-        guard r.requests != before?.requests ?? 0 || r.redirects != before?.redirects ?? 0 else { return }
-        rows[key] = r
+        guard now.requests != before?.requests ?? 0 || now.redirects != before?.redirects ?? 0 else { return }
+        var r = now
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)
@@ -98,7 +106,10 @@ final class SecondDeltaBuilder {
             w.key("bytes"); w.int(Int(r.bytes - (before?.bytes ?? 0)))
             w.key("redirects"); w.int(r.redirects - (before?.redirects ?? 0))
             w.key("hdr"); w.string(HdrDelta.encode(r.counts, minus: before?.counts))
+            r.writePhases(w, before: before)
         }
+        r.phaseSources = []
+        rows[key] = r
     }
 }
 
@@ -146,6 +157,7 @@ struct AgentLedger {
             stats.arrivals = now
         }
         for r in m["rows"]?.array ?? [] { try addRow(r) }
+        if let s = m["script"] { try applyScript(s) }
         for f in m["fails"]?.array ?? [] {
             let key = FailureKey(method: f["method"]?.string ?? "", name: f["name"]?.string ?? "", error: f["error"]?.string ?? "")
             stats.custom[key, default: 0] += f["n"]?.int ?? 0
@@ -170,6 +182,7 @@ struct AgentLedger {
         stats.rows[k].sumMicros += UInt64(max(0, r["sum_us"]?.int ?? 0))
         stats.rows[k].bytes += UInt64(max(0, r["bytes"]?.int ?? 0))
         stats.rows[k].redirects += r["redirects"]?.int ?? 0
+        if let p = r["phases"] { try Self.addPhases(p, into: &stats.rows[k].phases) }
         let h = try Self.histogram(r["hdr"])
         if h.totalCount > 0 { stats.rows[k].histogram.add(h) }
     }

@@ -44,6 +44,8 @@ public struct RunProgress {
     public var point: HistoryPoint? = nil
     /// A controller's tick: its agents as they are now (Locust's master fields `workers`, `worker_count`).
     public var agents: [AgentReport]? = nil
+    /// A controller's tick: the breakdown by its `--by` tag (region), each value's agents' seconds added.
+    public var groups: LiveGroups? = nil
     /// The last 10 seconds' latencies, one histogram a second; merged only when asked for.
     var recentLatencies: [LatencyHistogram]
     /// Builds the per-row table from the workers' latest posts.

@@ -47,7 +47,15 @@ extension Threshold {
 
     /// Whether abort_on_fail may judge it now: its row (of its tag's runs) has been seen.
     func watchable(_ s: Summary, part: TagPart) -> Bool {
-        guard let (base, tag) = try? Self.splitTag(name), s.script.metrics[name] == nil else { return s.row(named: name) != nil }
+        // A controller's live Summary carries its agents' checks and custom metrics (SecondDelta+Script).
+        if s.script.metrics[name] != nil { return true }
+        if name == "checks" { return !s.script.checks.isEmpty }
+        if name.hasPrefix("checks{") && name.hasSuffix("}") {   // one check: once it ran (others may have run before it)
+            var inner = Substring(name.dropFirst(7).dropLast())
+            if inner.hasPrefix("check:") { inner = inner.dropFirst(6) }
+            return s.script.checks[String(inner)] != nil
+        }
+        guard let (base, tag) = try? Self.splitTag(name) else { return s.row(named: name) != nil }
         return part(tag)?.row(named: base) != nil
     }
 }
