@@ -97,6 +97,10 @@ pre { margin:4px 0 0; white-space:pre-wrap; font-size:12px; color:var(--muted); 
     <th data-k="max_ms" class="hide-narrow">Max (ms)</th><th data-k="avg_content_size" class="hide-narrow">Average size (bytes)</th>
     <th data-k="rps" id="rps-head">Current RPS</th><th data-k="fps" id="fps-head">Current Failures/s</th>
   </tr></thead><tbody></tbody><tfoot></tfoot></table></div></section>
+  <section class="card hidden" id="checks-card"><h2>Checks <span id="checks-total"></span></h2><div class="table-wrap"><table id="checks-table"><thead><tr>
+    <th class="l">Check</th><th>Passes</th><th>Fails</th><th>Pass rate</th><th class="l">First error</th></tr></thead><tbody></tbody></table></div></section>
+  <section class="card hidden" id="metrics-card"><h2>Custom metrics</h2><div class="table-wrap"><table id="metrics-table"><thead><tr>
+    <th class="l">Metric</th><th class="l">Type</th><th class="l">Figures</th></tr></thead><tbody></tbody></table></div></section>
   <section class="card" id="thresholds-card"><h2>Thresholds</h2><table id="thresholds-table"><thead><tr>
     <th class="l">Name</th><th class="l">Expression</th><th>Value</th><th>Pass</th></tr></thead><tbody></tbody></table></section>
   <section class="card"><h2>Failures</h2><div class="table-wrap"><table id="failures-table"><thead><tr>

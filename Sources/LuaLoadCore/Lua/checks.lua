@@ -54,12 +54,13 @@ function check(value, checks, tags)
   return all
 end
 
--- group(name, fn, ...) runs fn(...) with `name` added to the VU's group path (check names inside it are
--- prefixed "name::") and records its duration (ms) in the trend group_duration{group:path}.
+-- group(name, fn, ...) runs fn(...) with `name` added to the VU's group path (check names and request names
+-- inside it are prefixed "name::", http.lua's group_name) and records its duration (ms) in the trend
+-- group_duration{group:path}.
 function group(name, fn, ...)
   if type(name) ~= "string" or name == "" then error("group(name, fn): name must be a non-empty string", 2) end
   if type(fn) ~= "function" then error("group(name, fn): fn must be a function, got " .. type(fn), 2) end
-  grouped = true
+  if not grouped then grouped = true; E.use_groups(group_paths) end   -- http.lua names requests by group from now on
   local co = running()
   local outer = group_paths[co]
   local path = outer and (outer .. "::" .. name) or name

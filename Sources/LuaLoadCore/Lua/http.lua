@@ -187,6 +187,32 @@ end
 ---------------------------------------------------------------- stats rows
 -- Stats rows are numbered per Lua state; the engine learns a row's method and name with its first request.
 local stat_ids, stat_count = {}, 0
+
+-- Groups name requests (k6's `::` nesting): inside group("login", fn) a request's row is "login::/token".
+-- Off until the first group() (checks.lua calls E.use_groups), and then tested only where `extras` or opts
+-- already take a request off the plain path: a script without groups pays nothing. Prefixed names are
+-- kept per path (bounded, as url_names), so a grouped request builds no string after its first.
+local grouped, group_paths, group_names, group_count = false, nil, {}, 0
+local running = coroutine.running
+function E.use_groups(paths) group_paths, grouped, extras = paths, true, true end
+local function group_name(name)
+  local path = group_paths[running()]
+  if not path then return name end
+  local names = group_names[path]
+  if names == nil then
+    if group_count >= 10000 then group_names, group_count = {}, 0 end
+    names = {}
+    group_names[path] = names
+  end
+  local full = names[name]
+  if full == nil then
+    full = path .. "::" .. name
+    names[name] = full
+    group_count = group_count + 1
+  end
+  return full
+end
+
 local function new_stat(byname, name)
   local id = stat_count
   stat_count = id + 1
@@ -329,9 +355,11 @@ local function requester(method)
     if opts then
       if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+      if grouped then name = group_name(name) end
     elseif extras then
       if prefixed then url = with_prefix(ctx, url) end
       if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
+      if grouped then name = group_name(name) end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)

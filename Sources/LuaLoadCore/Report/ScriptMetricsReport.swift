@@ -51,7 +51,7 @@ public enum ScriptMetricsReport {
     }
 
     /// A trend's figures in its unit; min and max exact (as recorded, three decimals).
-    static func trendFigures(_ m: CustomMetric) -> (min: Double, med: Double, max: Double, p90: Double, p95: Double, p99: Double) {
+    public static func trendFigures(_ m: CustomMetric) -> (min: Double, med: Double, max: Double, p90: Double, p95: Double, p99: Double) {
         guard let h = m.histogram, h.totalCount > 0 else { return (0, 0, 0, 0, 0, 0) }
         let ps = h.percentilesMs([50, 90, 95, 99])   // the histogram holds values × 1000, as µs hold ms
         return (Double(h.min) / trendScale, ps[0], Double(h.maxRecorded) / trendScale, ps[1], ps[2], ps[3])

@@ -51,7 +51,6 @@ extension Summary {
     public mutating func evaluate(_ thresholds: [Threshold], part: TagPart? = nil) {
         let part = part ?? ownPart()
         thresholdResults = thresholds.map { $0.evaluateTagged(self, part: part) ?? $0.evaluate(self) }
-        for note in Threshold.abortNotes(thresholds, self) where !notes.contains(note) { notes.append(note) }
     }
 
     /// Whether thresholds were given and any is crossed.
