@@ -245,3 +245,38 @@ final class K6LiveTests: XCTestCase {
         XCTAssertTrue(metrics.isSuperset(of: ["group_duration{group:outer}", "group_duration{group:outer::inner}"]), "\(metrics)")
     }
 }
+
+/// -e and --secret reach every agent: the script's env is the controller's, and the agent masks the secret in
+/// its own logs and report (a script error quoting it, a request name holding it).
+final class K6AgentSecretTests: DistributedTestCase {
+    func testAgentsGetTheEnvAndMaskTheSecret() throws {
+        let server = try TestHTTPServer()
+        defer { server.stop() }
+        let secret = "agent-s3cr3t-42"
+        let script = Luaload.script(#"""
+        host = os.getenv("TARGET")
+        wait = constant(0)
+        local raised = false
+        task(function()
+          if not raised then raised = true; print("token " .. env.TOKEN); error("bad token " .. env.TOKEN) end
+          http.get("/ok", { headers = { Authorization = "Bearer " .. env.TOKEN } })
+          http.get("/item/" .. env.TOKEN)
+        end)
+        """#)
+        let c = try makeController(agents: 1, script: script) {
+            $0.users = 2; $0.usersGiven = true; $0.iterations = 10
+            $0.env = [("TOKEN", secret)]
+            $0.secrets = [secret]
+        }
+        let agent = try AgentProcess(port: c.port, token: token, tags: ["region=ams"], env: ["TARGET": server.url])
+        _ = try c.run(log: { _ in }, observer: { _ in })
+        agent.wait()
+        XCTAssertEqual(server.count("/ok"), 9)   // 10 task runs, the first raised
+        XCTAssertTrue(server.received().filter { $0.path == "/ok" }.allSatisfy { $0.headers["authorization"] == "Bearer " + secret })
+        let report = try String(contentsOfFile: agent.json, encoding: .utf8)
+        XCTAssertTrue(report.contains("bad token ***"), report)
+        XCTAssertTrue(report.contains("/item/***"), report)
+        for text in [report, agent.stderr, agent.stdout] { XCTAssertFalse(text.contains(secret), text) }
+        XCTAssertTrue(agent.stdout.contains("token ***"), agent.stdout)
+    }
+}

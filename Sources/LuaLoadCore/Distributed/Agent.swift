@@ -57,6 +57,7 @@ public final class Agent {
         guard let segment = welcome["segment"]?.string.flatMap(Segment.init) else { throw LinkError("the controller sent no segment") }
         log("agent \(welcome["id"]?.int ?? 0): segment \(segment) of the test at \(options.address)")
         let package = try RunPackage.read(try expect(connection, "run", timeout: 60))
+        SecretMask.set(package.options.secrets)   // --secret on the controller: masked in this agent's logs and reports too
         let folder = try Agent.makeFolder()
         defer { Agent.remove(package, from: folder) }
         let control = RunControls(abortsLocally: false)
