@@ -145,6 +145,39 @@ final class K6LiveTests: XCTestCase {
         XCTAssertEqual(run.stop(), 1)   // the 500s and 404s are failed requests (Locust's rule), after Ctrl-C on the lingering page
     }
 
+    /// The final OTLP export carries the checks and custom metrics at the JSON's totals, decoded strictly by the
+    /// OpenTelemetry project's definitions, and the secret in no attribute.
+    func testOTLPCarriesChecksAndMetricsAtTheJSONsTotalsWithoutTheSecret() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".venv-test/bin/python").path
+        guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
+        let dir = Luaload.temporaryDirectory + "otlp-\(UUID().uuidString)-"
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: python)
+        receiver.arguments = [root.appendingPathComponent("Tests/helpers/otlp-receiver.py").path, dir + "port", dir + "out.json"]
+        try receiver.run()
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let port = try XCTUnwrap(poll(10) { Int((try? String(contentsOfFile: dir + "port", encoding: .utf8)) ?? "") })
+        let r = try Luaload.run(["-t", "2", "-u", "4", "-d", "3s", "-H", server.url, "-e", "TOKEN=" + Self.secret, "--secret", "TOKEN",
+                                 "--out", "otlp=http://127.0.0.1:\(port)/v1/metrics"], script: Luaload.script(Self.script))
+        XCTAssertEqual(r.exitCode, 1, r.stderr)   // the 500s and 404s
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "out.json"))) as? [String: Any])
+        XCTAssertEqual(out["problems"] as? [String], [])
+        let m = try XCTUnwrap(out["metrics"] as? [String: [String: Any]])
+        XCTAssertEqual(m["luaload_checks"]?["total"] as? Double, 400)
+        XCTAssertEqual(m["luaload_checks"]?["points"] as? Int, 2)   // pass and fail
+        let calls = (r.json["metrics"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "calls" }?["value"] as? Double
+        XCTAssertEqual(m["luaload_script_calls"]?["total"] as? Double, calls)
+        XCTAssertEqual(calls, 400)
+        XCTAssertEqual(m["luaload_script_calls_by_tag"]?["total"] as? Double, 400)
+        XCTAssertEqual(m["luaload_script_size"]?["kind"] as? String, "histogram")
+        XCTAssertEqual(m["luaload_script_size"]?["count"] as? Int, 400)
+        XCTAssertEqual(m["luaload_script_group_duration_seconds"]?["count"] as? Int, 400)
+        let values = m.values.flatMap { $0["values"] as? [String] ?? [] }
+        XCTAssertTrue(values.contains("login::/item/***"), "\(values)")
+        XCTAssertFalse(values.contains { $0.contains("s3cr3t") }, "\(values)")
+    }
+
     /// The secret, raw or escaped as JSON, HTML or a URL write it, is on no page, API answer, download or scrape.
     func assertNoSecret(webPort: Int, metricsPort: Int?, file: StaticString = #filePath, line: UInt = #line) {
         let forms = [Self.secret, "s3cr3t-Tok&amp;en", "s3cr3t-Tok%26en"]
@@ -237,8 +270,10 @@ final class K6LiveTests: XCTestCase {
           http.get("/ok")
         end)
         """#)
-        let r = try Luaload.run(["-t", "1", "-u", "2", "-H", server.url], script: script)
+        let r = try Luaload.run(["-t", "1", "-u", "2", "-H", server.url, "--threshold", "GET outer::inner::/ok: requests == 10",
+                                 "--threshold", "outer::inner::GET /ok: requests == 10", "--threshold", "outer::/ok: requests == 10"], script: script)
         XCTAssertEqual(r.exitCode, 0, r.stderr)
+        XCTAssertEqual((r.json["thresholds"] as? [[String: Any]] ?? []).map { $0["ok"] as? Bool }, [true, true, true])
         for name in ["outer::/ok", "outer::inner::/ok", "outer::inner::created", "/ok"] { XCTAssertEqual(r.requests(name), 10, name) }
         XCTAssertEqual(server.count("/ok"), 30)
         let metrics = Set((r.json["metrics"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
