@@ -3,14 +3,14 @@ import LuaLoadCore
 /// check() and metrics.* as series, from the same once-a-second input as the requests' (MetricInput):
 ///
 ///   luaload_checks_total{check, result="pass"|"fail"}          counter, per check
-///   luaload_script_NAME_total                                  a counter's total
-///   luaload_script_NAME                                        a gauge's last value
-///   luaload_script_NAME_total{result="true"|"false"}           a rate's values
-///   luaload_script_NAME_seconds_bucket{le}, _sum, _count       a trend in ms, s or us (the run's buckets);
-///   luaload_script_NAME_bucket{le}, _sum, _count               a trend in another unit (bounds × 1000 in it)
+///   luaload_custom_NAME_total                                  a counter's total
+///   luaload_custom_NAME                                        a gauge's last value
+///   luaload_custom_NAME_total{result="true"|"false"}           a rate's values
+///   luaload_custom_NAME_seconds_bucket{le}, _sum, _count       a trend in ms, s or us (the run's buckets);
+///   luaload_custom_NAME_bucket{le}, _sum, _count               a trend in another unit (bounds × 1000 in it)
 ///
 /// A series added with tags (`c:add(1, { region = "ams" })`, k6's sub-metric `NAME{region:ams}`) goes to the
-/// family `luaload_script_NAME_by_tag[_seconds]` with its tags as labels, so `sum(luaload_script_NAME_total)` stays the
+/// family `luaload_custom_NAME_by_tag[_seconds]` with its tags as labels, so `sum(luaload_custom_NAME_total)` stays the
 /// whole metric. Each counts against --metrics-max-series like a request row; once in, it stays in.
 extension MetricsBuilder {
     /// leftOut keys of checks and custom metrics start with this (request rows' are "METHOD name").
@@ -34,7 +34,7 @@ extension MetricsBuilder {
             let (name, tags) = Self.splitSeries(series)
             guard admit(Self.scriptKeyPrefix + "metric " + series, need: seriesNeeded(x), &count) else { continue }
             let trend = x.kind == .trend ? TrendScale(unit: x.unit) : nil
-            let family = "luaload_script_" + Self.sanitize(name) + (tags.isEmpty ? "" : "_by_tag") + (trend?.suffix ?? "")
+            let family = "luaload_custom_" + Self.sanitize(name) + (tags.isEmpty ? "" : "_by_tag") + (trend?.suffix ?? "")
             if families[family] == nil { families[family] = Self.family(family, name, x); order.append(family) }
             add(&families[family]!, x, trend, Self.tagLabels(tags, base) + base)
         }

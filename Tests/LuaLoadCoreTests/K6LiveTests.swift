@@ -1,4 +1,6 @@
 import Foundation
+import LuaLoadCore
+import LuaLoadMetrics
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -105,10 +107,10 @@ final class K6LiveTests: XCTestCase {
         let scrape = try httpGet(port: metricsPort, "/metrics").body
         XCTAssertEqual(sample(scrape, "luaload_checks_total", [#"check="login::status is 200""#, #"result="pass""#]), 300, scrape)
         XCTAssertEqual(sample(scrape, "luaload_checks_total", [#"check="login::status is 200""#, #"result="fail""#]), 100)
-        XCTAssertEqual(sample(scrape, "luaload_script_calls_total", []), 400)
-        XCTAssertEqual(sample(scrape, "luaload_script_calls_by_tag_total", [#"kind="api""#]), 400)
-        XCTAssertEqual(sample(scrape, "luaload_script_size_count", []), 400)
-        XCTAssertEqual(sample(scrape, "luaload_script_size_bucket", [#"le="+Inf""#]), 400)
+        XCTAssertEqual(sample(scrape, "luaload_custom_calls_total", []), 400)
+        XCTAssertEqual(sample(scrape, "luaload_custom_calls_by_tag_total", [#"kind="api""#]), 400)
+        XCTAssertEqual(sample(scrape, "luaload_custom_size_count", []), 400)
+        XCTAssertEqual(sample(scrape, "luaload_custom_size_bucket", [#"le="+Inf""#]), 400)
         // The page's snapshot carries the checks and the custom metrics (its tables come every 5 s).
         let snapshot = try XCTUnwrap(poll(10) { () -> [String: Any]? in
             let s = object((try? httpGet(port: webPort, "/api/snapshot").body) ?? "")
@@ -134,7 +136,7 @@ final class K6LiveTests: XCTestCase {
         XCTAssertEqual(jsonCheck["passes"] as? Int, 300)
         let jsonCalls = (j["metrics"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "calls" }?["value"] as? Double
         XCTAssertEqual(jsonCalls, 400)
-        XCTAssertEqual(sample(scrape, "luaload_script_calls_total", []), jsonCalls)   // the live value is the run's total
+        XCTAssertEqual(sample(scrape, "luaload_custom_calls_total", []), jsonCalls)   // the live value is the run's total
         // Groups name the rows (k6's `::`), in the JSON too; the server saw each request once.
         let names = Set((j["stats"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
         XCTAssertEqual(names, ["login::/every/4", "login::/item/***"])
@@ -167,15 +169,41 @@ final class K6LiveTests: XCTestCase {
         XCTAssertEqual(m["luaload_checks"]?["total"] as? Double, 400)
         XCTAssertEqual(m["luaload_checks"]?["points"] as? Int, 2)   // pass and fail
         let calls = (r.json["metrics"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "calls" }?["value"] as? Double
-        XCTAssertEqual(m["luaload_script_calls"]?["total"] as? Double, calls)
+        XCTAssertEqual(m["luaload_custom_calls"]?["total"] as? Double, calls)
         XCTAssertEqual(calls, 400)
-        XCTAssertEqual(m["luaload_script_calls_by_tag"]?["total"] as? Double, 400)
-        XCTAssertEqual(m["luaload_script_size"]?["kind"] as? String, "histogram")
-        XCTAssertEqual(m["luaload_script_size"]?["count"] as? Int, 400)
-        XCTAssertEqual(m["luaload_script_group_duration_seconds"]?["count"] as? Int, 400)
+        XCTAssertEqual(m["luaload_custom_calls_by_tag"]?["total"] as? Double, 400)
+        XCTAssertEqual(m["luaload_custom_size"]?["kind"] as? String, "histogram")
+        XCTAssertEqual(m["luaload_custom_size"]?["count"] as? Int, 400)
+        XCTAssertEqual(m["luaload_custom_group_duration_seconds"]?["count"] as? Int, 400)
         let values = m.values.flatMap { $0["values"] as? [String] ?? [] }
         XCTAssertTrue(values.contains("login::/item/***"), "\(values)")
         XCTAssertFalse(values.contains { $0.contains("s3cr3t") }, "\(values)")
+    }
+
+    /// Checks and custom metrics count against --metrics-max-series: past it they are left out (and said), once
+    /// in they stay in; a custom metric never takes a built-in family's name (a counter named "errors").
+    func testScriptSeriesStayUnderMaxSeries() {
+        var config = MetricsConfig()
+        config.maxSeries = 3 + 2 + 1   // users, script errors, abandoned; one check (2); one counter
+        let builder = MetricsBuilder(config: config)
+        var input = MetricInput(workers: [], buckets: config.buckets)
+        input.script.checks["a"] = CheckCounts(passes: 3, fails: 1)
+        var errors = CustomMetric(kind: .counter)
+        errors.count = 2
+        errors.sum = 2
+        input.script.metrics["errors"] = errors
+        input.script.metrics["late"] = errors
+        let set = builder.build(input, RunFacts(users: 0, arrivals: nil, thresholds: []), timestampMs: 1)
+        XCTAssertEqual(set.seriesCount, 6)
+        XCTAssertEqual(set.sum("luaload_checks_total", where: ["check": "a", "result": "pass"]), 3)
+        XCTAssertEqual(set.sum("luaload_custom_errors_total"), 2)
+        XCTAssertEqual(set.sum("luaload_script_errors_total"), 0)   // the built-in family, apart
+        XCTAssertEqual(builder.leftOut.count, 1)                    // "late": no room
+        input.script.checks["b"] = CheckCounts(passes: 1)
+        let again = builder.build(input, RunFacts(users: 0, arrivals: nil, thresholds: []), timestampMs: 2)
+        XCTAssertEqual(again.sum("luaload_checks_total", where: ["check": "a"]), 4)   // still in
+        XCTAssertEqual(again.sum("luaload_checks_total", where: ["check": "b"]), 0)   // left out
+        XCTAssertEqual(builder.leftOut.count, 2)
     }
 
     /// The secret, raw or escaped as JSON, HTML or a URL write it, is on no page, API answer, download or scrape.
