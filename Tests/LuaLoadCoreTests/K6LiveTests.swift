@@ -150,20 +150,13 @@ final class K6LiveTests: XCTestCase {
     /// The final OTLP export carries the checks and custom metrics at the JSON's totals, decoded strictly by the
     /// OpenTelemetry project's definitions, and the secret in no attribute.
     func testOTLPCarriesChecksAndMetricsAtTheJSONsTotalsWithoutTheSecret() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let python = root.appendingPathComponent(".venv-test/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
-        let dir = Luaload.temporaryDirectory + "otlp-\(UUID().uuidString)-"
-        let receiver = Process()
-        receiver.executableURL = URL(fileURLWithPath: python)
-        receiver.arguments = [root.appendingPathComponent("Tests/helpers/otlp-receiver.py").path, dir + "port", dir + "out.json"]
-        try receiver.run()
-        defer { receiver.terminate(); receiver.waitUntilExit() }
-        let port = try XCTUnwrap(poll(10) { Int((try? String(contentsOfFile: dir + "port", encoding: .utf8)) ?? "") })
+        let receiver = try OTLPReceiver()
+        defer { receiver.stop() }
+        XCTAssertGreaterThan(receiver.port, 0, "the receiver did not start")
         let r = try Luaload.run(["-t", "2", "-u", "4", "-d", "3s", "-H", server.url, "-e", "TOKEN=" + Self.secret, "--secret", "TOKEN",
-                                 "--out", "otlp=http://127.0.0.1:\(port)/v1/metrics"], script: Luaload.script(Self.script))
+                                 "--out", "otlp=" + receiver.url], script: Luaload.script(Self.script))
         XCTAssertEqual(r.exitCode, 1, r.stderr)   // the 500s and 404s
-        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "out.json"))) as? [String: Any])
+        let out = try receiver.result()
         XCTAssertEqual(out["problems"] as? [String], [])
         let m = try XCTUnwrap(out["metrics"] as? [String: [String: Any]])
         XCTAssertEqual(m["luaload_checks"]?["total"] as? Double, 400)
