@@ -189,29 +189,10 @@ end
 local stat_ids, stat_count = {}, 0
 
 -- Groups name requests (k6's `::` nesting): inside group("login", fn) a request's row is "login::/token".
--- Off until the first group() (checks.lua calls E.use_groups), and then tested only where `extras` or opts
--- already take a request off the plain path: a script without groups pays nothing. Prefixed names are
--- kept per path (bounded, as url_names), so a grouped request builds no string after its first.
-local grouped, group_paths, group_names, group_count = false, nil, {}, 0
-local running = coroutine.running
-function E.use_groups(paths) group_paths, grouped, extras = paths, true, true end
-local function group_name(name)
-  local path = group_paths[running()]
-  if not path then return name end
-  local names = group_names[path]
-  if names == nil then
-    if group_count >= 10000 then group_names, group_count = {}, 0 end
-    names = {}
-    group_names[path] = names
-  end
-  local full = names[name]
-  if full == nil then
-    full = path .. "::" .. name
-    names[name] = full
-    group_count = group_count + 1
-  end
-  return full
-end
+-- Off until the first group() hands its naming function over (checks.lua), and then tested only where
+-- `extras` or opts already take a request off the plain path: a script without groups pays nothing.
+local grouped, group_name = false, nil
+function E.use_groups(fn) group_name, grouped, extras = fn, true, true end
 
 local function new_stat(byname, name)
   local id = stat_count
