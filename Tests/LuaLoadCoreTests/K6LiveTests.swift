@@ -276,6 +276,18 @@ final class K6LiveTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(c.json["duration_s"] as? Double), 2.6)
     }
 
+    /// --print-stats off a terminal (Locust's headless table every 2 s) has the checks and custom metrics so far.
+    func testPrintStatsShowsChecksAndCustomMetrics() throws {
+        let r = try runProcess(Luaload.binary, ["-t", "1", "-u", "4", "-d", "3s", "-H", server.url, "--print-stats", "-e", "TOKEN=x",
+                                                Luaload.script(Self.script)])
+        XCTAssertEqual(r.code, 1, r.stderr)
+        let live = r.stderr   // the summary is on stdout; the live tables on stderr
+        XCTAssertTrue(live.contains("Checks: 300 of 400 passed (75.00 %)"), live)
+        XCTAssertTrue(live.contains("login::status is 200"), live)
+        XCTAssertTrue(live.contains("Custom metrics"), live)
+        XCTAssertTrue(live.contains("count=400"), live)
+    }
+
     /// Groups nest (`outer::inner::/ok`), opts.name is prefixed too, and a request outside any group keeps its
     /// name; the group's duration is still recorded.
     func testGroupsNameRequestsAndNest() throws {
