@@ -173,6 +173,24 @@ final class K6LiveTests: XCTestCase {
         XCTAssertFalse(values.contains { $0.contains("s3cr3t") }, "\(values)")
     }
 
+    /// Remote write to a real Prometheus: the checks and the counter at the JSON's totals, and the Grafana
+    /// dashboard's pass-rate query answers 0.75.
+    func testRemoteWriteToPrometheusCarriesChecksAndTheDashboardRate() throws {
+        let prom = try PrometheusServer()
+        defer { prom.stop() }
+        let r = try Luaload.run(["-t", "2", "-u", "4", "-d", "2.5s", "-H", server.url, "-e", "TOKEN=" + Self.secret, "--secret", "TOKEN",
+                                 "--tag", "testid=k6", "--out", "prometheus-rw=\(prom.writeURL)"], script: Luaload.script(Self.script))
+        XCTAssertEqual(r.exitCode, 1, r.stderr)
+        XCTAssertFalse(r.stderr.contains("not delivered"), r.stderr)
+        XCTAssertEqual(try prom.scalar(#"sum(luaload_checks_total{testid="k6",result="pass"})"#), 300)
+        XCTAssertEqual(try prom.scalar(#"sum(luaload_checks_total{testid="k6",result="fail"})"#), 100)
+        XCTAssertEqual(try prom.scalar(#"sum(luaload_custom_calls_total{testid="k6"})"#), 400)
+        XCTAssertEqual(try prom.scalar(#"sum(luaload_custom_size_count{testid="k6"})"#), 400)
+        let rate = try prom.scalar(#"sum by (check) (luaload_checks_total{testid=~"k6",region=~".*",result="pass"}) / sum by (check) (luaload_checks_total{testid=~"k6",region=~".*"})"#)
+        XCTAssertEqual(rate, 0.75)
+        XCTAssertEqual(try prom.query(#"count({testid="k6",name=~".*s3cr3t.*"})"#).count, 0)
+    }
+
     /// Checks and custom metrics count against --metrics-max-series: past it they are left out (and said), once
     /// in they stay in; a custom metric never takes a built-in family's name (a counter named "errors").
     func testScriptSeriesStayUnderMaxSeries() {
