@@ -49,6 +49,8 @@ public struct MetricInput: Sendable {
     public var statuses: [StatusKey: Int] = [:]
     public var scriptErrors = 0
     public var abandoned = 0
+    /// check() and metrics.* so far.
+    public var script = ScriptMetrics()
 
     public static func bounds(_ buckets: [Double]) -> [UInt64] { buckets.map { UInt64(($0 * 1e6).rounded()) } }
 
@@ -62,6 +64,7 @@ public struct MetricInput: Sendable {
         statuses = s.statuses
         scriptErrors = s.errors.reduce(0) { $0 + $1.count }
         abandoned = s.abandoned
+        script = s.script
     }
 
     public init(workers: [WorkerStats], buckets: [Double]) {
@@ -76,6 +79,7 @@ public struct MetricInput: Sendable {
             w.addStatusCounts(to: &statuses)
             scriptErrors += w.errors.values.reduce(0) { $0 + $1.count }
             abandoned += w.abandoned
+            if !w.script.isEmpty { script.add(w.script) }
         }
         statuses = statuses.filter { $0.value > 0 }
         rows.sort { ($0.name, $0.method) < ($1.name, $1.method) }

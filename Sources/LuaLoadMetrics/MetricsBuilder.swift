@@ -53,9 +53,9 @@ public struct RunFacts: Sendable {
 /// (`leftOut`), so the set never grows past its bound and a series never vanishes mid-run.
 public final class MetricsBuilder {
     public let config: MetricsConfig
-    private var admitted: Set<String> = []
-    /// Rows (method + name) left out for want of room; their requests are in no series.
-    public private(set) var leftOut: Set<String> = []
+    var admitted: Set<String> = []
+    /// Rows (method + name), checks and custom metric series left out for want of room; what they count is in no series.
+    public internal(set) var leftOut: Set<String> = []
 
     public init(config: MetricsConfig) { self.config = config }
 
@@ -95,6 +95,8 @@ public final class MetricsBuilder {
             addHistogram(&duration, row, labels)
         }
         fixed.insert(contentsOf: [requests, failures, redirects, duration], at: 0)
+        fixed += scriptFamilies(input.script, base, &count)   // check() and metrics.* (MetricsBuilder+Script)
+        if SecretMask.isActive { Self.mask(&fixed) }          // --secret: a name or a tag may quote one
         return MetricSet(timestampMs: timestampMs, families: fixed)
     }
 

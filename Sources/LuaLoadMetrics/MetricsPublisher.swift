@@ -93,7 +93,10 @@ public final class MetricsPublisher: @unchecked Sendable {
 
     private func leftOutNote() -> String? {
         guard !builder.leftOut.isEmpty else { return nil }
-        return "metrics: \(builder.leftOut.count) request names left out of the series: they would take them past --metrics-max-series \(builder.config.maxSeries) (raise it, or group URLs with name =)"
+        let requests = builder.leftOut.filter { !$0.hasPrefix(MetricsBuilder.scriptKeyPrefix) }.count
+        let script = builder.leftOut.count - requests
+        let what = [requests > 0 ? "\(requests) request names" : nil, script > 0 ? "\(script) checks or custom metric series" : nil].compactMap { $0 }.joined(separator: " and ")
+        return "metrics: \(what) left out of the series: they would take them past --metrics-max-series \(builder.config.maxSeries) (raise it, or group URLs with name =)"
     }
 
     /// luaload's wall clock (Unix ms), strictly increasing from one set to the next.

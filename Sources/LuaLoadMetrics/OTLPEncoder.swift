@@ -24,7 +24,8 @@ public enum OTLPEncoder {
                         + ",\"bucketCounts\":[" + p.counts.map { "\"\($0)\"" }.joined(separator: ",") + "],\"explicitBounds\":["
                         + p.bounds.map(number).joined(separator: ",") + "]}"
                 }
-                metrics.append(head + ",\"unit\":\"s\",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[" + points.joined(separator: ",") + "]}}")
+                let unit = f.name.hasSuffix("_seconds") ? ",\"unit\":\"s\"" : ""   // a script trend may count bytes
+                metrics.append(head + unit + ",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[" + points.joined(separator: ",") + "]}}")
             }
         }
         let resource = "{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"luaload\"}}]}"

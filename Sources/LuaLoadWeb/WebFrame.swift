@@ -31,6 +31,9 @@ struct WebFrame: @unchecked Sendable {
     var percentiles: [String: [Double]] = [:]
     /// A controller's breakdown by tag (region), this second's (WebDashboard+Groups).
     var groups: LiveGroups?
+    /// check() and metrics.* over the whole run so far (WebChecks), and the seconds they cover.
+    var script = ScriptMetrics()
+    var scriptElapsed = 0.0
 }
 
 /// The Runner-thread side: turns each tick into a frame. Every second: the chart point (from the history the
@@ -78,13 +81,15 @@ final class WebFrameBuilder {
         let span = Double(max(1, min(10, p.tick)))
         f.totalRPS = Double(p.recentRequests) / span
         f.totalFPS = Double(p.recentFailures) / span
+        f.script = p.currentScript()
+        f.scriptElapsed = p.elapsed
         let heavy = resetRequested || p.tick - tableTick >= WebFrameBuilder.tableEvery || (p.stopping && frame.state != "stopping")
         var named: [(String, [Double])] = []
         if heavy { named = table(&f, p, reset: resetRequested) }
-        let pointJSON = WebJSON.point(p, named: named)
+        let pointJSON = SecretMask.apply(WebJSON.point(p, named: named))   // --secret: names may hold one
         f.history.append(pointJSON)
-        f.tickJSON = heavy ? WebJSON.snapshot(f, progress: p, point: pointJSON, builder: self)
-                           : WebJSON.light(f, progress: p, point: pointJSON, builder: self)
+        f.tickJSON = SecretMask.apply(heavy ? WebJSON.snapshot(f, progress: p, point: pointJSON, builder: self)
+                                            : WebJSON.light(f, progress: p, point: pointJSON, builder: self))
         if heavy { f.fullJSON = f.tickJSON }
         frame = f
         return f
@@ -139,7 +144,9 @@ final class WebFrameBuilder {
         f.currentFPS = [:]
         f.totalRPS = 0
         f.totalFPS = 0
-        f.tickJSON = WebJSON.snapshot(f, progress: nil, point: nil, builder: self)
+        f.script = summary.script
+        f.scriptElapsed = summary.durationSeconds
+        f.tickJSON = SecretMask.apply(WebJSON.snapshot(f, progress: nil, point: nil, builder: self))
         f.fullJSON = f.tickJSON
         frame = f
         return f

@@ -24,6 +24,11 @@ enum WebJSON {
         var s = "{\"state\":\"" + f.state + "\",\"elapsed\":" + Format.fixed(p.elapsed, 1) + ",\"users\":" + String(f.users)
         s += ",\"target_users\":" + String(p.targetUsers)
         if let rate = p.targetRate { s += ",\"rate\":" + Format.fixed(rate, 2) }
+        if !f.script.checks.isEmpty {   // the checks every second (small); the custom metrics with the tables
+            let w = WebJSONWriter()
+            w.object { WebChecks.members(w, f.script, elapsed: f.scriptElapsed, withMetrics: false) }
+            s += "," + String(w.output.dropFirst().dropLast())
+        }
         return s + WebJSON.groupsMember(f) + ",\"point\":" + point + "," + b.fixedJSON + "}"
     }
 
@@ -61,6 +66,7 @@ enum WebJSON {
                     }
                 }
             }
+            if !f.script.isEmpty { WebChecks.members(w, f.script, elapsed: f.scriptElapsed) }
             if let full = f.full { thresholds(w, full, b) }
             if let at = b.resetAt { w.key("reset_at"); w.number(at, decimals: 1) }
             w.key("notes"); w.array { for n in f.full?.notes ?? [] { w.string(n) } }

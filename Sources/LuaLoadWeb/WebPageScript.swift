@@ -85,6 +85,27 @@ function renderTables(s) {
   document.querySelector("#errors-table tbody").innerHTML = (s.errors || []).map(e =>
     "<tr>" + cell(e.count) + "<td class=\"l name\">" + esc(e.message) + (e.traceback && e.traceback !== e.message ? "<pre>" + esc(e.traceback) + "</pre>" : "") + "</td></tr>").join("");
 }
+const num = v => { const x = Number(v || 0); return Number.isInteger(x) ? String(x) : x.toFixed(3); };
+function metricFigures(m) {
+  const u = m.unit ? " " + m.unit : "";
+  if (m.type === "counter") return "count=" + num(m.value) + " rate=" + Number(m.rate_per_s || 0).toFixed(2) + "/s";
+  if (m.type === "gauge") return "value=" + num(m.value) + " min=" + num(m.min) + " max=" + num(m.max);
+  if (m.type === "rate") return (100 * m.rate).toFixed(2) + " % (" + m.passes + " of " + m.count + ")";
+  return "avg=" + num(m.avg) + " med=" + num(m.med) + " p90=" + num(m.p90) + " p95=" + num(m.p95) + " p99=" + num(m.p99) +
+    " max=" + num(m.max) + u + " (" + m.count + " values)";
+}
+function renderScript(s) {
+  const checks = s.checks || [], metrics = s.metrics || [];
+  $("checks-card").classList.toggle("hidden", checks.length === 0);
+  $("metrics-card").classList.toggle("hidden", metrics.length === 0);
+  let p = 0, f = 0;
+  document.querySelector("#checks-table tbody").innerHTML = checks.map(c => { p += c.passes; f += c.fails;
+    return "<tr data-check=\"" + esc(c.name) + "\">" + cell((c.fails ? "✗ " : "✓ ") + esc(c.name), "l name " + (c.fails ? "bad" : "ok")) +
+      cell(c.passes) + cell(c.fails) + cell(Number(c.percent).toFixed(2) + " %", "c-rate") + cell(esc(c.error || ""), "l name") + "</tr>"; }).join("");
+  $("checks-total").textContent = p + f ? "— " + (100 * p / (p + f)).toFixed(2) + " % of " + (p + f) + " passed" : "";
+  document.querySelector("#metrics-table tbody").innerHTML = metrics.map(m =>
+    "<tr>" + cell(esc(m.name), "l name") + cell(esc(m.type), "l") + cell(esc(metricFigures(m)), "l") + "</tr>").join("");
+}
 function renderHeader(s) {
   const st = $("state");
   st.textContent = s.state; st.className = "badge " + s.state;
@@ -126,7 +147,7 @@ function renderGroups(s) {
 function update(s) {
   if (!("rows" in s) && snap) s = Object.assign({}, snap, s);   // a light second: the last tables stay
   snap = s;
-  renderHeader(s); renderControls(s); renderStats(s); renderTables(s); renderGroups(s);
+  renderHeader(s); renderControls(s); renderStats(s); renderTables(s); renderGroups(s); renderScript(s);
   document.body.dataset.ticks = String(points.length);
 }
 async function post(path, fields) {

@@ -4,11 +4,11 @@ import LuaLoadLive
 /// The routes: the page and its feed, Locust's web API, the downloads.
 extension WebDashboard {
     func registerRoutes() {
-        server.route(.get, "/") { _ in .html(Array(WebPage.html(title: self.options.title).utf8)) }
+        getRoute("/") { _ in .html(Array(WebPage.html(title: self.options.title).utf8)) }
         server.route(.get, "/chart.js") { _ in
             LiveResponse(contentType: "text/javascript; charset=utf-8", body: WebDashboard.chartJS, headers: ["Cache-Control: max-age=86400"])
         }
-        server.route(.get, "/events") { _ in
+        getRoute("/events") { _ in
             let f = self.latest.value
             // The last whole snapshot first (the tables), then this second's when it was a light one.
             var initial = LiveHTTP.event("history", data: "[" + f.history.joined(separator: ",") + "]")
@@ -16,8 +16,9 @@ extension WebDashboard {
             if f.tickJSON != f.fullJSON { initial += LiveHTTP.event("tick", data: f.tickJSON) }
             return .eventStream(channel: "tick", initial: initial)
         }
-        server.route(.get, "/api/snapshot") { _ in .json(self.latest.value.fullJSON) }
-        server.route(.get, "/api/history") { _ in .json("[" + self.latest.value.history.joined(separator: ",") + "]") }
+        getRoute("/api/snapshot") { _ in .json(self.latest.value.fullJSON) }
+        getRoute("/api/history") { _ in .json("[" + self.latest.value.history.joined(separator: ",") + "]") }
+        getRoute("/stats/checks") { _ in .json(WebChecks.document(self.latest.value)) }
         registerLocustRoutes()
         registerDownloads()
         registerControls()
@@ -25,20 +26,20 @@ extension WebDashboard {
 
     /// Locust's read routes (web.py): the same paths and field names.
     func registerLocustRoutes() {
-        server.route(.get, "/stats/requests") { _ in .json(LocustAPI.requests(self.latest.value)) }
-        server.route(.get, "/stats/requests/csv") { _ in
+        getRoute("/stats/requests") { _ in .json(LocustAPI.requests(self.latest.value)) }
+        getRoute("/stats/requests/csv") { _ in
             let f = self.latest.value
             return WebDashboard.download(CSVReport.stats(f.view ?? WebDashboard.empty), "requests.csv", type: "text/csv")
         }
-        server.route(.get, "/stats/failures/csv") { _ in
+        getRoute("/stats/failures/csv") { _ in
             let f = self.latest.value
             return WebDashboard.download(CSVReport.failures(f.view ?? WebDashboard.empty), "failures.csv", type: "text/csv")
         }
-        server.route(.get, "/exceptions/csv") { _ in
+        getRoute("/exceptions/csv") { _ in
             let f = self.latest.value
             return WebDashboard.download(CSVReport.exceptions(f.view ?? WebDashboard.empty), "exceptions.csv", type: "text/csv")
         }
-        server.route(.get, "/stats/report") { r in
+        getRoute("/stats/report") { r in
             let html = HTMLReport.render(self.latest.value.reportSummary ?? WebDashboard.empty, title: self.options.title)
             var response = LiveResponse.html(Array(html.utf8))
             if r.queryValue("download") != nil { response.headers.append("Content-Disposition: attachment; filename=\"luaload-report.html\"") }
@@ -48,29 +49,42 @@ extension WebDashboard {
 
     /// The whole run's reports as files (they hold what --json/--csv would write now).
     func registerDownloads() {
-        server.route(.get, "/api/report.json") { _ in
+        getRoute("/api/report.json") { _ in
             WebDashboard.download(JSONReport.render(self.latest.value.reportSummary ?? WebDashboard.empty), "luaload-report.json", type: "application/json")
         }
-        server.route(.get, "/api/stats.csv") { _ in
+        getRoute("/api/stats.csv") { _ in
             WebDashboard.download(CSVReport.stats(self.latest.value.reportSummary ?? WebDashboard.empty), "luaload_stats.csv", type: "text/csv")
         }
     }
 
     /// POST /swarm, /stop, /stats/reset (Locust's), answered 403 with --web-readonly.
     func registerControls() {
-        server.route(.post, "/swarm") { r in self.guarded { self.swarm(r) } }
-        server.route(.post, "/stop") { _ in
+        postRoute("/swarm") { r in self.guarded { self.swarm(r) } }
+        postRoute("/stop") { _ in
             self.guarded {
                 self.controls.post(.stop)
                 return .json(#"{"success":true,"message":"Test stopped"}"#)
             }
         }
-        server.route(.post, "/stats/reset") { _ in
+        postRoute("/stats/reset") { _ in
             self.guarded {
                 self.resetRequested.store(true, ordering: .releasing)
                 self.controls.post(.resetStats)
                 return .text("ok")
             }
+        }
+    }
+
+    /// A route whose answer is masked (--secret): names, URLs, errors and facts on the page, in the API and the
+    /// downloads may quote a secret value (SecretMask; a pass over the answer only when secrets are set).
+    func getRoute(_ path: String, _ handler: @escaping LiveServer.Handler) { server.route(.get, path, masked(handler)) }
+    func postRoute(_ path: String, _ handler: @escaping LiveServer.Handler) { server.route(.post, path, masked(handler)) }
+
+    private func masked(_ handler: @escaping LiveServer.Handler) -> LiveServer.Handler {
+        { r in
+            var response = handler(r)
+            if SecretMask.isActive { response.body = SecretMask.apply(bytes: response.body) }
+            return response
         }
     }
 

@@ -65,7 +65,7 @@ struct AgentCommand: ParsableCommand {
         let summary = result.summary
         if let lost = result.controllerLost { writeStderr("luaload agent: lost the controller (\(lost)): the segment ran to its end on its own\n") }
         for note in summary.notes { writeStderr("luaload agent: \(note)\n") }
-        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(ConsoleReport.render(summary), terminator: "") }
+        if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(SecretMask.apply(ConsoleReport.render(summary)), terminator: "") }
         var writer = ReportWriter()
         if let json { writer.write("--json", json, result.document) }
         try exitIfReportsFailed(writer)

@@ -34,7 +34,10 @@ struct LiveStatus {
                 var text = erase()
                 var above: [String] = []
                 if printStats {
-                    above += LiveTable.render(progress.currentStats(), columns: columns)
+                    let stats = progress.currentStats()
+                    above += LiveTable.render(stats, columns: columns)
+                    above += ScriptMetricsReport.console(stats).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().map(String.init)
+                        .filter { !$0.isEmpty }   // check() and metrics.* so far (nothing when the script uses neither)
                 }
                 if let groups = progress.groups { above += groups.lines() }   // a controller's regions
                 if let errors = Self.errorLine(progress) { above.append(errors) }
@@ -44,7 +47,8 @@ struct LiveStatus {
                 }
                 writeStderr(text + Terminal.fit(Self.line(progress), columns: columns))
             } else if printStats && progress.tick % 2 == 0 {
-                writeStderr(ConsoleReport.requestsTable(progress.currentStats()) + "\n")
+                let stats = progress.currentStats()
+                writeStderr(ConsoleReport.requestsTable(stats) + ScriptMetricsReport.console(stats) + "\n")
             }
         }
     }
@@ -67,7 +71,13 @@ struct LiveStatus {
             + Format.fixed(Double(p.requests), 0) + " req/s  fail " + Format.fixed(failPercent, 2) + "%"
             + (p.connectionFailures > 0 ? " (conn \(p.connectionFailures)/s)" : "")
             + "  p50 " + Format.fixed(window.percentileMs(50), 2) + " ms  p95 " + Format.fixed(window.percentileMs(95), 2)
-            + " ms (10 s)"
+            + " ms (10 s)" + checksPart(p)
+    }
+
+    /// "  checks 75.00%": every check() so far together, once the script ran one.
+    static func checksPart(_ p: RunProgress) -> String {
+        guard let c = p.currentChecks() else { return "" }
+        return "  checks " + Format.fixed(c.rate * 100, 2) + "%"
     }
 
     /// "script errors 1234 (41/s), first: script.lua:3: attempt to index a nil value", above the live

@@ -21,7 +21,7 @@ def summarize(request):
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 kind = m.WhichOneof("data")
-                entry = {"kind": kind, "points": 0, "total": 0.0, "count": 0, "monotonic": None}
+                entry = {"kind": kind, "points": 0, "total": 0.0, "count": 0, "monotonic": None, "values": []}
                 if kind in ("sum", "gauge"):
                     data = getattr(m, kind)
                     if kind == "sum":
@@ -30,12 +30,14 @@ def summarize(request):
                             problems.append("%s is not cumulative" % m.name)
                     for p in data.data_points:
                         entry["points"] += 1
+                        entry["values"] += [a.value.string_value for a in p.attributes]
                         entry["total"] += p.as_double
                         if kind == "sum" and p.start_time_unix_nano == 0:
                             problems.append("%s has no start time" % m.name)
                 elif kind == "histogram":
                     for p in m.histogram.data_points:
                         entry["points"] += 1
+                        entry["values"] += [a.value.string_value for a in p.attributes]
                         entry["count"] += p.count
                         entry["total"] += p.sum
                         if len(p.bucket_counts) != len(p.explicit_bounds) + 1:
@@ -44,6 +46,7 @@ def summarize(request):
                             problems.append("%s: buckets add up to %d, count %d" % (m.name, sum(p.bucket_counts), p.count))
                 else:
                     problems.append("%s: unexpected kind %s" % (m.name, kind))
+                entry["values"] = sorted(set(entry["values"]))  # every attribute value (the tests look for secrets)
                 metrics[m.name] = entry
     return metrics, problems
 

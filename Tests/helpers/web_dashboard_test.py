@@ -59,8 +59,9 @@ class Target:
 
 SCRIPT = """
 local u = user { wait = constant(0.1) }
-u:task(3, function() http.get("/ok", { name = "ok" }) end)
-u:task(1, function() http.get("/fail", { name = "fail" }) end)
+local is200 = { ["status is 200"] = function(r) return r.status == 200 end }
+u:task(3, function() check(http.get("/ok", { name = "ok" }), is200) end)
+u:task(1, function() check(http.get("/fail", { name = "fail" }), is200) end)
 thresholds = { ["ok"] = "p95<5000", ["Aggregated"] = "fail_rate<0.01" }
 """
 
@@ -187,6 +188,12 @@ def test_browser():
         seen = target.count()
         check(seen == report["total"]["requests"] + report["abandoned"],
               "the target saw %d = %d recorded + %d abandoned" % (seen, report["total"]["requests"], report["abandoned"]))
+        shown = d.execute_script("return Array.from(document.querySelectorAll('#checks-table tbody tr')).map(r => [r.dataset.check, r.querySelector('.c-rate').textContent, r.children[1].textContent, r.children[2].textContent])")
+        want = report["checks"]
+        check(len(shown) == len(want) == 1, "the Checks card shows the run's check: %s" % shown)
+        for (name, rate, passes, fails), c in zip(shown, want):
+            check(name == c["name"] and passes == str(c["passes"]) and fails == str(c["fails"]) and abs(float(rate.split()[0]) - 100 * c["rate"]) < 0.006,
+                  "check %s on the page (%s %%, %s passes, %s fails) == JSON report (%s, %d, %d)" % (name, rate, passes, fails, c["rate"], c["passes"], c["fails"]))
         marks = d.execute_script("return Array.from(document.querySelectorAll('#thresholds-table td.ok, #thresholds-table td.bad')).map(t => t.textContent)")
         check(marks == ["✓", "✗"] or marks == ["✗", "✓"], "thresholds show ✓ and ✗: %s" % marks)
     finally:

@@ -60,6 +60,7 @@ public final class Agent {
         guard let segment = welcome["segment"]?.string.flatMap(Segment.init) else { throw LinkError("the controller sent no segment") }
         log("agent \(welcome["id"]?.int ?? 0): segment \(segment) of the test at \(options.address)")
         let package = try RunPackage.read(try expect(connection, "run", timeout: 60))
+        SecretMask.set(package.options.secrets)   // --secret on the controller: masked in this agent's logs and reports too
         if let pin = options.scriptSHA256?.lowercased(), let script = package.files.first, ScriptDigest.sha256(script.bytes) != pin {
             try? connection.send(LinkMessage.encode("failed") { w in w.key("message"); w.string("not the script this agent was pinned to (--script-sha256)") })
             throw UsageError("the controller sent a script of sha256 \(ScriptDigest.sha256(script.bytes)), not \(pin) (--script-sha256)")

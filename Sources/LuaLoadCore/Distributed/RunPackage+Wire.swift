@@ -30,6 +30,10 @@ extension RunPackage {
             stages(w, "rate_stages", o.rateStages)
             w.optional("max_vus", o.maxVUs)
             w.key("late"); w.string(o.late.rawValue)
+            // -e / --env-file: the script's env on every agent; --secret: the values each agent masks (its logs,
+            // its reports). The link carries them as it carries the script (TLS when the controller has it).
+            w.key("env"); w.array { for (k, v) in o.env { w.array { w.string(k); w.string(v) } } }
+            w.key("secrets"); w.array { o.secrets.forEach(w.string) }
             w.key("thresholds"); w.array {
                 for t in o.thresholds {
                     w.object {
@@ -79,6 +83,11 @@ extension RunPackage {
         options.rateStages = stages(o["rate_stages"])
         options.maxVUs = o["max_vus"]?.int
         options.late = o["late"]?.string.flatMap(LateMode.init(rawValue:)) ?? .queue
+        options.env = (o["env"]?.array ?? []).compactMap { pair in
+            guard let k = pair.array.first?.string, let v = pair.array.dropFirst().first?.string else { return nil }
+            return (k, v)
+        }
+        options.secrets = o["secrets"]?.array.compactMap(\.string) ?? []
         options.thresholds = try (o["thresholds"]?.array ?? []).map { t in
             try Threshold(name: t["name"]?.string ?? "", text: t["expr"]?.string ?? "",
                           abortOnFail: t["abort_on_fail"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false,

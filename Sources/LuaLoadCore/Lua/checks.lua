@@ -24,6 +24,28 @@ local group_paths = setmetatable({}, { __mode = "k" })
 
 local grouped = false   -- whether group() was ever called: until then no check looks up its VU's path
 
+-- A request's row name inside a group: "login::/token" (http.lua calls it once E.use_groups gave it).
+-- Prefixed names are kept per path (bounded, as http.lua's url_names): a grouped request builds no string
+-- after its first.
+local group_names, group_count = {}, 0
+local function group_name(name)
+  local path = group_paths[running()]
+  if not path then return name end
+  local names = group_names[path]
+  if names == nil then
+    if group_count >= 10000 then group_names, group_count = {}, 0 end
+    names = {}
+    group_names[path] = names
+  end
+  local full = names[name]
+  if full == nil then
+    full = path .. "::" .. name
+    names[name] = full
+    group_count = group_count + 1
+  end
+  return full
+end
+
 -- check(value, { ["name"] = function(v) return ... end, ["other"] = true }, tags?) → whether all passed.
 -- A failed check never fails the request (k6's rule); an error inside one counts as a failed check and
 -- keeps its message (file:line). Measured: a check() of one function costs ~5,800 instructions, the table and
@@ -54,12 +76,13 @@ function check(value, checks, tags)
   return all
 end
 
--- group(name, fn, ...) runs fn(...) with `name` added to the VU's group path (check names inside it are
--- prefixed "name::") and records its duration (ms) in the trend group_duration{group:path}.
+-- group(name, fn, ...) runs fn(...) with `name` added to the VU's group path (check names and request names
+-- inside it are prefixed "name::", group_name above) and records its duration (ms) in the trend
+-- group_duration{group:path}.
 function group(name, fn, ...)
   if type(name) ~= "string" or name == "" then error("group(name, fn): name must be a non-empty string", 2) end
   if type(fn) ~= "function" then error("group(name, fn): fn must be a function, got " .. type(fn), 2) end
-  grouped = true
+  if not grouped then grouped = true; E.use_groups(group_name) end   -- http.lua names requests by group from now on
   local co = running()
   local outer = group_paths[co]
   local path = outer and (outer .. "::" .. name) or name

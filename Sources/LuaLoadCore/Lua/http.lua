@@ -192,6 +192,13 @@ end
 ---------------------------------------------------------------- stats rows
 -- Stats rows are numbered per Lua state; the engine learns a row's method and name with its first request.
 local stat_ids, stat_count = {}, 0
+
+-- Groups name requests (k6's `::` nesting): inside group("login", fn) a request's row is "login::/token".
+-- Off until the first group() hands its naming function over (checks.lua), and then tested only where
+-- `extras` or opts already take a request off the plain path: a script without groups pays nothing.
+local grouped, group_name = false, nil
+function E.use_groups(fn) group_name, grouped, extras = fn, true, true end
+
 local function new_stat(byname, name)
   local id = stat_count
   stat_count = id + 1
@@ -334,9 +341,11 @@ local function requester(method)
     if opts then
       if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+      if grouped then name = group_name(name) end
     elseif extras then
       if prefixed then url = with_prefix(ctx, url) end
       if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
+      if grouped then name = group_name(name) end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)

@@ -62,7 +62,26 @@ public enum ScriptMetricsReport {
     static func json(_ w: JSONWriter, _ s: Summary) {
         let m = s.script
         guard !m.isEmpty else { return }
-        w.key("checks"); w.array {
+        w.key("checks"); checks(w, m)
+        w.key("metrics"); metrics(w, m, seconds: s.durationSeconds)
+    }
+
+    /// The live views' arrays (the web page, `/stats/checks`): the report's fields, a check's `percent` besides
+    /// its rate, without what only an exact merge needs (a trend's HDR histogram and exact sum).
+    public static func liveChecksJSON(_ m: ScriptMetrics) -> String {
+        let w = JSONWriter()
+        checks(w, m, live: true)
+        return w.output
+    }
+
+    public static func liveMetricsJSON(_ m: ScriptMetrics, seconds: Double) -> String {
+        let w = JSONWriter()
+        metrics(w, m, seconds: seconds, live: true)
+        return w.output
+    }
+
+    private static func checks(_ w: JSONWriter, _ m: ScriptMetrics, live: Bool = false) {
+        w.array {
             for name in m.checkNames {
                 let c = m.checks[name]!
                 w.object {
@@ -70,16 +89,18 @@ public enum ScriptMetricsReport {
                     w.key("passes"); w.int(c.passes)
                     w.key("fails"); w.int(c.fails)
                     w.key("rate"); w.number(c.rate, decimals: 6)
+                    if live { w.key("percent"); w.number(c.rate * 100, decimals: 2) }
                     if let e = c.firstError { w.key("error"); w.string(e) }
                 }
             }
         }
-        w.key("metrics"); w.array {
-            for name in m.metricNames { metric(w, name, m.metrics[name]!, s) }
-        }
     }
 
-    private static func metric(_ w: JSONWriter, _ name: String, _ m: CustomMetric, _ s: Summary) {
+    private static func metrics(_ w: JSONWriter, _ m: ScriptMetrics, seconds: Double, live: Bool = false) {
+        w.array { for name in m.metricNames { metric(w, name, m.metrics[name]!, seconds, live: live) } }
+    }
+
+    private static func metric(_ w: JSONWriter, _ name: String, _ m: CustomMetric, _ seconds: Double, live: Bool) {
         w.object {
             w.key("name"); w.string(name)
             w.key("type"); w.string(m.kind.rawValue)
@@ -88,12 +109,12 @@ public enum ScriptMetricsReport {
             switch m.kind {
             case .counter:
                 w.key("value"); w.number(m.sum, decimals: 6)
-                w.key("rate_per_s"); w.number(s.durationSeconds > 0 ? m.sum / s.durationSeconds : 0)
+                w.key("rate_per_s"); w.number(seconds > 0 ? m.sum / seconds : 0)
             case .gauge:
                 w.key("value"); w.number(m.last, decimals: 6)
                 w.key("min"); w.number(m.min, decimals: 6)
                 w.key("max"); w.number(m.max, decimals: 6)
-                w.key("last_unix_ms"); w.int(Int(m.lastAtMs))
+                if !live { w.key("last_unix_ms"); w.int(Int(m.lastAtMs)) }
             case .rate:
                 w.key("passes"); w.int(m.passes)
                 w.key("rate"); w.number(m.rate, decimals: 6)
@@ -106,6 +127,7 @@ public enum ScriptMetricsReport {
                 w.key("p90"); w.number(p.p90)
                 w.key("p95"); w.number(p.p95)
                 w.key("p99"); w.number(p.p99)
+                guard !live else { break }
                 w.key("sum_milli"); w.int(Int(m.trendSumMilli))
                 JSONReport.hdr(w, "hdr", m.histogram ?? makeTrendHistogram())
             }

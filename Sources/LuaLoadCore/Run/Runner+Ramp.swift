@@ -74,7 +74,7 @@ extension Runner {
         guard !watched.isEmpty, !state.stopSent, options.controls?.abortsLocally ?? true else { return }
         var now = Runner.statsNow(workers, elapsed: elapsed, users: 0, threads: workers.count)
         if case .open = profile { now.arrivals = state.arrivalsSoFar }
-        for t in watched where !t.evaluate(now).ok && now.row(named: t.name) != nil {
+        for t in watched where !t.evaluate(now).ok && t.judgedLive(now) {
             state.stopAt = monotonicMicros()
             state.reason = .thresholdCrossed
             state.abortedBy = t.name + ": " + t.text

@@ -36,14 +36,26 @@ extension Threshold {
 }
 
 extension Summary {
-    /// The row a threshold names: "Aggregated", a request name, or "METHOD name"; rows of one name under
-    /// several methods are merged.
+    /// The row a threshold names: "Aggregated", a request name, or "METHOD name" (a group's row also as
+    /// "login::GET /token", k6's way of writing it); rows of one name under several methods are merged.
     public func row(named name: String) -> RowSummary? {
         if name == "Aggregated" { return total.requests > 0 ? total : nil }
-        let matching = rows.filter { $0.name == name || $0.method + " " + $0.name == name }
+        let grouped = name.contains("::")
+        let matching = rows.filter { r in
+            r.name == name || r.method + " " + r.name == name || (grouped && Self.groupedMethodName(r) == name)
+        }
         guard var merged = matching.first else { return nil }
         for r in matching.dropFirst() { merged.merge(r) }
         return merged
+    }
+
+    /// "login::/token" under GET → "login::GET /token".
+    static func groupedMethodName(_ r: RowSummary) -> String? {
+        let u = Array(r.name.utf8)
+        var i = u.count - 2
+        while i >= 0 && !(u[i] == 58 && u[i + 1] == 58) { i -= 1 }   // the last "::"
+        guard i >= 0 else { return nil }
+        return String(decoding: u[..<(i + 2)], as: UTF8.self) + r.method + " " + String(decoding: u[(i + 2)...], as: UTF8.self)
     }
 
     /// Evaluates every threshold: the verdicts the reports show and the exit code follows. A threshold that
@@ -51,7 +63,6 @@ extension Summary {
     public mutating func evaluate(_ thresholds: [Threshold], part: TagPart? = nil) {
         let part = part ?? ownPart()
         thresholdResults = thresholds.map { $0.evaluateTagged(self, part: part) ?? $0.evaluate(self) }
-        for note in Threshold.abortNotes(thresholds, self) where !notes.contains(note) { notes.append(note) }
     }
 
     /// Whether thresholds were given and any is crossed.

@@ -49,11 +49,12 @@ extension Threshold {
         }
     }
 
-    /// abort_on_fail watches request rows each second; checks and custom metrics are counted in the Lua states
-    /// and decided at the end: said once, not left to look as if it had watched them.
-    static func abortNotes(_ thresholds: [Threshold], _ s: Summary) -> [String] {
-        thresholds.filter { t in t.abortOnFail && (t.name == "checks" || t.name.hasPrefix("checks{") || s.script.metrics[t.name] != nil) }
-            .map { "abort_on_fail on \"\($0.name)\": checks and custom metrics are decided at the end of the run, not while it runs" }
+    /// Whether abort_on_fail may judge it on the stats so far: its row was seen, or the checks / custom metric
+    /// / k6 request metric it names has a figure. Checks and custom metrics come with the workers' posts
+    /// (taken from the Lua states once a second), so they are judged live like request rows.
+    public func judgedLive(_ s: Summary) -> Bool {
+        if let r = evaluateScriptMetric(s) { return r.value != nil }
+        return s.row(named: name) != nil
     }
 
     /// A k6 request metric filtered by a tag luaload does not keep per request (only {name:…} is): an error
