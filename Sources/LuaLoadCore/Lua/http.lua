@@ -37,7 +37,7 @@ local function with_prefix(ctx, url)
   return url
 end
 function E.new_context(host_url)
-  local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false }
+  local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false, tags = false, tag_table = false }
   local url = host_url or E.default_host
   if url ~= nil then
     local b = bases[url]
@@ -194,6 +194,33 @@ local function new_stat(byname, name)
   return id
 end
 
+-- Tagged rows (opts.tags, a scenario's tag): their own ids, by method, then name and tags ("k:v,k2:v2").
+local tagged_ids = {}
+local function tagged_stat(method, name, tags)
+  local bykey = tagged_ids[method]
+  if bykey == nil then bykey = {}; tagged_ids[method] = bykey end
+  local key = name .. "\0" .. tags
+  return bykey[key] or new_stat(bykey, key)
+end
+
+-- A request's tags: its VU's scenario's, then opts.tags over them; "k:v,…" keys sorted, or false for none.
+-- Level 3: request_tags ← the request function ← the script.
+local function request_tags(fname, ctx, extra)
+  if extra == nil then return ctx and ctx.tags end
+  local t = {}
+  if ctx and ctx.tag_table then for k, v in pairs(ctx.tag_table) do t[k] = v end end
+  for k, v in pairs(extra) do
+    local ok, text = pcall(E.tag_text, fname .. ": opts.tags", k, v)
+    if not ok then error(text, 3) end
+    t[k] = text
+  end
+  local s = E.tag_string(t)
+  return s ~= "" and s
+end
+
+-- A VU of a scenario exists: plain requests look at their context's tags too (single-model runs never do).
+function E.use_tags() extras = true end
+
 ---------------------------------------------------------------- cookies
 -- The scheme, host and path a request goes to (its VU's base when the path is relative).
 local function target(ctx, url)
@@ -325,24 +352,33 @@ local function requester(method)
     local name = url_names[url] or default_name(fname, url)
     local headers, body, timeout = DEFAULT_HEADERS, nil, nil
     local ctx = current
+    local tags = false   -- the row's tags: a scenario's, opts.tags (none in a single-model run without opts)
     -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
     if opts then
       if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+      tags = request_tags(fname, ctx, opts.tags)
     elseif extras then
       if prefixed then url = with_prefix(ctx, url) end
       if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
+      if ctx then tags = ctx.tags end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
-    local stat = byname[name] or new_stat(byname, name)
+    local stat
+    if tags then stat = tagged_stat(method, name, tags) else stat = byname[name] or new_stat(byname, name) end
     -- settle(ctx), inline: the previous response's window ends, its outcome goes with this frame.
     local outcome, finished = ctx.outcome, ctx.finished
     if outcome then ctx.outcome = false end
     ctx.last, ctx.finished = false, 0
     -- The frame's order is LL_SLOT_*'s and the reply's LL_REPLY_*'s (protocol_test.lua checks both).
-    local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
+    local status, elapsed, rbody, err, raw, flags
+    if tags then   -- LL_SLOT_TAGS after LL_SLOT_FOLLOWS (false): the engine reads it with the row's first request
+      status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name, false, tags)
+    else
+      status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name)
+    end
     current = ctx
     ctx.yielded = true
     local res = setmetatable({ raw, ctx, url, err, elapsed, status, rbody }, ResponseMT)

@@ -55,7 +55,7 @@ public struct RunRecord {
 
     /// A stats row with its histograms; sums that an older JSON lacks are rebuilt from its averages.
     func row(_ r: JSONTree, name fixedName: String? = nil) throws -> RequestStats {
-        var s = RequestStats(method: r["method"]?.string ?? "", name: fixedName ?? r["name"]?.string ?? "")
+        var s = RequestStats(method: r["method"]?.string ?? "", name: fixedName ?? r["name"]?.string ?? "", tags: RunRecord.tags(r["tags"]))
         s.requests = r["requests"]?.int ?? 0
         s.failures = r["failures"]?.int ?? 0
         s.sumMicros = UInt64(r["sum_us"]?.int ?? Int(((r["avg_ms"]?.number ?? 0) * 1000 * Double(s.requests)).rounded()))

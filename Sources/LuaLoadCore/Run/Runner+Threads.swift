@@ -66,6 +66,7 @@ extension Runner {
             summary.notes.append("the live stats were reset at \(Format.fixed(at, 1))s (web page or API); this report covers the whole run")
         }
         if case .open = profile { summary.lateMode = options.late }
+        if case .scenarios(let list) = profile, list.contains(where: \.isOpen) { summary.lateMode = options.late }
         if let asked = state.ramp.cappedAt {
             summary.notes.append("shape() asked for \(asked) users; the pool holds \(poolSize) (raise --max-vus)")
         }

@@ -77,6 +77,7 @@ public final class Runner {
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
         try checkSegment()
+        try checkScenarioSegments()
         try Runner.checkTLSFiles(options.tls)
     }
 
@@ -106,6 +107,7 @@ public final class Runner {
         config.timeoutMicros = UInt64(options.timeout * 1_000_000)
         config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
+        config.scenarioIDBases = Runner.scenarioIDBases(profile)
         config.script = scriptOptions
         config.tls = options.tls
         config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }

@@ -63,6 +63,8 @@ public struct PhaseStats {
 public struct RequestStats {
     public let method: String
     public let name: String
+    /// Its requests' tags, "k:v,k2:v2" keys sorted (a scenario's, opts.tags); "" for none.
+    public let tags: String
     public var requests = 0
     public var failures = 0
     public var sumMicros: UInt64 = 0
@@ -73,10 +75,14 @@ public struct RequestStats {
     public var redirects = 0
     public var phases = PhaseStats()
 
-    public init(method: String, name: String) {
+    public init(method: String, name: String, tags: String = "") {
         self.method = method
         self.name = name
+        self.tags = tags
     }
+
+    /// What tells rows apart in a merge: method, name and tags.
+    public var key: String { method + " " + name + (tags.isEmpty ? "" : " {" + tags + "}") }
 
     @inline(__always)
     public mutating func record(micros: UInt64, failed: Bool, bytes: Int = 0) {

@@ -2,6 +2,8 @@
 public struct RowSummary {
     public var method: String
     public var name: String
+    /// "k:v,k2:v2" (a scenario's tag, opts.tags); "" for none.
+    public var tags = ""
     public var requests: Int
     public var failures: Int
     public var sumMicros: UInt64
@@ -15,6 +17,7 @@ public struct RowSummary {
     public init(_ s: RequestStats) {
         method = s.method
         name = s.name
+        tags = s.tags
         requests = s.requests
         failures = s.failures
         sumMicros = s.sumMicros
@@ -23,6 +26,11 @@ public struct RowSummary {
         redirects = s.redirects
         phases = s.phases
     }
+
+    /// The name as the tables show it: with its tags, k6's way (`GET /health {scenario:browse}`).
+    public var label: String { tags.isEmpty ? name : name + " {" + tags + "}" }
+    /// Method, name and tags: what tells rows apart (the per-name history's key).
+    public var key: String { method + " " + label }
 
     /// Mean response body size in bytes (Locust's "Average Content Size").
     public var avgContentSize: Double { requests > 0 ? Double(bytes) / Double(requests) : 0 }
@@ -179,8 +187,8 @@ public struct Summary {
                 uncorrected!.merge(u)
             }
             for row in w.rows {
-                let key = row.method + " " + row.name
-                if merged[key] == nil { merged[key] = RequestStats(method: row.method, name: row.name); order.append(key) }
+                let key = row.key
+                if merged[key] == nil { merged[key] = RequestStats(method: row.method, name: row.name, tags: row.tags); order.append(key) }
                 merged[key]!.merge(row)
             }
             for (k, v) in w.failureTable() { failureTable[k, default: 0] += v }
@@ -204,7 +212,7 @@ public struct Summary {
             total.merge(r)
             rows.append(RowSummary(r))
         }
-        rows.sort { ($0.name, $0.method) < ($1.name, $1.method) }
+        rows.sort { ($0.name, $0.method, $0.tags) < ($1.name, $1.method, $1.tags) }
         self.rows = rows
         self.total = RowSummary(total)
         self.failures = failureTable.map { FailureRow(method: $0.key.method, name: $0.key.name, error: $0.key.error, occurrences: $0.value) }
