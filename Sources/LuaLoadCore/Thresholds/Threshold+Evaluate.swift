@@ -40,6 +40,8 @@ extension Summary {
     /// several methods are merged.
     public func row(named name: String) -> RowSummary? {
         if name == "Aggregated" { return total.requests > 0 ? total : nil }
+        let tagged = taggedRow(named: name)   // NAME{scenario:ingest}: rows by their tags (Threshold+RowTags.swift)
+        if tagged.handled { return tagged.row }
         let matching = rows.filter { $0.name == name || $0.method + " " + $0.name == name }
         guard var merged = matching.first else { return nil }
         for r in matching.dropFirst() { merged.merge(r) }
