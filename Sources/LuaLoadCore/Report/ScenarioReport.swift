@@ -51,7 +51,7 @@ public enum ScenarioReport {
         let rows = s.scenarioRows
         guard !rows.isEmpty else { return [] }
         var copy = s
-        copy.rows = rows.map { var r = $0; r.method = "scenario"; return r }
+        copy.rows = rows.map { var r = $0; (r.method, r.tags) = ("scenario", ""); return r }
         let lines = CSVReport.stats(copy).split(separator: "\r\n").dropLast()   // (not Aggregated: the stats file has it)
         return [(prefix + "_scenarios.csv", lines.joined(separator: "\r\n") + "\r\n")]
     }
