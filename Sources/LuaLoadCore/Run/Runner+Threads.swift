@@ -67,6 +67,7 @@ extension Runner {
         }
         if case .open = profile { summary.lateMode = options.late }
         if case .scenarios(let list) = profile, list.contains(where: \.isOpen) { summary.lateMode = options.late }
+        if replacedScenarios { summary.notes.append("the script's scenarios were replaced by the command line's load model (-u, --stages, --rate), as k6's shortcut flags replace them") }
         if let asked = state.ramp.cappedAt {
             summary.notes.append("shape() asked for \(asked) users; the pool holds \(poolSize) (raise --max-vus)")
         }
