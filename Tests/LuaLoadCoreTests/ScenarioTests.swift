@@ -161,7 +161,10 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(server.count("/status/200") - seenWhole.0, 20, "the segments together: the whole run's requests")
         XCTAssertEqual(server.count("/status/202") - seenWhole.1, 40)
         func rows(_ doc: [String: Any]) -> [String] {
-            (doc["stats"] as? [[String: Any]] ?? []).map { "\($0["name"] ?? "") \($0["tags"] as? [String: String] ?? [:]) \($0["requests"] ?? "")" }.sorted()
+            (doc["stats"] as? [[String: Any]] ?? []).map { row in
+                let tags = (row["tags"] as? [String: String] ?? [:]).sorted { $0.key < $1.key }.map { $0.key + ":" + $0.value }
+                return "\(row["name"] ?? "") \(tags) \(row["requests"] ?? "")"
+            }.sorted()
         }
         XCTAssertEqual(rows(json(merged)), rows(json(whole)))
     }
