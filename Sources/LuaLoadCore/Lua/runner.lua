@@ -170,7 +170,7 @@ function E.vu_stop(class_index, vu_id)
   local self = saved[1]
   local ctx = new_context(class_host(cls))
   ctx.jar = saved[2].jar   -- the VU's cookies, as its session would still have them
-  ctx.tags, ctx.tag_table = saved[2].tags, saved[2].tag_table
+  if saved[2].tags then ctx.tags, ctx.tag_table = saved[2].tags, saved[2].tag_table end
   set_current(ctx)
   run(cls.on_stop, self, ctx)
   return OP_STOPPED, settle(ctx)
