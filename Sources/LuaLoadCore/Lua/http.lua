@@ -207,17 +207,41 @@ end
 
 -- A request's tags: its VU's scenario's, then opts.tags over them; "k:v,…" keys sorted, or false for none.
 -- Level 3: request_tags ← the request function ← the script.
-local function request_tags(fname, ctx, extra)
-  if extra == nil then return ctx and ctx.tags end
+local function build_tags(fname, ctx, extra)
   local t = {}
   if ctx and ctx.tag_table then for k, v in pairs(ctx.tag_table) do t[k] = v end end
   for k, v in pairs(extra) do
     local ok, text = pcall(E.tag_text, fname .. ": opts.tags", k, v)
-    if not ok then error(text, 3) end
+    if not ok then error(text, 4) end
     t[k] = text
   end
   local s = E.tag_string(t)
   return s ~= "" and s
+end
+
+-- One tag (`{ kind = "write" }`, the usual case) is looked up in a memo by (scenario tags, key, value): a
+-- table and a sort per request made a tagged request cost 2.3x an untagged one with opts (callgrind).
+local memo, memo_count = {}, 0
+local function request_tags(fname, ctx, extra)
+  if extra == nil then return ctx and ctx.tags end
+  local k, v = next(extra)
+  if k == nil or next(extra, k) ~= nil or type(v) ~= "string" then
+    local s = build_tags(fname, ctx, extra)   -- (not a tail call: the error level counts this frame)
+    return s
+  end
+  local base = ctx and ctx.tags or ""
+  local byk = memo[base]
+  if byk == nil then byk = {}; memo[base] = byk end
+  local byv = byk[k]
+  if byv == nil then byv = {}; byk[k] = byv end
+  local s = byv[v]
+  if s == nil then
+    if memo_count >= 10000 then memo, memo_count = {}, 0 end   -- bounded: values may be built per request
+    s = build_tags(fname, ctx, extra)
+    byv[v] = s
+    memo_count = memo_count + 1
+  end
+  return s
 end
 
 -- A VU of a scenario exists: plain requests look at their context's tags too (single-model runs never do).
