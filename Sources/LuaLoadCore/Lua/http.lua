@@ -196,13 +196,15 @@ local function new_stat(byname, name)
   return id
 end
 
--- Tagged rows (opts.tags, a scenario's tag): their own ids, by method, then name and tags ("k:v,k2:v2").
+-- Tagged rows (opts.tags, a scenario's tag): their own ids, by method, tags ("k:v,k2:v2"), then name (nested
+-- tables, not one key made per request: a string built per request cost ~700 instructions, callgrind).
 local tagged_ids = {}
 local function tagged_stat(method, name, tags)
-  local bykey = tagged_ids[method]
-  if bykey == nil then bykey = {}; tagged_ids[method] = bykey end
-  local key = name .. "\0" .. tags
-  return bykey[key] or new_stat(bykey, key)
+  local bytags = tagged_ids[method]
+  if bytags == nil then bytags = {}; tagged_ids[method] = bytags end
+  local byname = bytags[tags]
+  if byname == nil then byname = {}; bytags[tags] = byname end
+  return byname[name] or new_stat(byname, name)
 end
 
 -- A request's tags: its VU's scenario's, then opts.tags over them; "k:v,…" keys sorted, or false for none.
