@@ -138,6 +138,14 @@ final class ScenarioTests: XCTestCase {
         let n = try luaload(["-H", server.url, "-n", "5", Luaload.script("task(function() http.get('/ok') end)\nscenarios = { a = { users = 1 } }\n")])
         XCTAssertEqual(n.code, 2, n.stderr)
         XCTAssertTrue(n.stderr.contains("-n with scenarios"), n.stderr)
+        // -u replaces them (k6's shortcut flags do): one model of every class, untagged rows, and a note.
+        let out = tmp("replaced.json")
+        let u = try luaload(["-H", server.url, "-u", "1", "-n", "3", "--json", out,
+                             Luaload.script("task(function() http.get('/ok') end)\nscenarios = { a = { users = 5, start_time = '10s' } }\n")])
+        XCTAssertEqual(u.code, 0, u.stderr)
+        XCTAssertTrue(u.stderr.contains("the script's scenarios were replaced by the command line's load model"), u.stderr)
+        XCTAssertEqual(server.count("/ok"), 3)
+        XCTAssertNil(json(out)["scenarios"], "no scenario tags on its rows")
     }
 
     /// `--segment i/2` of a two-scenario run: each segment runs its share of each scenario's users and arrivals;

@@ -16,7 +16,7 @@ extension SessionWorker {
             lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
             lua_pushinteger(co, lua_Integer(Int(vus[i].globalID) + config.scenarioIDBases[scenario] + 1))
             lua_pushboolean(co, vus[i].arrivalSet >= 0 ? 1 : 0)   // vu_main's `open`: one task run per arrival
-            lua_pushinteger(co, lua_Integer(scenario + 1))   // its scenario's tags (scenarios.lua)
+            lua_pushinteger(co, lua_Integer(config.runsScenarios ? scenario + 1 : 0))   // its scenario's tags (scenarios.lua)
         }
         move(i, to: .runningLua)
         resume(i, nargs: arguments ? 4 : 0)

@@ -36,6 +36,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var http2 = HTTP2Mode.off
     /// `scenarios`: where each scenario's VU ids begin (Lua's `self.id` is unique in the run).
     public var scenarioIDBases: [Int] = [0]
+    /// The run drives the script's `scenarios` (not replaced by -u, --stages, --rate): VUs carry their tags.
+    public var runsScenarios = false
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }

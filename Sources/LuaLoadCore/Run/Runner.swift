@@ -111,6 +111,7 @@ public final class Runner {
         config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
         config.scenarioIDBases = Runner.scenarioIDBases(profile)
+        if case .scenarios = profile { config.runsScenarios = true }
         config.script = scriptOptions
         config.tls = options.tls
         config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }
