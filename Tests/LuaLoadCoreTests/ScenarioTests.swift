@@ -107,6 +107,34 @@ final class ScenarioTests: XCTestCase {
         XCTAssertEqual(server.count("/slow"), 10)
     }
 
+    /// A run that stops with requests in flight: each scenario's recorded + abandoned is what the server saw of it.
+    func testEachScenariosAbandonedRequestsAreItsOwn() throws {
+        let script = Luaload.script(#"""
+        local Browser = user{ wait = constant(0.05) }
+        Browser:task(function() http.get("/ok") end)
+        local Ingest = user{}
+        Ingest:task(function() http.get("/slow?ms=400") end)
+        scenarios = {
+          browse = { class = Browser, users = 2, duration = "1s" },
+          ingest = { class = Ingest, rate = "10/s", max_vus = 10, duration = "1s" },
+        }
+        """#)
+        let out = tmp("run.json")
+        let r = try luaload(["-t", "2", "-H", server.url, "--json", out, script])
+        XCTAssertEqual(r.code, 0, r.stderr)
+        usleep(200_000)   // the server counts a request when it has read it
+        let doc = json(out)
+        var byScenario: [String: (Int, Int)] = [:]
+        for s in doc["scenarios"] as? [[String: Any]] ?? [] {
+            byScenario[s["name"] as? String ?? ""] = (s["requests"] as? Int ?? -1, s["abandoned"] as? Int ?? -1)
+        }
+        let ingest = byScenario["ingest"] ?? (-1, -1), browse = byScenario["browse"] ?? (-1, -1)
+        XCTAssertGreaterThan(ingest.1, 0, "the last arrivals' 400 ms requests were in flight at the stop")
+        XCTAssertEqual(ingest.0 + ingest.1, server.count("/slow"))
+        XCTAssertEqual(browse.0 + browse.1, server.count("/ok"))
+        XCTAssertEqual(doc["abandoned"] as? Int, ingest.1 + browse.1)
+    }
+
     /// A scenario with a key it does not take (a typo) is an error at its file:line before any traffic; so are
     /// a missing max_vus and a bad duration; -u replaces the scenarios (k6's shortcut flags do), said in the summary.
     func testScenarioErrorsNameTheScriptLineBeforeAnyTraffic() throws {

@@ -60,6 +60,13 @@ extension SessionWorker {
     func countIfAbandoned(_ i: Int) {
         guard vus[i].state == .inRequest && vus[i].request.written > 0 else { return }
         stats.abandoned += Session.unanswered(self, i)   // a wrk batch: its unanswered requests
+        countAbandonedInRow(i)
+    }
+
+    /// The abandoned request's row counts it too, so each scenario's recorded + abandoned is what the server saw.
+    func countAbandonedInRow(_ i: Int) {
+        let stat = Int(vus[i].request.stat)
+        if stat >= 0 && stat < stats.rows.count { stats.rows[stat].abandoned += Session.unanswered(self, i) }
     }
 
     func stopNow() {

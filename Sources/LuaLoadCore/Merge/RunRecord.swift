@@ -61,6 +61,7 @@ public struct RunRecord {
         s.sumMicros = UInt64(r["sum_us"]?.int ?? Int(((r["avg_ms"]?.number ?? 0) * 1000 * Double(s.requests)).rounded()))
         s.bytes = UInt64(r["bytes"]?.int ?? Int(((r["avg_content_size"]?.number ?? 0) * Double(s.requests)).rounded()))
         s.redirects = r["redirects"]?.int ?? 0
+        s.abandoned = r["abandoned"]?.int ?? 0
         s.histogram = try histogram(r, "hdr", what: "\(s.method) \(s.name)")
         if let t = r["timings_ms"] {
             s.phases.connect = try histogram(t["connect"], "hdr", what: "\(s.name) connect", like: makePhaseHistogram())

@@ -117,6 +117,7 @@ public enum JSONReport {
             w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
             w.key("avg_content_size"); w.number(r.avgContentSize)
             w.key("redirects"); w.int(r.redirects)
+            if r.abandoned > 0 { w.key("abandoned"); w.int(r.abandoned) }
             sums(w, sumMicros: r.sumMicros, bytes: r.bytes)
             w.key("timings_ms"); w.object {
                 phase(w, "connect", r.phases.connect)

@@ -33,6 +33,7 @@ public enum ScenarioReport {
                     w.key("name"); w.string(r.name)
                     w.key("requests"); w.int(r.requests)
                     w.key("failures"); w.int(r.failures)
+                    w.key("abandoned"); w.int(r.abandoned)
                     w.key("avg_ms"); w.number(r.avgMs)
                     w.key("min_ms"); w.number(r.minMs)
                     w.key("max_ms"); w.number(r.maxMs)

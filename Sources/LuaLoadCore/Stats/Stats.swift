@@ -73,6 +73,8 @@ public struct RequestStats {
     public var histogram = makeLatencyHistogram()
     /// Redirect hops followed within this row's requests (each one a request the server saw).
     public var redirects = 0
+    /// Its requests in flight at the stop (the run's `abandoned`, by row: a scenario's own count).
+    public var abandoned = 0
     public var phases = PhaseStats()
 
     public init(method: String, name: String, tags: String = "") {
@@ -100,6 +102,7 @@ public struct RequestStats {
         failures += other.failures
         sumMicros += other.sumMicros
         redirects += other.redirects
+        abandoned += other.abandoned
         phases.merge(other.phases)
         bytes += other.bytes
         histogram.add(other.histogram)

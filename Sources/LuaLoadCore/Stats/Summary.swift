@@ -12,6 +12,8 @@ public struct RowSummary {
     public var histogram: LatencyHistogram
     /// Redirect hops followed (requests the server saw beyond `requests`).
     public var redirects = 0
+    /// Its requests in flight at the stop (abandoned, not recorded).
+    public var abandoned = 0
     public var phases: PhaseStats
 
     public init(_ s: RequestStats) {
@@ -24,6 +26,7 @@ public struct RowSummary {
         bytes = s.bytes
         histogram = s.histogram
         redirects = s.redirects
+        abandoned = s.abandoned
         phases = s.phases
     }
 
@@ -208,7 +211,7 @@ public struct Summary {
         var rows: [RowSummary] = []
         for key in order {
             let r = merged[key]!
-            guard r.requests > 0 else { continue }
+            guard r.requests > 0 || r.abandoned > 0 else { continue }
             total.merge(r)
             rows.append(RowSummary(r))
         }

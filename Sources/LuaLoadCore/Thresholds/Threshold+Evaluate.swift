@@ -64,6 +64,7 @@ extension RowSummary {
     mutating func merge(_ other: RowSummary) {
         requests += other.requests
         failures += other.failures
+        abandoned += other.abandoned
         sumMicros += other.sumMicros
         bytes += other.bytes
         histogram.add(other.histogram)
