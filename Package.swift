@@ -47,7 +47,7 @@ let package = Package(
             ],
             // The prelude's Lua chunks, compiled into the binary as byte arrays (PackageResources.*_lua).
             // `luaload wrk` runs wrk's API (Lua/wrk/) instead of the model and runner.
-            resources: ["json", "helpers", "url", "cookies", "options", "http", "waits", "data", "model", "runner", "checks", "metrics", "profile",
+            resources: ["json", "helpers", "url", "cookies", "options", "http", "waits", "data", "model", "runner", "checks", "metrics", "scenarios", "profile",
                         "wrk/wrk", "wrk/wrk_runner"].map { .embedInCode("Lua/\($0).lua") },
             swiftSettings: engineFlags
         ),

@@ -56,10 +56,12 @@ public struct MetricInput: Sendable {
 
     public init(summary s: Summary, buckets: [Double]) {
         let bounds = Self.bounds(buckets)
-        rows = s.rows.map { r in
-            var row = MetricRow(method: r.method, name: r.name, bounds: bounds.count)
-            row.add(requests: r.requests, failures: r.failures, redirects: r.redirects, sumMicros: r.sumMicros, histogram: r.histogram, bounds: bounds)
-            return row
+        // Rows of one name with different tags (a scenario's, opts.tags) are one series, as from the workers below.
+        var index: [String: Int] = [:]
+        for r in s.rows {
+            let key = r.method + " " + r.name
+            let k = index[key] ?? { rows.append(MetricRow(method: r.method, name: r.name, bounds: bounds.count)); index[key] = rows.count - 1; return rows.count - 1 }()
+            rows[k].add(requests: r.requests, failures: r.failures, redirects: r.redirects, sumMicros: r.sumMicros, histogram: r.histogram, bounds: bounds)
         }
         statuses = s.statuses
         scriptErrors = s.errors.reduce(0) { $0 + $1.count }

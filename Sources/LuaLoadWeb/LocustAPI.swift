@@ -70,8 +70,8 @@ enum LocustAPI {
         let ps = f.percentiles[key] ?? r.percentilesMs(WebJSON.tablePercentiles)
         w.object {
             w.key("method"); w.string(r.method)
-            w.key("name"); w.string(r.name)
-            w.key("safe_name"); w.string(HTMLReport.esc(r.name))
+            w.key("name"); w.string(r.label)
+            w.key("safe_name"); w.string(HTMLReport.esc(r.label))
             w.key("num_requests"); w.int(r.requests)
             w.key("num_failures"); w.int(r.failures)
             w.key("avg_response_time"); w.number(r.avgMs)

@@ -104,7 +104,7 @@ enum WebJSON {
         let ps = f.percentiles[key] ?? r.percentilesMs(tablePercentiles)
         w.object {
             w.key("method"); w.string(r.method)
-            w.key("name"); w.string(r.name)
+            w.key("name"); w.string(r.label)
             w.key("requests"); w.int(r.requests)
             w.key("failures"); w.int(r.failures)
             w.key("median_ms"); w.number(ps[0])

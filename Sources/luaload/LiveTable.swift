@@ -5,7 +5,7 @@ import LuaLoadCore
 enum LiveTable {
     static func render(_ s: Summary, columns: Int) -> [String] {
         let fixedWidth = 9 + 14 + 3 * 9 + 10
-        let nameWidth = max(12, min((s.rows.map { $0.name.count + $0.method.count + 1 }.max() ?? 0) + 1, columns - 1 - fixedWidth))
+        let nameWidth = max(12, min((s.rows.map { $0.label.count + $0.method.count + 1 }.max() ?? 0) + 1, columns - 1 - fixedWidth))
         func cell(_ v: Double, _ d: Int, _ w: Int) -> String { Format.padLeft(Format.fixed(v, d), w) }
         func row(_ label: String, _ r: RowSummary) -> String {
             let percentiles = r.percentilesMs([50, 95, 99])
@@ -17,6 +17,6 @@ enum LiveTable {
         let header = Format.padRight("Name", nameWidth) + Format.padLeft("# reqs", 9) + Format.padLeft("# fails", 14)
             + Format.padLeft("p50 ms", 9) + Format.padLeft("p95 ms", 9) + Format.padLeft("p99 ms", 9) + Format.padLeft("req/s", 10)
         let rule = String(repeating: "-", count: header.count)
-        return [header, rule] + s.rows.map { row($0.method + " " + $0.name, $0) } + [rule, row("Aggregated", s.total)]
+        return [header, rule] + s.rows.map { row($0.method + " " + $0.label, $0) } + [rule, row("Aggregated", s.total)]
     }
 }

@@ -44,6 +44,7 @@ enum {
     LL_SLOT_NAME = 10,       // the stats row's name
     LL_HTTP_FRAME_SIZE = 10, // a request's frame; a redirect hop's has one more value:
     LL_SLOT_FOLLOWS = 11,    // true: a redirect hop of the previous request (counted as a redirect, its time carried)
+    LL_SLOT_TAGS = 12,       // a tagged request's row tags "k:v,k2:v2" (only then is the frame this long; FOLLOWS is false)
     // LL_OP_SLEEP, LL_OP_WAIT
     LL_SLOT_SECONDS = 4,
     // LL_OP_ERROR

@@ -8,6 +8,8 @@ final class SecondDeltaBuilder {
     /// One row of the whole agent: its threads' totals and bucket counts added.
     struct Row {
         var method: String, name: String
+        /// The row's tags ("k:v,…": a scenario's, opts.tags), "" for none.
+        var tags = ""
         var requests = 0, failures = 0, redirects = 0
         var sumMicros: UInt64 = 0, bytes: UInt64 = 0
         var counts: [UInt64] = []
@@ -75,9 +77,9 @@ final class SecondDeltaBuilder {
         var index: [String: Int] = [:]
         for w in workers {
             for r in w.rows where r.requests > 0 || r.redirects > 0 {
-                let key = r.method + " " + r.name
+                let key = r.key
                 let k = index[key] ?? out.count
-                if k == out.count { index[key] = k; out.append(Row(method: r.method, name: r.name)) }
+                if k == out.count { index[key] = k; out.append(Row(method: r.method, name: r.name, tags: r.tags)) }
                 out[k].requests += r.requests
                 out[k].failures += r.failures
                 out[k].redirects += r.redirects
@@ -93,13 +95,14 @@ final class SecondDeltaBuilder {
 
     /// One row's change since the last second, when it has any.
     private func row(_ w: JSONWriter, _ now: Row) {
-        let key = now.method + " " + now.name
+        let key = now.method + " " + now.name + (now.tags.isEmpty ? "" : " {" + now.tags + "}")
         let before = rows[key]
         guard now.requests != before?.requests ?? 0 || now.redirects != before?.redirects ?? 0 else { return }
         var r = now
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)
+            if !r.tags.isEmpty { w.key("tags"); w.string(r.tags) }
             w.key("requests"); w.int(r.requests - (before?.requests ?? 0))
             w.key("failures"); w.int(r.failures - (before?.failures ?? 0))
             w.key("sum_us"); w.int(Int(r.sumMicros - (before?.sumMicros ?? 0)))
@@ -170,12 +173,12 @@ struct AgentLedger {
     }
 
     private mutating func addRow(_ r: JSONTree) throws {
-        let method = r["method"]?.string ?? "", name = r["name"]?.string ?? ""
-        let key = method + " " + name
-        let k = rowIndex[key] ?? stats.rows.count
+        let method = r["method"]?.string ?? "", name = r["name"]?.string ?? "", tags = r["tags"]?.string ?? ""
+        let row = RequestStats(method: method, name: name, tags: tags)
+        let k = rowIndex[row.key] ?? stats.rows.count
         if k == stats.rows.count {
-            rowIndex[key] = k
-            stats.rows.append(RequestStats(method: method, name: name))
+            rowIndex[row.key] = k
+            stats.rows.append(row)
         }
         stats.rows[k].requests += r["requests"]?.int ?? 0
         stats.rows[k].failures += r["failures"]?.int ?? 0

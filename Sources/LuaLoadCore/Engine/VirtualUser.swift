@@ -66,6 +66,9 @@ struct VirtualUser<Session: VUSession> {
     var globalID: Int32
     var startOffset: UInt64
     var role = VURole.user
+    /// `scenarios`: its scenario (0 in a single model) and its open scenario's arrival set (-1: closed model).
+    var scenario: UInt8 = 0
+    var arrivalSet: Int8 = -1
     var inWait = false             // sleeping or queued in the wait between two task runs
     var dueAt: UInt64 = 0          // open model: when the arrival its task run serves was due, until its first request ends
     var co: OpaquePointer? = nil
@@ -95,11 +98,14 @@ public struct VUPlan: Sendable {
     public var globalID: Int
     public var startOffsetMicros: UInt64
     public var role = VURole.user
+    /// `scenarios`: which one (Runner+Scenarios.swift); its globalID is its index in that scenario's pool.
+    public var scenario = 0
 
-    public init(classIndex: Int, globalID: Int, startOffsetMicros: UInt64, role: VURole = .user) {
+    public init(classIndex: Int, globalID: Int, startOffsetMicros: UInt64, role: VURole = .user, scenario: Int = 0) {
         self.classIndex = classIndex
         self.globalID = globalID
         self.startOffsetMicros = startOffsetMicros
         self.role = role
+        self.scenario = scenario
     }
 }

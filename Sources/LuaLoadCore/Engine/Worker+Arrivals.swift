@@ -15,10 +15,13 @@ struct ArrivalState {
     /// VUs whose on_start ran and which are between task runs; the last one freed goes first (its
     /// connection is the warmest).
     var free: [Int32] = []
+    /// Its pool ran on_start: at the worker's start, or (a scenario's) at the scenario's start, when its timer first fires.
+    var poolStarted: Bool
 
-    init(plan: ArrivalPlan, timerID: Int) {
+    init(plan: ArrivalPlan, timerID: Int, poolStarted: Bool = true) {
         self.plan = plan
         self.timerID = timerID
+        self.poolStarted = poolStarted
     }
 
     /// When this thread's j-th arrival is due (monotonic µs); nil past the schedule's end. It is its
@@ -29,9 +32,9 @@ struct ArrivalState {
 }
 
 extension SessionWorker {
-    func armNextArrival() {
-        guard let a = arrivals, let due = a.dueMicros(a.next) else { return }
-        timers.arm(a.timerID, at: due)
+    func armNextArrival(_ a: Int) {
+        guard let due = arrivalSets[a].dueMicros(arrivalSets[a].next) else { return }
+        timers.arm(arrivalSets[a].timerID, at: due)
     }
 
     /// Arrivals due within this long after the timer start with it: at 10,000/s one wake-up serves ten
@@ -39,17 +42,18 @@ extension SessionWorker {
     /// None starts more than this early, and a request is never timed from before its first byte.
     static var arrivalBatchMicros: UInt64 { 1000 }
 
-    /// The arrival timer fired: each arrival now due starts on a free VU; without one it waits (queue)
-    /// or is dropped (drop).
-    func onArrivals(now: UInt64) {
+    /// Arrival set `a`'s timer fired: each arrival now due starts on a free VU; without one it waits (queue)
+    /// or is dropped (drop). A scenario's first firing is its start: its pool runs on_start first.
+    func onArrivals(_ a: Int, now: UInt64) {
         guard phase == .running else { return }
-        let firstDue = arrivals!.next
-        while let due = arrivals!.dueMicros(arrivals!.next), due <= now + Self.arrivalBatchMicros {
-            arrivals!.next += 1
+        if !arrivalSets[a].poolStarted { startPool(a) }
+        let firstDue = arrivalSets[a].next
+        while let due = arrivalSets[a].dueMicros(arrivalSets[a].next), due <= now + Self.arrivalBatchMicros {
+            arrivalSets[a].next += 1
             stats.arrivals!.scheduled += 1
-            if arrivals!.plan.late == .drop {
-                arrivals!.head = arrivals!.next
-                if let vu = arrivals!.free.popLast() {
+            if arrivalSets[a].plan.late == .drop {
+                arrivalSets[a].head = arrivalSets[a].next
+                if let vu = arrivalSets[a].free.popLast() {
                     startArrival(Int(vu), due: due, late: false)
                     resume(Int(vu), nargs: 0)
                 } else {
@@ -59,13 +63,37 @@ extension SessionWorker {
             }
         }
         // Queue: arrivals start in order; those older than this batch waited for a VU.
-        while arrivals!.head < arrivals!.next, let vu = arrivals!.free.popLast() {
-            let j = arrivals!.head
-            arrivals!.head += 1
-            startArrival(Int(vu), due: arrivals!.dueMicros(j)!, late: j < firstDue)
+        while arrivalSets[a].head < arrivalSets[a].next, let vu = arrivalSets[a].free.popLast() {
+            let j = arrivalSets[a].head
+            arrivalSets[a].head += 1
+            startArrival(Int(vu), due: arrivalSets[a].dueMicros(j)!, late: j < firstDue)
             resume(Int(vu), nargs: 0)
         }
-        armNextArrival()
+        armNextArrival(a)
+    }
+
+    /// Starts arrival set `a`'s VUs (on_start, then the free list) before its first arrival.
+    func startPool(_ a: Int) {
+        arrivalSets[a].poolStarted = true
+        for i in 0..<vuCount where vus[i].role == .user && Int(vus[i].arrivalSet) == a { startVU(i, function: script.vuMainRef) }
+    }
+
+    /// `scenarios`: an arrival set per open scenario on this thread, its timer armed at the scenario's
+    /// start; the closed scenarios' VUs follow the Runner's targets.
+    func beginScenarios(_ plans: [ArrivalPlan?]) {
+        var setOf = [Int8](repeating: -1, count: plans.count)
+        for (s, plan) in plans.enumerated() {
+            guard let plan else { continue }
+            setOf[s] = Int8(arrivalSets.count)
+            arrivalSets.append(ArrivalState(plan: plan, timerID: vuCount + arrivalSets.count, poolStarted: false))
+            timers.arm(arrivalSets[arrivalSets.count - 1].timerID, at: plan.origin)
+        }
+        for i in 0..<vuCount where vus[i].role == .user { vus[i].arrivalSet = setOf[Int(vus[i].scenario)] }
+        if !arrivalSets.isEmpty {
+            stats.arrivals = ArrivalCounts()
+            stats.uncorrected = RequestStats(method: "", name: "Aggregated (uncorrected)")
+        }
+        if let targets = mailbox.takeTargets() { follow(targets: targets) }
     }
 
     /// Counts an arrival as started on VU `i` (the caller resumes it) and notes when it was due.
@@ -89,14 +117,15 @@ extension SessionWorker {
             park(i)
             return false
         }
-        guard phase == .running, arrivals!.head < arrivals!.next else {
+        let a = Int(vus[i].arrivalSet)
+        guard phase == .running, arrivalSets[a].head < arrivalSets[a].next else {
             move(i, to: .idle)
-            arrivals!.free.append(Int32(i))
+            arrivalSets[a].free.append(Int32(i))
             return false
         }
-        let j = arrivals!.head
-        arrivals!.head += 1
-        startArrival(i, due: arrivals!.dueMicros(j)!, late: true)
+        let j = arrivalSets[a].head
+        arrivalSets[a].head += 1
+        startArrival(i, due: arrivalSets[a].dueMicros(j)!, late: true)
         if inline, phase == .running {
             inline = false
             return true
@@ -129,16 +158,17 @@ extension SessionWorker {
     /// At the stop: arrivals due by now and not started count as scheduled and unstarted, so
     /// scheduled = started + dropped exactly.
     func closeArrivals(at now: UInt64) {
-        guard arrivals != nil else { return }
-        timers.cancel(arrivals!.timerID)
-        var unstarted = arrivals!.next - arrivals!.head
-        while let due = arrivals!.dueMicros(arrivals!.next), due <= now {
-            arrivals!.next += 1
-            stats.arrivals!.scheduled += 1
-            unstarted += 1
+        for a in arrivalSets.indices {
+            timers.cancel(arrivalSets[a].timerID)
+            var unstarted = arrivalSets[a].next - arrivalSets[a].head
+            while let due = arrivalSets[a].dueMicros(arrivalSets[a].next), due <= now {
+                arrivalSets[a].next += 1
+                stats.arrivals!.scheduled += 1
+                unstarted += 1
+            }
+            arrivalSets[a].head = arrivalSets[a].next
+            stats.arrivals!.unstartedAtStop += unstarted
+            interval.arrivalsDropped += unstarted
         }
-        arrivals!.head = arrivals!.next
-        stats.arrivals!.unstartedAtStop += unstarted
-        interval.arrivalsDropped += unstarted
     }
 }

@@ -12,12 +12,14 @@ extension SessionWorker {
         lua_rawgeti(co, ll_registryindex(), lua_Integer(function))
         ll_set_timings(co, timingsPointer(i))
         if arguments {
+            let scenario = Int(vus[i].scenario)
             lua_pushinteger(co, lua_Integer(vus[i].classIndex + 1))
-            lua_pushinteger(co, lua_Integer(vus[i].globalID + 1))
-            lua_pushboolean(co, arrivals != nil ? 1 : 0)   // vu_main's `open`: one task run per arrival
+            lua_pushinteger(co, lua_Integer(Int(vus[i].globalID) + config.scenarioIDBases[scenario] + 1))
+            lua_pushboolean(co, vus[i].arrivalSet >= 0 ? 1 : 0)   // vu_main's `open`: one task run per arrival
+            lua_pushinteger(co, lua_Integer(config.runsScenarios ? scenario + 1 : 0))   // its scenario's tags (scenarios.lua)
         }
         move(i, to: .runningLua)
-        resume(i, nargs: arguments ? 3 : 0)
+        resume(i, nargs: arguments ? 4 : 0)
     }
 
     /// Resumes VU `i` with `nargs` values on its stack, then acts on the frame it yields. A recorded script

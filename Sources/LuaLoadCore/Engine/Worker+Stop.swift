@@ -59,7 +59,15 @@ extension SessionWorker {
     /// counted as abandoned (recorded + abandoned = what the server received).
     func countIfAbandoned(_ i: Int) {
         guard vus[i].state == .inRequest else { return }
-        stats.abandoned += Session.abandon(self, i)   // a wrk batch, an http.batch: its unanswered requests
+        let n = Session.abandon(self, i)   // a wrk batch, an http.batch: its unanswered requests
+        stats.abandoned += n
+        countAbandonedInRow(i, n)
+    }
+
+    /// The abandoned request's row counts it too, so each scenario's recorded + abandoned is what the server saw.
+    func countAbandonedInRow(_ i: Int, _ n: Int) {
+        let stat = Int(vus[i].request.stat)
+        if stat >= 0 && stat < stats.rows.count { stats.rows[stat].abandoned += n }
     }
 
     func stopNow() {

@@ -2,9 +2,10 @@
 /// with its own VUs, which are dealt in global spawn order (VU k on thread k mod T), so the first N of the
 /// whole run are the ones that run. Costs nothing per request: it happens at the mailbox's wake-ups.
 extension SessionWorker {
-    func follow(targetUsers: Int) {
-        for i in 0..<vuCount where vus[i].role == .user || vus[i].role == .stopHook {
-            let wanted = Int(vus[i].globalID) < targetUsers
+    /// `targets`: per scenario (one in a single model); an open scenario's VUs follow its arrivals instead.
+    func follow(targets: [Int]) {
+        for i in 0..<vuCount where (vus[i].role == .user || vus[i].role == .stopHook) && vus[i].arrivalSet < 0 {
+            let wanted = Int(vus[i].globalID) < targets[Int(vus[i].scenario)]
             switch vus[i].state {
             case .notStarted, .retired:
                 if wanted && vus[i].role == .user { startVU(i, function: script.vuMainRef) }

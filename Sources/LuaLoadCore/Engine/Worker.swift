@@ -36,6 +36,10 @@ public struct WorkerConfig: @unchecked Sendable {
     public var http2 = HTTP2Mode.off
     /// http.batch on HTTP/1.1: connections per host of one VU's batch (0: one after another).
     public var batchPerHost = 0
+    /// `scenarios`: where each scenario's VU ids begin (Lua's `self.id` is unique in the run).
+    public var scenarioIDBases: [Int] = [0]
+    /// The run drives the script's `scenarios` (not replaced by -u, --stages, --rate): VUs carry their tags.
+    public var runsScenarios = false
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }
@@ -146,8 +150,8 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     lazy var resolverInbox = ResolverInbox(loop: loop)
     /// VUs waiting for an endpoint's address: endpoint → (VU, its connection's generation, since when).
     var awaitingName: [Int32: [(vu: Int, generation: UInt32, since: UInt64)]] = [:]
-    /// The open model's schedule, queue and free VUs; nil in the closed model.
-    var arrivals: ArrivalState?
+    /// The open model's schedules, queues and free VUs (one per open scenario); empty in the closed model.
+    var arrivalSets: [ArrivalState] = []
 
     init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         vuCount = plan.count
@@ -157,9 +161,10 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
         for (i, p) in plan.enumerated() {
             (vus + i).initialize(to: VirtualUser(classIndex: Int32(p.classIndex), globalID: Int32(p.globalID), startOffset: p.startOffsetMicros))
             vus[i].role = p.role
+            vus[i].scenario = UInt8(p.scenario)
         }
         for h in plan.count..<slotCount { (vus + h).initialize(to: VirtualUser(classIndex: 0, globalID: -1, startOffset: 0)) }
-        timers = TimerHeap(capacity: plan.count + 1)   // + the open model's arrival timer
+        timers = TimerHeap(capacity: plan.count + max(config.mode.arrivalTimers, 1))   // + the open model's arrival timers
         readBuffer = .allocate(byteCount: readCapacity, alignment: 16)
         endpoints = EndpointTable(default: config.defaultEndpoint, classes: config.classEndpoints)
         super.init(index: index, config: config)
@@ -209,7 +214,7 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
             runReady()
             if now >= nextPublish { publish(now) }
             let deadline = ready.isEmpty ? min(timers.earliest ?? .max, nextPublish, phase.deadline) : now
-            let n = arrivals == nil ? loop.wait(timeoutMs: EventLoop.timeoutMs(until: deadline, now: now))
+            let n = arrivalSets.isEmpty ? loop.wait(timeoutMs: EventLoop.timeoutMs(until: deadline, now: now))
                 : loop.wait(timeoutMicros: deadline == .max ? nil : (deadline > now ? min(deadline - now, 60_000_000) : 0))
             for e in 0..<n where phase != .stopAsked {
                 let ev = loop.events[e]
@@ -218,7 +223,7 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
                     if mailbox.isStopRequested { askStop() }
                     if mailbox.isStopNowRequested { stopNow() }
                     if !awaitingName.isEmpty { takeResolvedNames() }
-                    if phase == .running, let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
+                    if phase == .running, let targets = mailbox.takeTargets() { follow(targets: targets) }
                     if phase == .running { adoptSchedule() }
                 } else {
                     onSocketEvent(token: ev.data.u64, events: ev.events)
@@ -264,7 +269,7 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     }
 
     func onTimer(_ i: Int) {
-        if i == vuCount { return onArrivals(now: monotonicMicros()) }
+        if i >= vuCount { return onArrivals(i - vuCount, now: monotonicMicros()) }
         switch vus[i].state {
         case .notStarted:
             pendingVUs -= 1

@@ -37,6 +37,9 @@ local function with_prefix(ctx, url)
   return url
 end
 function E.new_context(host_url)
+  -- (A scenario's VU also gets `tags` and `tag_table`, set once by runner.lua: not here, so a context outside
+  -- scenarios keeps its five fields and its table's size. A first measurement blamed them for +135
+  -- instructions a request; that was Lua's per-run string-hash seed, which moves a run by ±0.5 %.)
   local ctx = { finished = 0, step = 0, last = false, outcome = false, yielded = false }
   local url = host_url or E.default_host
   if url ~= nil then
@@ -206,6 +209,59 @@ local function new_stat(byname, name)
   return id
 end
 
+-- Tagged rows (opts.tags, a scenario's tag): their own ids, by method, tags ("k:v,k2:v2"), then name (nested
+-- tables, not one key made per request: a string built per request cost ~700 instructions, callgrind).
+local tagged_ids = {}
+local function tagged_stat(method, name, tags)
+  local bytags = tagged_ids[method]
+  if bytags == nil then bytags = {}; tagged_ids[method] = bytags end
+  local byname = bytags[tags]
+  if byname == nil then byname = {}; bytags[tags] = byname end
+  return byname[name] or new_stat(byname, name)
+end
+
+-- A request's tags: its VU's scenario's, then opts.tags over them; "k:v,…" keys sorted, or false for none.
+-- Level 3: request_tags ← the request function ← the script.
+local function build_tags(fname, ctx, extra)
+  local t = {}
+  if ctx and ctx.tag_table then for k, v in pairs(ctx.tag_table) do t[k] = v end end
+  for k, v in pairs(extra) do
+    local ok, text = pcall(E.tag_text, fname .. ": opts.tags", k, v)
+    if not ok then error(text, 4) end
+    t[k] = text
+  end
+  local s = E.tag_string(t)
+  return s ~= "" and s
+end
+
+-- One tag (`{ kind = "write" }`, the usual case) is looked up in a memo by (scenario tags, key, value): a
+-- table and a sort per request made a tagged request cost 2.3x an untagged one with opts (callgrind).
+local memo, memo_count = {}, 0
+local function request_tags(fname, ctx, extra)
+  if extra == nil then return ctx and ctx.tags end
+  local k, v = next(extra)
+  if k == nil or next(extra, k) ~= nil or type(v) ~= "string" then
+    local s = build_tags(fname, ctx, extra)   -- (not a tail call: the error level counts this frame)
+    return s
+  end
+  local base = ctx and ctx.tags or ""
+  local byk = memo[base]
+  if byk == nil then byk = {}; memo[base] = byk end
+  local byv = byk[k]
+  if byv == nil then byv = {}; byk[k] = byv end
+  local s = byv[v]
+  if s == nil then
+    if memo_count >= 10000 then memo, memo_count = {}, 0 end   -- bounded: values may be built per request
+    s = build_tags(fname, ctx, extra)
+    byv[v] = s
+    memo_count = memo_count + 1
+  end
+  return s
+end
+
+-- A VU of a scenario exists: plain requests look at their context's tags too (single-model runs never do).
+function E.use_tags() extras = true end
+
 ---------------------------------------------------------------- cookies
 -- The scheme, host and path a request goes to (its VU's base when the path is relative).
 local function target(ctx, url)
@@ -325,9 +381,26 @@ local function with_options(fname, url, opts, name, ctx)
   return headers, body, timeout, opt_url, opt_name or name
 end
 
+-- A tagged request (opts.tags, or its VU's scenario's tag): what the request function below does, with a
+-- stats row of its own and the tags in the frame (LL_SLOT_TAGS, after LL_SLOT_FOLLOWS = false; the engine
+-- reads them with the row's first request). Apart, so an untagged request runs not one instruction more.
+local function send_tagged(ctx, fname, method, url, headers, body, timeout, name, opts, tags)
+  local stat = tagged_stat(method, name, tags)
+  local outcome, finished = ctx.outcome, ctx.finished
+  if outcome then ctx.outcome = false end
+  ctx.last, ctx.finished = false, 0
+  local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name, false, tags)
+  current = ctx
+  ctx.yielded = true
+  local res = setmetatable({ raw, ctx, url, err, elapsed, status, rbody }, ResponseMT)
+  if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
+  ctx.last = res
+  return res
+end
+
 -- One request function per method (http.get, ...): the method, its name for messages and its stats
--- rows are upvalues, so a plain request does no string work and no extra call: options, cookies and
--- redirects cost only the requests that have them.
+-- rows are upvalues, so a plain request does no string work and no extra call: options, cookies,
+-- redirects and tags cost only the requests that have them.
 local requesters = {}
 local function requester(method)
   local fname = "http." .. method:lower()
@@ -342,10 +415,13 @@ local function requester(method)
       if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
       if grouped then name = group_name(name) end
+      local tags = (opts.tags or (ctx and ctx.tags)) and request_tags(fname, ctx, opts.tags)
+      if tags and ctx then return send_tagged(ctx, fname, method, url, headers, body, timeout, name, opts, tags) end
     elseif extras then
       if prefixed then url = with_prefix(ctx, url) end
       if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
       if grouped then name = group_name(name) end
+      if ctx and ctx.tags then return send_tagged(ctx, fname, method, url, headers, body, timeout, name, nil, ctx.tags) end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)

@@ -220,5 +220,6 @@ function E.finalize(opts)
   local out = { classes = infos, host = type(host) == "string" and host or nil,
                 has_setup = setup ~= nil, has_teardown = teardown ~= nil }
   E.read_profile(out)   -- profile.lua: stages, thresholds, shape
+  E.read_scenarios(out)   -- scenarios.lua
   return out
 end

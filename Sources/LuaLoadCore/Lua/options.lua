@@ -11,6 +11,7 @@ E.options = O
 local TYPES = {
   headers = "table", body = "string", json = "any", query = "table", name = "string", timeout = "number",
   cookies = "table", allow_redirects = "boolean", auth = "table", form = "table", files = "table",
+  tags = "table",   -- the request's stats row's tags (http.lua)
 }
 local ACCEPTED
 do

@@ -129,11 +129,14 @@ local new_context = E.new_context
 local function class_host(cls) return cls.host ~= "" and cls.host or nil end
 
 -- A VU's whole life: on_start, then weighted tasks separated by the class's wait, or (`open`, the
--- open model) one task run per arrival.
-function E.vu_main(class_index, vu_id, open)
+-- open model) one task run per arrival. `scenario`: its index in `scenarios` (scenarios.lua), whose tags
+-- its requests carry.
+function E.vu_main(class_index, vu_id, open, scenario)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
   local ctx = new_context(class_host(cls))
+  local tags = E.scenario_tags[scenario]   -- (scenarios.lua loads after this file)
+  if tags then ctx.tags, ctx.tag_table = tags, E.scenario_tag_tables[scenario]; E.use_tags() end
   if cls.on_stop then selves[vu_id] = { self, ctx } end
   set_current(ctx)
   local stopped = false
@@ -167,6 +170,7 @@ function E.vu_stop(class_index, vu_id)
   local self = saved[1]
   local ctx = new_context(class_host(cls))
   ctx.jar = saved[2].jar   -- the VU's cookies, as its session would still have them
+  if saved[2].tags then ctx.tags, ctx.tag_table = saved[2].tags, saved[2].tag_table end
   set_current(ctx)
   run(cls.on_stop, self, ctx)
   return OP_STOPPED, settle(ctx)

@@ -56,12 +56,13 @@ public struct RunRecord {
 
     /// A stats row with its histograms; sums that an older JSON lacks are rebuilt from its averages.
     func row(_ r: JSONTree, name fixedName: String? = nil) throws -> RequestStats {
-        var s = RequestStats(method: r["method"]?.string ?? "", name: fixedName ?? r["name"]?.string ?? "")
+        var s = RequestStats(method: r["method"]?.string ?? "", name: fixedName ?? r["name"]?.string ?? "", tags: RunRecord.tags(r["tags"]))
         s.requests = r["requests"]?.int ?? 0
         s.failures = r["failures"]?.int ?? 0
         s.sumMicros = UInt64(r["sum_us"]?.int ?? Int(((r["avg_ms"]?.number ?? 0) * 1000 * Double(s.requests)).rounded()))
         s.bytes = UInt64(r["bytes"]?.int ?? Int(((r["avg_content_size"]?.number ?? 0) * Double(s.requests)).rounded()))
         s.redirects = r["redirects"]?.int ?? 0
+        s.abandoned = r["abandoned"]?.int ?? 0
         s.histogram = try histogram(r, "hdr", what: "\(s.method) \(s.name)")
         if let t = r["timings_ms"] {
             s.phases.connect = try histogram(t["connect"], "hdr", what: "\(s.name) connect", like: makePhaseHistogram())

@@ -14,6 +14,9 @@ extension LoadProfile {
             if schedule.ramp.stages.count > 1 {
                 p.stage = "stage \(min(schedule.ramp.stageIndex(at: elapsed) + 1, schedule.ramp.stages.count))/\(schedule.ramp.stages.count)"
             }
+        case .scenarios(let list):
+            p.stage = "scenarios " + list.filter { elapsed >= $0.start && elapsed < $0.end }.map(\.name).joined(separator: ",")
+            if list.contains(where: \.isOpen) { p.arrivals = arrivals }
         case .fixed:
             break
         }

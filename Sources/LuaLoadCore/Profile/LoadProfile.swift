@@ -8,6 +8,8 @@ public enum LoadProfile: Sendable {
     case shape
     /// Arrivals at a rate (open model): --rate, --rate-stages.
     case open(ArrivalSchedule)
+    /// The script's `scenarios`: several of these at once, each with its own start and VU pool (Scenario.swift).
+    case scenarios([Scenario])
 
     var isFixed: Bool { if case .fixed = self { return true } else { return false } }
     var isShape: Bool { if case .shape = self { return true } else { return false } }
@@ -16,6 +18,7 @@ public enum LoadProfile: Sendable {
 extension Runner {
     /// The command line's --stages / --rate / --rate-stages win over the script's `stages` and shape().
     static func resolveProfile(_ o: RunOptions, _ d: DeclaredProfile, script: String) throws -> LoadProfile {
+        if let scenarios = try resolveScenarios(o, d) { return scenarios }
         if o.rate != nil || o.rateStages != nil {
             if o.stages != nil {
                 throw UsageError("--stages ramps users (closed model) and --rate / --rate-stages set arrivals (open model): pick one")
@@ -74,6 +77,7 @@ extension Runner {
         case .stages(let ramp): return Int(ramp.peak.rounded(.up))
         case .shape: return options.maxVUs ?? 1000
         case .open: return options.maxVUs ?? options.users
+        case .scenarios(let list): return list.reduce(0) { $0 + $1.pool }
         }
     }
 
@@ -83,6 +87,7 @@ extension Runner {
         switch profile {
         case .stages(let ramp): return ramp.duration
         case .open(let schedule): return schedule.end.isFinite ? schedule.end : nil
+        case .scenarios(let list): return list.map(\.end).max().flatMap { $0.isFinite ? $0 : nil }
         default: return nil
         }
     }
@@ -95,6 +100,7 @@ extension Runner {
             var plan = ArrivalPlan(schedule: schedule, thread: thread, threads: threads, late: options.late, origin: origin)
             plan.segment = options.segment
             return .arrivals(plan)
+        case .scenarios(let list): return scenarioMode(list, thread: thread, threads: threads, origin: origin)
         }
     }
 
@@ -111,6 +117,7 @@ extension Runner {
                 return "rate " + Format.fixed(s.ramp.start, 2) + "/s"
             }
             return "rate stages " + s.ramp.stages.map { seconds($0.seconds) + ":" + Format.fixed($0.target, 2) + "/s" }.joined(separator: ",")
+        case .scenarios(let list): return "scenarios " + list.map(\.text).joined(separator: "; ")
         }
     }
 }

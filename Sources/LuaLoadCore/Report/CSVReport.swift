@@ -20,6 +20,7 @@ public enum CSVReport {
          (prefix + "_stats_history.csv", history(s, fullHistory: fullHistory)),
          (prefix + "_failures.csv", failures(s)),
          (prefix + "_exceptions.csv", exceptions(s))] + ScriptMetricsReport.csvFiles(s, prefix: prefix)
+            + ScenarioReport.csvFiles(s, prefix: prefix)
     }
 
     // MARK: files
@@ -29,7 +30,7 @@ public enum CSVReport {
         for r in s.rows + [s.total] {
             let times = LocustTimes(r.histogram)
             let maxMs = r.maxMs   // the exact largest value recorded
-            var f = [r.method, r.name, "\(r.requests)", "\(r.failures)",
+            var f = [r.method, r.label, "\(r.requests)", "\(r.failures)",
                      times.median(minMs: r.minMs, maxMs: maxMs),
                      py(r.avgMs), r.requests > 0 ? py(r.minMs) : "0", r.requests > 0 ? py(maxMs) : "0",
                      r.requests > 0 ? py(r.avgContentSize) : "0",
@@ -48,7 +49,7 @@ public enum CSVReport {
         var series: [(method: String, name: String, points: [HistoryPoint])] = []
         if fullHistory {
             for r in s.rows {
-                if let points = s.historyByName[r.method + " " + r.name] { series.append((r.method, r.name, points)) }
+                if let points = s.historyByName[r.key] { series.append((r.method, r.label, points)) }
             }
         }
         series.append(("", "Aggregated", s.history))

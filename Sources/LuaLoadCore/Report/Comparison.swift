@@ -31,7 +31,7 @@ public struct Comparison {
             return Figures(p50: p[0], p95: p[1], p99: p[2], rps: s.rps(r), failRate: r.failureRatio, requests: r.requests)
         }
         // "GET /health"; a name that already says its method ("GET /x") is not said twice.
-        func key(_ r: RowSummary) -> String { r.method.isEmpty || r.name.hasPrefix(r.method + " ") ? r.name : r.method + " " + r.name }
+        func key(_ r: RowSummary) -> String { r.method.isEmpty || r.name.hasPrefix(r.method + " ") ? r.label : r.method + " " + r.label }
         var names: [String] = []
         var b: [String: Figures] = [:], n: [String: Figures] = [:]
         for r in base.rows { b[key(r)] = figures(r, base); names.append(key(r)) }

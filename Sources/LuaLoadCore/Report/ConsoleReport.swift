@@ -3,7 +3,7 @@ public enum ConsoleReport {
     /// The per-name table with its Aggregated row (also printed every 2 s by --print-stats).
     public static func requestsTable(_ s: Summary) -> String {
         var out = ""
-        let nameWidth = max(40, (s.rows.map { $0.name.count }.max() ?? 0) + 2)
+        let nameWidth = max(40, (s.rows.map { $0.label.count }.max() ?? 0) + 2)
         func ms(_ v: Double) -> String { Format.padLeft(Format.fixed(v, v >= 100 ? 0 : 2), 8) }
 
         let header = Format.padRight("Type", 8) + " " + Format.padRight("Name", nameWidth) + Format.padLeft("# reqs", 9)
@@ -14,7 +14,7 @@ public enum ConsoleReport {
         func line(_ r: RowSummary) -> String {
             let fails = "\(r.failures)(\(Format.fixed(r.failureRatio * 100, 2))%)"
             let p = r.percentilesMs([50, 95, 99])
-            return Format.padRight(r.method, 8) + " " + Format.padRight(r.name, nameWidth) + Format.padLeft("\(r.requests)", 9)
+            return Format.padRight(r.method, 8) + " " + Format.padRight(r.label, nameWidth) + Format.padLeft("\(r.requests)", 9)
                 + Format.padLeft(fails, 18) + " |" + ms(r.avgMs) + ms(r.minMs) + ms(r.maxMs) + ms(p[0])
                 + ms(p[1]) + ms(p[2]) + " |" + Format.padLeft(Format.fixed(s.rps(r), 2), 10)
                 + Format.padLeft(Format.fixed(s.failuresPerSecond(r), 2), 12)
@@ -27,7 +27,7 @@ public enum ConsoleReport {
 
     public static func render(_ s: Summary) -> String {
         var out = requestsTable(s) + "\n"
-        let nameWidth = max(40, (s.rows.map { $0.name.count }.max() ?? 0) + 2)
+        let nameWidth = max(40, (s.rows.map { $0.label.count }.max() ?? 0) + 2)
         func ms(_ v: Double) -> String { Format.padLeft(Format.fixed(v, v >= 100 ? 0 : 2), 8) }
 
         out += "Response time percentiles (ms)\n"
@@ -36,7 +36,7 @@ public enum ConsoleReport {
         pheader += Format.padLeft("# reqs", 9)
         out += pheader + "\n" + String(repeating: "-", count: pheader.count) + "\n"
         for r in s.rows + [s.total] {
-            var l = Format.padRight(r.method, 8) + " " + Format.padRight(r.name, nameWidth)
+            var l = Format.padRight(r.method, 8) + " " + Format.padRight(r.label, nameWidth)
             for v in r.percentilesMs(Summary.percentiles) { l += ms(v) }
             out += l + Format.padLeft("\(r.requests)", 9) + "\n"
         }
@@ -61,7 +61,7 @@ public enum ConsoleReport {
                 + ", p95 " + Format.fixed(times.percentileMs(95), 2) + ", p99 " + Format.fixed(times.percentileMs(99), 2)
                 + ", max " + Format.fixed(times.maxMs, 2) + "\n"
         }
-        out += ScriptMetricsReport.console(s) + ProfileReport.consoleArrivals(s) + ProfileReport.consoleThresholds(s)
+        out += ScenarioReport.console(s) + ScriptMetricsReport.console(s) + ProfileReport.consoleArrivals(s) + ProfileReport.consoleThresholds(s)
         out += "\n\(s.total.requests) requests in \(Format.fixed(s.durationSeconds, 2))s from \(s.users) users on \(s.threads) threads"
         let redirects = s.total.redirects > 0 ? "; \(s.total.redirects) redirects followed" : ""
         out += " (\(s.iterations) task runs\(redirects); \(s.abandoned) in flight at the stop, abandoned; stopped: \(s.stopReason.rawValue))\n"

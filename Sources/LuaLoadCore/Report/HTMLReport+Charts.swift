@@ -38,7 +38,7 @@ extension HTMLReport {
     static func picker(_ s: Summary) -> String {
         var o = "<p class=\"pick\"><label for=\"ll-name\">Request name </label><select id=\"ll-name\">\n"
         for (k, r) in ([s.total] + s.rows).enumerated() {
-            let label = k == 0 ? "All requests (Aggregated)" : (r.method.isEmpty || r.name.hasPrefix(r.method + " ") ? r.name : r.method + " " + r.name)
+            let label = k == 0 ? "All requests (Aggregated)" : (r.method.isEmpty || r.name.hasPrefix(r.method + " ") ? r.label : r.method + " " + r.label)
             o += "<option value=\"\(k)\">\(esc(label))</option>\n"
         }
         return o + "</select></p>\n"
@@ -52,7 +52,7 @@ extension HTMLReport {
             w.key("t"); numbers(w, s.history.map(\.elapsed))
             w.key("names"); w.array {
                 for (k, r) in ([s.total] + s.rows).enumerated() {
-                    let points = k == 0 ? s.history : aligned(s.historyByName[r.method + " " + r.name], count: s.history.count)
+                    let points = k == 0 ? s.history : aligned(s.historyByName[r.key], count: s.history.count)
                     w.object {
                         if let points {
                             w.key("p50"); numbers(w, points.map { $0.requests > 0 ? $0.p50Ms : nil })

@@ -13,6 +13,7 @@ public enum HTMLReport {
         o += charts(s)
         o += statsTable(s)
         o += percentilesTable(s)
+        o += ScenarioReport.html(s)
         o += ScriptMetricsReport.html(s)
         o += listTable(title: "Failures", id: "failures", none: "No failures.",
                        head: "<th># occurrences</th><th class=\"l\">Type</th><th class=\"l\">Name</th><th class=\"l\">Error</th>",
@@ -52,7 +53,7 @@ public enum HTMLReport {
         o += "<th>Avg (ms)</th><th>Min (ms)</th><th>Max (ms)</th><th>Median (ms)</th><th>Avg size (B)</th><th>req/s</th><th>failures/s</th></tr></thead>\n<tbody>\n"
         for r in s.rows + [s.total] {
             let cls = r.name == "Aggregated" && r.method.isEmpty ? " class=\"total\"" : ""
-            o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td><td>\(r.requests)</td>"
+            o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.label))</td><td>\(r.requests)</td>"
             o += "<td\(r.failures > 0 ? " class=\"bad\"" : "")>\(r.failures)</td>"
             o += "<td>\(ms(r.avgMs))</td><td>\(ms(r.minMs))</td><td>\(ms(r.maxMs))</td><td>\(ms(r.percentileMs(50)))</td>"
             o += "<td>\(Format.fixed(r.avgContentSize, 0))</td><td>\(Format.fixed(s.rps(r), 2))</td><td>\(Format.fixed(s.failuresPerSecond(r), 2))</td></tr>\n"
@@ -66,7 +67,7 @@ public enum HTMLReport {
         o += "<th># reqs</th></tr></thead>\n<tbody>\n"
         for r in s.rows + [s.total] {
             let cls = r.name == "Aggregated" && r.method.isEmpty ? " class=\"total\"" : ""
-            o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.name))</td>"
+            o += "<tr\(cls)><td class=\"l\">\(esc(r.method))</td><td class=\"name\">\(esc(r.label))</td>"
             for v in r.percentilesMs(Summary.percentiles) { o += "<td>\(ms(v))</td>" }
             o += "<td>\(r.requests)</td></tr>\n"
         }

@@ -54,7 +54,7 @@ public final class HdrLogRecorder {
         var tagged: [String] = []
         let from = lastElapsed, length = max(0, elapsed - lastElapsed)
         for row in rows {
-            let key = row.method + " " + row.name
+            let key = row.key
             let interval = HdrLogRecorder.difference(row.histogram, minus: previous[key])
             previous[key] = row.histogram
             guard interval.totalCount > 0 else { continue }
@@ -70,7 +70,7 @@ public final class HdrLogRecorder {
 
     /// The row's name, with its method first unless the name starts with it ("GET /health" stays so).
     static func tag(_ row: RowSummary) -> String {
-        row.method.isEmpty || row.name.hasPrefix(row.method + " ") ? row.name : row.method + " " + row.name
+        row.method.isEmpty || row.name.hasPrefix(row.method + " ") ? row.label : row.method + " " + row.label
     }
 
     static func difference(_ now: LatencyHistogram, minus before: LatencyHistogram?) -> LatencyHistogram {

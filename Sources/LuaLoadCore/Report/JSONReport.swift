@@ -18,6 +18,7 @@ public enum JSONReport {
             w.key("total"); row(w, s.total, s)
             tables(w, s)
             ScriptMetricsReport.json(w, s)
+            ScenarioReport.json(w, s)
             tls(w, s.tls)
             protocols(w, s)
             history(w, s)
@@ -103,6 +104,7 @@ public enum JSONReport {
         w.object {
             w.key("method"); w.string(r.method)
             w.key("name"); w.string(r.name)
+            if !r.tags.isEmpty { w.key("tags"); tagsObject(w, r.tags) }
             w.key("requests"); w.int(r.requests)
             w.key("failures"); w.int(r.failures)
             w.key("avg_ms"); w.number(r.avgMs)
@@ -115,6 +117,7 @@ public enum JSONReport {
             w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
             w.key("avg_content_size"); w.number(r.avgContentSize)
             w.key("redirects"); w.int(r.redirects)
+            if r.abandoned > 0 { w.key("abandoned"); w.int(r.abandoned) }
             sums(w, sumMicros: r.sumMicros, bytes: r.bytes)
             w.key("timings_ms"); w.object {
                 phase(w, "connect", r.phases.connect)

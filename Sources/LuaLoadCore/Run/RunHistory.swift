@@ -68,7 +68,7 @@ struct RunHistory {
         let second = points.count - 1
         var merged: [String: RequestStats] = [:]
         for row in rows {
-            merged[row.method + " " + row.name, default: RequestStats(method: row.method, name: row.name)].merge(row)
+            merged[row.key, default: RequestStats(method: row.method, name: row.name, tags: row.tags)].merge(row)
         }
         for (key, row) in merged where row.requests > 0 {
             // A name first seen now gets empty points for the seconds before, so every series lines up by second.

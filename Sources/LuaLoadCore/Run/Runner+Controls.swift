@@ -31,6 +31,7 @@ extension Runner {
         case .fixed: return .fixed(options.iterations != nil ? "-n fixes the users: the iterations are shared among them" : "the users are fixed")
         case .stages: return .fixed("the stages set the users")
         case .shape: return .fixed("the script's shape() sets the users")
+        case .scenarios: return .fixed("the script's scenarios set the users and rates")
         }
     }
 
@@ -131,9 +132,9 @@ extension Worker {
 extension SessionWorker {
     /// Worker side, at a wake-up: follows a new schedule from its next arrival on.
     func adoptSchedule() {
-        guard arrivals != nil, let schedule = mailbox.takeSchedule() else { return }
-        arrivals!.plan.schedule = schedule
-        timers.cancel(arrivals!.timerID)
-        armNextArrival()
+        guard arrivalSets.count == 1, let schedule = mailbox.takeSchedule() else { return }
+        arrivalSets[0].plan.schedule = schedule
+        timers.cancel(arrivalSets[0].timerID)
+        armNextArrival(0)
     }
 }

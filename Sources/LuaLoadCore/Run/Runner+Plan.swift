@@ -32,6 +32,7 @@ extension Runner {
     /// With --segment i/N, only the global VUs k ≡ i (mod N) are planned, keeping their global index and
     /// spawn offset (Segment.swift); they are dealt round-robin among this process's threads.
     func planUsers() -> [[VUPlan]] {
+        if case .scenarios(let list) = profile { return planScenarioUsers(list) }
         let segment = options.segment
         let threads = min(options.threads, segmentUsers)
         var plans = [[VUPlan]](repeating: [], count: threads)

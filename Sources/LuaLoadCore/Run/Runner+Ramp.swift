@@ -18,6 +18,8 @@ struct RampState {
     var cappedAt: Int?
     /// The highest target posted: the summary's users for shape().
     var peak = 0
+    /// `scenarios`: each scenario's target last posted (Runner+Scenarios.swift).
+    var scenarioTargets: [Int] = []
 }
 
 extension Runner {
@@ -27,6 +29,7 @@ extension Runner {
     func stepProfile(_ workers: [Worker], at t: UInt64, _ state: inout RunState) {
         let elapsed = Double(t - state.start) / 1e6
         let target: Int
+        if case .scenarios(let list) = profile { return stepScenarios(list, workers, at: t, &state) }
         switch profile {
         case .stages(let ramp):
             target = Int(ramp.value(at: elapsed).rounded())
@@ -74,6 +77,7 @@ extension Runner {
         guard !watched.isEmpty, !state.stopSent, options.controls?.abortsLocally ?? true else { return }
         var now = Runner.statsNow(workers, elapsed: elapsed, users: 0, threads: workers.count)
         if case .open = profile { now.arrivals = state.arrivalsSoFar }
+        if case .scenarios = profile { now.arrivals = state.arrivalsSoFar }
         for t in watched where !t.evaluate(now).ok && t.judgedLive(now) {
             state.stopAt = monotonicMicros()
             state.reason = .thresholdCrossed
@@ -86,7 +90,7 @@ extension Runner {
 extension Worker {
     /// Main side: the run's target user count for this worker to follow (--stages, shape()).
     public func setTargetUsers(_ n: Int) {
-        mailbox.setTargetUsers(n)
+        mailbox.setTargets([n])
         loop.wake()
     }
 }

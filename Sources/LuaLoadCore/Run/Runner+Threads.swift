@@ -66,6 +66,8 @@ extension Runner {
             summary.notes.append("the live stats were reset at \(Format.fixed(at, 1))s (web page or API); this report covers the whole run")
         }
         if case .open = profile { summary.lateMode = options.late }
+        if case .scenarios(let list) = profile, list.contains(where: \.isOpen) { summary.lateMode = options.late }
+        if replacedScenarios { summary.notes.append("the script's scenarios were replaced by the command line's load model (-u, --stages, --rate), as k6's shortcut flags replace them") }
         if let asked = state.ramp.cappedAt {
             summary.notes.append("shape() asked for \(asked) users; the pool holds \(poolSize) (raise --max-vus)")
         }

@@ -23,6 +23,8 @@ public final class Runner {
     let shapeScript: LuaScript?
     /// `luaload wrk`: the Lua states of wrk's phases; nil in Locust's model.
     public let wrk: WrkSession?
+    /// -u, --stages or --rate replaced the script's `scenarios` with one model (the summary says so).
+    var replacedScenarios = false
     /// A second SIGINT / SIGTERM stopped the run at once (its reports hold what was recorded until then).
     public internal(set) var stoppedNow = false
 
@@ -63,6 +65,7 @@ public final class Runner {
         hasSetup = script.hasSetup
         hasTeardown = script.hasTeardown
         profile = try Runner.resolveProfile(options, script.declared, script: options.scriptPath)
+        replacedScenarios = Runner.scenariosReplaced(options, script.declared)
         thresholds = try Runner.resolveThresholds(options, script.declared, script: options.scriptPath)
         shapeScript = profile.isShape ? script : nil
         if let n = options.iterations, n < 1 { throw UsageError("--iterations must be at least 1") }
@@ -77,6 +80,7 @@ public final class Runner {
         endpoint = try (options.host ?? script.host).map(Runner.resolve)
         classEndpoints = try classes.map { try $0.host.map(Runner.resolve) }
         try checkSegment()
+        try checkScenarioSegments()
         try Runner.checkTLSFiles(options.tls)
     }
 
@@ -106,6 +110,8 @@ public final class Runner {
         config.timeoutMicros = UInt64(options.timeout * 1_000_000)
         config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
+        config.scenarioIDBases = Runner.scenarioIDBases(profile)
+        if case .scenarios = profile { config.runsScenarios = true }
         config.script = scriptOptions
         config.tls = options.tls
         config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }

@@ -60,16 +60,17 @@ public final class WorkerMailbox: @unchecked Sendable {
 
     /// Main side (--stages, shape()): how many users the whole run should have now. Each worker runs those
     /// of its VUs whose global spawn index is below it.
-    public func setTargetUsers(_ n: Int) { locked { targetUsers = n } }
+    /// With `scenarios`, one target per scenario (in a single model: one).
+    public func setTargets(_ targets: [Int]) { locked { targetUsers = targets } }
 
-    /// Worker side: the target posted since the last take, if any.
-    func takeTargetUsers() -> Int? {
+    /// Worker side: the targets posted since the last take, if any.
+    func takeTargets() -> [Int]? {
         locked {
             defer { targetUsers = nil }
             return targetUsers
         }
     }
-    private var targetUsers: Int?
+    private var targetUsers: [Int]?
 
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }

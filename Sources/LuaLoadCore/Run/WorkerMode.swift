@@ -9,11 +9,23 @@ public enum WorkerMode: Sendable {
     case targets
     /// The open model: the pool's VUs run on_start, then one task run per arrival of this thread.
     case arrivals(ArrivalPlan)
+    /// `scenarios`: per scenario, its part of the arrivals on this thread (open), or nil (closed: the
+    /// Runner posts each scenario's target users, as for `targets`).
+    case scenarios([ArrivalPlan?])
 
     /// Whether the worker lives until the stop even when no VU runs (a ramp may go to 0 and back).
     var runsUntilStopped: Bool {
         if case .fixed = self { return false }
         return true
+    }
+
+    /// Timers beyond the VUs': one per arrival schedule.
+    var arrivalTimers: Int {
+        switch self {
+        case .arrivals: return 1
+        case .scenarios(let plans): return plans.count
+        default: return 0
+        }
     }
 }
 
@@ -48,14 +60,17 @@ extension SessionWorker {
             for i in 0..<vuCount { timers.arm(i, at: runStart + vus[i].startOffset) }
             pendingVUs = vuCount
         case .targets:
-            if let users = mailbox.takeTargetUsers() { follow(targetUsers: users) }
+            if let targets = mailbox.takeTargets() { follow(targets: targets) }
+        case .scenarios(let plans):
+            beginScenarios(plans)
         case .arrivals(let plan):
-            arrivals = ArrivalState(plan: plan, timerID: vuCount)
+            arrivalSets = [ArrivalState(plan: plan, timerID: vuCount)]
+            for i in 0..<vuCount where vus[i].role == .user { vus[i].arrivalSet = 0 }
             stats.arrivals = ArrivalCounts()
             stats.uncorrected = RequestStats(method: "", name: "Aggregated (uncorrected)")
             // Before the first arrival is armed, so a VU without on_start is free for it.
             for i in 0..<vuCount where vus[i].role == .user { startVU(i, function: script.vuMainRef) }
-            armNextArrival()
+            armNextArrival(0)
         }
     }
 }

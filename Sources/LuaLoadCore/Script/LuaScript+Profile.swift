@@ -12,6 +12,8 @@ public struct DeclaredProfile: Sendable {
     /// "file:line" where the script set `stages` / `thresholds`, for errors found after the script ran.
     public var stagesAt: String?
     public var thresholdsAt: String?
+    /// `scenarios` (LuaScript+Scenarios.swift), in name order; empty: the run has one model.
+    public var scenarios: [DeclaredScenario] = []
 }
 
 /// The outcome of one call of the script's shape().
@@ -48,6 +50,7 @@ extension LuaScript {
             ll_pop(L, 1)
         }
         ll_pop(L, 1)
+        readDeclaredScenarios()
     }
 
     /// Calls the script's shape(run_time) through the prelude, protected (the shim's ll_shape).

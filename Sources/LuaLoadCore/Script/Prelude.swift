@@ -26,6 +26,7 @@ enum Prelude {
         ("runner.lua", PackageResources.runner_lua),
         ("checks.lua", PackageResources.checks_lua),
         ("metrics.lua", PackageResources.metrics_lua),
+        ("scenarios.lua", PackageResources.scenarios_lua),
         ("profile.lua", PackageResources.profile_lua),
     ]
 

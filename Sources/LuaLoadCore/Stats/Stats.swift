@@ -63,6 +63,8 @@ public struct PhaseStats {
 public struct RequestStats {
     public let method: String
     public let name: String
+    /// Its requests' tags, "k:v,k2:v2" keys sorted (a scenario's, opts.tags); "" for none.
+    public let tags: String
     public var requests = 0
     public var failures = 0
     public var sumMicros: UInt64 = 0
@@ -71,12 +73,18 @@ public struct RequestStats {
     public var histogram = makeLatencyHistogram()
     /// Redirect hops followed within this row's requests (each one a request the server saw).
     public var redirects = 0
+    /// Its requests in flight at the stop (the run's `abandoned`, by row: a scenario's own count).
+    public var abandoned = 0
     public var phases = PhaseStats()
 
-    public init(method: String, name: String) {
+    public init(method: String, name: String, tags: String = "") {
         self.method = method
         self.name = name
+        self.tags = tags
     }
+
+    /// What tells rows apart in a merge: method, name and tags.
+    public var key: String { method + " " + name + (tags.isEmpty ? "" : " {" + tags + "}") }
 
     @inline(__always)
     public mutating func record(micros: UInt64, failed: Bool, bytes: Int = 0) {
@@ -94,6 +102,7 @@ public struct RequestStats {
         failures += other.failures
         sumMicros += other.sumMicros
         redirects += other.redirects
+        abandoned += other.abandoned
         phases.merge(other.phases)
         bytes += other.bytes
         histogram.add(other.histogram)

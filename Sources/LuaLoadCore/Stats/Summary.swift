@@ -2,6 +2,8 @@
 public struct RowSummary {
     public var method: String
     public var name: String
+    /// "k:v,k2:v2" (a scenario's tag, opts.tags); "" for none.
+    public var tags = ""
     public var requests: Int
     public var failures: Int
     public var sumMicros: UInt64
@@ -10,19 +12,28 @@ public struct RowSummary {
     public var histogram: LatencyHistogram
     /// Redirect hops followed (requests the server saw beyond `requests`).
     public var redirects = 0
+    /// Its requests in flight at the stop (abandoned, not recorded).
+    public var abandoned = 0
     public var phases: PhaseStats
 
     public init(_ s: RequestStats) {
         method = s.method
         name = s.name
+        tags = s.tags
         requests = s.requests
         failures = s.failures
         sumMicros = s.sumMicros
         bytes = s.bytes
         histogram = s.histogram
         redirects = s.redirects
+        abandoned = s.abandoned
         phases = s.phases
     }
+
+    /// The name as the tables show it: with its tags, k6's way (`GET /health {scenario:browse}`).
+    public var label: String { tags.isEmpty ? name : name + " {" + tags + "}" }
+    /// Method, name and tags: what tells rows apart (the per-name history's key).
+    public var key: String { method + " " + label }
 
     /// Mean response body size in bytes (Locust's "Average Content Size").
     public var avgContentSize: Double { requests > 0 ? Double(bytes) / Double(requests) : 0 }
@@ -181,8 +192,8 @@ public struct Summary {
                 uncorrected!.merge(u)
             }
             for row in w.rows {
-                let key = row.method + " " + row.name
-                if merged[key] == nil { merged[key] = RequestStats(method: row.method, name: row.name); order.append(key) }
+                let key = row.key
+                if merged[key] == nil { merged[key] = RequestStats(method: row.method, name: row.name, tags: row.tags); order.append(key) }
                 merged[key]!.merge(row)
             }
             for (k, v) in w.failureTable() { failureTable[k, default: 0] += v }
@@ -203,11 +214,11 @@ public struct Summary {
         var rows: [RowSummary] = []
         for key in order {
             let r = merged[key]!
-            guard r.requests > 0 else { continue }
+            guard r.requests > 0 || r.abandoned > 0 else { continue }
             total.merge(r)
             rows.append(RowSummary(r))
         }
-        rows.sort { ($0.name, $0.method) < ($1.name, $1.method) }
+        rows.sort { ($0.name, $0.method, $0.tags) < ($1.name, $1.method, $1.tags) }
         self.rows = rows
         self.total = RowSummary(total)
         self.failures = failureTable.map { FailureRow(method: $0.key.method, name: $0.key.name, error: $0.key.error, occurrences: $0.value) }

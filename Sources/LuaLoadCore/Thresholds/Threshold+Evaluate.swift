@@ -40,6 +40,8 @@ extension Summary {
     /// "login::GET /token", k6's way of writing it); rows of one name under several methods are merged.
     public func row(named name: String) -> RowSummary? {
         if name == "Aggregated" { return total.requests > 0 ? total : nil }
+        let tagged = taggedRow(named: name)   // NAME{scenario:ingest}: rows by their tags (Threshold+RowTags.swift)
+        if tagged.handled { return tagged.row }
         let grouped = name.contains("::")
         let matching = rows.filter { r in
             r.name == name || r.method + " " + r.name == name || (grouped && Self.groupedMethodName(r) == name)
@@ -73,6 +75,7 @@ extension RowSummary {
     mutating func merge(_ other: RowSummary) {
         requests += other.requests
         failures += other.failures
+        abandoned += other.abandoned
         sumMicros += other.sumMicros
         bytes += other.bytes
         histogram.add(other.histogram)

@@ -61,8 +61,11 @@ extension Threshold {
     /// before any traffic rather than a threshold that never matches.
     static func k6NameProblem(_ name: String) -> String? {
         for prefix in ["http_req_duration{", "http_req_failed{", "http_reqs{"] where name.hasPrefix(prefix) {
-            if !name.dropFirst(prefix.count - 1).hasPrefix("{name:") || !name.hasSuffix("}") || name.dropFirst(prefix.count).contains(",") {
-                return "only the request's name filters k6's request metrics, as {name:GET /health} (other tags are not kept per request)"
+            guard let (_, pairs) = rowFilters(name), !pairs.isEmpty else {
+                return "k6's request metrics are filtered as {name:GET /health} or {name:GET /health,scenario:ingest}"
+            }
+            if let bad = pairs.first(where: { k6OnlyTags.contains($0.key) }) {
+                return "{\(bad.key):…} is a tag k6 keeps per request and luaload does not: filter by name, scenario, a request's opts.tags or a run's --tag"
             }
         }
         return nil
@@ -74,8 +77,10 @@ extension Threshold {
             guard name.hasPrefix(prefix) else { continue }
             let rest = name.dropFirst(prefix.count)
             if rest.isEmpty { return ("Aggregated", prefix == "http_reqs" && expression.metric == .rate ? .rps : implied) }
-            guard rest.hasPrefix("{name:"), rest.hasSuffix("}") else { continue }
-            let row = String(rest.dropFirst(6).dropLast())
+            // {name:X,scenario:Y}: the row X (Aggregated without a name) with the other pairs as its tags.
+            guard let (_, pairs) = Self.rowFilters(String(rest)), !pairs.isEmpty else { continue }
+            let others = pairs.filter { $0.key != "name" }.map { $0.key + ":" + $0.value }
+            let row = (pairs.first { $0.key == "name" }?.value ?? "Aggregated") + (others.isEmpty ? "" : "{" + others.joined(separator: ",") + "}")
             return (row, prefix == "http_reqs" && expression.metric == .rate ? .rps : implied)
         }
         return nil

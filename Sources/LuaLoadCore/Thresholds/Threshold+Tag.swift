@@ -32,7 +32,7 @@ extension Threshold {
     /// This threshold judged on `part`'s runs when it names a tag (and is not a custom metric's tagged
     /// series, which the script's own counts carry); nil: not a tagged one.
     func evaluateTagged(_ s: Summary, part: TagPart) -> ThresholdResult? {
-        guard let (base, tag) = try? Self.splitTag(name), s.script.metrics[name] == nil else { return nil }
+        guard let (base, tag) = try? Self.splitTag(name), s.script.metrics[name] == nil, !s.rowTagKeys.contains(tag.key) else { return nil }
         guard let p = part(tag) else {
             return ThresholdResult(name: name, expression: text, value: nil, ok: true,
                                    note: "not judged on this run (no \(tag)): the controller or luaload merge judges it on the runs tagged \(tag)")
@@ -55,7 +55,7 @@ extension Threshold {
             if inner.hasPrefix("check:") { inner = inner.dropFirst(6) }
             return s.script.checks[String(inner)] != nil
         }
-        guard let (base, tag) = try? Self.splitTag(name) else { return s.row(named: name) != nil }
+        guard let (base, tag) = try? Self.splitTag(name), !s.rowTagKeys.contains(tag.key) else { return s.row(named: name) != nil }
         return part(tag)?.row(named: base) != nil
     }
 }
@@ -80,7 +80,8 @@ extension Threshold {
     /// keeps per request and luaload does not) are an error before any traffic, not a threshold that never matches.
     public static func checkTagged(_ thresholds: [Threshold], runTags: [(key: String, value: String)]) throws {
         for t in thresholds {
-            guard let (base, tag) = try? splitTag(t.name), base.hasPrefix("http_req"), !runTags.contains(where: { $0.key == tag.key }) else { continue }
+            guard let (base, tag) = try? splitTag(t.name), base.hasPrefix("http_req"), k6OnlyTags.contains(tag.key),
+                  !runTags.contains(where: { $0.key == tag.key }) else { continue }   // (other keys may be a request's tags)
             throw UsageError("threshold on \"\(t.name)\": this run has no tag \(tag.key) (its tags: " + runTags.map(\.key).joined(separator: ", ")
                              + "): k6's request metrics are filtered by {name:…} or by a run's tag (--tag \(tag.key)=\(tag.value))")
         }

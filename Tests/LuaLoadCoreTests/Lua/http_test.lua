@@ -31,7 +31,7 @@ function tests.option_errors_name_the_callers_line()
     { { timeout = 0 }, "opts.timeout must be a positive number of seconds" },
     { { timeout = "1" }, "opts.timeout must be a number, got string" },
     { { query = "a=1" }, "opts.query must be a table, got string" },
-    { { tmeout = 5 }, "unknown option tmeout (accepted: allow_redirects, auth, body, cookies, files, form, headers, json, name, query, timeout)" },
+    { { tmeout = 5 }, "unknown option tmeout (accepted: allow_redirects, auth, body, cookies, files, form, headers, json, name, query, tags, timeout)" },
     { { allow_redirects = "no" }, "opts.allow_redirects must be a boolean, got string" },
     { { auth = { "user" } }, 'opts.auth must be { "user", "password" }' },
     { { form = "a=1" }, "opts.form must be a table, got string" },

@@ -32,6 +32,8 @@ final class TestHTTPServer: @unchecked Sendable {
         var path: String
         var headers: [String: String]
         var body: [UInt8]
+        /// When the server had it whole (the scenario tests compare start times server-side).
+        var at = Date()
     }
     let port: UInt16
     private let listenFD: Int32

@@ -1,0 +1,106 @@
+/// One of the script's `scenarios` (k6's), resolved before any traffic: its own users or arrivals, start
+/// time, length and tags, run beside the others by the same workers. Its VUs are its own pool (spawn
+/// indexes 0..<pool, so `--segment` splits each scenario by the one rule); its requests' stats rows carry
+/// its tags (`scenario:NAME`).
+public struct Scenario: Sendable {
+    public enum Model: Sendable {
+        /// Closed model: users over time from the scenario's start (constant users are a ramp that holds;
+        /// `spawn_rate` ramps up to them).
+        case users(Ramp)
+        /// Open model: arrivals on their own global schedule, on a pool of `max_vus` VUs.
+        case arrivals(ArrivalSchedule)
+    }
+
+    public var name: String
+    /// "scenario:NAME,k:v", keys sorted.
+    public var tags: String
+    /// 0-based user class; nil: every class, by weight.
+    public var classIndex: Int?
+    /// Seconds into the run when it begins.
+    public var start: Double
+    /// Seconds it lasts from its start (infinity: until the run ends).
+    public var length: Double
+    public var model: Model
+    /// Its VUs: the users' peak, or `max_vus`.
+    public var pool: Int
+
+    public var isOpen: Bool { if case .arrivals = model { return true } else { return false } }
+
+    /// The users it wants `elapsed` seconds into the run (closed model; 0 before its start and after its end).
+    func targetUsers(at elapsed: Double) -> Int {
+        guard case .users(let ramp) = model else { return 0 }
+        let t = elapsed - start
+        guard t >= 0, t < length else { return 0 }
+        return min(pool, Int(ramp.value(at: t).rounded()))
+    }
+
+    /// When it ends, in seconds into the run (infinity: with the run).
+    var end: Double { start + length }
+
+    /// In words, for the reports: "browse: stages 30s:10,1m:10", "ingest: rate 200.00/s from 30s for 1m".
+    var text: String {
+        var t = name + ": "
+        switch model {
+        case .users(let ramp):
+            if ramp.stages.count == 1 && ramp.start == ramp.stages[0].target { t += "\(pool) users" }
+            else if ramp.start == 0 && ramp.stages.count == 2 && ramp.stages[0].target == ramp.stages[1].target && !ramp.stages[1].seconds.isFinite {
+                t += "\(pool) users at \(Format.fixed(Double(pool) / ramp.stages[0].seconds, 2))/s"
+            } else { t += "stages " + Scenario.steps(ramp, unit: "") }
+        case .arrivals(let s):
+            if s.ramp.stages.count == 1 && s.ramp.start == s.ramp.stages[0].target { t += "rate " + Format.fixed(s.ramp.start, 2) + "/s" }
+            else { t += "rate stages " + Scenario.steps(s.ramp, unit: "/s") }
+            t += ", max \(pool) VUs"
+        }
+        if start > 0 { t += " from " + Scenario.seconds(start) }
+        if length.isFinite, !hasStages { t += " for " + Scenario.seconds(length) }
+        return t
+    }
+
+    private var hasStages: Bool {
+        switch model {
+        case .users(let r): return !(r.stages.count == 1 && r.start == r.stages[0].target) && r.stages.last?.seconds.isFinite == true
+        case .arrivals(let s): return !(s.ramp.stages.count == 1 && s.ramp.start == s.ramp.stages[0].target)
+        }
+    }
+
+    static func seconds(_ v: Double) -> String { (v == v.rounded() ? Format.fixed(v, 0) : Format.fixed(v, 1)) + "s" }
+    static func steps(_ r: Ramp, unit: String) -> String {
+        r.stages.map { seconds($0.seconds) + ":" + Format.fixed($0.target, unit.isEmpty ? 0 : 2) + unit }.joined(separator: ",")
+    }
+}
+
+extension Scenario {
+    /// Resolves a declared scenario; errors name its `file:line`.
+    static func resolve(_ d: DeclaredScenario) throws -> Scenario {
+        let at = d.at.isEmpty ? "" : d.at + ": "
+        let me = at + "scenarios." + d.name
+        func duration(_ text: String?, _ what: String) throws -> Double? {
+            guard let text else { return nil }
+            guard let v = parseDuration(text), v >= 0 else { throw UsageError("\(me): \(what) \"\(text)\" is not a duration like 30s or 1m") }
+            return v
+        }
+        func stages(_ list: [(duration: String, value: Double)], _ what: String) throws -> [Stage] {
+            try list.enumerated().map { k, s in Stage(seconds: try duration(s.duration, "\(what)[\(k + 1)].duration")!, target: s.value) }
+        }
+        let start = try duration(d.startTime, "start_time") ?? 0
+        var length = try duration(d.duration, "duration") ?? .infinity
+        let model: Model, pool: Int
+        if let users = d.users {
+            var ramp = Ramp.constant(Double(users), seconds: .infinity)
+            if let r = d.spawnRate { ramp = Ramp(start: 0, stages: [Stage(seconds: Double(users) / r, target: Double(users)), Stage(seconds: .infinity, target: Double(users))]) }
+            (model, pool) = (.users(ramp), users)
+        } else if let list = d.stages {
+            let ramp = Ramp(start: 0, stages: try stages(list.map { ($0.duration, $0.users) }, "stages"))
+            guard ramp.duration > 0 else { throw UsageError("\(me): the stages last no time") }
+            guard ramp.peak >= 1 else { throw UsageError("\(me): the stages never reach a user") }
+            length = ramp.duration
+            (model, pool) = (.users(ramp), Int(ramp.peak.rounded(.up)))
+        } else {
+            let ramp = try d.rateStages.map { Ramp(start: d.rate ?? 0, stages: try stages($0.map { ($0.duration, $0.rate) }, "rate_stages")) } ?? .constant(d.rate ?? 0, seconds: .infinity)
+            guard ramp.peak > 0 else { throw UsageError("\(me): the arrival rate is 0 throughout: nothing would run") }
+            if d.rateStages != nil { length = ramp.duration }
+            (model, pool) = (.arrivals(ArrivalSchedule(ramp: ramp, end: length)), d.maxVUs ?? 1)
+        }
+        return Scenario(name: d.name, tags: d.tags, classIndex: d.classIndex, start: start, length: length, model: model, pool: pool)
+    }
+}

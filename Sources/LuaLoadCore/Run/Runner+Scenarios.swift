@@ -1,0 +1,93 @@
+/// The Runner's side of `scenarios` (k6's): each scenario is a pool of VUs of its own (spawn indexes
+/// 0..<pool, dealt round-robin to the threads and split by `--segment` with the one rule), driven beside the
+/// others on the same workers — a closed scenario by its own target users (posted with the others every
+/// 100 ms, as --stages), an open one by its own arrival schedule, which each worker shifts to the
+/// scenario's start. Nothing of this runs per request.
+extension Runner {
+    /// The script's scenarios, resolved; nil when it has none, or when -u, --stages, --rate or --rate-stages
+    /// replace them with one model of every class (as k6's shortcut flags replace `scenarios`; the summary
+    /// says so).
+    static func resolveScenarios(_ o: RunOptions, _ d: DeclaredProfile) throws -> LoadProfile? {
+        guard !d.scenarios.isEmpty, !scenariosReplaced(o, d) else { return nil }
+        let at = d.scenarios[0].at.split(separator: ":").first.map(String.init) ?? "the script"
+        if o.iterations != nil { throw UsageError("-n with scenarios (\(at)): iterations per scenario are not supported yet; bound the run with -d or each scenario's duration") }
+        if o.spawnRate != nil { throw UsageError("--spawn-rate with scenarios (\(at)): give a scenario spawn_rate = N") }
+        if o.maxVUs != nil { throw UsageError("--max-vus with scenarios (\(at)): give an arrival-rate scenario max_vus = N") }
+        let list = try d.scenarios.map(Scenario.resolve)
+        let open = list.filter(\.isOpen)
+        if o.late != .queue && open.isEmpty { throw UsageError("--late applies to the open model only: no scenario has a rate") }
+        return .scenarios(list)
+    }
+
+    /// -u, --stages, --rate, --rate-stages: one model for the whole run instead of the script's scenarios.
+    static func scenariosReplaced(_ o: RunOptions, _ d: DeclaredProfile) -> Bool {
+        !d.scenarios.isEmpty && (o.usersGiven || o.stages != nil || o.rate != nil || o.rateStages != nil)
+    }
+
+    /// Each thread's VUs: every scenario's pool (its segment's share), dealt round-robin from thread 0, so
+    /// a scenario of n < T VUs runs on threads 0..<n, which take its arrivals.
+    func planScenarioUsers(_ list: [Scenario]) -> [[VUPlan]] {
+        let threads = min(options.threads, segmentUsers)
+        var plans = [[VUPlan]](repeating: [], count: threads)
+        for (s, scenario) in list.enumerated() {
+            let picked = scenario.classIndex.map { [Int](repeating: $0, count: scenario.pool) } ?? distributeUsers(total: scenario.pool, classes: classes)
+            var m = 0
+            for (k, cls) in picked.enumerated() where options.segment.owns(k) {
+                plans[m % threads].append(VUPlan(classIndex: cls, globalID: k, startOffsetMicros: 0, scenario: s))
+                m += 1
+            }
+        }
+        return plans
+    }
+
+    /// Thread `thread`'s drive: for each open scenario with VUs on it, its part of that scenario's arrivals,
+    /// from the scenario's start; nil for the others.
+    func scenarioMode(_ list: [Scenario], thread: Int, threads: Int, origin: UInt64) -> WorkerMode {
+        let plans: [ArrivalPlan?] = list.map { s in
+            guard case .arrivals(let schedule) = s.model else { return nil }
+            let on = min(threads, options.segment.share(of: s.pool))
+            guard thread < on else { return nil }
+            var plan = ArrivalPlan(schedule: schedule, thread: thread, threads: on, late: options.late,
+                                   origin: origin + UInt64(s.start * 1_000_000))
+            plan.segment = options.segment
+            return plan
+        }
+        return .scenarios(plans)
+    }
+
+    /// Every 100 ms: each closed scenario's target users now (0 before its start and after its end), posted
+    /// to the workers when any changed.
+    func stepScenarios(_ list: [Scenario], _ workers: [Worker], at t: UInt64, _ state: inout RunState) {
+        state.ramp.next = t + Runner.rampStepMicros
+        let elapsed = Double(t - state.start) / 1e6
+        let targets = list.map { $0.targetUsers(at: elapsed) }
+        guard targets != state.ramp.scenarioTargets else { return }
+        state.ramp.scenarioTargets = targets
+        state.ramp.peak = max(state.ramp.peak, targets.reduce(0, +))
+        for w in workers { w.setScenarioTargets(targets) }
+    }
+
+    /// Each open scenario needs a VU in every segment (its arrivals k ≡ i would find none).
+    func checkScenarioSegments() throws {
+        guard case .scenarios(let list) = profile, !options.segment.isWhole else { return }
+        for s in list where s.isOpen && options.segment.share(of: s.pool) == 0 {
+            throw UsageError("segment \(options.segment) has none of scenario \(s.name)'s \(s.pool) VUs (max_vus): use at most \(s.pool) segments, or a larger max_vus")
+        }
+    }
+
+    /// Lua's VU id of a scenario's VU: unique in the run (the scenarios' pools one after the other).
+    static func scenarioIDBases(_ profile: LoadProfile) -> [Int] {
+        guard case .scenarios(let list) = profile else { return [0] }
+        var bases: [Int] = [], sum = 0
+        for s in list { bases.append(sum); sum += s.pool }
+        return bases
+    }
+}
+
+extension Worker {
+    /// Main side: each scenario's target users (closed scenarios; the open ones' entries are not read).
+    public func setScenarioTargets(_ targets: [Int]) {
+        mailbox.setTargets(targets)
+        loop.wake()
+    }
+}
