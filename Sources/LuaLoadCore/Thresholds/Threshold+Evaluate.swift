@@ -42,7 +42,7 @@ extension Summary {
         if name == "Aggregated" { return total.requests > 0 ? total : nil }
         let tagged = taggedRow(named: name)   // NAME{scenario:ingest}: rows by their tags (Threshold+RowTags.swift)
         if tagged.handled { return tagged.row }
-        let grouped = name.contains("::")
+        let grouped = name.contains(Self.groupSeparator)
         let matching = rows.filter { r in
             r.name == name || r.method + " " + r.name == name || (grouped && Self.groupedMethodName(r) == name)
         }
@@ -51,13 +51,13 @@ extension Summary {
         return merged
     }
 
+    /// What group() puts between a group's name and a request's (checks.lua's `path .. "::" .. name`).
+    static let groupSeparator = "::"
+
     /// "login::/token" under GET → "login::GET /token".
     static func groupedMethodName(_ r: RowSummary) -> String? {
-        let u = Array(r.name.utf8)
-        var i = u.count - 2
-        while i >= 0 && !(u[i] == 58 && u[i + 1] == 58) { i -= 1 }   // the last "::"
-        guard i >= 0 else { return nil }
-        return String(decoding: u[..<(i + 2)], as: UTF8.self) + r.method + " " + String(decoding: u[(i + 2)...], as: UTF8.self)
+        guard let last = r.name.ranges(of: groupSeparator).last else { return nil }
+        return r.name[..<last.upperBound] + r.method + " " + r.name[last.upperBound...]
     }
 
     /// Evaluates every threshold: the verdicts the reports show and the exit code follows. A threshold that
