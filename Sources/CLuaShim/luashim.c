@@ -292,7 +292,7 @@ void ll_traceback(lua_State *L, lua_State *co, const char *msg) {
     luaL_traceback(L, co, msg, 0);
 }
 
-struct shape_result { double run_time; lua_Integer users; double rate; int ended; };
+struct shape_result { double run_time; lua_Integer users; double rate; int ended; int scenario; };
 
 // Runs inside lua_pcall: the prelude's shape_tick checks what the script's shape() returned.
 static int l_shape(lua_State *L) {
@@ -300,14 +300,15 @@ static int l_shape(lua_State *L) {
     lua_getfield(L, LUA_REGISTRYINDEX, "luaload");
     lua_getfield(L, -1, "shape_tick");
     lua_pushnumber(L, r->run_time);
-    lua_call(L, 1, 2);
+    lua_pushinteger(L, r->scenario);
+    lua_call(L, 2, 2);
     r->ended = lua_isnil(L, -2);
     if (!r->ended) { r->users = lua_tointeger(L, -2); r->rate = lua_tonumber(L, -1); }
     return 0;
 }
 
-int ll_shape(lua_State *L, double run_time, lua_Integer *users, double *rate) {
-    struct shape_result r = { run_time, 0, 0, 0 };
+int ll_shape(lua_State *L, double run_time, int scenario, lua_Integer *users, double *rate) {
+    struct shape_result r = { run_time, 0, 0, 0, scenario };
     lua_pushcfunction(L, traceback_handler);
     int handler = lua_gettop(L);
     lua_pushcfunction(L, l_shape);

@@ -47,10 +47,10 @@ int ll_prepend_path(lua_State *L, const char *folder);
 int ll_finalize(lua_State *L, const char *tags, const char *exclude_tags, const char *setup_json, const char *host);
 /// Forgets every data feeder and its position: called once at the start of each run.
 void ll_feeders_reset(void);
-/// Calls the prelude's shape_tick(run_time) (the script's shape(), checked), protected. Returns 0 with
-/// `users` and `rate` set, 1 when shape() returned nil (the run ends), -1 with a message and traceback
-/// on the stack.
-int ll_shape(lua_State *L, double run_time, lua_Integer *users, double *rate);
+/// Calls the prelude's shape_tick(run_time, scenario) (the script's shape(), or scenario k's when k > 0,
+/// checked), protected. Returns 0 with `users` and `rate` set, 1 when shape() returned nil (the run or
+/// scenario ends), -1 with a message and traceback on the stack.
+int ll_shape(lua_State *L, double run_time, int scenario, lua_Integer *users, double *rate);
 /// Pushes the traceback of coroutine `co` prefixed by `msg` onto L.
 void ll_traceback(lua_State *L, lua_State *co, const char *msg);
 /// Monotonic clock in seconds (CLOCK_MONOTONIC), also the prelude's `now`.

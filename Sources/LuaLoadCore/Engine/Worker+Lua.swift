@@ -17,9 +17,16 @@ extension SessionWorker {
             lua_pushinteger(co, lua_Integer(Int(vus[i].globalID) + config.scenarioIDBases[scenario] + 1))
             lua_pushboolean(co, vus[i].arrivalSet >= 0 ? 1 : 0)   // vu_main's `open`: one task run per arrival
             lua_pushinteger(co, lua_Integer(config.runsScenarios ? scenario + 1 : 0))   // its scenario's tags (scenarios.lua)
+            if scenario < config.iterationQuotas.count, let quota = config.iterationQuotas[scenario] {   // its task runs
+                lua_pushinteger(co, lua_Integer(quota.count))
+                lua_pushboolean(co, quota.perUser ? 1 : 0)
+            } else {
+                lua_pushnil(co)
+                lua_pushboolean(co, 0)
+            }
         }
         move(i, to: .runningLua)
-        resume(i, nargs: arguments ? 4 : 0)
+        resume(i, nargs: arguments ? 6 : 0)
     }
 
     /// Resumes VU `i` with `nargs` values on its stack, then acts on the frame it yields. A recorded script
@@ -204,6 +211,7 @@ extension SessionWorker {
             setRole(i, .user)
         } else {
             move(i, to: .done)
+            if config.runsScenarios && vus[i].role == .user { mailbox.countEnded(scenario: Int(vus[i].scenario)) }
         }
     }
 

@@ -40,6 +40,9 @@ public struct WorkerConfig: @unchecked Sendable {
     public var scenarioIDBases: [Int] = [0]
     /// The run drives the script's `scenarios` (not replaced by -u, --stages, --rate): VUs carry their tags.
     public var runsScenarios = false
+    /// Per scenario: the task runs this worker's VUs of it may start (its share of `iterations`, or each
+    /// VU's `iterations_per_user`); nil: unbounded.
+    public var iterationQuotas: [Scenario.Iterations?] = []
 
     public init(scriptPath: String) { self.scriptPath = scriptPath }
 }

@@ -89,15 +89,16 @@ function E.read_profile(out)
 end
 
 -- Called by the Runner (protected, with a traceback): shape(run_time) → users, spawn_rate, or nil to end.
-function E.shape_tick(run_time)
-  local shape = rawget(_G, "shape")
+-- `scenario` > 0: that scenario's shape (scenarios.lua), run_time from its start; nil ends the scenario.
+function E.shape_tick(run_time, scenario)
+  local shape = scenario > 0 and E.scenario_shapes[scenario] or rawget(_G, "shape")
   local users, rate, classes = shape(run_time)
   if users == nil then return nil end
   local info = getinfo(shape, "S")
   local at = info.short_src .. ":" .. info.linedefined
   if type(users) ~= "number" or users < 0 or users % 1 ~= 0 then
-    error(format("%s: shape() must return users (a whole number >= 0) and spawn_rate, or nil to end the run; got users = %s",
-                 at, tostring(users)), 0)
+    error(format("%s: shape() must return users (a whole number >= 0) and spawn_rate, or nil to end the %s; got users = %s",
+                 at, scenario > 0 and "scenario" or "run", tostring(users)), 0)
   end
   if type(rate) ~= "number" or rate <= 0 then
     error(format("%s: shape() must return spawn_rate > 0 after users; got %s", at, tostring(rate)), 0)

@@ -124,14 +124,51 @@ local function arrival_loop(self, ctx, cls)
   end
 end
 
+-- A scenario of iterations: task runs while `claim()` grants one, then returns (the VU ends). Returns
+-- early only on an error; the task run it ended was claimed, so it counts, as k6 counts an iteration that threw.
+local function counted_loop(self, ctx, cls, wait, paced, claim)
+  local pool, n, sequential = cls._pool, #cls._pool, cls.sequential
+  while claim() do
+    if paced then task_started[self] = now() end
+    if sequential then ctx.step = ctx.step % n + 1 end
+    ctx.yielded = false
+    pool[sequential and ctx.step or random(n)](self)
+    after_task(ctx, self, wait)
+  end
+  return true
+end
+
+-- Scenario index → the task runs its VUs on this thread may still start (`iterations`: shared by them).
+local shared_left = {}
+
+-- The claim of a VU of a scenario of iterations: shared by the thread's VUs of its scenario (its share of
+-- `iterations`, set by the first of them), or the VU's own `iterations_per_user`.
+local function claimer(scenario, quota, per_user)
+  if per_user then
+    local left = quota
+    return function()
+      if left <= 0 then return false end
+      left = left - 1
+      return true
+    end
+  end
+  if shared_left[scenario] == nil then shared_left[scenario] = quota end
+  return function()
+    local left = shared_left[scenario]
+    if left <= 0 then return false end
+    shared_left[scenario] = left - 1
+    return true
+  end
+end
+
 local selves = {}   -- vu id → { self, ctx }, kept only for classes with on_stop
 local new_context = E.new_context
 local function class_host(cls) return cls.host ~= "" and cls.host or nil end
 
 -- A VU's whole life: on_start, then weighted tasks separated by the class's wait, or (`open`, the
 -- open model) one task run per arrival. `scenario`: its index in `scenarios` (scenarios.lua), whose tags
--- its requests carry.
-function E.vu_main(class_index, vu_id, open, scenario)
+-- its requests carry; `quota`: its scenario's task runs on this thread (or its own, `per_user`), if bounded.
+function E.vu_main(class_index, vu_id, open, scenario, quota, per_user)
   local cls = classes[class_index]
   local self = setmetatable({ id = vu_id }, cls._self_mt)
   local ctx = new_context(class_host(cls))
@@ -147,6 +184,13 @@ function E.vu_main(class_index, vu_id, open, scenario)
     local _, e = xpcall(arrival_loop, on_error, self, ctx, cls)
     stopped = handle(e, ctx)
     if not stopped then ctx.finished = ctx.finished + 1; close(ctx) end
+  end
+  local claim = quota and claimer(scenario, quota, per_user)
+  while not stopped and claim do
+    local done, e = xpcall(counted_loop, on_error, self, ctx, cls, wait, paced, claim)
+    local requested = ctx.yielded
+    stopped = done or handle(e, ctx)
+    if not stopped then after_task(ctx, self, wait, not requested and ERROR_PAUSE) end
   end
   while not stopped do
     local _, e = xpcall(task_loop, on_error, self, ctx, cls, wait, paced)   -- returns only on an error

@@ -9,19 +9,20 @@ local format, sort, concat = string.format, table.sort, table.concat
 local at = E.declared_at
 E.GLOBALS.scenarios = "table"
 
--- key → what it takes (checked below); the first four set the model: exactly one of users, stages, rate
--- (rate_stages may start from rate).
+-- key → what it takes (checked below); exactly one of users, stages, rate (rate_stages may start from rate)
+-- and shape sets the model; iterations or iterations_per_user bound a `users` scenario by task runs.
 local KEYS = { class = true, users = true, spawn_rate = true, stages = true, rate = true, rate_stages = true,
-               max_vus = true, start_time = true, duration = true, tags = true }
+               max_vus = true, start_time = true, duration = true, tags = true, shape = true,
+               iterations = true, iterations_per_user = true, max_duration = true }
 local ACCEPTED = E.key_list(KEYS)
-local NOT_YET = {
-  iterations = "iterations per scenario are not supported (yet): -n counts the whole run's task runs",
-  shape = "shape() is the whole run's model, not a scenario's: use stages or rate_stages",
-  executor = "luaload picks the executor from the keys: users (constant VUs), stages (ramping VUs), rate (constant arrival rate), rate_stages (ramping arrival rate)",
+local HINTS = {
+  executor = "luaload picks the executor from the keys: users (constant VUs), stages (ramping VUs), rate (constant arrival rate), rate_stages (ramping arrival rate), shape (a function), users with iterations (shared) or iterations_per_user",
   exec = "a scenario runs a user class: class = MyClass",
   vus = "a scenario's users are `users`",
   preAllocatedVUs = "the open model's pool is `max_vus`",
+  maxVUs = "write it max_vus",
   startTime = "write it start_time",
+  maxDuration = "write it max_duration",
 }
 
 -- A tag key or value as text; keys are names, values anything printable without , { } or a control character.
@@ -111,18 +112,40 @@ local function class_index(where, cls)
   error(where .. ": class must be a user class (local Browser = user{...}), got " .. type(cls), 0)
 end
 
+-- iterations (k6's shared-iterations: the scenario's users share them), iterations_per_user (k6's
+-- per-vu-iterations), max_duration (the bound on either) and shape (a function of the scenario's time).
+local function read_bounds(where, s, out)
+  local it, per = s.iterations, s.iterations_per_user
+  if it ~= nil and per ~= nil then error(where .. ": give iterations (shared by the users) or iterations_per_user, not both", 0) end
+  local key = it ~= nil and "iterations" or "iterations_per_user"
+  local n = it or per
+  if n ~= nil then
+    if not whole(n, 1) then error(format("%s: %s must be a whole number >= 1", where, key), 0) end
+    if s.users == nil then error(format("%s: %s counts the task runs of users = N (constant users): add users", where, key), 0) end
+    if s.duration ~= nil then error(format("%s: a scenario with %s ends when they are done: bound it with max_duration, not duration", where, key), 0) end
+    out.iterations, out.per_user = n, per ~= nil
+  elseif s.max_duration ~= nil then
+    error(where .. ": max_duration bounds a scenario of iterations (or iterations_per_user); otherwise use duration", 0)
+  end
+  if s.shape ~= nil then
+    if type(s.shape) ~= "function" then error(where .. ": shape must be a function(run_time) returning users, spawn_rate or nil", 0) end
+    out.shape, out.shape_fn = true, s.shape
+  end
+end
+
 local function read_one(name, s)
   local here = scenario_line(name)
   local where = here .. "scenarios." .. name
   if type(s) ~= "table" then error(where .. ": expected a table like { class = MyClass, users = 10 }", 0) end
   for k in pairs(s) do
     if not KEYS[k] then
-      error(format("%s: unknown key %s (%saccepted: %s)", where, tostring(k), NOT_YET[k] and (NOT_YET[k] .. "; ") or "", ACCEPTED), 0)
+      error(format("%s: unknown key %s (%saccepted: %s)", where, tostring(k), HINTS[k] and (HINTS[k] .. "; ") or "", ACCEPTED), 0)
     end
   end
   local models = (s.users ~= nil and 1 or 0) + (s.stages ~= nil and 1 or 0) + ((s.rate ~= nil or s.rate_stages ~= nil) and 1 or 0)
+    + (s.shape ~= nil and 1 or 0)
   if models ~= 1 then
-    error(where .. ": give one of users = N (constant), stages = {...} (ramping users), rate = \"200/s\" (arrivals; rate_stages = {...} to ramp it)", 0)
+    error(where .. ": give one of users = N (constant), stages = {...} (ramping users), rate = \"200/s\" (arrivals; rate_stages = {...} to ramp it), shape = function(t) return users, spawn_rate end", 0)
   end
   local out = { name = name, at = here:sub(1, -3), class = class_index(where, s.class) }
   if s.users ~= nil and not whole(s.users, 1) then error(where .. ": users must be a whole number >= 1", 0) end
@@ -136,11 +159,13 @@ local function read_one(name, s)
     if out.rate == nil then error(where .. ': rate must be like "200/s", "600/m" or a number per second', 0) end
   end
   if s.rate_stages ~= nil then out.rate_stages = read_list(where, s.rate_stages, "rate_stages", per_second, 'rate = "100/s"') end
+  read_bounds(where, s, out)
   local open = s.rate ~= nil or s.rate_stages ~= nil
   if open and not whole(s.max_vus, 1) then error(where .. ": max_vus (the VU pool arrivals run on, a whole number >= 1) is required with rate", 0) end
-  if s.max_vus ~= nil and not open then error(where .. ": max_vus sizes an arrival rate's pool: with users or stages, the users are the VUs", 0) end
+  if s.max_vus ~= nil and not open and s.shape == nil then error(where .. ": max_vus sizes an arrival rate's pool or bounds shape(): with users or stages, the users are the VUs", 0) end
+  if s.max_vus ~= nil and not whole(s.max_vus, 1) then error(where .. ": max_vus must be a whole number >= 1", 0) end
   out.max_vus = s.max_vus
-  for _, k in ipairs({ "start_time", "duration" }) do
+  for _, k in ipairs({ "start_time", "duration", "max_duration" }) do
     if s[k] ~= nil and not is_duration(s[k]) then error(format('%s: %s must be like "30s" or seconds', where, k), 0) end
     out[k] = s[k] ~= nil and tostring(s[k]) or nil
   end
@@ -160,7 +185,8 @@ local function read_one(name, s)
 end
 
 -- Scenario index (1-based, names sorted) → its tags as text and as a table, for its VUs' contexts.
-E.scenario_tags, E.scenario_tag_tables = {}, {}
+-- Its shape function, if it has one (called by E.shape_tick).
+E.scenario_tags, E.scenario_tag_tables, E.scenario_shapes = {}, {}, {}
 
 -- Adds the script's `scenarios` (a list, names sorted) to finalize's result.
 function E.read_scenarios(out)
@@ -184,7 +210,8 @@ function E.read_scenarios(out)
   for i, name in ipairs(names) do
     local tags
     list[i], tags = read_one(name, s[name])
-    E.scenario_tags[i], E.scenario_tag_tables[i] = list[i].tags, tags
+    E.scenario_tags[i], E.scenario_tag_tables[i], E.scenario_shapes[i] = list[i].tags, tags, list[i].shape_fn
+    list[i].shape_fn = nil
   end
   out.scenarios = list
 end

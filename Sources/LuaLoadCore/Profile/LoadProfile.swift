@@ -13,6 +13,8 @@ public enum LoadProfile: Sendable {
 
     var isFixed: Bool { if case .fixed = self { return true } else { return false } }
     var isShape: Bool { if case .shape = self { return true } else { return false } }
+    /// A scenario is driven by its own shape(): the Runner keeps the script's Lua state to call it.
+    var hasScenarioShape: Bool { if case .scenarios(let list) = self { return list.contains { $0.model.isShape } } else { return false } }
 }
 
 extension Runner {

@@ -9,6 +9,17 @@ public struct Scenario: Sendable {
         case users(Ramp)
         /// Open model: arrivals on their own global schedule, on a pool of `max_vus` VUs.
         case arrivals(ArrivalSchedule)
+        /// Closed model driven by the scenario's shape(run_time) (Locust's LoadTestShape), called by the
+        /// Runner about once a second from the scenario's start (RunState.ramp.scenarioShapes).
+        case shape
+
+        var isShape: Bool { if case .shape = self { return true } else { return false } }
+    }
+
+    /// k6's shared-iterations (`iterations`: its users share them) and per-vu-iterations (`iterations_per_user`).
+    public struct Iterations: Sendable, Equatable {
+        public var count: Int
+        public var perUser: Bool
     }
 
     public var name: String
@@ -23,6 +34,8 @@ public struct Scenario: Sendable {
     public var model: Model
     /// Its VUs: the users' peak, or `max_vus`.
     public var pool: Int
+    /// Its task runs, when bounded by them: it ends when they are done (or at `length`: max_duration).
+    public var iterations: Iterations?
 
     public var isOpen: Bool { if case .arrivals = model { return true } else { return false } }
 
@@ -50,9 +63,11 @@ public struct Scenario: Sendable {
             if s.ramp.stages.count == 1 && s.ramp.start == s.ramp.stages[0].target { t += "rate " + Format.fixed(s.ramp.start, 2) + "/s" }
             else { t += "rate stages " + Scenario.steps(s.ramp, unit: "/s") }
             t += ", max \(pool) VUs"
+        case .shape: t += "shape(), max \(pool) VUs"
         }
+        if let it = iterations { t += it.perUser ? ", \(it.count) iterations each" : ", \(it.count) iterations" }
         if start > 0 { t += " from " + Scenario.seconds(start) }
-        if length.isFinite, !hasStages { t += " for " + Scenario.seconds(length) }
+        if length.isFinite, !hasStages { t += (iterations == nil ? " for " : " within ") + Scenario.seconds(length) }
         return t
     }
 
@@ -60,6 +75,7 @@ public struct Scenario: Sendable {
         switch model {
         case .users(let r): return !(r.stages.count == 1 && r.start == r.stages[0].target) && r.stages.last?.seconds.isFinite == true
         case .arrivals(let s): return !(s.ramp.stages.count == 1 && s.ramp.start == s.ramp.stages[0].target)
+        case .shape: return false
         }
     }
 
@@ -84,8 +100,12 @@ extension Scenario {
         }
         let start = try duration(d.startTime, "start_time") ?? 0
         var length = try duration(d.duration, "duration") ?? .infinity
+        let iterations = d.iterations.map { Iterations(count: $0, perUser: d.perUser) }
+        if iterations != nil { length = try duration(d.maxDuration, "max_duration") ?? Scenario.defaultMaxDuration }
         let model: Model, pool: Int
-        if let users = d.users {
+        if d.hasShape {
+            (model, pool) = (.shape, d.maxVUs ?? Scenario.defaultShapePool)
+        } else if let users = d.users {
             var ramp = Ramp.constant(Double(users), seconds: .infinity)
             if let r = d.spawnRate { ramp = Ramp(start: 0, stages: [Stage(seconds: Double(users) / r, target: Double(users)), Stage(seconds: .infinity, target: Double(users))]) }
             (model, pool) = (.users(ramp), users)
@@ -101,6 +121,12 @@ extension Scenario {
             if d.rateStages != nil { length = ramp.duration }
             (model, pool) = (.arrivals(ArrivalSchedule(ramp: ramp, end: length)), d.maxVUs ?? 1)
         }
-        return Scenario(name: d.name, tags: d.tags, classIndex: d.classIndex, start: start, length: length, model: model, pool: pool)
+        return Scenario(name: d.name, tags: d.tags, classIndex: d.classIndex, start: start, length: length, model: model, pool: pool,
+                        iterations: iterations)
     }
+
+    /// k6's maxDuration default: a scenario of iterations that has not done them in 10 minutes ends.
+    static let defaultMaxDuration = 600.0
+    /// A shape scenario's pool without max_vus (as the whole run's shape() without --max-vus).
+    static let defaultShapePool = 1000
 }

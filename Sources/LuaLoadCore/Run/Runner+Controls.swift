@@ -42,11 +42,11 @@ extension Runner {
     func beginControls(_ state: inout RunState, start: RunControl? = nil) {
         options.controls?.attach(pthread_self())
         guard isControlled else { return }
-        state.ramp.shapeUsers = options.users
-        state.ramp.shapeRate = options.spawnRate ?? .infinity
+        state.ramp.shape.users = options.users
+        state.ramp.shape.rate = options.spawnRate ?? .infinity
         if case .start(let users, let rate)? = start, let users {
-            state.ramp.shapeUsers = min(max(users, 0), poolSize)
-            state.ramp.shapeRate = rate.map { $0 > 0 ? $0 : .infinity } ?? .infinity
+            state.ramp.shape.users = min(max(users, 0), poolSize)
+            state.ramp.shape.rate = rate.map { $0 > 0 ? $0 : .infinity } ?? .infinity
         }
     }
 
@@ -105,8 +105,8 @@ extension Runner {
 
     private func setUsers(_ users: Int, rate: Double?, at t: UInt64, _ state: inout RunState) {
         guard isControlled, !state.stopSent else { return }
-        state.ramp.shapeUsers = min(max(users, 0), poolSize)
-        state.ramp.shapeRate = rate.map { $0 > 0 ? $0 : .infinity } ?? .infinity
+        state.ramp.shape.users = min(max(users, 0), poolSize)
+        state.ramp.shape.rate = rate.map { $0 > 0 ? $0 : .infinity } ?? .infinity
         state.ramp.next = t   // the ramp steps toward it now
     }
 

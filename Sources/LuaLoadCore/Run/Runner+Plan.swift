@@ -55,7 +55,8 @@ extension Runner {
         let me = pthread_self()
         return plans.indices.map { k in
             var c = config
-            if let n = options.iterations { c.iterationLimit = share(options.segment.iterations(n, pool: poolSize), of: plans, k) }
+            if let n = options.iterations { c.iterationLimit = Runner.share(options.segment.iterations(n, pool: poolSize), counts: plans.map(\.count), k) }
+            if case .scenarios(let list) = profile { c.iterationQuotas = scenarioQuotas(list, plans, k) }
             c.mode = workerMode(thread: k, threads: plans.count, origin: origin)
             if let wrk, let ep = c.defaultEndpoint { c.defaultEndpoint = wrk.endpoint(k, base: ep) }
             let worker = Worker.make(index: k, config: c, plan: plans[k])
@@ -65,11 +66,11 @@ extension Runner {
         }
     }
 
-    /// Thread k's part of n task runs, in proportion to its users; the parts add up to n exactly.
-    private func share(_ n: Int, of plans: [[VUPlan]], _ k: Int) -> Int {
-        let before = plans[..<k].reduce(0) { $0 + $1.count }
-        let through = before + plans[k].count
-        let total = plans.reduce(0) { $0 + $1.count }
-        return n * through / total - n * before / total
+    /// Thread k's part of n task runs, in proportion to its users (`counts`: each thread's); the parts add up to n exactly.
+    static func share(_ n: Int, counts: [Int], _ k: Int) -> Int {
+        let before = counts[..<k].reduce(0, +)
+        let through = before + counts[k]
+        let total = counts.reduce(0, +)
+        return total == 0 ? 0 : n * through / total - n * before / total
     }
 }

@@ -5,11 +5,8 @@ import LuaLoadLoop
 struct RampState {
     /// The target last posted (-1: none yet).
     var posted = -1
-    /// shape(): the users now, moving toward what shape() asked at its spawn rate.
-    var level = 0.0
-    var shapeUsers = 0
-    var shapeRate = 1.0
-    var nextShapeCall: UInt64 = 0
+    /// shape() (or live controls): the users now, moving toward a goal at a spawn rate.
+    var shape = ShapeLevel()
     /// When to recompute next (µs).
     var next: UInt64 = .max
     /// shape() raised or returned something else: the run stops and the message becomes a script error.
@@ -18,8 +15,27 @@ struct RampState {
     var cappedAt: Int?
     /// The highest target posted: the summary's users for shape().
     var peak = 0
-    /// `scenarios`: each scenario's target last posted (Runner+Scenarios.swift).
+    /// `scenarios`: each scenario's target last posted (Runner+Scenarios.swift), and each one's shape() level.
     var scenarioTargets: [Int] = []
+    var scenarioShapes: [ShapeLevel] = []
+}
+
+/// What a shape() asked (users, spawn rate) and the users now, moving toward them every 100 ms.
+struct ShapeLevel {
+    var level = 0.0
+    var users = 0
+    var rate = 1.0
+    var nextCall: UInt64 = 0
+    /// shape() returned nil (a scenario's: that scenario is over).
+    var ended = false
+
+    /// One 100 ms step toward `users` at `rate` per second: the target now.
+    mutating func step() -> Int {
+        let by = rate * Double(Runner.rampStepMicros) / 1e6
+        let goal = Double(users)
+        level = level < goal ? min(goal, level + by) : max(goal, level - by)
+        return Int(level.rounded())
+    }
 }
 
 extension Runner {
@@ -35,14 +51,12 @@ extension Runner {
             target = Int(ramp.value(at: elapsed).rounded())
         case .shape, .fixed:
             if case .fixed = profile { guard isControlled else { return } }   // live controls set the goal
-            else if t >= state.ramp.nextShapeCall {
-                callShape(elapsed, at: t, &state)
-                state.ramp.nextShapeCall = t + 1_000_000
+            else if t >= state.ramp.shape.nextCall {
+                var level = state.ramp.shape
+                callShape(elapsed, scenario: nil, pool: poolSize, at: t, &level, &state)
+                state.ramp.shape = level
             }
-            let step = state.ramp.shapeRate * Double(Runner.rampStepMicros) / 1e6
-            let goal = Double(state.ramp.shapeUsers)
-            state.ramp.level = state.ramp.level < goal ? min(goal, state.ramp.level + step) : max(goal, state.ramp.level - step)
-            target = Int(state.ramp.level.rounded())
+            target = state.ramp.shape.step()
         default:
             return
         }
@@ -53,14 +67,18 @@ extension Runner {
         for w in workers { w.setTargetUsers(target) }
     }
 
-    /// One call of shape(run_time): new users and spawn rate, or the run's end.
-    private func callShape(_ elapsed: Double, at t: UInt64, _ state: inout RunState) {
+    /// One call of shape(run_time) (the run's, or scenario `scenario`'s): new users and spawn rate, or the
+    /// end of the run (of the scenario).
+    func callShape(_ runTime: Double, scenario: Int?, pool: Int, at t: UInt64, _ level: inout ShapeLevel, _ state: inout RunState) {
+        level.nextCall = t + 1_000_000
         guard let script = shapeScript, state.stopAt.map({ t < $0 }) ?? true else { return }
-        switch script.shapeTick(runTime: elapsed) {
+        switch script.shapeTick(runTime: runTime, scenario: scenario) {
         case .users(let users, let rate):
-            if users > poolSize { state.ramp.cappedAt = max(state.ramp.cappedAt ?? 0, users) }
-            state.ramp.shapeUsers = min(users, poolSize)
-            state.ramp.shapeRate = rate
+            if users > pool { state.ramp.cappedAt = max(state.ramp.cappedAt ?? 0, users) }
+            level.users = min(users, pool)
+            level.rate = rate
+        case .end where scenario != nil:
+            level.ended = true
         case .end:
             state.stopAt = t
             state.reason = .shapeEnded

@@ -10,7 +10,7 @@ extension Runner {
     static func resolveScenarios(_ o: RunOptions, _ d: DeclaredProfile) throws -> LoadProfile? {
         guard !d.scenarios.isEmpty, !scenariosReplaced(o, d) else { return nil }
         let at = d.scenarios[0].at.split(separator: ":").first.map(String.init) ?? "the script"
-        if o.iterations != nil { throw UsageError("-n with scenarios (\(at)): iterations per scenario are not supported yet; bound the run with -d or each scenario's duration") }
+        if o.iterations != nil { throw UsageError("-n with scenarios (\(at)): give a scenario iterations = N (shared by its users) or iterations_per_user = N") }
         if o.spawnRate != nil { throw UsageError("--spawn-rate with scenarios (\(at)): give a scenario spawn_rate = N") }
         if o.maxVUs != nil { throw UsageError("--max-vus with scenarios (\(at)): give an arrival-rate scenario max_vus = N") }
         let list = try d.scenarios.map(Scenario.resolve)
@@ -55,16 +55,59 @@ extension Runner {
         return .scenarios(plans)
     }
 
-    /// Every 100 ms: each closed scenario's target users now (0 before its start and after its end), posted
-    /// to the workers when any changed.
+    /// Thread k's part of each scenario's iterations: of a shared count, its segment's share (in proportion
+    /// to the segments' VUs of it) split among the threads by their VUs of it, so the parts add up exactly.
+    func scenarioQuotas(_ list: [Scenario], _ plans: [[VUPlan]], _ k: Int) -> [Scenario.Iterations?] {
+        list.enumerated().map { s, scenario in
+            guard var it = scenario.iterations else { return nil }
+            if !it.perUser {
+                let counts = plans.map { $0.lazy.filter { $0.scenario == s }.count }
+                it.count = Runner.share(options.segment.iterations(it.count, pool: scenario.pool), counts: counts, k)
+            }
+            return it
+        }
+    }
+
+    /// Every 100 ms: each closed scenario's target users now (0 before its start and after its end, or
+    /// shape()'s), posted to the workers when any changed; the run stops once every scenario has ended.
     func stepScenarios(_ list: [Scenario], _ workers: [Worker], at t: UInt64, _ state: inout RunState) {
         state.ramp.next = t + Runner.rampStepMicros
         let elapsed = Double(t - state.start) / 1e6
-        let targets = list.map { $0.targetUsers(at: elapsed) }
+        if state.ramp.scenarioShapes.isEmpty { state.ramp.scenarioShapes = list.map { _ in ShapeLevel() } }
+        let targets = list.indices.map { s in
+            if case .shape = list[s].model { return stepScenarioShape(list[s], s, elapsed: elapsed, at: t, &state) }
+            return list[s].targetUsers(at: elapsed)
+        }
+        if list.indices.allSatisfy({ scenarioEnded(list[$0], $0, workers, elapsed: elapsed, state) }), state.stopAt.map({ t < $0 }) ?? true {
+            state.stopAt = t
+            let byTime = list.allSatisfy { elapsed >= $0.end }
+            state.reason = byTime ? .duration : list.contains { $0.iterations != nil } ? .iterations
+                : list.contains { $0.model.isShape } ? .shapeEnded : .usersFinished
+        }
         guard targets != state.ramp.scenarioTargets else { return }
         state.ramp.scenarioTargets = targets
         state.ramp.peak = max(state.ramp.peak, targets.reduce(0, +))
         for w in workers { w.setScenarioTargets(targets) }
+    }
+
+    /// Whether scenario `s` is over: its time is up, its shape() returned nil, or its VUs all ended by
+    /// themselves (their iterations done, or stop()).
+    private func scenarioEnded(_ scenario: Scenario, _ s: Int, _ workers: [Worker], elapsed: Double, _ state: RunState) -> Bool {
+        if elapsed >= scenario.end || state.ramp.scenarioShapes[s].ended { return true }
+        guard !scenario.isOpen else { return false }
+        let planned = options.segment.share(of: scenario.pool)
+        return planned > 0 && workers.reduce(0) { $0 + $1.mailbox.endedVUs(scenario: s) } >= planned
+    }
+
+    /// A shape scenario's target users: shape(run_time) once a second from its start (run_time from its
+    /// start), the users moving toward what it asked at its spawn rate.
+    private func stepScenarioShape(_ scenario: Scenario, _ s: Int, elapsed: Double, at t: UInt64, _ state: inout RunState) -> Int {
+        let runTime = elapsed - scenario.start
+        guard runTime >= 0, runTime < scenario.length, !state.ramp.scenarioShapes[s].ended else { return 0 }
+        var level = state.ramp.scenarioShapes[s]
+        if t >= level.nextCall { callShape(runTime, scenario: s, pool: scenario.pool, at: t, &level, &state) }
+        defer { state.ramp.scenarioShapes[s] = level }
+        return level.step()
     }
 
     /// Each open scenario needs a VU in every segment (its arrivals k ≡ i would find none).

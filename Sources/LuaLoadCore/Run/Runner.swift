@@ -67,7 +67,7 @@ public final class Runner {
         profile = try Runner.resolveProfile(options, script.declared, script: options.scriptPath)
         replacedScenarios = Runner.scenariosReplaced(options, script.declared)
         thresholds = try Runner.resolveThresholds(options, script.declared, script: options.scriptPath)
-        shapeScript = profile.isShape ? script : nil
+        shapeScript = profile.isShape || profile.hasScenarioShape ? script : nil
         if let n = options.iterations, n < 1 { throw UsageError("--iterations must be at least 1") }
         guard options.threads >= 1 else { throw UsageError("--threads must be at least 1") }
         guard options.users >= 1 else { throw UsageError("--users must be at least 1") }

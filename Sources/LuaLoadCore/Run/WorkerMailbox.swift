@@ -72,6 +72,18 @@ public final class WorkerMailbox: @unchecked Sendable {
     }
     private var targetUsers: [Int]?
 
+    /// Worker side (`scenarios`): a VU of scenario `s` ended by itself (its iterations done, stop()), once per VU.
+    func countEnded(scenario s: Int) {
+        locked {
+            if ended.count <= s { ended += [Int](repeating: 0, count: s + 1 - ended.count) }
+            ended[s] += 1
+        }
+    }
+
+    /// Main side: how many of scenario `s`'s VUs on this worker ended by themselves.
+    public func endedVUs(scenario s: Int) -> Int { locked { s < ended.count ? ended[s] : 0 } }
+    private var ended: [Int] = []
+
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }
     /// A second SIGINT / SIGTERM: stop at once (no grace, no on_stop).

@@ -53,11 +53,12 @@ extension LuaScript {
         readDeclaredScenarios()
     }
 
-    /// Calls the script's shape(run_time) through the prelude, protected (the shim's ll_shape).
-    public func shapeTick(runTime: Double) -> ShapeTick {
+    /// Calls the script's shape(run_time) through the prelude, protected (the shim's ll_shape); with
+    /// `scenario` (0-based), that scenario's shape.
+    public func shapeTick(runTime: Double, scenario: Int? = nil) -> ShapeTick {
         var users: lua_Integer = 0
         var rate = 0.0
-        switch ll_shape(L, runTime, &users, &rate) {
+        switch ll_shape(L, runTime, Int32(scenario.map { $0 + 1 } ?? 0), &users, &rate) {
         case 0: return .users(Int(users), spawnRate: rate)
         case 1: return .end
         default:

@@ -19,6 +19,12 @@ public struct DeclaredScenario: Sendable {
     public var maxVUs: Int?
     public var startTime: String?
     public var duration: String?
+    /// `iterations` (shared by its users) or `iterations_per_user` (`perUser`), and their bound.
+    public var iterations: Int?
+    public var perUser = false
+    public var maxDuration: String?
+    /// It has a `shape` function (scenarios.lua keeps it; the Runner calls it through shapeTick).
+    public var hasShape = false
     /// "scenario:NAME,k:v", keys sorted: the tags of its requests' stats rows.
     public var tags: String
 }
@@ -38,7 +44,9 @@ extension LuaScript {
                 users: optionalNumber("users").map { Int($0) }, spawnRate: optionalNumber("spawn_rate"),
                 stages: steps("stages"), rate: optionalNumber("rate"), rateStages: steps("rate_stages"),
                 maxVUs: optionalNumber("max_vus").map { Int($0) }, startTime: string(field: "start_time"),
-                duration: string(field: "duration"), tags: string(field: "tags") ?? ""))
+                duration: string(field: "duration"), iterations: optionalNumber("iterations").map { Int($0) },
+                perUser: boolean(field: "per_user"), maxDuration: string(field: "max_duration"),
+                hasShape: boolean(field: "shape"), tags: string(field: "tags") ?? ""))
             ll_pop(L, 1)
         }
         declared.scenarios = list
