@@ -70,6 +70,7 @@ struct VirtualUser<Session: VUSession> {
     var scenario: UInt8 = 0
     var arrivalSet: Int8 = -1
     var inWait = false             // sleeping or queued in the wait between two task runs
+    var windingDown = false        // its scenario ended: it stops at its task run's end (graceful_stop)
     var dueAt: UInt64 = 0          // open model: when the arrival its task run serves was due, until its first request ends
     var co: OpaquePointer? = nil
     var coRef: Int32 = -2          // LUA_NOREF

@@ -85,8 +85,8 @@ extension SessionWorker {
     }
 
     /// Counts the task runs the frame says finished; false when the VU must not go on: a new task run would
-    /// begin while draining (the VU parks, its request unsent), or -n is reached (the run stops here, before
-    /// any other VU can finish another task run).
+    /// begin while draining (the VU parks, its request unsent), -n is reached (the run stops here, before
+    /// any other VU can finish another task run), or its scenario ended (it stops: graceful_stop).
     @inline(__always)
     func countFinished(_ i: Int, _ frame: Frame) -> Bool {
         let finished = frame.integer(LL_SLOT_FINISHED)
@@ -102,6 +102,11 @@ extension SessionWorker {
             frame.pop()
             reachedIterationLimit = true
             askStop()
+            return false
+        }
+        if vus[i].windingDown {   // its scenario ended (graceful_stop): no new task run
+            frame.pop()
+            retire(i)
             return false
         }
         return true
@@ -202,6 +207,7 @@ extension SessionWorker {
     }
 
     func endVU(_ i: Int) {
+        if vus[i].windingDown { woundDown(i) }
         closeConnection(i)
         timers.cancel(i)
         releaseCoroutine(i)

@@ -155,6 +155,8 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     var awaitingName: [Int32: [(vu: Int, generation: UInt32, since: UInt64)]] = [:]
     /// The open model's schedules, queues and free VUs (one per open scenario); empty in the closed model.
     var arrivalSets: [ArrivalState] = []
+    /// `scenarios`: per scenario, its VUs here told to stop at their task run's end (graceful_stop) and not stopped yet.
+    var winding: [Int] = []
 
     init(index: Int, config: WorkerConfig, plan: [VUPlan]) {
         vuCount = plan.count

@@ -10,10 +10,11 @@ local at = E.declared_at
 E.GLOBALS.scenarios = "table"
 
 -- key → what it takes (checked below); exactly one of users, stages, rate (rate_stages may start from rate)
--- and shape sets the model; iterations or iterations_per_user bound a `users` scenario by task runs.
+-- and shape sets the model; iterations or iterations_per_user bound a `users` scenario by task runs;
+-- graceful_stop lets task runs under way at its end finish.
 local KEYS = { class = true, users = true, spawn_rate = true, stages = true, rate = true, rate_stages = true,
                max_vus = true, start_time = true, duration = true, tags = true, shape = true,
-               iterations = true, iterations_per_user = true, max_duration = true }
+               iterations = true, iterations_per_user = true, max_duration = true, graceful_stop = true }
 local ACCEPTED = E.key_list(KEYS)
 local HINTS = {
   executor = "luaload picks the executor from the keys: users (constant VUs), stages (ramping VUs), rate (constant arrival rate), rate_stages (ramping arrival rate), shape (a function), users with iterations (shared) or iterations_per_user",
@@ -23,6 +24,8 @@ local HINTS = {
   maxVUs = "write it max_vus",
   startTime = "write it start_time",
   maxDuration = "write it max_duration",
+  gracefulStop = "write it graceful_stop",
+  gracefulRampDown = "a ramp-down stops users at once (as Locust); graceful_stop applies at the scenario's end",
 }
 
 -- A tag key or value as text; keys are names, values anything printable without , { } or a control character.
@@ -165,7 +168,7 @@ local function read_one(name, s)
   if s.max_vus ~= nil and not open and s.shape == nil then error(where .. ": max_vus sizes an arrival rate's pool or bounds shape(): with users or stages, the users are the VUs", 0) end
   if s.max_vus ~= nil and not whole(s.max_vus, 1) then error(where .. ": max_vus must be a whole number >= 1", 0) end
   out.max_vus = s.max_vus
-  for _, k in ipairs({ "start_time", "duration", "max_duration" }) do
+  for _, k in ipairs({ "start_time", "duration", "max_duration", "graceful_stop" }) do
     if s[k] ~= nil and not is_duration(s[k]) then error(format('%s: %s must be like "30s" or seconds', where, k), 0) end
     out[k] = s[k] ~= nil and tostring(s[k]) or nil
   end

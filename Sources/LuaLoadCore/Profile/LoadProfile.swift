@@ -89,7 +89,7 @@ extension Runner {
         switch profile {
         case .stages(let ramp): return ramp.duration
         case .open(let schedule): return schedule.end.isFinite ? schedule.end : nil
-        case .scenarios(let list): return list.map(\.end).max().flatMap { $0.isFinite ? $0 : nil }
+        case .scenarios(let list): return list.map { $0.end + $0.grace }.max().flatMap { $0.isFinite ? $0 : nil }
         default: return nil
         }
     }

@@ -36,16 +36,28 @@ public struct Scenario: Sendable {
     public var pool: Int
     /// Its task runs, when bounded by them: it ends when they are done (or at `length`: max_duration).
     public var iterations: Iterations?
+    /// `graceful_stop` (k6's gracefulStop): at its end, task runs under way may finish for this long, then
+    /// are stopped (their requests abandoned and counted). Default: --stop-timeout (0: stopped at once).
+    public var grace: Double = 0
 
     public var isOpen: Bool { if case .arrivals = model { return true } else { return false } }
 
-    /// The users it wants `elapsed` seconds into the run (closed model; 0 before its start and after its end).
-    func targetUsers(at elapsed: Double) -> Int {
-        guard case .users(let ramp) = model else { return 0 }
+    /// What the workers are told `elapsed` seconds into the run: its users (closed model; 0 before its
+    /// start), `windDown` from its end (`ended`: when shape() returned nil, if earlier) until the grace is
+    /// over, then 0 (the rest are stopped). An open scenario's VUs read only windDown and 0.
+    func target(at elapsed: Double, users: Int? = nil, ended: Double? = nil) -> Int {
+        let end = min(self.end, ended ?? .infinity)
+        if elapsed >= end { return elapsed < end + grace ? Scenario.windDown : 0 }
         let t = elapsed - start
-        guard t >= 0, t < length else { return 0 }
+        if case .arrivals = model { return pool }
+        guard t >= 0 else { return 0 }
+        if let users { return users }
+        guard case .users(let ramp) = model else { return 0 }
         return min(pool, Int(ramp.value(at: t).rounded()))
     }
+
+    /// The target that tells a worker the scenario is over: its VUs stop at their task run's end.
+    public static let windDown = -1
 
     /// When it ends, in seconds into the run (infinity: with the run).
     var end: Double { start + length }
@@ -68,6 +80,7 @@ public struct Scenario: Sendable {
         if let it = iterations { t += it.perUser ? ", \(it.count) iterations each" : ", \(it.count) iterations" }
         if start > 0 { t += " from " + Scenario.seconds(start) }
         if length.isFinite, !hasStages { t += (iterations == nil ? " for " : " within ") + Scenario.seconds(length) }
+        if grace > 0 { t += ", graceful stop " + Scenario.seconds(grace) }
         return t
     }
 
@@ -86,8 +99,8 @@ public struct Scenario: Sendable {
 }
 
 extension Scenario {
-    /// Resolves a declared scenario; errors name its `file:line`.
-    static func resolve(_ d: DeclaredScenario) throws -> Scenario {
+    /// Resolves a declared scenario (`grace`: graceful_stop when it gives none); errors name its `file:line`.
+    static func resolve(_ d: DeclaredScenario, grace: Double) throws -> Scenario {
         let at = d.at.isEmpty ? "" : d.at + ": "
         let me = at + "scenarios." + d.name
         func duration(_ text: String?, _ what: String) throws -> Double? {
@@ -122,7 +135,7 @@ extension Scenario {
             (model, pool) = (.arrivals(ArrivalSchedule(ramp: ramp, end: length)), d.maxVUs ?? 1)
         }
         return Scenario(name: d.name, tags: d.tags, classIndex: d.classIndex, start: start, length: length, model: model, pool: pool,
-                        iterations: iterations)
+                        iterations: iterations, grace: try duration(d.gracefulStop, "graceful_stop") ?? grace)
     }
 
     /// k6's maxDuration default: a scenario of iterations that has not done them in 10 minutes ends.

@@ -26,8 +26,8 @@ struct ShapeLevel {
     var users = 0
     var rate = 1.0
     var nextCall: UInt64 = 0
-    /// shape() returned nil (a scenario's: that scenario is over).
-    var ended = false
+    /// A scenario's shape() returned nil at this run_time: that scenario is over.
+    var endedAt: Double?
 
     /// One 100 ms step toward `users` at `rate` per second: the target now.
     mutating func step() -> Int {
@@ -78,7 +78,7 @@ extension Runner {
             level.users = min(users, pool)
             level.rate = rate
         case .end where scenario != nil:
-            level.ended = true
+            level.endedAt = runTime
         case .end:
             state.stopAt = t
             state.reason = .shapeEnded

@@ -13,7 +13,7 @@ extension Runner {
         if o.iterations != nil { throw UsageError("-n with scenarios (\(at)): give a scenario iterations = N (shared by its users) or iterations_per_user = N") }
         if o.spawnRate != nil { throw UsageError("--spawn-rate with scenarios (\(at)): give a scenario spawn_rate = N") }
         if o.maxVUs != nil { throw UsageError("--max-vus with scenarios (\(at)): give an arrival-rate scenario max_vus = N") }
-        let list = try d.scenarios.map(Scenario.resolve)
+        let list = try d.scenarios.map { try Scenario.resolve($0, grace: o.stopTimeout) }
         let open = list.filter(\.isOpen)
         if o.late != .queue && open.isEmpty { throw UsageError("--late applies to the open model only: no scenario has a rate") }
         return .scenarios(list)
@@ -68,16 +68,13 @@ extension Runner {
         }
     }
 
-    /// Every 100 ms: each closed scenario's target users now (0 before its start and after its end, or
-    /// shape()'s), posted to the workers when any changed; the run stops once every scenario has ended.
+    /// Every 100 ms: each scenario's target now (Scenario.target: its users, or its wind-down), posted to
+    /// the workers when any changed; the run stops once every scenario has ended.
     func stepScenarios(_ list: [Scenario], _ workers: [Worker], at t: UInt64, _ state: inout RunState) {
         state.ramp.next = t + Runner.rampStepMicros
         let elapsed = Double(t - state.start) / 1e6
         if state.ramp.scenarioShapes.isEmpty { state.ramp.scenarioShapes = list.map { _ in ShapeLevel() } }
-        let targets = list.indices.map { s in
-            if case .shape = list[s].model { return stepScenarioShape(list[s], s, elapsed: elapsed, at: t, &state) }
-            return list[s].targetUsers(at: elapsed)
-        }
+        let targets = list.indices.map { scenarioTarget(list[$0], $0, elapsed: elapsed, at: t, &state) }
         if list.indices.allSatisfy({ scenarioEnded(list[$0], $0, workers, elapsed: elapsed, state) }), state.stopAt.map({ t < $0 }) ?? true {
             state.stopAt = t
             let byTime = list.allSatisfy { elapsed >= $0.end }
@@ -86,28 +83,40 @@ extension Runner {
         }
         guard targets != state.ramp.scenarioTargets else { return }
         state.ramp.scenarioTargets = targets
-        state.ramp.peak = max(state.ramp.peak, targets.reduce(0, +))
+        state.ramp.peak = max(state.ramp.peak, list.indices.reduce(0) { $0 + (list[$1].isOpen ? 0 : max(targets[$1], 0)) })
         for w in workers { w.setScenarioTargets(targets) }
     }
 
-    /// Whether scenario `s` is over: its time is up, its shape() returned nil, or its VUs all ended by
-    /// themselves (their iterations done, or stop()).
+    /// When scenario `s` ends (seconds into the run): its time's end, or when its shape() returned nil.
+    private func scenarioEnd(_ scenario: Scenario, _ s: Int, _ state: RunState) -> Double {
+        min(scenario.end, state.ramp.scenarioShapes[s].endedAt.map { scenario.start + $0 } ?? .infinity)
+    }
+
+    /// Whether scenario `s` is over: its end and grace are past (or every worker's VUs of it wound down
+    /// within the grace), or its VUs all ended by themselves (their iterations done, or stop()).
     private func scenarioEnded(_ scenario: Scenario, _ s: Int, _ workers: [Worker], elapsed: Double, _ state: RunState) -> Bool {
-        if elapsed >= scenario.end || state.ramp.scenarioShapes[s].ended { return true }
+        let end = scenarioEnd(scenario, s, state)
+        if elapsed >= end + scenario.grace { return true }
+        if elapsed >= end && state.ramp.scenarioTargets.count > s && state.ramp.scenarioTargets[s] == Scenario.windDown {
+            return workers.allSatisfy { $0.mailbox.woundDown(scenario: s) }
+        }
         guard !scenario.isOpen else { return false }
         let planned = options.segment.share(of: scenario.pool)
         return planned > 0 && workers.reduce(0) { $0 + $1.mailbox.endedVUs(scenario: s) } >= planned
     }
 
-    /// A shape scenario's target users: shape(run_time) once a second from its start (run_time from its
-    /// start), the users moving toward what it asked at its spawn rate.
-    private func stepScenarioShape(_ scenario: Scenario, _ s: Int, elapsed: Double, at t: UInt64, _ state: inout RunState) -> Int {
+    /// Scenario `s`'s target now; a shape scenario's calls shape(run_time) once a second from its start
+    /// (run_time from its start), its users moving toward what it asked at its spawn rate.
+    private func scenarioTarget(_ scenario: Scenario, _ s: Int, elapsed: Double, at t: UInt64, _ state: inout RunState) -> Int {
+        guard case .shape = scenario.model else { return scenario.target(at: elapsed) }
         let runTime = elapsed - scenario.start
-        guard runTime >= 0, runTime < scenario.length, !state.ramp.scenarioShapes[s].ended else { return 0 }
         var level = state.ramp.scenarioShapes[s]
-        if t >= level.nextCall { callShape(runTime, scenario: s, pool: scenario.pool, at: t, &level, &state) }
-        defer { state.ramp.scenarioShapes[s] = level }
-        return level.step()
+        if runTime >= 0, runTime < scenario.length, level.endedAt == nil, t >= level.nextCall {
+            callShape(runTime, scenario: s, pool: scenario.pool, at: t, &level, &state)
+        }
+        let users = runTime >= 0 ? level.step() : 0
+        state.ramp.scenarioShapes[s] = level
+        return scenario.target(at: elapsed, users: users, ended: scenarioEnd(scenario, s, state))
     }
 
     /// Each open scenario needs a VU in every segment (its arrivals k ≡ i would find none).

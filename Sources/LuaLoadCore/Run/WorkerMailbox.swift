@@ -84,6 +84,18 @@ public final class WorkerMailbox: @unchecked Sendable {
     public func endedVUs(scenario s: Int) -> Int { locked { s < ended.count ? ended[s] : 0 } }
     private var ended: [Int] = []
 
+    /// Worker side: scenario `s` was told to wind down and none of its VUs here is in a task run any more.
+    func markWoundDown(scenario s: Int) {
+        locked {
+            if wound.count <= s { wound += [Bool](repeating: false, count: s + 1 - wound.count) }
+            wound[s] = true
+        }
+    }
+
+    /// Main side: whether this worker's VUs of scenario `s` have all wound down.
+    public func woundDown(scenario s: Int) -> Bool { locked { s < wound.count && wound[s] } }
+    private var wound: [Bool] = []
+
     func stopRequested() { locked { stop = true } }
     var isStopRequested: Bool { locked { stop } }
     /// A second SIGINT / SIGTERM: stop at once (no grace, no on_stop).

@@ -23,6 +23,8 @@ public struct DeclaredScenario: Sendable {
     public var iterations: Int?
     public var perUser = false
     public var maxDuration: String?
+    /// `graceful_stop`, as written.
+    public var gracefulStop: String?
     /// It has a `shape` function (scenarios.lua keeps it; the Runner calls it through shapeTick).
     public var hasShape = false
     /// "scenario:NAME,k:v", keys sorted: the tags of its requests' stats rows.
@@ -45,7 +47,7 @@ extension LuaScript {
                 stages: steps("stages"), rate: optionalNumber("rate"), rateStages: steps("rate_stages"),
                 maxVUs: optionalNumber("max_vus").map { Int($0) }, startTime: string(field: "start_time"),
                 duration: string(field: "duration"), iterations: optionalNumber("iterations").map { Int($0) },
-                perUser: boolean(field: "per_user"), maxDuration: string(field: "max_duration"),
+                perUser: boolean(field: "per_user"), maxDuration: string(field: "max_duration"), gracefulStop: string(field: "graceful_stop"),
                 hasShape: boolean(field: "shape"), tags: string(field: "tags") ?? ""))
             ll_pop(L, 1)
         }

@@ -1,0 +1,94 @@
+import Foundation
+import XCTest
+
+/// A scenario's `graceful_stop` (k6's gracefulStop): at its end, task runs under way finish within the grace
+/// (no new one starts), then the rest are stopped, their requests abandoned and counted; recorded + abandoned
+/// is what the server saw, per scenario. Server-side times; margins of several hundred ms either side.
+final class ScenarioGraceTests: XCTestCase {
+    var server: TestHTTPServer!
+
+    override func setUpWithError() throws { server = try TestHTTPServer() }
+    override func tearDown() { server.stop() }
+
+    func run(_ script: String) throws -> [String: Any] {
+        let out = Luaload.temporaryDirectory + "scengrace-\(UUID().uuidString).json"
+        let r = try runProcess(Luaload.binary, ["-t", "2", "-q", "-H", server.url, "--json", out, Luaload.script(script)], timeLimit: 60)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        usleep(200_000)   // the server counts a request when it has read it
+        return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out)))) as? [String: Any] ?? [:]
+    }
+
+    /// (requests, abandoned) of scenario `name` in a run's JSON.
+    func scenario(_ doc: [String: Any], _ name: String) -> (Int, Int) {
+        let row = (doc["scenarios"] as? [[String: Any]] ?? []).first { $0["name"] as? String == name }
+        return (row?["requests"] as? Int ?? -1, row?["abandoned"] as? Int ?? 0)
+    }
+
+    /// Each of 2 users makes 700 ms requests: at the scenario's end (1 s) each is inside its second.
+    static func closed(grace: String) -> String {
+        #"""
+        local Slow = user{}
+        Slow:task(function() http.get("/slow?ms=700") end)
+        local Steady = user{ wait = constant(0.1) }
+        Steady:task(function() http.get("/ok") end)
+        scenarios = {
+          slow = { class = Slow, users = 2, duration = "1s"\#(grace) },
+          steady = { class = Steady, users = 1, duration = "2.5s" },
+        }
+        """#
+    }
+
+    /// graceful_stop = 3s: the two task runs under way at 1 s finish (recorded, none abandoned), no third
+    /// starts, and the other scenario goes on to its end.
+    func testTaskRunsUnderWayFinishWithinTheGrace() throws {
+        let doc = try run(Self.closed(grace: ", graceful_stop = \"3s\""))
+        XCTAssertEqual(server.count("/slow"), 4, "2 users × 2 task runs (0 s and 0.7 s); none began after 1 s")
+        XCTAssertEqual(scenario(doc, "slow").0, 4, "both runs under way at the end finished: recorded")
+        XCTAssertEqual(scenario(doc, "slow").1, 0)
+        let first = server.received().map(\.at).min()!
+        XCTAssertLessThan(server.received("/slow").map(\.at).max()!.timeIntervalSince(first), 1.25, "the last began at ~0.7 s")
+        XCTAssertGreaterThan(server.received("/ok").map(\.at).max()!.timeIntervalSince(first), 2.0, "steady went on to 2.5 s")
+        XCTAssertEqual(doc["abandoned"] as? Int, 0)
+    }
+
+    /// Without graceful_stop (default: --stop-timeout, 0) the runs under way at 1 s are stopped at once;
+    /// with one shorter than what is left (0.1 s), at its end: abandoned and counted either way.
+    func testRunsUnderWayAreAbandonedAtTheGracesEnd() throws {
+        for grace in ["", ", graceful_stop = \"0.1s\""] {
+            let before = server.count("/slow")
+            let doc = try run(Self.closed(grace: grace))
+            let (recorded, abandoned) = scenario(doc, "slow")
+            XCTAssertEqual(server.count("/slow") - before, 4, grace)
+            XCTAssertEqual(abandoned, 2, "each user's second 700 ms request was in flight at 1 s (+0.1 s): \(grace)")
+            XCTAssertEqual(recorded + abandoned, 4, grace)
+        }
+    }
+
+    /// An arrival-rate scenario: arrivals at 0, 0.25, 0.5, 0.75 s of 700 ms task runs; at its end (1 s) those
+    /// under way finish within the grace, and the run ends when they have (not at 1 s + 5 s).
+    func testAnArrivalRateScenariosRunsFinishWithinItsGrace() throws {
+        let started = Date()
+        let doc = try run(#"""
+        local Slow = user{}
+        Slow:task(function() http.get("/slow?ms=700") end)
+        scenarios = { ingest = { class = Slow, rate = "4/s", max_vus = 4, duration = "1s", graceful_stop = "5s" } }
+        """#)
+        XCTAssertEqual(server.count("/slow"), 4)
+        XCTAssertEqual(scenario(doc, "ingest").0, 4, "all four finished within the grace")
+        XCTAssertEqual(doc["abandoned"] as? Int, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5.5, "the run ended once they had, before the grace's end (6 s)")
+        XCTAssertLessThan(doc["duration_s"] as? Double ?? 99, 4.0)
+    }
+
+    /// graceful_stop must be a duration; k6's spelling gets a hint; both before any traffic, at file:line.
+    func testBadGracefulStopNamesTheScriptLine() throws {
+        for (body, message) in [("a = { class = A, users = 1, duration = \"1s\", graceful_stop = \"later\" }", "graceful_stop \"later\" is not a duration"),
+                                ("a = { class = A, users = 1, gracefulStop = \"1s\" }", "unknown key gracefulStop (write it graceful_stop")] {
+            let bad = Luaload.script("local A = user{}\nA:task(function() http.get(\"/ok\") end)\nscenarios = {\n  \(body),\n}\n")
+            let r = try runProcess(Luaload.binary, ["-H", server.url, bad], timeLimit: 30)
+            XCTAssertEqual(r.code, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(URL(fileURLWithPath: bad).lastPathComponent + ":4: ") && r.stderr.contains(message), r.stderr)
+        }
+        XCTAssertEqual(server.total, 0)
+    }
+}
