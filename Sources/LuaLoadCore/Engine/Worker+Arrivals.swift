@@ -17,6 +17,10 @@ struct ArrivalState {
     var free: [Int32] = []
     /// Its pool ran on_start: at the worker's start, or (a scenario's) at the scenario's start, when its timer first fires.
     var poolStarted: Bool
+    /// What became of its arrivals (gathered into the worker's stats when it publishes).
+    var counts = ArrivalCounts()
+    /// `scenarios`: its scenario's index (-1: the run's one open model).
+    var scenario = -1
 
     init(plan: ArrivalPlan, timerID: Int, poolStarted: Bool = true) {
         self.plan = plan
@@ -50,14 +54,14 @@ extension SessionWorker {
         let firstDue = arrivalSets[a].next
         while let due = arrivalSets[a].dueMicros(arrivalSets[a].next), due <= now + Self.arrivalBatchMicros {
             arrivalSets[a].next += 1
-            stats.arrivals!.scheduled += 1
+            arrivalSets[a].counts.scheduled += 1
             if arrivalSets[a].plan.late == .drop {
                 arrivalSets[a].head = arrivalSets[a].next
                 if let vu = arrivalSets[a].free.popLast() {
                     startArrival(Int(vu), due: due, late: false)
                     resume(Int(vu), nargs: 0)
                 } else {
-                    stats.arrivals!.droppedNoVU += 1
+                    arrivalSets[a].counts.droppedNoVU += 1
                     interval.arrivalsDropped += 1
                 }
             }
@@ -86,6 +90,7 @@ extension SessionWorker {
             guard let plan else { continue }
             setOf[s] = Int8(arrivalSets.count)
             arrivalSets.append(ArrivalState(plan: plan, timerID: vuCount + arrivalSets.count, poolStarted: false))
+            arrivalSets[arrivalSets.count - 1].scenario = s
             timers.arm(arrivalSets[arrivalSets.count - 1].timerID, at: plan.origin)
         }
         for i in 0..<vuCount where vus[i].role == .user { vus[i].arrivalSet = setOf[Int(vus[i].scenario)] }
@@ -99,10 +104,11 @@ extension SessionWorker {
     /// Counts an arrival as started on VU `i` (the caller resumes it) and notes when it was due.
     @inline(__always)
     func startArrival(_ i: Int, due: UInt64, late: Bool) {
-        stats.arrivals!.started += 1
+        let a = Int(vus[i].arrivalSet)
+        arrivalSets[a].counts.started += 1
         interval.arrivalsStarted += 1
         if late {
-            stats.arrivals!.late += 1
+            arrivalSets[a].counts.late += 1
             interval.arrivalsLate += 1
         }
         vus[i].dueAt = due
@@ -155,6 +161,17 @@ extension SessionWorker {
         stats.uncorrected!.record(micros: p.micros &- p.late, failed: p.failure != nil)
     }
 
+    /// The arrival sets' counts into the worker's stats (once a second and at the end, not per arrival):
+    /// the whole and, with `scenarios`, each open scenario's by name.
+    func gatherArrivals() {
+        var all = ArrivalCounts()
+        for set in arrivalSets {
+            all.add(set.counts)
+            if set.scenario >= 0 { stats.scenarioArrivals[config.scenarioNames[set.scenario]] = set.counts }
+        }
+        stats.arrivals = all
+    }
+
     /// At the stop: arrivals due by now and not started count as scheduled and unstarted, so
     /// scheduled = started + dropped exactly.
     func closeArrivals(at now: UInt64) {
@@ -163,11 +180,11 @@ extension SessionWorker {
             var unstarted = arrivalSets[a].next - arrivalSets[a].head
             while let due = arrivalSets[a].dueMicros(arrivalSets[a].next), due <= now {
                 arrivalSets[a].next += 1
-                stats.arrivals!.scheduled += 1
+                arrivalSets[a].counts.scheduled += 1
                 unstarted += 1
             }
             arrivalSets[a].head = arrivalSets[a].next
-            stats.arrivals!.unstartedAtStop += unstarted
+            arrivalSets[a].counts.unstartedAtStop += unstarted
             interval.arrivalsDropped += unstarted
         }
     }

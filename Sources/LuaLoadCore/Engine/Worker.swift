@@ -36,6 +36,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var http2 = HTTP2Mode.off
     /// http.batch on HTTP/1.1: connections per host of one VU's batch (0: one after another).
     public var batchPerHost = 0
+    /// `scenarios`: their names, in order (each open one's arrivals are reported by name).
+    public var scenarioNames: [String] = []
     /// `scenarios`: where each scenario's VU ids begin (Lua's `self.id` is unique in the run).
     public var scenarioIDBases: [Int] = [0]
     /// The run drives the script's `scenarios` (not replaced by -u, --stages, --rate): VUs carry their tags.
@@ -266,6 +268,7 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     }
 
     func publish(_ now: UInt64) {
+        if !arrivalSets.isEmpty { gatherArrivals() }
         interval.activeUsers = active - stopHooks
         interval.errorsSoFar = LiveErrors(stats)
         stats.script.takePending(from: L, nowMs: RunPlacement.unixMs(atMonotonic: now))   // check(), metrics.*

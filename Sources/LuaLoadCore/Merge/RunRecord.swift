@@ -146,14 +146,11 @@ public struct RunRecord {
             h.histogram = try histogram(tls, "handshake_hdr", what: "TLS handshakes")
             stats.tls.handshakeTimes = h
         }
+        for s in doc["scenarios"]?.array ?? [] {
+            if let name = s["name"]?.string, let a = s["arrivals"] { stats.scenarioArrivals[name] = ArrivalCounts(a) }
+        }
         if let a = doc["arrivals"] {
-            var c = ArrivalCounts()
-            c.scheduled = a["scheduled"]?.int ?? 0
-            c.started = a["started"]?.int ?? 0
-            c.droppedNoVU = a["dropped_no_vu"]?.int ?? 0
-            c.unstartedAtStop = a["unstarted_at_stop"]?.int ?? 0
-            c.late = a["late"]?.int ?? 0
-            stats.arrivals = c
+            stats.arrivals = ArrivalCounts(a)
             lateMode = a["late_mode"]?.string.flatMap(LateMode.init(rawValue:))
             if let u = a["uncorrected"] { stats.uncorrected = try row(u, name: "Aggregated (uncorrected)") }
         }
@@ -161,5 +158,17 @@ public struct RunRecord {
             guard let name = t["name"]?.string, let expr = t["expr"]?.string else { return nil }
             return (name, expr)
         }
+    }
+}
+
+extension ArrivalCounts {
+    /// An "arrivals" object of a run's JSON (ProfileReport.arrivalCounts wrote it).
+    init(_ a: JSONTree) {
+        self.init()
+        scheduled = a["scheduled"]?.int ?? 0
+        started = a["started"]?.int ?? 0
+        droppedNoVU = a["dropped_no_vu"]?.int ?? 0
+        unstartedAtStop = a["unstarted_at_stop"]?.int ?? 0
+        late = a["late"]?.int ?? 0
     }
 }

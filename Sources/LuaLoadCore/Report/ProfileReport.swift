@@ -22,12 +22,16 @@ public enum ProfileReport {
         return out
     }
 
+    /// "N scheduled, N started, N dropped (…), N started late": the run's arrivals, or a scenario's.
+    static func arrivalsText(_ a: ArrivalCounts) -> String {
+        "\(a.scheduled) scheduled, \(a.started) started, \(a.dropped) dropped (\(a.droppedNoVU) for want of a free VU, "
+            + "\(a.unstartedAtStop) not started at the stop), \(a.late) started late"
+    }
+
     /// The open model's line: the schedule's fate and the uncorrected latencies beside the corrected ones.
     public static func consoleArrivals(_ s: Summary) -> String {
         guard let a = s.arrivals else { return "" }
-        var out = "\nArrivals (\(s.profile ?? "open model"), late arrivals: \(s.lateMode?.rawValue ?? "queue")): \(a.scheduled) scheduled, "
-            + "\(a.started) started, \(a.dropped) dropped (\(a.droppedNoVU) for want of a free VU, \(a.unstartedAtStop) not started at the stop), "
-            + "\(a.late) started late\n"
+        var out = "\nArrivals (\(s.profile ?? "open model"), late arrivals: \(s.lateMode?.rawValue ?? "queue")): " + arrivalsText(a) + "\n"
         if let u = s.uncorrected {
             out += "Latency ms, corrected (from when due) vs uncorrected (from the first byte): p50 "
                 + Format.fixed(s.total.percentileMs(50), 2) + " / " + Format.fixed(u.percentileMs(50), 2) + ", p99 "
@@ -37,17 +41,22 @@ public enum ProfileReport {
         return out
     }
 
+    /// An "arrivals" object's counts (the run's, or a scenario's in "scenarios"); RunRecord reads them back.
+    static func arrivalCounts(_ w: JSONWriter, _ a: ArrivalCounts) {
+        w.key("scheduled"); w.int(a.scheduled)
+        w.key("started"); w.int(a.started)
+        w.key("dropped"); w.int(a.dropped)
+        w.key("dropped_no_vu"); w.int(a.droppedNoVU)
+        w.key("unstarted_at_stop"); w.int(a.unstartedAtStop)
+        w.key("late"); w.int(a.late)
+    }
+
     /// JSON: "profile", "arrivals" (open model) and "thresholds".
     static func json(_ w: JSONWriter, _ s: Summary) {
         w.key("profile"); if let p = s.profile { w.string(p) } else { w.null() }
         if let a = s.arrivals {
             w.key("arrivals"); w.object {
-                w.key("scheduled"); w.int(a.scheduled)
-                w.key("started"); w.int(a.started)
-                w.key("dropped"); w.int(a.dropped)
-                w.key("dropped_no_vu"); w.int(a.droppedNoVU)
-                w.key("unstarted_at_stop"); w.int(a.unstartedAtStop)
-                w.key("late"); w.int(a.late)
+                arrivalCounts(w, a)
                 w.key("late_mode"); w.string(s.lateMode?.rawValue ?? "queue")
                 if let u = s.uncorrected {
                     // wrk2's -U: the same requests timed from their first byte, without the late-arrival correction.

@@ -18,12 +18,14 @@ public enum ScenarioReport {
             out += [r.avgMs, r.minMs, r.maxMs, r.percentileMs(50), r.percentileMs(95), r.percentileMs(99)].map { Format.padLeft(Format.fixed($0, 2), 8) }.joined()
             out += " |" + Format.padLeft(Format.fixed(s.rps(r), 2), 10) + "\n"
         }
+        for r in rows { if let a = s.scenarioArrivals[r.name] { out += "\(r.name) arrivals: " + ProfileReport.arrivalsText(a) + "\n" } }
         return out
     }
 
     // MARK: JSON
 
-    /// "scenarios": [{"name", "requests", "failures", "avg_ms", "min_ms", "max_ms", "percentiles_ms", "rps"}].
+    /// "scenarios": [{"name", "requests", "failures", "avg_ms", "min_ms", "max_ms", "percentiles_ms", "rps",
+    /// "arrivals" (an arrival-rate scenario's: scheduled, started, dropped, …)}].
     static func json(_ w: JSONWriter, _ s: Summary) {
         let rows = s.scenarioRows
         guard !rows.isEmpty else { return }
@@ -40,6 +42,7 @@ public enum ScenarioReport {
                     JSONReport.percentilesObject(w, r.percentilesMs(Summary.percentiles))
                     w.key("rps"); w.number(s.rps(r))
                     w.key("failures_per_s"); w.number(s.failuresPerSecond(r))
+                    if let a = s.scenarioArrivals[r.name] { w.key("arrivals"); w.object { ProfileReport.arrivalCounts(w, a) } }
                 }
             }
         }
@@ -47,13 +50,18 @@ public enum ScenarioReport {
 
     // MARK: CSV and HTML
 
-    /// PREFIX_scenarios.csv: the stats file's columns, a row per scenario (Type "scenario").
+    /// PREFIX_scenarios.csv: the stats file's columns, a row per scenario (Type "scenario"), then its
+    /// arrivals (Scheduled, Started, Dropped, Late: empty for a closed-model scenario).
     public static func csvFiles(_ s: Summary, prefix: String) -> [(path: String, text: String)] {
         let rows = s.scenarioRows
         guard !rows.isEmpty else { return [] }
         var copy = s
         copy.rows = rows.map { var r = $0; (r.method, r.tags) = ("scenario", ""); return r }
-        let lines = CSVReport.stats(copy).split(separator: "\r\n").dropLast()   // (not Aggregated: the stats file has it)
+        var lines = CSVReport.stats(copy).split(separator: "\r\n").dropLast().map(String.init)   // (not Aggregated: the stats file has it)
+        for k in lines.indices {
+            if k == 0 { lines[k] += ",Scheduled,Started,Dropped,Late"; continue }
+            lines[k] += s.scenarioArrivals[rows[k - 1].name].map { ",\($0.scheduled),\($0.started),\($0.dropped),\($0.late)" } ?? ",,,,"
+        }
         return [(prefix + "_scenarios.csv", lines.joined(separator: "\r\n") + "\r\n")]
     }
 
@@ -61,11 +69,14 @@ public enum ScenarioReport {
         let rows = s.scenarioRows
         guard !rows.isEmpty else { return "" }
         var o = "<h2>Scenarios</h2>\n<table id=\"scenarios\">\n<thead><tr><th class=\"l\">Scenario</th><th># reqs</th><th># fails</th>"
-        o += "<th>Avg (ms)</th><th>Median (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th><th>Max (ms)</th><th>req/s</th></tr></thead>\n<tbody>\n"
+        o += "<th>Avg (ms)</th><th>Median (ms)</th><th>p95 (ms)</th><th>p99 (ms)</th><th>Max (ms)</th><th>req/s</th>"
+        o += "<th>Scheduled</th><th>Started</th><th>Dropped</th></tr></thead>\n<tbody>\n"
         for r in rows {
             o += "<tr><td class=\"name\">\(HTMLReport.esc(r.name))</td><td>\(r.requests)</td><td\(r.failures > 0 ? " class=\"bad\"" : "")>\(r.failures)</td>"
             o += [r.avgMs, r.percentileMs(50), r.percentileMs(95), r.percentileMs(99), r.maxMs].map { "<td>" + Format.fixed($0, 2) + "</td>" }.joined()
-            o += "<td>\(Format.fixed(s.rps(r), 2))</td></tr>\n"
+            o += "<td>\(Format.fixed(s.rps(r), 2))</td>"
+            let a = s.scenarioArrivals[r.name]
+            o += [a?.scheduled, a?.started, a?.dropped].map { "<td>" + ($0.map(String.init) ?? "") + "</td>" }.joined() + "</tr>\n"
         }
         return o + "</tbody>\n</table>\n"
     }
@@ -95,6 +106,9 @@ extension Summary {
             } else {
                 merged[name]!.merge(r)
             }
+        }
+        for name in scenarioArrivals.keys where merged[name] == nil {   // an arrival-rate scenario with no request (all dropped)
+            merged[name] = RowSummary(RequestStats(method: "", name: name, tags: "scenario:" + name))
         }
         return merged.keys.sorted().map { merged[$0]! }
     }

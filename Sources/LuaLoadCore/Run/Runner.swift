@@ -111,7 +111,7 @@ public final class Runner {
         config.stopGraceMicros = UInt64(options.stopTimeout * 1_000_000)
         config.classes = classes
         config.scenarioIDBases = Runner.scenarioIDBases(profile)
-        if case .scenarios = profile { config.runsScenarios = true }
+        if case .scenarios(let list) = profile { (config.runsScenarios, config.scenarioNames) = (true, list.map(\.name)) }
         config.script = scriptOptions
         config.tls = options.tls
         config.wrkRow = wrk.map { ($0.method, $0.options.target.url) }

@@ -177,6 +177,8 @@ public struct WorkerStats {
     public var tlsMessages: [String] = []
     /// The open model's arrivals; nil in the closed model.
     public var arrivals: ArrivalCounts?
+    /// `scenarios`: each arrival-rate scenario's own arrivals, by its name (they add up to `arrivals`).
+    public var scenarioArrivals: [String: ArrivalCounts] = [:]
     /// The open model's requests timed from their first byte (without the late-arrival correction); nil
     /// in the closed model, so a closed-model request records nothing here.
     public var uncorrected: RequestStats?

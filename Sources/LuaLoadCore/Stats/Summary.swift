@@ -145,6 +145,8 @@ public struct Summary {
     public var setupFailure: String?
     /// The open model's arrivals (nil in the closed model).
     public var arrivals: ArrivalCounts?
+    /// `scenarios`: each arrival-rate scenario's arrivals, by its name (ScenarioReport shows them).
+    public var scenarioArrivals: [String: ArrivalCounts] = [:]
     /// The open model's latencies (all requests) as measured from each request's first byte, without
     /// the correction for late arrivals: wrk2's -U, kept beside the corrected rows.
     public var uncorrected: RowSummary?
@@ -236,6 +238,7 @@ public struct Summary {
         self.history = history
         self.tls = tls
         self.arrivals = arrivals
+        self.scenarioArrivals = workers.reduce(into: [:]) { all, w in for (k, a) in w.scenarioArrivals { all[k, default: ArrivalCounts()].add(a) } }
         self.uncorrected = uncorrected.map(RowSummary.init)
         self.statuses = statuses.filter { $0.value > 0 }
         self.script = script
