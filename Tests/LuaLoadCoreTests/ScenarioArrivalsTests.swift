@@ -3,22 +3,7 @@ import XCTest
 
 /// Each arrival-rate scenario's own arrivals (scheduled, started, dropped, late) in the JSON, console, CSV and
 /// HTML reports, exact against the schedule and what the server saw, across 2 threads and across segments merged.
-final class ScenarioArrivalsTests: XCTestCase {
-    var server: TestHTTPServer!
-
-    override func setUpWithError() throws { server = try TestHTTPServer() }
-    override func tearDown() { server.stop() }
-
-    func luaload(_ args: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        try runProcess(Luaload.binary, args, timeLimit: 60)
-    }
-
-    func json(_ path: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any] ?? [:]
-    }
-
-    func tmp(_ name: String) -> String { Luaload.temporaryDirectory + "scenarr-\(UUID().uuidString)-" + name }
-
+final class ScenarioArrivalsTests: ScenarioTestCase {
     /// Scenario name → its "arrivals" object's (scheduled, started, dropped).
     func arrivals(_ doc: [String: Any]) -> [String: [Int]] {
         var out: [String: [Int]] = [:]

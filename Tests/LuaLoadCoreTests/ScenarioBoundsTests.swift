@@ -4,22 +4,7 @@ import XCTest
 /// `scenarios` bounded by task runs and shaped by a function (issue #23): `iterations` (k6's shared-iterations),
 /// `iterations_per_user` (per-vu-iterations), `max_duration`, a scenario's own `shape`. Exact against what a
 /// test server saw, across threads and segments; times from the server's own arrival times, with wide margins.
-final class ScenarioBoundsTests: XCTestCase {
-    var server: TestHTTPServer!
-
-    override func setUpWithError() throws { server = try TestHTTPServer() }
-    override func tearDown() { server.stop() }
-
-    func luaload(_ args: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        try runProcess(Luaload.binary, args, timeLimit: 60)
-    }
-
-    func json(_ path: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any] ?? [:]
-    }
-
-    func tmp(_ name: String) -> String { Luaload.temporaryDirectory + "scenb-\(UUID().uuidString)-" + name }
-
+final class ScenarioBoundsTests: ScenarioTestCase {
     /// Seconds from the server's first request to the last request of `path`.
     func lastAt(_ path: String) -> Double {
         let first = server.received().map(\.at).min()!

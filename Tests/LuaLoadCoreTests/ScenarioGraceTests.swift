@@ -4,18 +4,13 @@ import XCTest
 /// A scenario's `graceful_stop` (k6's gracefulStop): at its end, task runs under way finish within the grace
 /// (no new one starts), then the rest are stopped, their requests abandoned and counted; recorded + abandoned
 /// is what the server saw, per scenario. Server-side times; margins of several hundred ms either side.
-final class ScenarioGraceTests: XCTestCase {
-    var server: TestHTTPServer!
-
-    override func setUpWithError() throws { server = try TestHTTPServer() }
-    override func tearDown() { server.stop() }
-
+final class ScenarioGraceTests: ScenarioTestCase {
     func run(_ script: String) throws -> [String: Any] {
-        let out = Luaload.temporaryDirectory + "scengrace-\(UUID().uuidString).json"
-        let r = try runProcess(Luaload.binary, ["-t", "2", "-q", "-H", server.url, "--json", out, Luaload.script(script)], timeLimit: 60)
+        let out = tmp("run.json")
+        let r = try luaload(["-t", "2", "-q", "-H", server.url, "--json", out, Luaload.script(script)])
         XCTAssertEqual(r.code, 0, r.stderr)
         usleep(200_000)   // the server counts a request when it has read it
-        return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out)))) as? [String: Any] ?? [:]
+        return json(out)
     }
 
     /// (requests, abandoned) of scenario `name` in a run's JSON.
@@ -85,7 +80,7 @@ final class ScenarioGraceTests: XCTestCase {
         for (body, message) in [("a = { class = A, users = 1, duration = \"1s\", graceful_stop = \"later\" }", "graceful_stop \"later\" is not a duration"),
                                 ("a = { class = A, users = 1, gracefulStop = \"1s\" }", "unknown key gracefulStop (write it graceful_stop")] {
             let bad = Luaload.script("local A = user{}\nA:task(function() http.get(\"/ok\") end)\nscenarios = {\n  \(body),\n}\n")
-            let r = try runProcess(Luaload.binary, ["-H", server.url, bad], timeLimit: 30)
+            let r = try luaload(["-H", server.url, bad])
             XCTAssertEqual(r.code, 2, r.stderr)
             XCTAssertTrue(r.stderr.contains(URL(fileURLWithPath: bad).lastPathComponent + ":4: ") && r.stderr.contains(message), r.stderr)
         }

@@ -4,22 +4,7 @@ import XCTest
 /// `scenarios` (issue #23): several load models in one run, each with its own start, pool and tag; per-scenario
 /// stats exact against what a test server saw (its own arrival times for the start times), thresholds on a
 /// scenario's tag, errors at the script's file:line, and segments that merge to the whole.
-final class ScenarioTests: XCTestCase {
-    var server: TestHTTPServer!
-
-    override func setUpWithError() throws { server = try TestHTTPServer() }
-    override func tearDown() { server.stop() }
-
-    func luaload(_ args: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
-        try runProcess(Luaload.binary, args, timeLimit: 60)
-    }
-
-    func json(_ path: String) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any] ?? [:]
-    }
-
-    func tmp(_ name: String) -> String { Luaload.temporaryDirectory + "scen-\(UUID().uuidString)-" + name }
-
+final class ScenarioTests: ScenarioTestCase {
     /// Requests per scenario in a run's JSON ("scenarios").
     func scenarioRequests(_ doc: [String: Any]) -> [String: Int] {
         var out: [String: Int] = [:]
@@ -67,7 +52,10 @@ final class ScenarioTests: XCTestCase {
         let first = server.received().map(\.at).min()!
         let ingest = server.received("/status/202").map(\.at)
         let start = ingest.min()!.timeIntervalSince(first), end = ingest.max()!.timeIntervalSince(first)
-        XCTAssertGreaterThanOrEqual(start, 0.45, "the ingest scenario's first request came \(start) s after the first request")
+        // Arrivals count from the run's start, the first browse request comes after its worker loaded the script
+        // (0.07-0.08 s measured on the loaded 2-core box, failing a 0.45 bound 1 run in 4): 0.25 is far from both
+        // 0.5 - that lag and the ~0 of a scenario started at once.
+        XCTAssertGreaterThanOrEqual(start, 0.25, "the ingest scenario's first request came \(start) s after the first request")
         XCTAssertLessThan(start, 0.75)
         XCTAssertLessThan(end, 1.6, "its last arrival is due before 1.5 s")
         XCTAssertLessThan(server.received("/status/200").map(\.at).max()!.timeIntervalSince(first), 0.5, "browsing (5 × 20 ms) ended before ingestion began")
