@@ -14,8 +14,8 @@ final class ScenarioArrivalsTests: ScenarioTestCase {
         return out
     }
 
-    /// fast: 40/s for 1 s on 4 VUs (40 arrivals, all started); slow: 20/s for 1 s of 300 ms task runs on 2 VUs
-    /// with --late drop (most dropped); browse: closed, no arrivals.
+    /// fast: 40/s for 1 s on 20 VUs (40 arrivals, all started: dropping one takes a 0.5 s stall); slow: 20/s
+    /// for 1 s of 300 ms task runs on 2 VUs with --late drop (most dropped); browse: closed, no arrivals.
     static let script = #"""
     local Fast = user{}
     Fast:task(function() http.get("/ok") end)
@@ -24,7 +24,7 @@ final class ScenarioArrivalsTests: ScenarioTestCase {
     local Browse = user{ wait = constant(0.1) }
     Browse:task(function() http.get("/status/200") end)
     scenarios = {
-      fast = { class = Fast, rate = "40/s", max_vus = 4, duration = "1s" },
+      fast = { class = Fast, rate = "40/s", max_vus = 20, duration = "1s" },
       slow = { class = Slow, rate = "20/s", max_vus = 2, duration = "1s" },
       browse = { class = Browse, users = 1, duration = "1s" },
     }

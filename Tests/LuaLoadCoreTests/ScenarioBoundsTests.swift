@@ -30,7 +30,7 @@ final class ScenarioBoundsTests: ScenarioTestCase {
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertEqual(server.count("/status/201"), 51, "51 task runs shared by the scenario's 3 users")
         XCTAssertLessThan(lastAt("/status/201"), 1.0, "51 loopback requests end long before the run's 2 s")
-        XCTAssertGreaterThan(lastAt("/status/202"), 1.5, "the steady scenario went on after the batch ended")
+        XCTAssertGreaterThan(lastAt("/status/202"), 1.3, "the steady scenario went on after the batch ended (~0.05 s) to ~1.9 s")
         let doc = json(out)
         XCTAssertEqual(doc["abandoned"] as? Int, 0)
         let batch = (doc["scenarios"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "batch" }
@@ -119,9 +119,10 @@ final class ScenarioBoundsTests: ScenarioTestCase {
         let first = server.received().map(\.at).min()!
         let shaped = server.received("/status/203").map { $0.at.timeIntervalSince(first) }
         XCTAssertGreaterThan(shaped.count, 5, "3 users for ~1 s at 10/s each: ~30")
-        XCTAssertGreaterThanOrEqual(shaped.min() ?? 0, 0.4, "not before its start_time")
+        // The first request trails the run's start (the worker loads the script first), the scenario's start does not.
+        XCTAssertGreaterThanOrEqual(shaped.min() ?? 0, 0.25, "not before its start_time (0.5 s)")
         XCTAssertLessThan(shaped.max() ?? 99, 2.4, "its shape returned nil at its second call (1 s after its start)")
-        XCTAssertGreaterThan(lastAt("/status/204"), 2.6, "the other scenario went on to 3 s")
+        XCTAssertGreaterThan(lastAt("/status/204"), 2.2, "the other scenario went on to ~2.9 s")
         let doc = json(out)
         let rows = doc["scenarios"] as? [[String: Any]] ?? []
         let s = rows.first { $0["name"] as? String == "shaped" }
