@@ -40,22 +40,30 @@ final class ScenarioBoundsTests: ScenarioTestCase {
     }
 
     /// iterations_per_user: each VU runs exactly its own count; the run ends by itself once every scenario
-    /// has (well before the 10-minute max_duration), with stop reason "iterations".
+    /// has (well before the 10-minute max_duration), with stop reason "iterations"; no wait after a user's
+    /// last task run (the `once` users' 10 s wait would hold the run that long).
     func testIterationsPerUserEndTheRunWhenDone() throws {
         let out = tmp("run.json")
         let script = Luaload.script(#"""
         local A = user{}
         A:task(function(self) http.get("/ok?u=" .. self.id) end)
-        scenarios = { each = { class = A, users = 4, iterations_per_user = 5, start_time = "0.2s" } }
+        local W = user{ wait = constant(10) }
+        W:task(function() http.get("/status/201") end)
+        scenarios = {
+          each = { class = A, users = 4, iterations_per_user = 5, start_time = "0.2s" },
+          once = { class = W, users = 2, iterations_per_user = 1 },
+        }
         """#)
         let started = Date()
         let r = try luaload(["-t", "2", "-H", server.url, "--json", out, script])
         XCTAssertEqual(r.code, 0, r.stderr)
-        XCTAssertLessThan(Date().timeIntervalSince(started), 30, "the run ended when the iterations did")
-        XCTAssertEqual((1...4).map { k in server.received("/ok").filter { $0.target.hasSuffix("u=\(k)") }.count }, [5, 5, 5, 5], "each user exactly 5")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 8, "the run ended when the iterations did, with no wait after the last")
+        let ids = server.received("/ok").map { $0.target.split(separator: "=").last.map(String.init) ?? "" }
+        XCTAssertEqual(Dictionary(grouping: ids, by: { $0 }).mapValues(\.count).values.sorted(), [5, 5, 5, 5], "each user exactly 5: \(ids)")
+        XCTAssertEqual(server.count("/status/201"), 2)
         let doc = json(out)
         XCTAssertEqual(doc["stop_reason"] as? String, "iterations")
-        XCTAssertEqual(doc["iterations"] as? Int, 20)
+        XCTAssertEqual(doc["iterations"] as? Int, 22)
     }
 
     /// max_duration ends a scenario of iterations that has not done them: its in-flight requests are

@@ -124,16 +124,22 @@ local function arrival_loop(self, ctx, cls)
   end
 end
 
--- A scenario of iterations: task runs while `claim()` grants one, then returns (the VU ends). Returns
--- early only on an error; the task run it ended was claimed, so it counts, as k6 counts an iteration that threw.
-local function counted_loop(self, ctx, cls, wait, paced, claim)
+-- A scenario of iterations: task runs while `claim()` grants one, then returns (the VU ends), with no
+-- wait after the last (`left()` says whether any is left). Returns early only on an error; the task run
+-- it ended was claimed, so it counts, as k6 counts an iteration that threw.
+local function counted_loop(self, ctx, cls, wait, paced, claim, left)
   local pool, n, sequential = cls._pool, #cls._pool, cls.sequential
   while claim() do
     if paced then task_started[self] = now() end
     if sequential then ctx.step = ctx.step % n + 1 end
     ctx.yielded = false
     pool[sequential and ctx.step or random(n)](self)
-    after_task(ctx, self, wait)
+    if left() then
+      after_task(ctx, self, wait)
+    else
+      ctx.finished = ctx.finished + 1
+      close(ctx)
+    end
   end
   return true
 end
@@ -141,24 +147,24 @@ end
 -- Scenario index → the task runs its VUs on this thread may still start (`iterations`: shared by them).
 local shared_left = {}
 
--- The claim of a VU of a scenario of iterations: shared by the thread's VUs of its scenario (its share of
--- `iterations`, set by the first of them), or the VU's own `iterations_per_user`.
+-- The claim of a VU of a scenario of iterations, and whether any is left: shared by the thread's VUs of its
+-- scenario (its share of `iterations`, set by the first of them), or the VU's own `iterations_per_user`.
 local function claimer(scenario, quota, per_user)
   if per_user then
-    local left = quota
+    local n = quota
     return function()
-      if left <= 0 then return false end
-      left = left - 1
+      if n <= 0 then return false end
+      n = n - 1
       return true
-    end
+    end, function() return n > 0 end
   end
   if shared_left[scenario] == nil then shared_left[scenario] = quota end
   return function()
-    local left = shared_left[scenario]
-    if left <= 0 then return false end
-    shared_left[scenario] = left - 1
+    local n = shared_left[scenario]
+    if n <= 0 then return false end
+    shared_left[scenario] = n - 1
     return true
-  end
+  end, function() return shared_left[scenario] > 0 end
 end
 
 local selves = {}   -- vu id → { self, ctx }, kept only for classes with on_stop
@@ -185,9 +191,10 @@ function E.vu_main(class_index, vu_id, open, scenario, quota, per_user)
     stopped = handle(e, ctx)
     if not stopped then ctx.finished = ctx.finished + 1; close(ctx) end
   end
-  local claim = quota and claimer(scenario, quota, per_user)
+  local claim, left
+  if quota then claim, left = claimer(scenario, quota, per_user) end
   while not stopped and claim do
-    local done, e = xpcall(counted_loop, on_error, self, ctx, cls, wait, paced, claim)
+    local done, e = xpcall(counted_loop, on_error, self, ctx, cls, wait, paced, claim, left)
     local requested = ctx.yielded
     stopped = done or handle(e, ctx)
     if not stopped then after_task(ctx, self, wait, not requested and ERROR_PAUSE) end
