@@ -138,6 +138,30 @@ final class ScenarioBoundsTests: ScenarioTestCase {
         XCTAssertTrue((doc["profile"] as? String ?? "").contains("shaped: shape(), max 10 VUs from 0.5s"), "\(doc["profile"] ?? "")")
     }
 
+    /// A scenario's shape() that raises stops the run (as the run's shape() does), its error counted with the
+    /// script's file:line; the summary's users are the most the shape ran (2 + 1), not its pool of 1000.
+    func testAScenariosShapeErrorStopsTheRunNamingTheLine() throws {
+        let out = tmp("run.json")
+        let script = Luaload.script(#"""
+        local S = user{ wait = constant(0.1) }
+        S:task(function() http.get("/ok") end)
+        scenarios = {
+          shaped = { class = S, shape = function(t) if t > 0.5 then error("boom") end return 2, 10 end },
+          other = { class = S, users = 1, duration = "20s" },
+        }
+        """#)
+        let r = try luaload(["-t", "2", "-H", server.url, "--json", out, script])
+        XCTAssertEqual(r.code, 1, r.stderr)
+        let doc = json(out)
+        let name = URL(fileURLWithPath: script).lastPathComponent
+        let messages = (doc["errors"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+        XCTAssertEqual(messages.count, 1, "\(messages)")
+        XCTAssertTrue(messages.first?.hasSuffix(name + ":4: boom") ?? false, "\(messages)")
+        XCTAssertEqual(doc["stop_reason"] as? String, "shape_ended")
+        XCTAssertLessThan(doc["duration_s"] as? Double ?? 99, 10, "stopped at shape()'s second call (~1 s), not at 20 s")
+        XCTAssertEqual(doc["users"] as? Int, 3)
+    }
+
     /// Bad iterations, max_duration and shape keys, and k6's spellings, are errors at the scenario's
     /// file:line before any traffic.
     func testBadIterationAndShapeKeysNameTheScriptLine() throws {

@@ -28,12 +28,15 @@ struct ShapeLevel {
     var nextCall: UInt64 = 0
     /// A scenario's shape() returned nil at this run_time: that scenario is over.
     var endedAt: Double?
+    /// The most users it reached (a shape scenario's users in the summary, not its pool).
+    var peak = 0
 
     /// One 100 ms step toward `users` at `rate` per second: the target now.
     mutating func step() -> Int {
         let by = rate * Double(Runner.rampStepMicros) / 1e6
         let goal = Double(users)
         level = level < goal ? min(goal, level + by) : max(goal, level - by)
+        peak = max(peak, Int(level.rounded()))
         return Int(level.rounded())
     }
 }

@@ -62,6 +62,11 @@ extension Runner {
         summary.profile = profileText
         if case .shape = profile { summary.users = segmentShare(ofUsers: state.ramp.peak) }   // not the pool: the most users it ran
         if isControlled { summary.users = segmentShare(ofUsers: state.ramp.peak) }
+        if case .scenarios(let list) = profile {   // a shape scenario's users: the most it ran, not its pool
+            for (s, scenario) in list.enumerated() where scenario.model.isShape && s < state.ramp.scenarioShapes.count {
+                summary.users += segmentShare(ofUsers: state.ramp.scenarioShapes[s].peak) - segmentShare(ofUsers: scenario.pool)
+            }
+        }
         for at in state.statsResets {
             summary.notes.append("the live stats were reset at \(Format.fixed(at, 1))s (web page or API); this report covers the whole run")
         }
