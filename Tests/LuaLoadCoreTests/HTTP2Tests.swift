@@ -18,7 +18,7 @@ final class HTTP2Tests: XCTestCase {
             guard NginxFixture.isInstalled else { throw XCTSkip("nginx is not installed") }
             guard NginxFixture.hasHTTP2 else { throw XCTSkip("nginx has no http_v2_module") }
             try TestCertificates.make(in: dir, leaves: [("server", "IP:127.0.0.1")])   // the servers' (with -k)
-            FileManager.default.createFile(atPath: "\(dir)/big.bin", contents: Data(repeating: 0x61, count: 10_000_000))
+            _ = FileManager.default.createFile(atPath: "\(dir)/big.bin", contents: Data(repeating: 0x61, count: 10_000_000))
             return try startNginx(dir)
         }
     }
@@ -128,7 +128,7 @@ final class HTTP2Tests: XCTestCase {
         let script = Luaload.script("task(function() http.get('/health') end)")
         for (mode, failures) in [("first", 0), ("always", 3)] {
             let log = "\(dir)/goaway-\(mode).log"
-            let (port, server) = try launch(python) { [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", mode, log] }
+            let (port, server) = try launchOnFreePort(python) { [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", mode, log] }
             defer { stopProcess(server) }
             let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"], script: script)
             XCTAssertEqual(r.requests, 3, mode)
@@ -151,7 +151,7 @@ final class HTTP2Tests: XCTestCase {
         let python = root.appendingPathComponent(".venv-test/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
         let log = "\(dir)/stall.log"
-        let (port, server) = try launch(python) { [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", "stall", log] }
+        let (port, server) = try launchOnFreePort(python) { [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", "stall", log] }
         defer { stopProcess(server) }
         let r = try Luaload.run(["-u", "1", "-n", "1", "--timeout", "1s", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"],
                                 script: Luaload.script("task(function() http.post('/upload', { body = string.rep('x', 100000) }) end)"))
@@ -187,8 +187,8 @@ final class HTTP2Tests: XCTestCase {
             """)
         for tls in [true, false] {
             let log = "\(dir)/nghttpd-\(tls).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let (port, server) = try launch("/usr/sbin/nghttpd", stdout: FileHandle(forWritingAtPath: log)) { port in
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let (port, server) = try launchOnFreePort("/usr/sbin/nghttpd", stdout: FileHandle(forWritingAtPath: log)) { port in
                 tls ? ["-v", "-a", "127.0.0.1", "-d", root, "\(port)", "\(dir)/server.key", "\(dir)/server.crt"]
                     : ["-v", "-a", "127.0.0.1", "--no-tls", "-d", root, "\(port)"]
             }
@@ -219,7 +219,7 @@ final class HTTP2Tests: XCTestCase {
             """)
         for tls in [true, false] {
             let log = "\(dir)/hypercorn-\(tls).log"
-            let (port, server) = try launch(hypercorn, cwd: root.appendingPathComponent("Tests/helpers"), env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"]) {
+            let (port, server) = try launchOnFreePort(hypercorn, cwd: root.appendingPathComponent("Tests/helpers"), env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"]) {
                 ["--bind", "127.0.0.1:\($0)"] + (tls ? ["--certfile", "\(dir)/server.crt", "--keyfile", "\(dir)/server.key"] : []) + ["h2_app:app"]
             }
             defer { stopProcess(server) }
@@ -244,13 +244,6 @@ final class HTTP2Tests: XCTestCase {
         XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 20)
         XCTAssertTrue(r.stdout.contains(expecting), r.stdout)
         return r
-    }
-
-    /// A server started on a port picked free (`args` given the port), again on another if it does not start
-    /// (the port was taken meanwhile).
-    private func launch(_ exe: String, cwd: URL? = nil, env: [String: String]? = nil, stdout: FileHandle? = nil,
-                        _ args: (Int) -> [String]) throws -> (Int, Process) {
-        try onFreePorts(1) { ports in (ports[0], try launchServer(exe, args(ports[0]), ports: ports, cwd: cwd, env: env, stdout: stdout)) }
     }
 
     /// The server's access log of one server: "protocol uri status" per request.

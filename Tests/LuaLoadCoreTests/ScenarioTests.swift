@@ -122,8 +122,9 @@ final class ScenarioTests: XCTestCase {
         let out = tmp("run.json")
         let r = try luaload(["-t", "2", "-H", server.url, "--json", out, script])
         XCTAssertEqual(r.code, 0, r.stderr)
-        usleep(200_000)   // the server counts a request when it has read it
         let doc = json(out)
+        let sent = (doc["total"] as? [String: Any])?["requests"] as? Int ?? 0
+        settledCount(sent + (doc["abandoned"] as? Int ?? 0)) { server.total }   // the server counts a request when it has read it
         var byScenario: [String: (Int, Int)] = [:]
         for s in doc["scenarios"] as? [[String: Any]] ?? [] {
             byScenario[s["name"] as? String ?? ""] = (s["requests"] as? Int ?? -1, s["abandoned"] as? Int ?? -1)

@@ -71,3 +71,9 @@ func onFreePorts<T>(_ count: Int, attempts: Int = 3, _ start: ([Int]) throws -> 
         do { return try start(ports) } catch where attempt < attempts { attempt += 1 }
     }
 }
+
+/// A server started on a port picked free (`args` given the port), again on another if it does not start.
+func launchOnFreePort(_ executable: String, cwd: URL? = nil, env: [String: String]? = nil, stdout: FileHandle? = nil,
+                      _ args: (Int) -> [String]) throws -> (port: Int, process: Process) {
+    try onFreePorts(1) { ports in (ports[0], try launchServer(executable, args(ports[0]), ports: ports, cwd: cwd, env: env, stdout: stdout)) }
+}
