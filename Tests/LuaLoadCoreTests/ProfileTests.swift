@@ -92,7 +92,7 @@ final class ProfileTests: XCTestCase {
         let scheduled = a["scheduled"] as? Int ?? -1, started = a["started"] as? Int ?? -1, dropped = a["dropped"] as? Int ?? -1
         XCTAssertEqual(scheduled, 1000)
         XCTAssertEqual(started + dropped, 1000)
-        XCTAssertGreaterThanOrEqual(started, 990)
+        XCTAssertGreaterThanOrEqual(started, 950, "a fast server keeps up: unstarted at the stop only what a loaded machine lags (250 ms)")
         XCTAssertEqual(r.requests + r.abandoned, server.total, "recorded \(r.requests) + abandoned \(r.abandoned) vs server \(server.total)")
         XCTAssertEqual(r.requests + r.abandoned, started, "one request per task run")
     }
@@ -122,7 +122,8 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(a["scheduled"] as? Int, 400)
         let dropped = a["dropped"] as? Int ?? -1
         XCTAssertGreaterThan(dropped, 120, "about half the arrivals found no free VU")
-        XCTAssertLessThan(dropped, 280)
+        // ~180 (50/s served for 4 s, 20 VUs); a loaded machine only slows the server's 20 ms turns: 320 takes 66 ms ones.
+        XCTAssertLessThan(dropped, 320)
         XCTAssertEqual((a["started"] as? Int ?? 0) + dropped, 400)
     }
 
