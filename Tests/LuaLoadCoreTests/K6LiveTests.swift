@@ -85,12 +85,17 @@ final class K6LiveTests: XCTestCase {
     /// stopped (from the page: the process stays, as `--web` without -d does); the counter's live value is the
     /// JSON's total; group-prefixed rows; the secret (a header and a URL) on no page, API answer or scrape.
     func testLiveChecksAndMetricsOnTheWebAndInAScrapeEqualTheJSON() throws {
-        let webPort = try freePort(), metricsPort = try freePort()
+        let metricsPort = try freePort()
         let out = Luaload.temporaryDirectory + "live-\(UUID().uuidString).json"
-        let run = try Background(["-t", "2", "-u", "4", "-H", server.url, "-q", "--web", "127.0.0.1:\(webPort)",
+        let run = try Background(["-t", "2", "-u", "4", "-H", server.url, "-q", "--web", "127.0.0.1:0",
                                   "--metrics-listen", "\(metricsPort)", "-e", "TOKEN=" + Self.secret, "--secret", "TOKEN",
                                   "--json", out, Luaload.script(Self.script)])
         defer { _ = run.stop() }
+        // The page's port, bound by luaload itself (0: the kernel's pick), from the line it prints.
+        let webPort = try XCTUnwrap(poll(20) { () -> Int? in
+            guard let r = run.stderr.range(of: "dashboard at http://127.0.0.1:") else { return nil }
+            return Int(run.stderr[r.upperBound...].prefix { $0.isNumber })
+        }, run.stderr)
         // Every check counted (400), the run still going: the API says 75.00 %.
         let live = try XCTUnwrap(poll(20) { () -> [String: Any]? in
             guard let r = try? httpGet(port: webPort, "/stats/checks"), r.status == 200 else { return nil }
