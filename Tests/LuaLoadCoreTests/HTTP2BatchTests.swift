@@ -38,10 +38,7 @@ final class HTTP2BatchTests: XCTestCase {
     }
 
     override func tearDown() {
-        for s in servers where s.isRunning {
-            s.terminate()
-            s.waitUntilExit()
-        }
+        servers.forEach { stopProcess($0) }
         try? FileManager.default.removeItem(atPath: dir)
     }
 
@@ -60,7 +57,8 @@ final class HTTP2BatchTests: XCTestCase {
             XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
             XCTAssertTrue(r.stdout.contains("BODIES 1,2,3,4,5,6,7,8,9,10 HTTP/2.0"), r.stdout)
             let micros = r.json["duration_us"] as? Int ?? .max
-            XCTAssertLessThan(micros, 500_000, "tls \(tls): one after another it would take 1 s")
+            // ~100 ms and a handshake; one after another it would take over 1 s.
+            XCTAssertLessThan(micros, 800_000, "tls \(tls): one after another it would take 1 s")
             XCTAssertEqual((r.json["protocols"] as? [String: Int])?["HTTP/2.0"], 10)
             XCTAssertEqual(served(log), Array(repeating: "HTTP/2 /slow", count: 10))
         }
@@ -75,8 +73,8 @@ final class HTTP2BatchTests: XCTestCase {
         XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
         XCTAssertGreaterThan(r.requests, 100, r.stderr)
         XCTAssertGreaterThan(r.abandoned, 0, "the stop lands mid-batch")
-        usleep(300_000)   // the server logs a request when it has read it: the last ones, after the stop
-        XCTAssertEqual(served(log).count, r.requests + r.abandoned)
+        // The server logs a request when it has read it: the last ones, after the stop.
+        XCTAssertEqual(settledCount(r.requests + r.abandoned) { served(log).count }, r.requests + r.abandoned)
     }
 
     /// hypercorn allows 2 concurrent streams (h2_max_concurrent_streams in a config file): nghttp2 holds the
@@ -109,7 +107,8 @@ final class HTTP2BatchTests: XCTestCase {
             XCTAssertEqual(served(log), Array(repeating: "HTTP/1.1 /slow", count: 10))
             let micros = r.json["duration_us"] as? Int ?? .max
             if perHost == 6 {
-                XCTAssertLessThan(micros, 600_000, "tls \(tls): two rounds of 100 ms on 6 connections")
+                // ~200 ms and the connections; one at a time (the bug this catches) is over 1 s.
+                XCTAssertLessThan(micros, 850_000, "tls \(tls): two rounds of 100 ms on 6 connections")
             } else {
                 XCTAssertGreaterThan(micros, 1_000_000, "one after another")
             }
@@ -119,8 +118,7 @@ final class HTTP2BatchTests: XCTestCase {
         let r = try Luaload.run(["-u", "3", "-t", "1", "-d", "1.55s", "-H", "http://127.0.0.1:\(port)"], script: Luaload.script(Self.tenSlow))
         XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
         XCTAssertGreaterThan(r.abandoned, 0, "the stop lands mid-batch")
-        usleep(300_000)
-        XCTAssertEqual(served(log).count, r.requests + r.abandoned)
+        XCTAssertEqual(settledCount(r.requests + r.abandoned) { served(log).count }, r.requests + r.abandoned)
     }
 
     /// Each entry has its own timeout: the one past it fails (its stream cancelled, or its HTTP/1.1 connection
@@ -140,16 +138,14 @@ final class HTTP2BatchTests: XCTestCase {
             XCTAssertEqual(r.failuresCount, 2)
             XCTAssertEqual(Set(r.failureErrors()), ["timeout: no complete response within the request's timeout"])
             XCTAssertTrue(r.stdout.contains("GOT 200 0 200"), r.stdout)
-            usleep(200_000)
-            XCTAssertEqual(served(log).count, h2 ? 6 : 12)
+            XCTAssertEqual(settledCount(h2 ? 6 : 12) { served(log).count }, h2 ? 6 : 12)
         }
 
         let (ratePort, rateLog) = try startHypercorn(tls: false)
         let open = try Luaload.run(["-u", "4", "--rate", "10", "-d", "1.05s", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(ratePort)"],
                                    script: Luaload.script(Self.tenSlow))
         XCTAssertEqual(open.failuresCount, 0, "\(open.failures)")
-        usleep(300_000)
-        XCTAssertEqual(served(rateLog).count, open.requests + open.abandoned, open.stderr)
+        XCTAssertEqual(settledCount(open.requests + open.abandoned) { served(rateLog).count }, open.requests + open.abandoned, open.stderr)
     }
 
     /// 200 kB bodies go in DATA frames as flow control allows (h2c) or on the batch's connections (HTTP/1.1); the
@@ -225,42 +221,28 @@ final class HTTP2BatchTests: XCTestCase {
     // MARK: - Helpers
 
     private func startGoawayServer(_ mode: String) throws -> (Int, String) {
-        let port = try freePort()
         let log = "\(dir)/goaway-\(mode).log"
         let python = Self.root.appendingPathComponent(".venv-test/bin/python").path
-        try launch(python, [Self.root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", mode, log], port: port)
-        return (port, log)
+        return (try launch(python) { [Self.root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", mode, log] }, log)
     }
 
     /// hypercorn on a free port, over TLS or cleartext (h2c by prior knowledge, else HTTP/1.1), with an
     /// optional config file; returns the port and its request log.
     private func startHypercorn(tls: Bool, config: String? = nil) throws -> (Int, String) {
-        let port = try freePort()
-        let log = "\(dir)/served-\(port).log"
-        try launch(hypercorn, (config.map { ["-c", $0] } ?? []) + ["--bind", "127.0.0.1:\(port)"]
-                       + (tls ? ["--certfile", "\(dir)/cert.pem", "--keyfile", "\(dir)/key.pem"] : []) + ["h2_app:app"],
-                   port: port, env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"])
+        let log = "\(dir)/served-\(UUID().uuidString.prefix(8)).log"
+        let port = try launch(hypercorn, env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"]) { port in
+            (config.map { ["-c", $0] } ?? []) + ["--bind", "127.0.0.1:\(port)"]
+                + (tls ? ["--certfile", "\(dir)/cert.pem", "--keyfile", "\(dir)/key.pem"] : []) + ["h2_app:app"]
+        }
         return (port, log)
     }
 
-    /// Starts a server (from Tests/helpers) and waits (up to 10 s) until `port` accepts; it ends with the test.
-    private func launch(_ exe: String, _ args: [String], port: Int, env: [String: String]? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = Self.root.appendingPathComponent("Tests/helpers")
-        if let env { p.environment = env }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        servers.append(p)
-        let deadline = Date().addingTimeInterval(10)
-        while !canConnect(port) {
-            guard p.isRunning, Date() < deadline else {
-                throw NSError(domain: "HTTP2BatchTests", code: 2, userInfo: [NSLocalizedDescriptionKey: "\(exe) did not start on \(port)"])
-            }
-            usleep(20_000)
-        }
+    /// Starts a server (from Tests/helpers; `args` given its port) on a port picked free, again on another if it
+    /// does not start (the port was taken meanwhile); it ends with the test.
+    private func launch(_ exe: String, env: [String: String]? = nil, _ args: (Int) -> [String]) throws -> Int {
+        let (port, server) = try launchOnFreePort(exe, cwd: Self.root.appendingPathComponent("Tests/helpers"), env: env, args)
+        servers.append(server)
+        return port
     }
 
     private func served(_ log: String) -> [String] {

@@ -34,8 +34,8 @@ final class ScenarioArrivalsTests: ScenarioTestCase {
         let out = tmp("run.json"), csv = tmp("csv"), html = tmp("run.html")
         let r = try luaload(["-t", "2", "--late", "drop", "-H", server.url, "--json", out, "--csv", csv, "--html", html, Luaload.script(Self.script)])
         XCTAssertEqual(r.code, 0, r.stderr)
-        usleep(200_000)   // the server counts a request when it has read it
         let doc = json(out), a = arrivals(doc)
+        settle(doc)
         XCTAssertEqual(a["fast"], [40, 40, 0], "40/s for 1 s, every arrival found a VU")
         XCTAssertEqual(server.count("/ok"), 40)
         let slow = a["slow"] ?? []

@@ -77,8 +77,8 @@ final class ScenarioBoundsTests: ScenarioTestCase {
         """#)
         let r = try luaload(["-t", "2", "-H", server.url, "--json", out, script])
         XCTAssertEqual(r.code, 0, r.stderr)
-        usleep(200_000)   // the server counts a request when it has read it
         let doc = json(out)
+        settle(doc)
         let recorded = (doc["total"] as? [String: Any])?["requests"] as? Int ?? -1, abandoned = doc["abandoned"] as? Int ?? -1
         XCTAssertEqual(recorded + abandoned, server.count("/slow"))
         XCTAssertLessThan(server.count("/slow"), 200, "2 users × 100 ms for 1 s: ~20, far from 100000")
@@ -123,7 +123,7 @@ final class ScenarioBoundsTests: ScenarioTestCase {
         """#)
         let r = try luaload(["-t", "2", "-H", server.url, "--json", out, script])
         XCTAssertEqual(r.code, 0, r.stderr)
-        usleep(200_000)
+        settle(json(out))
         let first = server.received().map(\.at).min()!
         let shaped = server.received("/status/203").map { $0.at.timeIntervalSince(first) }
         XCTAssertGreaterThan(shaped.count, 5, "3 users for ~1 s at 10/s each: ~30")

@@ -9,7 +9,7 @@ final class ScenarioGraceTests: ScenarioTestCase {
         let out = tmp("run.json")
         let r = try luaload(["-t", "2", "-q", "-H", server.url, "--json", out, Luaload.script(script)])
         XCTAssertEqual(r.code, 0, r.stderr)
-        usleep(200_000)   // the server counts a request when it has read it
+        settle(json(out))
         return json(out)
     }
 

@@ -18,4 +18,11 @@ class ScenarioTestCase: XCTestCase {
     }
 
     func tmp(_ name: String) -> String { Luaload.temporaryDirectory + "scen-\(UUID().uuidString)-" + name }
+
+    /// Waits until the server has read every request a run's JSON says went out (recorded + abandoned):
+    /// it counts a request when it has read it, which may be after luaload exited.
+    func settle(_ doc: [String: Any]) {
+        let sent = ((doc["total"] as? [String: Any])?["requests"] as? Int ?? 0) + (doc["abandoned"] as? Int ?? 0)
+        _ = settledCount(sent) { server.total }
+    }
 }
