@@ -17,11 +17,12 @@ extension SessionWorker where Session == HTTPSession {
         return http2Submit(i)
     }
 
-    /// The connection's nghttp2 session, its SETTINGS submitted. False: out of memory.
-    func http2Open(_ i: Int) -> Bool {
+    /// The connection's nghttp2 session, its SETTINGS submitted. False: out of memory. (A pool connection's has
+    /// the pool's callbacks and its PoolConnection as user data.)
+    func http2Open(_ i: Int, callbacks: OpaquePointer = http2Callbacks, user: UnsafeMutableRawPointer? = nil) -> Bool {
         var session: OpaquePointer? = nil
         var mem = http2Memory.mem
-        guard nghttp2_session_client_new3(&session, http2Callbacks, UnsafeMutableRawPointer(sessionPointer(i)), http2Options, &mem) == 0 else {
+        guard nghttp2_session_client_new3(&session, callbacks, user ?? UnsafeMutableRawPointer(sessionPointer(i)), http2Options, &mem) == 0 else {
             return false
         }
         vus[i].session.h2.session = session
