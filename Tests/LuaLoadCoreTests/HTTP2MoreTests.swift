@@ -10,9 +10,9 @@ import Glibc
 /// request as "$server_protocol $ssl_session_reused $connection $request_uri $status", so the counts asserted
 /// are what the server saw, down to which connections resumed a TLS session.
 final class HTTP2MoreTests: XCTestCase {
-    private static var dir: String!
+    static var dir: String!
     private static var nginx: Process?
-    private static var ports: [String: Int] = [:]
+    static var ports: [String: Int] = [:]
     private static var setupProblem: String?
 
     override class func setUp() {
@@ -195,20 +195,20 @@ final class HTTP2MoreTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
+    static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
 
     private func run(_ args: [String], _ script: String) throws -> LualoadRun {
         try Luaload.run(["-t", "1", "-u", "2", "--timeout", "5"] + args, script: script)
     }
 
     /// A run's JSON summary (Luaload.run reads and removes its file) written back for `luaload merge`.
-    private func save(_ r: LualoadRun, _ file: String) throws {
+    func save(_ r: LualoadRun, _ file: String) throws {
         try JSONSerialization.data(withJSONObject: r.json).write(to: URL(fileURLWithPath: file))
     }
 
     /// `luaload merge FILES --json OUT`, its JSON parsed.
     @discardableResult
-    private func merge(_ files: [String], to out: String? = nil) throws -> [String: Any] {
+    func merge(_ files: [String], to out: String? = nil) throws -> [String: Any] {
         let out = out ?? path("merged-\(UUID().uuidString).json")
         let r = try runProcess(Luaload.binary, ["merge"] + files + ["--json", out])
         XCTAssertTrue(r.code == 0 || r.code == 1, "exit \(r.code): \(r.stderr)")   // 1: the runs had failures
@@ -216,17 +216,17 @@ final class HTTP2MoreTests: XCTestCase {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    private func path(_ name: String) -> String { "\(Self.dir!)/\(name)" }
-    private func url(_ server: String) -> String { "https://localhost:\(Self.ports[server]!)" }
+    func path(_ name: String) -> String { "\(Self.dir!)/\(name)" }
+    func url(_ server: String) -> String { "https://localhost:\(Self.ports[server]!)" }
 
     /// One server's access log: "protocol reused connection uri status" per request.
-    private func served(_ name: String) -> [String] {
+    func served(_ name: String) -> [String] {
         let text = (try? String(contentsOfFile: path("\(name).log"), encoding: .utf8)) ?? ""
         return text.split(separator: "\n").map(String.init)
     }
 
     private static func startNginx() throws {
-        for name in ["normal", "wronghost", "keepalive3", "h2c", "h1"] { ports[name] = try freePort() }
+        for name in ["normal", "wronghost", "keepalive3", "h2c", "h1", "h2c-ka10", "tls-h1"] { ports[name] = try freePort() }
         let d = dir!
         func server(_ name: String, _ listen: String, _ extra: String = "") -> String {
             """
@@ -253,7 +253,9 @@ final class HTTP2MoreTests: XCTestCase {
             \(server("wronghost", "ssl http2", "ssl_certificate \(d)/wronghost.crt; ssl_certificate_key \(d)/wronghost.key;"))\
             \(server("keepalive3", "ssl http2", "keepalive_requests 3;"))\
             \(server("h2c", "http2"))\
-            \(server("h1", ""))}
+            \(server("h1", ""))\
+            \(server("h2c-ka10", "http2", "keepalive_requests 10;"))\
+            \(server("tls-h1", "ssl"))}
 
             """.write(toFile: "\(d)/nginx.conf", atomically: true, encoding: .utf8)
         let p = Process()

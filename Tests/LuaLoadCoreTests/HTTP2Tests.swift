@@ -261,7 +261,7 @@ final class HTTP2Tests: XCTestCase {
     }
 
     /// Starts a server and waits (up to 10 s) until each of `ports` accepts.
-    private static func launch(_ exe: String, _ args: [String], ports: [Int], cwd: URL? = nil, env: [String: String]? = nil,
+    static func launch(_ exe: String, _ args: [String], ports: [Int], cwd: URL? = nil, env: [String: String]? = nil,
                                stdout: FileHandle? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)

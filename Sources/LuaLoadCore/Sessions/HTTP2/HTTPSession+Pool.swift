@@ -167,6 +167,8 @@ extension SessionWorker where Session == HTTPSession {
     /// drains the connection, and waiting VUs take the streams freed.
     func poolSettle(_ c: Int) {
         let conn = h2pool.connections + c
+        // GOAWAY first: a VU whose response settles below starts its next request on another connection.
+        if conn.pointee.goaway && conn.pointee.state == .open { poolDrain(c) }
         if !conn.pointee.closed.isEmpty {
             swap(&conn.pointee.closed, &conn.pointee.settling)
             let first = UnsafeMutableRawPointer(sessionPointer(0))
@@ -179,7 +181,6 @@ extension SessionWorker where Session == HTTPSession {
             }
             conn.pointee.settling.removeAll(keepingCapacity: true)
         }
-        if conn.pointee.goaway && conn.pointee.state == .open { poolDrain(c) }
         if conn.pointee.state == .draining && conn.pointee.streams == 0 {
             poolMove(c, to: .closed)
             if h2pool.waiting.count + h2pool.retrying.count > 0 { poolConnectClosed() }
