@@ -44,6 +44,8 @@ struct PoolConnection {
     /// Bytes written on this connection before its current `request.bytes` (a stream is on the wire once
     /// `sentBase + written` passes its mark: the stop counts it as abandoned).
     var sentBase = 0
+    /// Frames appended while a read was settled, to write at its end.
+    var dirty = false
 }
 
 /// VUs waiting for a stream, in FIFO order: a ring of VU indices allocated once (each VU in it at most once).
@@ -98,6 +100,8 @@ struct HTTP2Pool {
     var retrying: VUQueue
     /// Connections opened so far (the last one's epoch).
     var epoch: UInt32 = 0
+    /// A read is being settled: connections' writes wait for its end (poolFlush).
+    var deferring = false
 
     init(size: Int, base: Int, vuCount: Int) {
         self.size = size

@@ -99,13 +99,14 @@ extension SessionWorker where Session == HTTPSession {
     }
 
     /// What connection `c`'s session has to send, appended to its bytes, and written unless a write is under way
-    /// (or the connection is still connecting: the driver writes them once it is up).
+    /// (or the connection is still connecting: the driver writes them once it is up). While a read is being
+    /// settled (`h2pool.deferring`) the write waits for its end: the streams the VUs it resumed started go out in
+    /// one write per connection, not one per request.
     func poolFlush(_ c: Int) {
         let h = poolSlot(c)
         guard let session = vus[h].session.h2.session else { return }
-        let idle = vus[h].conn.state == .reading
-        if idle {
-            h2pool.connections[c].sentBase += vus[h].request.bytes.count
+        if vus[h].request.written == vus[h].request.bytes.count && vus[h].request.written > 0 {   // all out: afresh
+            h2pool.connections[c].sentBase += vus[h].request.written
             vus[h].request.bytes.clear()
             vus[h].request.written = 0
         }
@@ -116,10 +117,13 @@ extension SessionWorker where Session == HTTPSession {
             guard n > 0 else { return poolConnectionLost(c, .http2(Int32(n))) }
             vus[h].request.bytes.append(UnsafeRawPointer(p!), n)
         }
-        if idle && vus[h].request.bytes.count > 0 {
-            vus[h].conn.state = .writing
-            write(h)
+        guard vus[h].conn.state == .reading && vus[h].request.bytes.count > vus[h].request.written else { return }
+        if h2pool.deferring {
+            h2pool.connections[c].dirty = true
+            return
         }
+        vus[h].conn.state = .writing
+        write(h)
     }
 
     /// Connection slot `h` is up: HTTP/2 when ALPN picked it or by prior knowledge (else its waiting VUs fail,
@@ -158,8 +162,14 @@ extension SessionWorker where Session == HTTPSession {
             return false
         }
         h2pool.connections[c].maxStreams = Int32(clamping: nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+        h2pool.deferring = true
         poolSettle(c)
-        if vus[h].session.h2.session == session && nghttp2_session_want_write(session) != 0 { poolFlush(c) }
+        h2pool.deferring = false
+        if vus[h].session.h2.session == session && nghttp2_session_want_write(session) != 0 { h2pool.connections[c].dirty = true }
+        for d in 0..<h2pool.size where h2pool.connections[d].dirty {
+            h2pool.connections[d].dirty = false
+            poolFlush(d)
+        }
         return false
     }
 
@@ -210,6 +220,7 @@ extension SessionWorker where Session == HTTPSession {
             return failRequest(i, conn.goaway ? .http2GoAway(conn.goawayCode) : .http2Reset(NGHTTP2_REFUSED_STREAM.rawValue))
         }
         vus[i].request.retried = true
+        vus[i].session.response.reset(bodyless: vus[i].session.response.bodyless)
         vus[i].session.seat = .retrying(h2pool.epoch)
         h2pool.retrying.append(i)
         poolConnectClosed()

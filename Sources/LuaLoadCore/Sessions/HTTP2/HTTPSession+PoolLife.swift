@@ -106,7 +106,7 @@ extension SessionWorker where Session == HTTPSession {
         var onWire = true
         if case .stopping = phase {
             onWire = h2pool.connections[c].sentBase + vus[h].request.written >= vus[i].session.poolMark
-            if vus[h].conn.state == .writing { poolMove(c, to: .closed) }
+            if vus[h].request.bytes.count > vus[h].request.written { poolMove(c, to: .closed) }
         }
         poolLeave(i, cancel: false)
         return onWire ? 1 : 0
