@@ -72,21 +72,7 @@ extension SessionWorker where Session == HTTPSession {
         guard let base = vus[i].request.bytes.base, let session = vus[h].session.h2.session else {
             return failRequest(i, .http2(Int32(NGHTTP2_ERR_INVALID_STATE.rawValue)))
         }
-        let count = vus[i].request.bytes.count
-        if !s.pointee.h2.fieldsValid { http2Fields(i, base, count) }
-        s.pointee.h2.bodyBase = UnsafeRawPointer(base + s.pointee.h2.bodyOffset)
-        s.pointee.h2.bodyLength = count - s.pointee.h2.bodyOffset
-        s.pointee.h2.bodySent = 0
-        s.pointee.h2.streamClosed = false
-        s.pointee.h2.errorCode = 0
-        let user = UnsafeMutableRawPointer(s)
-        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: user), read_callback: http2ReadPooledBody)
-        let carriesBody = s.pointee.h2.bodyLength > 0
-        let stream = s.pointee.h2.fields.withUnsafeBufferPointer { nva in
-            withUnsafePointer(to: &provider) { body in
-                nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, carriesBody ? body : nil, user)
-            }
-        }
+        let stream = http2SubmitRequest(i, base, on: session, read: http2ReadPooledBody, user: UnsafeMutableRawPointer(s))
         guard stream > 0 else { return failRequest(i, .http2(stream)) }
         s.pointee.h2.stream = stream
         s.pointee.seat = .stream(Int32(c))
