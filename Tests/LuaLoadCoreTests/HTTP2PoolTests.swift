@@ -114,26 +114,7 @@ extension HTTP2MoreTests {
     /// Tests/helpers/h2_goaway.py answers a request with GOAWAY(last_stream_id 0) and closes: not processed, so
     /// it goes again on a new pool connection, once; a server that always does so fails it, named.
     func testPoolUnprocessedStreamGoesOnceOnANewConnection() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let python = root.appendingPathComponent(".venv-test/bin/python").path
-        guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
-        for (mode, failures) in [("first", 0), ("always", 3)] {
-            let port = try freePort()
-            let log = path("pool-goaway-\(mode).log")
-            let server = try HTTP2Tests.launch(python, [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", mode, log], ports: [port])
-            defer { server.terminate(); server.waitUntilExit() }
-            let r = try Luaload.run(["-u", "1", "-n", "3", "--h2-pool", "1", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"],
-                                    script: Luaload.script("task(function() http.get('/health') end)"))
-            XCTAssertEqual(r.requests, 3, mode)
-            XCTAssertEqual(r.failuresCount, failures, "\(mode): \(r.failures)")
-            let events = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
-            if mode == "first" {
-                XCTAssertEqual(events, ["goaway", "served", "served", "served"])
-            } else {
-                XCTAssertEqual(events.count, 6)   // each request twice: the retry, then the failure
-                XCTAssertEqual(r.failureErrors(), ["HTTP/2 connection closed by the server (GOAWAY NO_ERROR) before the request was processed"])
-            }
-        }
+        try HTTP2Tests.checkUnprocessedGoesOnce(["--h2-pool", "1"], logs: Self.dir)
     }
 
     // MARK: - The server's stream limit

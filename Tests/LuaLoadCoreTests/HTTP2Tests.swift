@@ -135,22 +135,28 @@ final class HTTP2Tests: XCTestCase {
     /// A server (Tests/helpers/h2_goaway.py, on the `h2` library) answers a request with GOAWAY(last_stream_id 0):
     /// not processed, so it goes again on a new connection — once; a server that always does so fails it, named.
     func testUnprocessedStreamAfterGoawayGoesOnceOnANewConnection() throws {
+        try Self.checkUnprocessedGoesOnce([], logs: Self.dir)
+    }
+
+    /// h2_goaway.py in modes "first" (one GOAWAY, then served) and "always": 3 requests of one VU with `extra`
+    /// options (a connection per VU, or --h2-pool) go once more after the GOAWAY, and fail the second time.
+    static func checkUnprocessedGoesOnce(_ extra: [String], logs: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let python = root.appendingPathComponent(".venv-test/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
         let script = Luaload.script("task(function() http.get('/health') end)")
         for (mode, failures) in [("first", 0), ("always", 3)] {
             let port = try freePort()
-            let log = "\(Self.dir!)/goaway-\(mode).log"
-            let server = try Self.launch(python, [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", mode, log], ports: [port])
+            let log = "\(logs)/goaway-\(mode)\(extra.joined()).log"
+            let server = try launch(python, [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", mode, log], ports: [port])
             defer { server.terminate(); server.waitUntilExit() }
-            let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"], script: script)
+            let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"] + extra, script: script)
             XCTAssertEqual(r.requests, 3, mode)
             XCTAssertEqual(r.failuresCount, failures, "\(mode): \(r.failures)")
             let events = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
             if mode == "first" {
                 XCTAssertEqual(events, ["goaway", "served", "served", "served"])
-                XCTAssertEqual(Self.protocols(r)["HTTP/2.0"], 3)
+                XCTAssertEqual(protocols(r)["HTTP/2.0"], 3)
             } else {
                 XCTAssertEqual(events.count, 6)   // each request twice: the retry, then the failure
                 XCTAssertEqual(r.failureErrors(), ["HTTP/2 connection closed by the server (GOAWAY NO_ERROR) before the request was processed"])
