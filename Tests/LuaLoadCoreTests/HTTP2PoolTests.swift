@@ -33,13 +33,13 @@ extension HTTP2MoreTests {
         for (server, args) in [("normal", ["-H", url("normal"), "--cacert", path("ca.crt")]),
                                ("h2c", ["--http2-prior-knowledge", "-H", "http://127.0.0.1:\(Self.ports["h2c"]!)"])] {
             let before = served(server).count
-            let r = try Luaload.run(["-t", "2", "-u", "20", "--h2-pool", "3"] + args, script: Self.requests(15))
+            let r = try Luaload.run(["-t", "2", "-u", "20", "--h2-pool", "3"] + args, script: Self.requests(30))
             XCTAssertEqual(r.exitCode, 0, "\(server): \(r.stderr)")
-            XCTAssertEqual(r.requests, 300, server)
+            XCTAssertEqual(r.requests, 600, server)
             XCTAssertEqual(r.failuresCount, 0, "\(server): \(r.failures)")
-            XCTAssertEqual(Self.protocols(r), ["HTTP/1.1": 0, "HTTP/2.0": 300], server)
+            XCTAssertEqual(Self.protocols(r), ["HTTP/1.1": 0, "HTTP/2.0": 600], server)
             let lines = servedSince(server, before)
-            XCTAssertEqual(lines.count, 300, server)
+            XCTAssertEqual(lines.count, 600, server)
             XCTAssertTrue(lines.allSatisfy { $0.first == "HTTP/2.0" }, "\(server): \(lines.prefix(3))")
             XCTAssertEqual(Set(lines.map { $0[2] }).count, 6, "\(server): 3 connections per thread")
         }
@@ -59,6 +59,13 @@ extension HTTP2MoreTests {
         XCTAssertEqual(closed.failuresCount, 0, "\(closed.failures)")
         usleep(300_000)   // nginx logs a request when it has answered it: the last ones, after the stop
         XCTAssertEqual(served("h2c").count - before, closed.requests + closed.abandoned)
+
+        before = served("h2c").count
+        let counted = try Luaload.run(["-t", "1", "-u", "20", "-n", "500", "--h2-pool", "2"] + h2c,
+                                      script: Luaload.script("task(function() http.get('/health') end)"))
+        XCTAssertEqual(counted.requests, 500, "-n is exact: a read that settles many streams stops at the 500th")
+        usleep(300_000)
+        XCTAssertEqual(served("h2c").count - before, 500 + counted.abandoned)
 
         before = served("h2c").count
         let open = try Luaload.run(["-t", "1", "--rate", "100/s", "-d", "2s", "--max-vus", "10", "--h2-pool", "2"] + h2c,

@@ -41,6 +41,7 @@ extension SessionWorker where Session == HTTPSession {
     /// The waiting VUs onto connections with room, in FIFO order: first those going again (each on a connection
     /// opened after its refusal), then the others.
     func poolServe() {
+        guard phase != .stopAsked else { return }
         while h2pool.retrying.count > 0, case .retrying(let epoch) = vus[h2pool.retrying.first].session.seat,
               let c = h2pool.pick(after: epoch) {
             let i = h2pool.retrying.removeFirst()
@@ -169,7 +170,7 @@ extension SessionWorker where Session == HTTPSession {
             swap(&conn.pointee.closed, &conn.pointee.settling)
             let first = UnsafeMutableRawPointer(sessionPointer(0))
             var k = 0
-            while k < conn.pointee.settling.count {
+            while k < conn.pointee.settling.count && phase != .stopAsked {   // (-n reached: the rest are abandoned)
                 let i = (conn.pointee.settling[k] - first) / MemoryLayout<VirtualUser<HTTPSession>>.stride
                 k += 1
                 guard vus[i].state == .inRequest, vus[i].session.seat == .stream(Int32(c)), vus[i].session.h2.streamClosed else { continue }
