@@ -13,8 +13,13 @@ struct HTTP2Flags: ParsableArguments {
     @Option(name: .customLong("batch-per-host"), help: "http.batch on HTTP/1.1: connections per host a VU's batch opens (a browser's 6); 0: one after another.")
     var batchPerHost = 6
 
+    @Option(name: .customLong("h2-pool"), help: ArgumentHelp("Each thread's VUs share N HTTP/2 connections, as many streams each as the server allows (a gateway's traffic); default: a connection per VU.", valueName: "N"))
+    var h2Pool: Int?
+
     func validate() throws {
         if http11 && priorKnowledge { throw ValidationError("--http1.1 and --http2-prior-knowledge exclude each other") }
+        if let n = h2Pool, n < 1 { throw ValidationError("--h2-pool must be at least 1, got \(n)") }
+        if http11 && h2Pool != nil { throw ValidationError("--h2-pool needs HTTP/2: it excludes --http1.1") }
         if !(0...64).contains(batchPerHost) { throw ValidationError("--batch-per-host must be between 0 and 64, got \(batchPerHost)") }
     }
 

@@ -180,6 +180,7 @@ struct RunCommand: ParsableCommand {
         options.tls.keyFile = key
         options.http2 = http2.mode
         options.batchPerHost = http2.batchPerHost
+        options.h2Pool = http2.h2Pool ?? 0
         options.segment = try scale.resolveSegment()
         let tags = try scale.resolveTags(segment: options.segment)
         (options.env, options.secrets) = try envOptions.resolve()

@@ -11,7 +11,7 @@ import Glibc
 /// are what the server saw, down to which connections resumed a TLS session.
 final class HTTP2MoreTests: XCTestCase {
     private static var fixture: ClassFixture<NginxFixture>!
-    private var nginx: NginxFixture!
+    var nginx: NginxFixture!
 
     override class func setUp() {
         super.setUp()
@@ -182,20 +182,20 @@ final class HTTP2MoreTests: XCTestCase {
 
     // MARK: - Helpers
 
-    private static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
+    static func protocols(_ r: LualoadRun) -> [String: Int] { r.json["protocols"] as? [String: Int] ?? [:] }
 
     private func run(_ args: [String], _ script: String) throws -> LualoadRun {
         try Luaload.run(["-t", "1", "-u", "2", "--timeout", "5"] + args, script: script)
     }
 
     /// A run's JSON summary (Luaload.run reads and removes its file) written back for `luaload merge`.
-    private func save(_ r: LualoadRun, _ file: String) throws {
+    func save(_ r: LualoadRun, _ file: String) throws {
         try JSONSerialization.data(withJSONObject: r.json).write(to: URL(fileURLWithPath: file))
     }
 
     /// `luaload merge FILES --json OUT`, its JSON parsed.
     @discardableResult
-    private func merge(_ files: [String], to out: String? = nil) throws -> [String: Any] {
+    func merge(_ files: [String], to out: String? = nil) throws -> [String: Any] {
         let out = out ?? path("merged-\(UUID().uuidString).json")
         let r = try runProcess(Luaload.binary, ["merge"] + files + ["--json", out])
         XCTAssertTrue(r.code == 0 || r.code == 1, "exit \(r.code): \(r.stderr)")   // 1: the runs had failures
@@ -203,15 +203,15 @@ final class HTTP2MoreTests: XCTestCase {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    private func path(_ name: String) -> String { "\(nginx.dir)/\(name)" }
-    private func url(_ server: String) -> String { "https://localhost:\(nginx.ports[server]!)" }
+    func path(_ name: String) -> String { "\(nginx.dir)/\(name)" }
+    func url(_ server: String) -> String { "https://localhost:\(nginx.ports[server]!)" }
 
     /// One server's access log: "protocol reused connection uri status" per request.
-    private func served(_ name: String) -> [String] { nginx.log(name) }
+    func served(_ name: String) -> [String] { nginx.log(name) }
 
     /// One server per name, each logging "protocol reused connection uri status" to NAME.log.
     private static func startNginx(_ d: String) throws -> NginxFixture {
-        try NginxFixture(dir: d, servers: ["normal", "wronghost", "keepalive3", "h2c", "h1"]) { ports in
+        try NginxFixture(dir: d, servers: ["normal", "wronghost", "keepalive3", "h2c", "h1", "h2c-ka10", "tls-h1"]) { ports in
             func server(_ name: String, _ listen: String, _ extra: String = "") -> String {
                 """
                   server { listen 127.0.0.1:\(ports[name]!) \(listen); access_log \(d)/\(name).log proto; \(extra)
@@ -228,7 +228,9 @@ final class HTTP2MoreTests: XCTestCase {
                 \(server("wronghost", "ssl http2", "ssl_certificate \(d)/wronghost.crt; ssl_certificate_key \(d)/wronghost.key;"))\
                 \(server("keepalive3", "ssl http2", "keepalive_requests 3;"))\
                 \(server("h2c", "http2"))\
-                \(server("h1", ""))
+                \(server("h1", ""))\
+                \(server("h2c-ka10", "http2", "keepalive_requests 10;"))\
+                \(server("tls-h1", "ssl"))
                 """
         }
     }

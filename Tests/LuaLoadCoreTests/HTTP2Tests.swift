@@ -122,15 +122,21 @@ final class HTTP2Tests: XCTestCase {
     /// A server (Tests/helpers/h2_goaway.py, on the `h2` library) answers a request with GOAWAY(last_stream_id 0):
     /// not processed, so it goes again on a new connection — once; a server that always does so fails it, named.
     func testUnprocessedStreamAfterGoawayGoesOnceOnANewConnection() throws {
+        try Self.checkUnprocessedGoesOnce([], logs: dir)
+    }
+
+    /// h2_goaway.py in modes "first" (one GOAWAY, then served) and "always": 3 requests of one VU with `extra`
+    /// options (a connection per VU, or --h2-pool) go once more after the GOAWAY, and fail the second time.
+    static func checkUnprocessedGoesOnce(_ extra: [String], logs: String) throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let python = root.appendingPathComponent(".venv-test/bin/python").path
         guard FileManager.default.isExecutableFile(atPath: python) else { return XCTFail("no \(python): run scripts/install-deps.sh --test") }
         let script = Luaload.script("task(function() http.get('/health') end)")
         for (mode, failures) in [("first", 0), ("always", 3)] {
-            let log = "\(dir)/goaway-\(mode).log"
+            let log = "\(logs)/goaway-\(mode)\(extra.joined()).log"
             let (port, server) = try launchOnFreePort(python) { [root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", mode, log] }
             defer { stopProcess(server) }
-            let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"], script: script)
+            let r = try Luaload.run(["-u", "1", "-n", "3", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(port)"] + extra, script: script)
             XCTAssertEqual(r.requests, 3, mode)
             XCTAssertEqual(r.failuresCount, failures, "\(mode): \(r.failures)")
             let events = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")

@@ -2,12 +2,14 @@
 
 Every request appends "HTTP/<version> <path>" to the file named by $H2_APP_LOG, so the test counts what the
 server received and over which protocol. /health answers "ok"; /echo answers "<method>|<body length>|<cookie>";
-/slow?i=K sleeps 100 ms and answers "K" (http.batch's parallelism).
+/slow?i=K sleeps 100 ms and answers "K" (http.batch's parallelism); /inflight sleeps 100 ms and answers how
+many /inflight requests the server had in flight when it began, itself included (--h2-pool's stream limit).
 """
 import asyncio
 import os
 
 LOG = os.environ["H2_APP_LOG"]
+inflight = [0]
 
 
 async def app(scope, receive, send):
@@ -21,7 +23,13 @@ async def app(scope, receive, send):
             break
     with open(LOG, "a") as f:
         f.write("HTTP/%s %s\n" % (scope["http_version"], scope["path"]))
-    if scope["path"] == "/slow":
+    if scope["path"] == "/inflight":
+        inflight[0] += 1
+        text = "%d" % inflight[0]
+        await asyncio.sleep(0.1)
+        inflight[0] -= 1
+        headers = [(b"content-type", b"text/plain")]
+    elif scope["path"] == "/slow":
         await asyncio.sleep(0.1)
         text = scope["query_string"].decode().partition("i=")[2]
         headers = [(b"content-type", b"text/plain")]

@@ -20,6 +20,7 @@ extension SessionWorker {
     }
 
     func connect(_ i: Int) {
+        if Session.connectsElsewhere(self, i) { return }   // (--h2-pool: a stream of a shared connection)
         closeConnection(i)
         let ep = vus[i].request.endpoint
         switch endpoints.state(ep) {
@@ -51,7 +52,7 @@ extension SessionWorker {
 
     func onSocketEvent(token: UInt64, events: UInt32) {
         let i = Int(token & 0xffff_ffff)
-        guard i < slotCount, vus[i].conn.fd >= 0, UInt64(vus[i].conn.generation) == token >> 32 else { return }
+        guard i < bufferCount, vus[i].conn.fd >= 0, UInt64(vus[i].conn.generation) == token >> 32 else { return }
         switch vus[i].conn.state {
         case .reading: read(i)
         case .writing: write(i)

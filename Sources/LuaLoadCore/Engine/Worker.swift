@@ -38,6 +38,8 @@ public struct WorkerConfig: @unchecked Sendable {
     public var batchPerHost = 0
     /// `scenarios`: their names, in order (each open one's arrivals are reported by name).
     public var scenarioNames: [String] = []
+    /// `--h2-pool N`: the thread's VUs share N HTTP/2 connections (0: each VU its own).
+    public var h2Pool = 0
     /// `scenarios`: where each scenario's VU ids begin (Lua's `self.id` is unique in the run).
     public var scenarioIDBases: [Int] = [0]
     /// The run drives the script's `scenarios` (not replaced by -u, --stages, --rate): VUs carry their tags.
@@ -123,6 +125,9 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     /// `http.batch`'s HTTP/1.1 connections: slots after the VUs in the same buffer (vuCount..<slotCount), so
     /// the connection driver serves them as it serves a VU's (Sessions/HTTP/HTTPSession+BatchHTTP1.swift).
     let slotCount: Int
+    /// Then `--h2-pool`'s connections (slotCount..<bufferCount, Sessions/HTTP2/HTTPSession+Pool.swift).
+    var h2pool: HTTP2Pool
+    let bufferCount: Int
     /// One timer per VU: its spawn time, wait, sleep or request timeout.
     var timers: TimerHeap
     /// VUs to resume with no I/O (zero waits), this turn and the next.
@@ -164,13 +169,15 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
         vuCount = plan.count
         // A thread's batch connections: --batch-per-host for each of up to 8 VUs batching at once (~0.7 KB each).
         slotCount = plan.count + config.batchPerHost * min(plan.count, 8)
-        vus = .allocate(capacity: max(slotCount, 1))
+        bufferCount = slotCount + config.h2Pool
+        h2pool = HTTP2Pool(size: config.h2Pool, base: slotCount, vuCount: plan.count)
+        vus = .allocate(capacity: max(bufferCount, 1))
         for (i, p) in plan.enumerated() {
             (vus + i).initialize(to: VirtualUser(classIndex: Int32(p.classIndex), globalID: Int32(p.globalID), startOffset: p.startOffsetMicros))
             vus[i].role = p.role
             vus[i].scenario = UInt8(p.scenario)
         }
-        for h in plan.count..<slotCount { (vus + h).initialize(to: VirtualUser(classIndex: 0, globalID: -1, startOffset: 0)) }
+        for h in plan.count..<bufferCount { (vus + h).initialize(to: VirtualUser(classIndex: 0, globalID: -1, startOffset: 0)) }
         timers = TimerHeap(capacity: plan.count + max(config.mode.arrivalTimers, 1))   // + the open model's arrival timers
         readBuffer = .allocate(byteCount: readCapacity, alignment: 16)
         endpoints = EndpointTable(default: config.defaultEndpoint, classes: config.classEndpoints)
@@ -178,13 +185,14 @@ class SessionWorker<Session: VUSession>: Worker, @unchecked Sendable {
     }
 
     deinit {
-        for i in 0..<slotCount {
+        for i in 0..<bufferCount {
             vus[i].conn.release()
             vus[i].request.bytes.free()
             vus[i].session.free()
         }
-        vus.deinitialize(count: slotCount)
+        vus.deinitialize(count: bufferCount)
         vus.deallocate()
+        h2pool.free()
         endpoints.free()
         readBuffer.deallocate()
     }

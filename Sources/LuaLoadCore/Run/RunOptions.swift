@@ -24,6 +24,8 @@ public struct RunOptions: Sendable {
     public var http2 = HTTP2Mode.alpn
     /// http.batch on HTTP/1.1: connections a VU's batch opens per host (--batch-per-host; 0: one after another).
     public var batchPerHost = 6
+    /// --h2-pool N: each thread's VUs share N HTTP/2 connections to the target (0: each VU its own).
+    public var h2Pool = 0
     /// --stages: ramping users (closed model), overriding the script's `stages` / shape().
     public var stages: [Stage]?
     /// --rate: arrivals per second (open model); with `rateStages`, the rate at the start.

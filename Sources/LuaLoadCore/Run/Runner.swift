@@ -45,6 +45,7 @@ public final class Runner {
             shapeScript = nil
             wrk = try WrkSession(wrkOptions)
             try Runner.checkTLSFiles(options.tls)
+            try Runner.checkH2Pool(options, endpoint: endpoint)
             return
         }
         wrk = nil
@@ -82,6 +83,18 @@ public final class Runner {
         try checkSegment()
         try checkScenarioSegments()
         try Runner.checkTLSFiles(options.tls)
+        try Runner.checkH2Pool(options, endpoint: endpoint)
+    }
+
+    /// --h2-pool's combinations, refused before any traffic: a pool is HTTP/2 only.
+    private static func checkH2Pool(_ options: RunOptions, endpoint: Endpoint?) throws {
+        guard options.h2Pool != 0 else { return }
+        guard options.h2Pool >= 1 else { throw UsageError("--h2-pool must be at least 1, got \(options.h2Pool)") }
+        if options.wrk != nil { throw UsageError("--h2-pool is not for `luaload wrk`: its pipelined batches are HTTP/1.1") }
+        if options.http2 == .off { throw UsageError("--h2-pool needs HTTP/2: it excludes --http1.1") }
+        if let endpoint, !endpoint.tls, options.http2 != .priorKnowledge {
+            throw UsageError("--h2-pool with an http:// target needs --http2-prior-knowledge (h2c); https:// negotiates h2 by ALPN")
+        }
     }
 
     /// Any script may reach an https URL: the TLS files are checked now, with a throwaway context, not at the first request.
@@ -118,6 +131,7 @@ public final class Runner {
         config.http2 = wrk == nil ? options.http2 : .off   // (wrk's raw batches are HTTP/1.1 bytes)
         config.tls.offerH2 = config.http2 != .off
         config.batchPerHost = wrk == nil ? options.batchPerHost : 0
+        config.h2Pool = wrk == nil ? options.h2Pool : 0
         return config
     }
 

@@ -36,12 +36,17 @@ protocol VUSession {
     static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool
     /// The run stops with the VU's exchange out: what to count as abandoned (the server may have it).
     static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int
+    /// The VU has no connection for its exchange: true when the session sends it on a shared one instead
+    /// (HTTP/2's `--h2-pool`); false: the driver connects the VU's own.
+    static func connectsElsewhere(_ w: SessionWorker<Self>, _ i: Int) -> Bool
 }
 
 extension VUSession {
     static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool { true }
     static func connectionClosed(_ w: SessionWorker<Self>, _ i: Int) {}
     static func idleReadable(_ w: SessionWorker<Self>, _ i: Int) -> Bool { false }
+    @inline(__always)
+    static func connectsElsewhere(_ w: SessionWorker<Self>, _ i: Int) -> Bool { false }
     static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool {
         w.stats.countScriptError(message: "http.batch is not available here", traceback: "")
         frame.pop()

@@ -39,6 +39,8 @@ public enum Failure: Hashable, Sendable {
     case http2(Int32)
     /// HTTP/2: the request's timeout came while the server's flow-control window kept its body from being sent.
     case http2Stalled
+    /// `--h2-pool`: the TLS server chose http/1.1 by ALPN; pooled requests need HTTP/2.
+    case http2Required
 
     /// The message, e.g. "HTTP 500 Internal Server Error" or "connect: Connection refused".
     /// `tlsMessages` is the table that `.tls` indexes (the worker's own).
@@ -59,6 +61,7 @@ public enum Failure: Hashable, Sendable {
         case .http2GoAway(let code): return "HTTP/2 connection closed by the server (GOAWAY " + http2ErrorName(code) + ") before the request was processed"
         case .http2(let code): return "HTTP/2 protocol error: " + String(cString: nghttp2_strerror(code))
         case .http2Stalled: return "HTTP/2 flow control: the server kept its window closed, the request body could not be sent before the timeout"
+        case .http2Required: return "HTTP/2 required (--h2-pool): the server chose http/1.1 by ALPN"
         }
     }
 }

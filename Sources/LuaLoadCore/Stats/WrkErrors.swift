@@ -20,7 +20,7 @@ public struct WrkErrors: Sendable {
         for (key, n) in w.coded {
             switch key.failure {
             case .status: status += n; continue
-            case .connect, .resolve, .noHost, .tls: connect += n
+            case .connect, .resolve, .noHost, .tls, .http2Required: connect += n
             case .send: write += n
             case .receive, .closedEarly, .badResponse, .badEncoding, .http2Reset, .http2GoAway, .http2: read += n
             case .timeout, .http2Stalled: timeout += n

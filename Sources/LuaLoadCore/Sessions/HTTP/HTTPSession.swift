@@ -14,6 +14,10 @@ struct HTTPSession: VUSession {
     var h2 = HTTP2State()
     /// `http.batch`'s entries (Sessions/HTTP2/HTTPSession+Batch): empty unless the VU ran one.
     var batch = HTTP2Batch()
+    /// `--h2-pool`: where its request is in the thread's pool, and (a stream's) the pool connection's byte count
+    /// its frames end at (HTTPSession+Pool).
+    var seat = PoolSeat.none
+    var poolMark = 0
 
     init() {}
 
@@ -33,12 +37,14 @@ struct HTTPSession: VUSession {
     @inline(__always)
     static func received(_ w: SessionWorker<Self>, _ i: Int, _ bytes: UnsafeMutableRawPointer, _ count: Int) -> Bool {
         if w.vus[i].session.h2.session != nil {
-            return w.vus[i].session.batch.active ? w.batchReceived(i, bytes, count) : w.http2Received(i, bytes, count)
+            if w.vus[i].session.batch.active { return w.batchReceived(i, bytes, count) }
+            return i < w.vuCount ? w.http2Received(i, bytes, count) : w.poolReceived(i, bytes, count)   // (a pool connection's)
         }
         return w.responseBytes(i, bytes, count)
     }
 
     static func peerClosed(_ w: SessionWorker<Self>, _ i: Int) {
+        if i >= w.h2pool.base { return w.poolConnectionLost(i - w.h2pool.base, .closedEarly) }
         if w.vus[i].session.batch.active { return w.batchClosed(i) }
         if w.vus[i].session.h2.session != nil { return w.http2Closed(i) }
         w.responseEnded(i)
@@ -46,6 +52,7 @@ struct HTTPSession: VUSession {
 
     /// HTTP/2 begins here when ALPN picked it, or by prior knowledge on cleartext.
     static func connected(_ w: SessionWorker<Self>, _ i: Int, alpnH2: Bool) -> Bool {
+        if i >= w.h2pool.base { return w.poolConnected(i, alpnH2: alpnH2) }
         if w.vus[i].session.batch.active { return w.batchConnected(i, alpnH2: alpnH2) }
         return w.config.http2 == .off ? true : w.http2Begin(i, alpnH2: alpnH2)
     }
@@ -66,6 +73,8 @@ struct HTTPSession: VUSession {
     }
 
     static func fail(_ w: SessionWorker<Self>, _ i: Int, _ failure: Failure) {
+        if i >= w.h2pool.base { return w.poolConnectionLost(i - w.h2pool.base, failure) }
+        if w.vus[i].session.seat != .none { w.poolLeave(i, cancel: true) }   // its timeout: its stream or place goes
         if w.vus[i].session.batch.active { return w.batchFailed(i, failure) }
         w.failRequest(i, failure == .timeout && w.http2Stalled(i) ? .http2Stalled : failure)
     }
@@ -79,9 +88,20 @@ struct HTTPSession: VUSession {
     /// One request per exchange.
     static func unanswered(_ w: SessionWorker<Self>, _ i: Int) -> Int { 1 }
 
-    static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool { w.startBatch(i, frame) }
+    static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool {
+        w.h2pool.size > 0 ? w.poolBatch(i, frame) : w.startBatch(i, frame)
+    }
+
+    /// `--h2-pool`: a request to the pool's endpoint becomes a stream of a pool connection instead of connecting.
+    @inline(__always)
+    static func connectsElsewhere(_ w: SessionWorker<Self>, _ i: Int) -> Bool {
+        guard w.poolTakes(i) else { return false }
+        w.poolSubmit(i)
+        return true
+    }
 
     static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int {
+        if w.vus[i].session.seat != .none { return w.poolAbandon(i) }
         if w.vus[i].session.batch.active { return w.batchAbandon(i) }
         return w.vus[i].request.written > 0 ? 1 : 0
     }

@@ -61,33 +61,7 @@ let http2Callbacks: OpaquePointer = {
         guard frame!.pointee.hd.stream_id == s.pointee.h2.stream else {   // an http.batch stream (HTTP2Batch.swift)
             return http2BatchHeader(s, session, frame!.pointee.hd.stream_id, name!, nameLength, value!, valueLength)
         }
-        if nameLength == 7 && name![0] == 0x3A {   // ":status": the first field of a response (or of a 1xx)
-            s.pointee.response.head.clear()   // a 1xx's head and what it said go
-            s.pointee.response.setsCookie = false
-            s.pointee.response.needsScan = false
-            s.pointee.response.head.append("HTTP/2.0 ")
-            s.pointee.response.head.append(UnsafeRawPointer(value!), valueLength)
-            s.pointee.response.head.append("\r\n")
-            var status = 0
-            for k in 0..<valueLength { status = status * 10 + Int(value![k] &- 0x30) }
-            s.pointee.response.status = status
-            return 0
-        }
-        // Names arrive lowercased (nghttp2 checks it): what HeadScan would look for on HTTP/1.1 is known here.
-        let field = HTTP1Request.Span(name!, nameLength)
-        if nameLength == 10 && field.equalsLowercased("set-cookie") { s.pointee.response.setsCookie = true }
-        if nameLength == 16 && field.equalsLowercased("content-encoding") { s.pointee.response.needsScan = true }
-        // "name: value\r\n" in one reservation.
-        let line = nameLength + valueLength + 4
-        s.pointee.response.head.reserve(line)
-        let p = s.pointee.response.head.base! + s.pointee.response.head.count
-        p.update(from: name!, count: nameLength)
-        p[nameLength] = 0x3A
-        p[nameLength + 1] = 0x20
-        (p + nameLength + 2).update(from: value!, count: valueLength)
-        p[line - 2] = 0x0D
-        p[line - 1] = 0x0A
-        s.pointee.response.head.count += line
+        http2ResponseHeader(s, name!, nameLength, value!, valueLength)
         return 0
     })
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, { session, _, stream, data, length, user in
@@ -120,6 +94,39 @@ let http2Callbacks: OpaquePointer = {
     })
     return cbs!
 }()
+
+/// A response header field of the stream carrying `s`'s request, into its parser's head (plain and pooled).
+@inline(__always)
+func http2ResponseHeader(_ s: UnsafeMutablePointer<HTTPSession>, _ name: UnsafePointer<UInt8>, _ nameLength: Int,
+                         _ value: UnsafePointer<UInt8>, _ valueLength: Int) {
+    if nameLength == 7 && name[0] == 0x3A {   // ":status": the first field of a response (or of a 1xx)
+        s.pointee.response.head.clear()   // a 1xx's head and what it said go
+        s.pointee.response.setsCookie = false
+        s.pointee.response.needsScan = false
+        s.pointee.response.head.append("HTTP/2.0 ")
+        s.pointee.response.head.append(UnsafeRawPointer(value), valueLength)
+        s.pointee.response.head.append("\r\n")
+        var status = 0
+        for k in 0..<valueLength { status = status * 10 + Int(value[k] &- 0x30) }
+        s.pointee.response.status = status
+        return
+    }
+    // Names arrive lowercased (nghttp2 checks it): what HeadScan would look for on HTTP/1.1 is known here.
+    let field = HTTP1Request.Span(name, nameLength)
+    if nameLength == 10 && field.equalsLowercased("set-cookie") { s.pointee.response.setsCookie = true }
+    if nameLength == 16 && field.equalsLowercased("content-encoding") { s.pointee.response.needsScan = true }
+    // "name: value\r\n" in one reservation.
+    let line = nameLength + valueLength + 4
+    s.pointee.response.head.reserve(line)
+    let p = s.pointee.response.head.base! + s.pointee.response.head.count
+    p.update(from: name, count: nameLength)
+    p[nameLength] = 0x3A
+    p[nameLength + 1] = 0x20
+    (p + nameLength + 2).update(from: value, count: valueLength)
+    p[line - 2] = 0x0D
+    p[line - 1] = 0x0A
+    s.pointee.response.head.count += line
+}
 
 /// The request body, in DATA frames as flow control allows.
 func http2ReadBody(_ session: OpaquePointer?, _ stream: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,

@@ -17,11 +17,12 @@ extension SessionWorker where Session == HTTPSession {
         return http2Submit(i)
     }
 
-    /// The connection's nghttp2 session, its SETTINGS submitted. False: out of memory.
-    func http2Open(_ i: Int) -> Bool {
+    /// The connection's nghttp2 session, its SETTINGS submitted. False: out of memory. (A pool connection's has
+    /// the pool's callbacks and its PoolConnection as user data.)
+    func http2Open(_ i: Int, callbacks: OpaquePointer = http2Callbacks, user: UnsafeMutableRawPointer? = nil) -> Bool {
         var session: OpaquePointer? = nil
         var mem = http2Memory.mem
-        guard nghttp2_session_client_new3(&session, http2Callbacks, UnsafeMutableRawPointer(sessionPointer(i)), http2Options, &mem) == 0 else {
+        guard nghttp2_session_client_new3(&session, callbacks, user ?? UnsafeMutableRawPointer(sessionPointer(i)), http2Options, &mem) == 0 else {
             return false
         }
         vus[i].session.h2.session = session
@@ -43,20 +44,7 @@ extension SessionWorker where Session == HTTPSession {
     func http2Submit(_ i: Int) -> Bool {
         let s = sessionPointer(i)
         guard !s.pointee.h2.swapped, let base = vus[i].request.bytes.base else { return true }
-        let count = vus[i].request.bytes.count
-        if !s.pointee.h2.fieldsValid { http2Fields(i, base, count) }
-        s.pointee.h2.bodyBase = UnsafeRawPointer(base + s.pointee.h2.bodyOffset)
-        s.pointee.h2.bodyLength = count - s.pointee.h2.bodyOffset
-        s.pointee.h2.bodySent = 0
-        s.pointee.h2.streamClosed = false
-        s.pointee.h2.errorCode = 0
-        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: http2ReadBody)
-        let carriesBody = s.pointee.h2.bodyLength > 0
-        let stream = s.pointee.h2.fields.withUnsafeBufferPointer { nva in
-            withUnsafePointer(to: &provider) { body in
-                nghttp2_submit_request(s.pointee.h2.session, nil, nva.baseAddress, nva.count, carriesBody ? body : nil, nil)
-            }
-        }
+        let stream = http2SubmitRequest(i, base, on: s.pointee.h2.session, read: http2ReadBody, user: nil)
         guard stream > 0 else {
             failRequest(i, .http2(stream))
             return false
@@ -66,6 +54,29 @@ extension SessionWorker where Session == HTTPSession {
         s.pointee.h2.swapped = true
         vus[i].request.bytes.clear()
         return http2Pump(i)
+    }
+
+    /// VU `i`'s request (its HTTP/1.1 bytes at `base`) submitted as a stream of `session`: its header fields
+    /// (reused while valid), its body read by `read`; `user`: the stream's user data and the body's source (a pool
+    /// stream's: the VU's session). The stream id, or nghttp2's error (< 0).
+    @inline(__always)
+    func http2SubmitRequest(_ i: Int, _ base: UnsafeMutablePointer<UInt8>, on session: OpaquePointer?,
+                            read: nghttp2_data_source_read_callback, user: UnsafeMutableRawPointer?) -> Int32 {
+        let s = sessionPointer(i)
+        let count = vus[i].request.bytes.count
+        if !s.pointee.h2.fieldsValid { http2Fields(i, base, count) }
+        s.pointee.h2.bodyBase = UnsafeRawPointer(base + s.pointee.h2.bodyOffset)
+        s.pointee.h2.bodyLength = count - s.pointee.h2.bodyOffset
+        s.pointee.h2.bodySent = 0
+        s.pointee.h2.streamClosed = false
+        s.pointee.h2.errorCode = 0
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: user), read_callback: read)
+        let carriesBody = s.pointee.h2.bodyLength > 0
+        return s.pointee.h2.fields.withUnsafeBufferPointer { nva in
+            withUnsafePointer(to: &provider) { body in
+                nghttp2_submit_request(session, nil, nva.baseAddress, nva.count, carriesBody ? body : nil, user)
+            }
+        }
     }
 
     /// The header fields of the HTTP/1.1 request at `base` (pseudo-headers first, names lowercased, connection
