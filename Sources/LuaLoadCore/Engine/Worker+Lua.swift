@@ -39,7 +39,7 @@ extension SessionWorker {
             let frame = Frame(co, results: nres)
             let op = frame.op
             var carried: UInt64 = 0
-            if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i) } else { settle(i, frame) }
+            if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i, frame) } else { settle(i, frame) }
             guard countFinished(i, frame) else { return }
             switch op {
             case Int(LL_OP_HTTP), Int(LL_OP_RAW):   // the session sends it
@@ -151,9 +151,15 @@ extension SessionWorker {
     }
 
     /// The previous response was a redirect the prelude follows: not a request of its own but a hop of
-    /// the next one, which carries its time. It counts as a redirect (the server saw it).
+    /// the next one, which carries its time. It counts as a redirect (the server saw it). A number in
+    /// LL_SLOT_FOLLOWS: the hop of an http.batch entry, whose redirect the batch counted; the ms it carries
+    /// are its chain's so far, and the previous response is settled as a plain frame settles it.
     @inline(never)
-    func takeRedirectHop(_ i: Int) -> UInt64 {
+    func takeRedirectHop(_ i: Int, _ frame: Frame) -> UInt64 {
+        if frame.type(LL_SLOT_FOLLOWS) == LUA_TNUMBER {
+            settle(i, frame)
+            return UInt64(((frame.number(LL_SLOT_FOLLOWS) ?? 0) * 1000).rounded())
+        }
         let p = vus[i].pending
         guard p.stat >= 0 else { return 0 }
         vus[i].pending.stat = -1

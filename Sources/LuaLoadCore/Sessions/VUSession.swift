@@ -36,6 +36,9 @@ protocol VUSession {
     static func startBatch(_ w: SessionWorker<Self>, _ i: Int, _ frame: Frame) -> Bool
     /// The run stops with the VU's exchange out: what to count as abandoned (the server may have it).
     static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int
+    /// The VU whose kept TLS session a handshake on connection `i` offers first (a batch's extra connection
+    /// offers its VU's, as a browser's connections to one host share its session cache): `i` by default.
+    static func tlsSessionOwner(_ w: SessionWorker<Self>, _ i: Int) -> Int
 }
 
 extension VUSession {
@@ -47,6 +50,7 @@ extension VUSession {
         frame.pop()
         return false
     }
+    static func tlsSessionOwner(_ w: SessionWorker<Self>, _ i: Int) -> Int { i }
     /// Bytes on the wire: the exchange's unanswered requests.
     static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int {
         w.vus[i].request.written > 0 ? unanswered(w, i) : 0
