@@ -2,7 +2,8 @@
 
 Every request appends "HTTP/<version> <path>" to the file named by $H2_APP_LOG, so the test counts what the
 server received and over which protocol. /health answers "ok"; /echo answers "<method>|<body length>|<cookie>";
-/slow?i=K sleeps 100 ms and answers "K" (http.batch's parallelism).
+/slow?i=K sleeps 100 ms and answers "K" (http.batch's parallelism). /redir?n=K redirects (302) to /redir?n=K-1
+and answers "done" at 0; /away?to=URL redirects to URL; /noloc is a 302 without a Location.
 """
 import asyncio
 import os
@@ -21,9 +22,21 @@ async def app(scope, receive, send):
             break
     with open(LOG, "a") as f:
         f.write("HTTP/%s %s\n" % (scope["http_version"], scope["path"]))
-    if scope["path"] == "/slow":
+    query = scope["query_string"].decode()
+    status = 200
+    if scope["path"] == "/redir" and int(query.partition("n=")[2] or 0) > 0:
+        status, text = 302, ""
+        headers = [(b"location", b"/redir?n=%d" % (int(query.partition("n=")[2]) - 1))]
+    elif scope["path"] == "/away":
+        status, text = 302, ""
+        headers = [(b"location", query.partition("to=")[2].encode())]
+    elif scope["path"] == "/noloc":
+        status, text, headers = 302, "", []
+    elif scope["path"] == "/redir":
+        text, headers = "done", [(b"content-type", b"text/plain")]
+    elif scope["path"] == "/slow":
         await asyncio.sleep(0.1)
-        text = scope["query_string"].decode().partition("i=")[2]
+        text = query.partition("i=")[2]
         headers = [(b"content-type", b"text/plain")]
     elif scope["path"] == "/echo":
         cookie = dict(scope["headers"]).get(b"cookie", b"").decode()
@@ -32,5 +45,5 @@ async def app(scope, receive, send):
     else:
         text = "ok\n"
         headers = [(b"content-type", b"text/plain"), (b"set-cookie", b"hc=1; Path=/")]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": text.encode()})
