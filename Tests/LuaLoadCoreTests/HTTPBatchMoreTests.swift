@@ -45,6 +45,24 @@ final class HTTPBatchMoreTests: HypercornTestCase {
         }
     }
 
+    /// The run stops mid-chain (2 VUs, 1.55 s of batches of 100 ms hops): the hops answered were counted as
+    /// redirects, the requests out at the stop are abandoned: recorded + abandoned + redirects = served, exactly.
+    func testStopMidChainCountsExactly() throws {
+        let script = Luaload.script("""
+            task(function() http.batch({ "/redir?n=3&slow=1", "/redir?n=2&slow=1", "/slow?i=1" }) end)
+            """)
+        for h2 in [true, false] {
+            let (port, log) = try startHypercorn(tls: false)
+            let r = try Luaload.run(["-u", "2", "-t", "1", "-d", "1.55s"] + (h2 ? ["--http2-prior-knowledge"] : [])
+                                    + ["-H", "http://127.0.0.1:\(port)"], script: script)
+            XCTAssertEqual(r.failuresCount, 0, "h2 \(h2): \(r.failures)")
+            let redirects = r.json["redirects"] as? Int ?? -1
+            XCTAssertGreaterThan(redirects, 10, "h2 \(h2): \(r.stderr)")
+            usleep(300_000)   // the server logs a request when it has read it: the last ones, after the stop
+            XCTAssertEqual(served(log).count, r.requests + r.abandoned + redirects, "h2 \(h2)")
+        }
+    }
+
     /// k6's keyed form answers by key; a tagged entry inside group() is a row "login::/health" with its tags, the
     /// other entries rows of the group; a threshold on the tag holds and one crossed exits 3; --tag applies to the
     /// whole run; a scenario's tag goes on its VUs' batch rows.

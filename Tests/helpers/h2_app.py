@@ -3,7 +3,7 @@
 Every request appends "HTTP/<version> <path>" to the file named by $H2_APP_LOG, so the test counts what the
 server received and over which protocol. /health answers "ok"; /echo answers "<method>|<body length>|<cookie>";
 /slow?i=K sleeps 100 ms and answers "K" (http.batch's parallelism). /redir?n=K redirects (302) to /redir?n=K-1
-and answers "done" at 0; /away?to=URL redirects to URL; /noloc is a 302 without a Location.
+and answers "done" at 0 (with &slow=1, each redirect after 100 ms); /away?to=URL redirects to URL; /noloc is a 302 without a Location.
 """
 import asyncio
 import os
@@ -24,9 +24,12 @@ async def app(scope, receive, send):
         f.write("HTTP/%s %s\n" % (scope["http_version"], scope["path"]))
     query = scope["query_string"].decode()
     status = 200
-    if scope["path"] == "/redir" and int(query.partition("n=")[2] or 0) > 0:
+    if scope["path"] == "/redir" and int(query.partition("n=")[2].partition("&")[0] or 0) > 0:
         status, text = 302, ""
-        headers = [(b"location", b"/redir?n=%d" % (int(query.partition("n=")[2]) - 1))]
+        n = int(query.partition("n=")[2].partition("&")[0])
+        if "slow=1" in query:
+            await asyncio.sleep(0.1)
+        headers = [(b"location", b"/redir?n=%d%s" % (n - 1, b"&slow=1" if "slow=1" in query else b""))]
     elif scope["path"] == "/away":
         status, text = 302, ""
         headers = [(b"location", query.partition("to=")[2].encode())]
