@@ -168,6 +168,23 @@ extension SessionWorker {
         return p.micros
     }
 
+    /// A new stats row's tags ("k:v,k2:v2"; "" untagged): the prelude keeps a tagged row's in
+    /// `luaload.row_tags[stat]` when it makes the row, so a tagged request's frame is a plain one. Once per row;
+    /// only calls that cannot raise (lua_getfield with names the prelude holds, on tables it made; lua_rawgeti).
+    func rowTags(_ stat: Int) -> String {
+        lua_getfield(L, ll_registryindex(), "luaload")
+        defer { ll_pop(L, 1) }
+        guard lua_type(L, -1) == LUA_TTABLE else { return "" }
+        lua_getfield(L, -1, "row_tags")
+        defer { ll_pop(L, 1) }
+        guard lua_type(L, -1) == LUA_TTABLE else { return "" }
+        lua_rawgeti(L, -1, lua_Integer(stat))
+        defer { ll_pop(L, 1) }
+        var length = 0
+        guard lua_type(L, -1) == LUA_TSTRING, let text = ll_tostring(L, -1, &length) else { return "" }
+        return String(cString: text)
+    }
+
     /// Where VU `i`'s request phases are kept, for `res.timings` (the VU buffer never moves).
     func timingsPointer(_ i: Int) -> UnsafeMutablePointer<ll_timings> {
         (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser<Session>>.offset(of: \VirtualUser<Session>.request.clock)!)

@@ -210,14 +210,23 @@ local function new_stat(byname, name)
 end
 
 -- Tagged rows (opts.tags, a scenario's tag): their own ids, by method, tags ("k:v,k2:v2"), then name (nested
--- tables, not one key made per request: a string built per request cost ~700 instructions, callgrind).
+-- tables, not one key made per request: a string built per request cost ~700 instructions, callgrind). A new
+-- row's tags go in E.row_tags[id], where the engine reads them when the row's first request comes (so a
+-- tagged request's frame is a plain one: one request path for both).
 local tagged_ids = {}
+local row_tags = {}
+E.row_tags = row_tags
 local function tagged_stat(method, name, tags)
   local bytags = tagged_ids[method]
   if bytags == nil then bytags = {}; tagged_ids[method] = bytags end
   local byname = bytags[tags]
   if byname == nil then byname = {}; bytags[tags] = byname end
-  return byname[name] or new_stat(byname, name)
+  local id = byname[name]
+  if id == nil then
+    id = new_stat(byname, name)
+    row_tags[id] = tags
+  end
+  return id
 end
 
 -- A request's tags: its VU's scenario's, then opts.tags over them; "k:v,…" keys sorted, or false for none.
@@ -383,23 +392,6 @@ local function with_options(fname, url, opts, name, ctx)
   return headers, body, timeout, opt_url, opt_name or name
 end
 
--- A tagged request (opts.tags, or its VU's scenario's tag): what the request function below does, with a
--- stats row of its own and the tags in the frame (LL_SLOT_TAGS, after LL_SLOT_FOLLOWS = false; the engine
--- reads them with the row's first request). Apart, so an untagged request runs not one instruction more.
-local function send_tagged(ctx, fname, method, url, headers, body, timeout, name, opts, tags)
-  local stat = tagged_stat(method, name, tags)
-  local outcome, finished = ctx.outcome, ctx.finished
-  if outcome then ctx.outcome = false end
-  ctx.last, ctx.finished = false, 0
-  local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name, false, tags)
-  current = ctx
-  ctx.yielded = true
-  local res = setmetatable({ raw, ctx, url, err, elapsed, status, rbody }, ResponseMT)
-  if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
-  ctx.last = res
-  return res
-end
-
 -- One request function per method (http.get, ...): the method, its name for messages and its stats
 -- rows are upvalues, so a plain request does no string work and no extra call: options, cookies,
 -- redirects and tags cost only the requests that have them.
@@ -410,25 +402,29 @@ local function requester(method)
   stat_ids[method] = byname
   local fn = function(url, opts)
     local name = url_names[url] or default_name(fname, url)
-    local headers, body, timeout = DEFAULT_HEADERS, nil, nil
+    local headers, body, timeout, stat = DEFAULT_HEADERS, nil, nil, nil
     local ctx = current
+    -- The stats row is chosen in each branch (a tagged request, opts.tags or its VU's scenario's tag, has one
+    -- of its own), so a plain request takes it in the last branch and runs not one instruction more for tags.
     -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
     if opts then
       if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
       if grouped then name = group_name(name) end
       local tags = (opts.tags or (ctx and ctx.tags)) and request_tags(fname, ctx, opts.tags)
-      if tags and ctx then return send_tagged(ctx, fname, method, url, headers, body, timeout, name, opts, tags) end
+      stat = tags and tagged_stat(method, name, tags) or byname[name] or new_stat(byname, name)
     elseif extras then
       if prefixed then url = with_prefix(ctx, url) end
       if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
       if grouped then name = group_name(name) end
-      if ctx and ctx.tags then return send_tagged(ctx, fname, method, url, headers, body, timeout, name, nil, ctx.tags) end
+      local tags = ctx and ctx.tags
+      stat = tags and tagged_stat(method, name, tags) or byname[name] or new_stat(byname, name)
+    else
+      stat = byname[name] or new_stat(byname, name)
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
-    local stat = byname[name] or new_stat(byname, name)
     -- settle(ctx), inline: the previous response's window ends, its outcome goes with this frame.
     local outcome, finished = ctx.outcome, ctx.finished
     if outcome then ctx.outcome = false end
@@ -546,7 +542,7 @@ end
 local function chain_of(chains, k, e)
   local c = chains[k]
   if c == nil then
-    c = { r = { stat = e[1], method = e[2], url = e[3], body = e[5], timeout = e[6], name = e[7], tags = e[9],
+    c = { r = { stat = e[1], method = e[2], url = e[3], body = e[5], timeout = e[6], name = e[7],
                 opts = e.opts, fname = e.fname }, history = {} }
     chains[k] = c
   end
@@ -566,7 +562,7 @@ local function batch_hop(ctx, chains, k, e, res)
   if from == nil then return nil end
   local h = c.history
   h[#h + 1] = { status = status, url = from }
-  return { r.stat, r.method, r.url, r.headers, r.body, r.timeout, r.name, rawget(res, ELAPSED), r.tags,
+  return { r.stat, r.method, r.url, r.headers, r.body, r.timeout, r.name, rawget(res, ELAPSED),
            #h < MAX_REDIRECTS or TOO_MANY }
 end
 
@@ -580,11 +576,11 @@ local function run_rest(ctx, round, at, rest, out, chains)
     if outcome then ctx.outcome = false end
     ctx.last, ctx.finished = false, 0
     local status, elapsed, rbody, err, raw, flags =
-      yield(OP_HTTP, outcome, finished, e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9])
+      yield(OP_HTTP, outcome, finished, e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
     current = ctx
     if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, e[3]) end
     local res = setmetatable({ raw, ctx, e[3], err, elapsed, status, rbody, true }, ResponseMT)
-    if flags & FLAG_REDIRECT ~= 0 and e[10] then
+    if flags & FLAG_REDIRECT ~= 0 and e[9] then
       local c = chain_of(chains, k, e)
       local history, failure
       status, elapsed, rbody, err, raw, history, failure = follow(ctx, c.r, status, elapsed, rbody, err, raw, c.history)
@@ -627,7 +623,7 @@ function http.batch(list)
     local byname = stat_ids[method]
     local stat = tags and tagged_stat(method, name, tags) or byname[name] or new_stat(byname, name)
     local follows = not (opts and opts.allow_redirects == false)
-    round[k] = { stat, method, url, headers, body, timeout, name, false, tags, follows, opts = opts, fname = fname }
+    round[k] = { stat, method, url, headers, body, timeout, name, false, follows, opts = opts, fname = fname }
     at[k] = k
   end
   if n == 0 then return {} end
@@ -646,7 +642,7 @@ function http.batch(list)
         if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, url) end
         local res = setmetatable({ raw, ctx, url, reply[b + 4], reply[b + 2], status, reply[b + 3], true }, ResponseMT)
         out[k] = res
-        local hop = flags & FLAG_REDIRECT ~= 0 and e[10] == true and batch_hop(ctx, chains, k, e, res)
+        local hop = flags & FLAG_REDIRECT ~= 0 and e[9] == true and batch_hop(ctx, chains, k, e, res)
         if hop then
           local m = #hops + 1
           hops[m], hop_at[m] = hop, k

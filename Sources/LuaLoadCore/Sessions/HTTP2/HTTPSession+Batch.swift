@@ -78,8 +78,7 @@ extension SessionWorker where Session == HTTPSession {
         let stat = frame.integer(base + Int(LL_SLOT_STAT))
         if stat >= stats.rows.count {
             let method = frame.text(base + Int(LL_SLOT_METHOD))!, name = frame.text(base + Int(LL_SLOT_NAME))!
-            let tags = frame.text(base + Int(LL_SLOT_TAGS)) ?? ""
-            while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: tags)) }
+            while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: rowTags(stat))) }
         }
         var urlLength = 0
         let url = frame.string(base + Int(LL_SLOT_URL), &urlLength)!
