@@ -24,22 +24,23 @@ final class HTTPBatchMoreTests: HypercornTestCase {
         """
     }
 
-    /// Redirects inside a batch, over h2c streams and HTTP/1.1 batch connections: each entry follows its chain as
-    /// a plain request does (allow_redirects, the 30-hop limit, a 302 without a Location, a hop to another origin,
-    /// which goes as a request of its own), and recorded + redirects = what the two servers saw, exactly.
+    /// Redirects inside a batch, over h2c streams and HTTP/1.1 batch connections (and one after another with
+    /// --batch-per-host 0): each entry follows its chain as a plain request does (allow_redirects, the 30-hop limit,
+    /// a 302 without a Location, a hop to another origin, which goes as a request of its own), and recorded +
+    /// redirects = what the two servers saw, exactly.
     func testRedirectsInsideABatchCountExactlyOverH2AndHTTP11() throws {
-        for h2 in [true, false] {
+        for (h2, perHost) in [(true, "6"), (false, "6"), (false, "0")] {
             let (port, log) = try startHypercorn(tls: false)
             let (other, otherLog) = try startHypercorn(tls: false)
-            let r = try Luaload.run(["-u", "1", "-n", "1"] + (h2 ? ["--http2-prior-knowledge"] : []) + ["-H", "http://127.0.0.1:\(port)"],
-                                    script: Luaload.script(Self.redirectScript(other: other)))
-            XCTAssertTrue(r.stdout.contains("GOT 200:2:done 302:0: 200:3:done 302:30: 302:0: 200:2:done"), "h2 \(h2): \(r.stdout) \(r.stderr)")
-            XCTAssertEqual(r.requests, 6, "h2 \(h2): one response per entry")
-            XCTAssertEqual(r.json["redirects"] as? Int, 2 + 3 + 30 + 2, "h2 \(h2)")
-            XCTAssertEqual(r.failureErrors(), ["too many redirects (more than 30)"], "h2 \(h2)")
+            let r = try Luaload.run(["-u", "1", "-n", "1", "--batch-per-host", perHost] + (h2 ? ["--http2-prior-knowledge"] : [])
+                                    + ["-H", "http://127.0.0.1:\(port)"], script: Luaload.script(Self.redirectScript(other: other)))
+            XCTAssertTrue(r.stdout.contains("GOT 200:2:done 302:0: 200:3:done 302:30: 302:0: 200:2:done"), "h2 \(h2), per host \(perHost): \(r.stdout) \(r.stderr)")
+            XCTAssertEqual(r.requests, 6, "h2 \(h2), per host \(perHost): one response per entry")
+            XCTAssertEqual(r.json["redirects"] as? Int, 2 + 3 + 30 + 2, "h2 \(h2), per host \(perHost)")
+            XCTAssertEqual(r.failureErrors(), ["too many redirects (more than 30)"], "h2 \(h2), per host \(perHost)")
             XCTAssertEqual(r.failuresCount, 1)
             let main = served(log), away = served(otherLog)
-            XCTAssertEqual(main.count + away.count, 6 + 37, "h2 \(h2): recorded + redirects = served")
+            XCTAssertEqual(main.count + away.count, 6 + 37, "h2 \(h2), per host \(perHost): recorded + redirects = served")
             XCTAssertEqual(away, Array(repeating: h2 ? "HTTP/2 /redir" : "HTTP/1.1 /redir", count: 2))
             XCTAssertEqual(main.filter { $0.hasSuffix(" /redir") }.count, 3 + 1 + 4 + 31)
         }
