@@ -143,6 +143,7 @@ extension SessionWorker where Session == HTTPSession {
     func addRows(through stat: Int, _ frame: Frame) {
         let method = frame.text(LL_SLOT_METHOD)!
         let name = frame.text(LL_SLOT_NAME)!
-        while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: rowTags(stat))) }
+        let tags = rowTags(stat)
+        while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: tags)) }
     }
 }

@@ -78,7 +78,8 @@ extension SessionWorker where Session == HTTPSession {
         let stat = frame.integer(base + Int(LL_SLOT_STAT))
         if stat >= stats.rows.count {
             let method = frame.text(base + Int(LL_SLOT_METHOD))!, name = frame.text(base + Int(LL_SLOT_NAME))!
-            while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: rowTags(stat))) }
+            let tags = rowTags(stat)
+            while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: tags)) }
         }
         var urlLength = 0
         let url = frame.string(base + Int(LL_SLOT_URL), &urlLength)!
