@@ -27,6 +27,7 @@ final class DistributedRateTests: DistributedTestCase {
         let from = try XCTUnwrap(at, "the controller said when the new rate began")
         XCTAssertEqual(liveRates, [100], "the controller's live rate is the new one")
         // Server side: each agent's target went from 20/s shared (10/s each) to 100/s shared (50/s each).
+        settledCount(result.total.total.requests + result.total.abandoned + result.total.total.redirects) { targets.map(targetTotal).reduce(0, +) }
         let seen = targets.map(targetTotal)
         for k in 0..<2 {
             let after = Double(seen[k] - atChange[k]) / (4 - from)
@@ -53,6 +54,7 @@ final class DistributedRateTests: DistributedTestCase {
         XCTAssertEqual(procs[0].wait(), 0, procs[0].stderr)
         XCTAssertTrue(lines.contains("rate 50.0/s ignored: the test runs users, not a rate (the open model: --rate)"), "\(lines)")
         XCTAssertNil(result.total.arrivals)
-        XCTAssertEqual(targetTotal(target), result.total.total.requests + result.total.abandoned)
+        XCTAssertEqual(settledCount(result.total.total.requests + result.total.abandoned) { targetTotal(target) },
+                       result.total.total.requests + result.total.abandoned)
     }
 }

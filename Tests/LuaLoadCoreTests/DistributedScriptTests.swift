@@ -82,7 +82,9 @@ final class DistributedScriptTests: DistributedTestCase {
         for a in procs { _ = a.wait() }
         XCTAssertEqual(result.total.stopReason, .thresholdCrossed, log.joined(separator: "\n"))
         XCTAssertTrue(log.contains { $0.contains("threshold calls: count < 60 crossed") }, "\(log)")
-        XCTAssertLessThan(result.total.durationSeconds, 3.2, "stopped on the sum of both agents' calls, not one's")
+        // ~2 s (the sum crosses at ~1.5 s, judged on the next second); one agent alone would cross at ~3 s, but the
+        // proof is below: the test stopped while no agent alone reached 60. 3.2 s was a 1 s margin on a loaded box.
+        XCTAssertLessThan(result.total.durationSeconds, 5, "stopped by the threshold, long before -d 20")
         XCTAssertFalse(result.total.notes.contains { $0.contains("decided at the end") }, "\(result.total.notes)")
         let perAgent = try procs.map { p in parse(try String(contentsOfFile: p.json, encoding: .utf8)) }
         for doc in perAgent {

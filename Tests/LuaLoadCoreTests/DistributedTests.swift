@@ -7,7 +7,9 @@ import XCTest
 /// processes on loopback, each region's agent against a built-in target with its own added latency.
 final class DistributedTests: DistributedTestCase {
     func testFourRegionsMergedLiveAndExactlyAsLuaLoadMerge() throws {
-        let delays = [5, 20, 40, 80]
+        // 25 ms apart at least: a region's live p50 is its own delay plus < 25 ms of a loaded machine's overhead
+        // (15 ms with 5/20/40/80 left a slow box little room), and another region's would be out of its range.
+        let delays = [5, 30, 60, 120]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
         let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
@@ -23,7 +25,7 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertEqual(liveUsers, 8)
         for (k, d) in delays.enumerated() {
             let p = liveP50["r\(k)"] ?? -1
-            XCTAssertTrue(p >= Double(d) && p < Double(d) + 15, "live p50 of r\(k): \(p) ms for \(d) ms added")
+            XCTAssertTrue(p >= Double(d) && p < Double(d) + 25, "live p50 of r\(k): \(p) ms for \(d) ms added")
         }
         XCTAssertEqual(result.agents.map(\.state), Array(repeating: .done, count: 4))
         XCTAssertEqual(Set(result.agents.map(\.segment.description)), ["0/4", "1/4", "2/4", "3/4"])
@@ -42,7 +44,8 @@ final class DistributedTests: DistributedTestCase {
         // What the targets saw is what the test counted.
         let t = result.total
         XCTAssertGreaterThan(t.total.requests, 100)
-        XCTAssertEqual(targets.map(targetTotal).reduce(0, +), t.total.requests + t.abandoned + t.total.redirects)
+        let sent = t.total.requests + t.abandoned + t.total.redirects
+        XCTAssertEqual(settledCount(sent) { targets.map(targetTotal).reduce(0, +) }, sent)
     }
 
     func testAnAgentKilledMidRunIsMarkedLostAndTheOthersGoOn() throws {
@@ -188,8 +191,11 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertTrue(agent.stderr.contains("lost the controller"), agent.stderr)
         let doc = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.json)))) as? [String: Any] ?? [:]
         XCTAssertEqual(doc["stop_reason"] as? String, "duration", "the segment ran to its end")
-        XCTAssertEqual((doc["duration_s"] as? Double).map { ($0 * 10).rounded() / 10 }, 3)
-        XCTAssertEqual(targetTotal(target), ((doc["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (doc["abandoned"] as? Int ?? 0))
+        // 3 s, not the ~1.5 s at which the controller died; ±0.25 s for a loaded machine's late stop (rounding to
+        // 0.1 s allowed it 50 ms).
+        XCTAssertEqual(doc["duration_s"] as? Double ?? 0, 3, accuracy: 0.25)
+        let sent = ((doc["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (doc["abandoned"] as? Int ?? 0)
+        XCTAssertEqual(settledCount(sent) { targetTotal(target) }, sent)
     }
 
     func testTheCommandLineControllerWaitsThenExits2NamingHowManyCame() throws {
@@ -256,6 +262,7 @@ final class DistributedDeployTests: XCTestCase {
         XCTAssertEqual((merged["agents"] as? [Any])?.count, 3)
         XCTAssertEqual(merged["by"] as? String, "region")
         XCTAssertNotNil((merged["groups"] as? [String: Any])?["compose"])
-        XCTAssertEqual(targetTotal(target), ((merged["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (merged["abandoned"] as? Int ?? 0))
+        let sent = ((merged["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (merged["abandoned"] as? Int ?? 0)
+        XCTAssertEqual(settledCount(sent) { targetTotal(target) }, sent)
     }
 }

@@ -61,10 +61,10 @@ final class DistributedWebTests: DistributedTestCase {
         XCTAssertEqual(final["state"] as? String, "stopped")
     }
 
-    /// Four regions against targets with 5/20/40/80 ms added: the page's snapshot and Locust's /stats/requests carry
+    /// Four regions against targets with 5/30/60/120 ms added (25 ms apart: room for a loaded machine's overhead): the page's snapshot and Locust's /stats/requests carry
     /// the breakdown by region while the run goes on (each region's agents' histograms added), then the final merge's.
     func testTheDashboardBreaksTheTestDownByRegionLive() throws {
-        let delays = [5, 20, 40, 80]
+        let delays = [5, 30, 60, 120]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
         let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
@@ -91,7 +91,7 @@ final class DistributedWebTests: DistributedTestCase {
             for row in rows {
                 let k = Int((row["value"] as! String).dropFirst())!
                 let p50 = row["p50_ms"] as? Double ?? -1, p99 = row["p99_ms"] as? Double ?? -1
-                XCTAssertTrue(p50 >= Double(delays[k]) && p50 < Double(delays[k]) + 15, "live p50 of r\(k): \(p50) ms for \(delays[k]) ms added")
+                XCTAssertTrue(p50 >= Double(delays[k]) && p50 < Double(delays[k]) + 25, "live p50 of r\(k): \(p50) ms for \(delays[k]) ms added")
                 XCTAssertGreaterThanOrEqual(p99, p50)
                 XCTAssertEqual(row["users"] as? Int, 2, "\(row)")
                 XCTAssertEqual(row["agents"] as? Int, 1)
@@ -99,7 +99,8 @@ final class DistributedWebTests: DistributedTestCase {
                 XCTAssertGreaterThan(row["rps"] as? Double ?? 0, 0)
                 XCTAssertEqual(row["failures"] as? Int, 0)
             }
-            // The faster region did more requests: its rows are its own, not an average.
+            // The faster region did more requests (~17x unloaded; still 4x with 30 ms of overhead a request): its rows
+            // are its own, not an average.
             let requests = rows.sorted { ($0["value"] as! String) < ($1["value"] as! String) }.map { $0["requests"] as? Int ?? 0 }
             XCTAssertGreaterThan(requests[0], requests[3] * 4, "\(requests)")
         }

@@ -33,7 +33,8 @@ final class HTTP2BatchTests: HypercornTestCase {
             XCTAssertEqual(r.failuresCount, 0, "tls \(tls): \(r.failures)")
             XCTAssertTrue(r.stdout.contains("BODIES 1,2,3,4,5,6,7,8,9,10 HTTP/2.0"), r.stdout)
             let micros = r.json["duration_us"] as? Int ?? .max
-            XCTAssertLessThan(micros, 500_000, "tls \(tls): one after another it would take 1 s")
+            // ~100 ms and a handshake; one after another it would take over 1 s.
+            XCTAssertLessThan(micros, 800_000, "tls \(tls): one after another it would take 1 s")
             XCTAssertEqual((r.json["protocols"] as? [String: Int])?["HTTP/2.0"], 10)
             XCTAssertEqual(served(log), Array(repeating: "HTTP/2 /slow", count: 10))
         }
@@ -48,8 +49,8 @@ final class HTTP2BatchTests: HypercornTestCase {
         XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
         XCTAssertGreaterThan(r.requests, 100, r.stderr)
         XCTAssertGreaterThan(r.abandoned, 0, "the stop lands mid-batch")
-        usleep(300_000)   // the server logs a request when it has read it: the last ones, after the stop
-        XCTAssertEqual(served(log).count, r.requests + r.abandoned)
+        // The server logs a request when it has read it: the last ones, after the stop.
+        XCTAssertEqual(settledCount(r.requests + r.abandoned) { served(log).count }, r.requests + r.abandoned)
     }
 
     /// hypercorn allows 2 concurrent streams (h2_max_concurrent_streams in a config file): nghttp2 holds the
@@ -82,7 +83,8 @@ final class HTTP2BatchTests: HypercornTestCase {
             XCTAssertEqual(served(log), Array(repeating: "HTTP/1.1 /slow", count: 10))
             let micros = r.json["duration_us"] as? Int ?? .max
             if perHost == 6 {
-                XCTAssertLessThan(micros, 600_000, "tls \(tls): two rounds of 100 ms on 6 connections")
+                // ~200 ms and the connections; one at a time (the bug this catches) is over 1 s.
+                XCTAssertLessThan(micros, 850_000, "tls \(tls): two rounds of 100 ms on 6 connections")
             } else {
                 XCTAssertGreaterThan(micros, 1_000_000, "one after another")
             }
@@ -92,8 +94,7 @@ final class HTTP2BatchTests: HypercornTestCase {
         let r = try Luaload.run(["-u", "3", "-t", "1", "-d", "1.55s", "-H", "http://127.0.0.1:\(port)"], script: Luaload.script(Self.tenSlow))
         XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
         XCTAssertGreaterThan(r.abandoned, 0, "the stop lands mid-batch")
-        usleep(300_000)
-        XCTAssertEqual(served(log).count, r.requests + r.abandoned)
+        XCTAssertEqual(settledCount(r.requests + r.abandoned) { served(log).count }, r.requests + r.abandoned)
     }
 
     /// Each entry has its own timeout: the one past it fails (its stream cancelled, or its HTTP/1.1 connection
@@ -113,16 +114,14 @@ final class HTTP2BatchTests: HypercornTestCase {
             XCTAssertEqual(r.failuresCount, 2)
             XCTAssertEqual(Set(r.failureErrors()), ["timeout: no complete response within the request's timeout"])
             XCTAssertTrue(r.stdout.contains("GOT 200 0 200"), r.stdout)
-            usleep(200_000)
-            XCTAssertEqual(served(log).count, h2 ? 6 : 12)
+            XCTAssertEqual(settledCount(h2 ? 6 : 12) { served(log).count }, h2 ? 6 : 12)
         }
 
         let (ratePort, rateLog) = try startHypercorn(tls: false)
         let open = try Luaload.run(["-u", "4", "--rate", "10", "-d", "1.05s", "--http2-prior-knowledge", "-H", "http://127.0.0.1:\(ratePort)"],
                                    script: Luaload.script(Self.tenSlow))
         XCTAssertEqual(open.failuresCount, 0, "\(open.failures)")
-        usleep(300_000)
-        XCTAssertEqual(served(rateLog).count, open.requests + open.abandoned, open.stderr)
+        XCTAssertEqual(settledCount(open.requests + open.abandoned) { served(rateLog).count }, open.requests + open.abandoned, open.stderr)
     }
 
     /// 200 kB bodies go in DATA frames as flow control allows (h2c) or on the batch's connections (HTTP/1.1); the

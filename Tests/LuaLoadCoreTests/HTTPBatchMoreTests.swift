@@ -39,6 +39,7 @@ final class HTTPBatchMoreTests: HypercornTestCase {
             XCTAssertEqual(r.json["redirects"] as? Int, 2 + 3 + 30 + 2, "h2 \(h2), per host \(perHost)")
             XCTAssertEqual(r.failureErrors(), ["too many redirects (more than 30)"], "h2 \(h2), per host \(perHost)")
             XCTAssertEqual(r.failuresCount, 1)
+            settledCount(6 + 37) { served(log).count + served(otherLog).count }   // logged as read, just after the run
             let main = served(log), away = served(otherLog)
             XCTAssertEqual(main.count + away.count, 6 + 37, "h2 \(h2), per host \(perHost): recorded + redirects = served")
             XCTAssertEqual(away, Array(repeating: h2 ? "HTTP/2 /redir" : "HTTP/1.1 /redir", count: 2))
@@ -59,8 +60,9 @@ final class HTTPBatchMoreTests: HypercornTestCase {
             XCTAssertEqual(r.failuresCount, 0, "h2 \(h2): \(r.failures)")
             let redirects = r.json["redirects"] as? Int ?? -1
             XCTAssertGreaterThan(redirects, 10, "h2 \(h2): \(r.stderr)")
-            usleep(300_000)   // the server logs a request when it has read it: the last ones, after the stop
-            XCTAssertEqual(served(log).count, r.requests + r.abandoned + redirects, "h2 \(h2)")
+            // The server logs a request when it has read it: the last ones, after the stop.
+            let expected = r.requests + r.abandoned + redirects
+            XCTAssertEqual(settledCount(expected) { served(log).count }, expected, "h2 \(h2)")
         }
     }
 
@@ -93,7 +95,7 @@ final class HTTPBatchMoreTests: HypercornTestCase {
         let verdicts = (r.json["thresholds"] as? [[String: Any]] ?? []).map { "\($0["name"]!) \($0["ok"] as? Bool == true)" }
         XCTAssertEqual(Set(verdicts), ["login::/health{kind:auth} true", "http_reqs{kind:auth} false", "login::/slow true",
                                        "http_reqs{region:ams} true"], "\(r.json["thresholds"] ?? [])")
-        XCTAssertEqual(served(log).count, 6)
+        XCTAssertEqual(settledCount(6) { served(log).count }, 6)
 
         let scenario = Luaload.script("""
             local Web = user{}

@@ -11,15 +11,9 @@ final class HTTPBinTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: gunicorn) else {
             return XCTFail("no \(gunicorn): run scripts/install-deps.sh --test (scripts/test.sh does)")
         }
-        let port = try freePort()
         let log = Luaload.temporaryDirectory + "httpbin-\(UUID().uuidString).log"
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: gunicorn)
-        server.arguments = ["-b", "127.0.0.1:\(port)", "-w", "1", "--access-logfile", log, "httpbin:app"]
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { server.terminate(); server.waitUntilExit(); try? FileManager.default.removeItem(atPath: log) }
-        try waitForPort(port)
+        let (port, server) = try launchOnFreePort(gunicorn) { ["-b", "127.0.0.1:\($0)", "-w", "1", "--access-logfile", log, "httpbin:app"] }
+        defer { stopProcess(server); try? FileManager.default.removeItem(atPath: log) }
 
         let script = Luaload.script(#"""
         task(function()
@@ -43,13 +37,9 @@ final class HTTPBinTests: XCTestCase {
         XCTAssertEqual(r.failuresCount, 0)
         XCTAssertEqual(r.requests, 2 * 7)
         XCTAssertEqual(r.json["redirects"] as? Int, 2 * (1 + 3))
-        usleep(200_000)   // gunicorn writes its access log line after the response
-        let lines = (try String(contentsOfFile: log, encoding: .utf8)).split(separator: "\n")
-        XCTAssertEqual(lines.count, r.requests + (r.json["redirects"] as? Int ?? 0) + r.abandoned, "what httpbin saw")
-    }
-
-    private func waitForPort(_ port: Int) throws {
-        for _ in 0..<100 where !canConnect(port) { usleep(100_000) }
-        if !canConnect(port) { XCTFail("httpbin did not start on port \(port)") }
+        // gunicorn writes its access log line after the response.
+        let expected = r.requests + (r.json["redirects"] as? Int ?? 0) + r.abandoned
+        let lines = settledCount(expected) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").count }
+        XCTAssertEqual(lines, expected, "what httpbin saw")
     }
 }

@@ -158,7 +158,7 @@ final class HTTPClientTests: XCTestCase {
           local ok, err = pcall(function() return first.timings end)   -- already read: kept
           if not ok then fail(err) end
           local split = http.get("/late-body")
-          if split.timings.wait > 20 or split.timings.receive < 35 then fail("late body: wait " .. split.timings.wait) end
+          if split.timings.wait > 100 or split.timings.receive < 150 then fail("late body: wait " .. split.timings.wait) end
           local late = http.get("/ok")
           http.get("/ok")
           local ok2, err2 = pcall(function() return late.timings end)
@@ -173,12 +173,13 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(wait?["count"] as? Int, 2)
         XCTAssertGreaterThanOrEqual(wait?["p50"] as? Double ?? 0, 35)
         XCTAssertEqual((timings?["connect"] as? [String: Any])?["count"] as? Int, 1, "one connect for the user's kept-alive connection")
-        // A response in two reads: its wait is kept apart from its latency.
+        // A response in two reads (the body 200 ms after the head): its wait is kept apart from its latency; 100 ms
+        // of a loaded machine's delays either way still tell them apart.
         let late = r.row("/late-body")
         let lateWait = (late?["timings_ms"] as? [String: Any])?["wait"] as? [String: Any]
         XCTAssertEqual(lateWait?["count"] as? Int, 1)
-        XCTAssertLessThan(lateWait?["p50"] as? Double ?? 99, 20)
-        XCTAssertGreaterThanOrEqual(late?["median_ms"] as? Double ?? 0, 35)
+        XCTAssertLessThan(lateWait?["p50"] as? Double ?? 999, 100)
+        XCTAssertGreaterThanOrEqual(late?["median_ms"] as? Double ?? 0, 190)
         let okWait = (r.row("/ok")?["timings_ms"] as? [String: Any])?["wait"] as? [String: Any]
         XCTAssertEqual(okWait?["count"] as? Int, 2)
     }

@@ -19,7 +19,9 @@ final class OTLPTests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("not delivered"), r.stderr)
         let out = try receiver.result()
         XCTAssertEqual(out["problems"] as? [String], [])
-        XCTAssertGreaterThanOrEqual(out["exports"] as? Int ?? 0, 3, "a push a second and the final one")
+        // A push a second and the final one: 3 or 4; a push the receiver (Python) is still decoding on a loaded machine
+        // may be folded into the next, so at least 2 — the final one alone (no periodic push) is 1.
+        XCTAssertGreaterThanOrEqual(out["exports"] as? Int ?? 0, 2, "a push a second and the final one")
         let metrics = try XCTUnwrap(out["metrics"] as? [String: [String: Any]])
         XCTAssertEqual(metrics["luaload_requests"]?["total"] as? Double, Double(r.requests))
         XCTAssertEqual(metrics["luaload_requests"]?["monotonic"] as? Bool, true)

@@ -32,7 +32,7 @@ final class ProfileTests: XCTestCase {
         function on_stop() http.get("/ok", { name = "on_stop" }) end
         """#)
         let r = try Luaload.run(["-t", "2", "--stages", "2s:8,1s:8,2s:0", "-H", server.url], script: script)
-        usleep(300_000)
+        settledCount(r.requests + r.abandoned) { server.total }   // the server counts a request when it has read it
         XCTAssertEqual(r.exitCode, 0, r.stderr)
         XCTAssertEqual(r.json["stop_reason"] as? String, "duration")
         XCTAssertEqual(r.json["profile"] as? String, "stages 2s:8,1s:8,2s:0")
@@ -73,7 +73,7 @@ final class ProfileTests: XCTestCase {
         """#)
         let started = Date()
         let r = try Luaload.run(["-t", "2", "-H", server.url], script: script)
-        usleep(200_000)
+        settledCount(r.requests + r.abandoned) { server.total }
         XCTAssertEqual(r.exitCode, 0, r.stderr)
         XCTAssertLessThan(Date().timeIntervalSince(started), 8)
         XCTAssertEqual(r.json["stop_reason"] as? String, "shape_ended")
@@ -86,13 +86,13 @@ final class ProfileTests: XCTestCase {
     func testOpenModelSchedulesExactly() throws {
         let script = Luaload.script(#"task(function() http.get("/ok") end)"#)
         let r = try Luaload.run(["-t", "2", "--rate", "200/s", "-d", "5s", "--max-vus", "10", "-H", server.url], script: script)
-        usleep(300_000)
+        settledCount(r.requests + r.abandoned) { server.total }
         XCTAssertEqual(r.exitCode, 0, r.stderr)
         let a = r.json["arrivals"] as? [String: Any] ?? [:]
         let scheduled = a["scheduled"] as? Int ?? -1, started = a["started"] as? Int ?? -1, dropped = a["dropped"] as? Int ?? -1
         XCTAssertEqual(scheduled, 1000)
         XCTAssertEqual(started + dropped, 1000)
-        XCTAssertGreaterThanOrEqual(started, 990)
+        XCTAssertGreaterThanOrEqual(started, 950, "a fast server keeps up: unstarted at the stop only what a loaded machine lags (250 ms)")
         XCTAssertEqual(r.requests + r.abandoned, server.total, "recorded \(r.requests) + abandoned \(r.abandoned) vs server \(server.total)")
         XCTAssertEqual(r.requests + r.abandoned, started, "one request per task run")
     }
@@ -122,7 +122,8 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(a["scheduled"] as? Int, 400)
         let dropped = a["dropped"] as? Int ?? -1
         XCTAssertGreaterThan(dropped, 120, "about half the arrivals found no free VU")
-        XCTAssertLessThan(dropped, 280)
+        // ~180 (50/s served for 4 s, 20 VUs); a loaded machine only slows the server's 20 ms turns: 320 takes 66 ms ones.
+        XCTAssertLessThan(dropped, 320)
         XCTAssertEqual((a["started"] as? Int ?? 0) + dropped, 400)
     }
 

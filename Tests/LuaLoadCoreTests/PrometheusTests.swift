@@ -38,10 +38,11 @@ final class PrometheusTests: XCTestCase {
             XCTAssertEqual(try prom.scalar(#"sum(luaload_requests_total{testid="rw",region="\#(region)",status="ok"})"#), Double(r.requests("health")))
         }
         // A percentile from the buckets, as the Grafana dashboard asks for it: the built-in target answers in
-        // well under 25 ms on loopback.
+        // well under 25 ms on loopback; 250 ms leaves room for a loaded machine and still catches milliseconds
+        // written as seconds (1000x).
         let p95 = try XCTUnwrap(try prom.scalar(#"histogram_quantile(0.95, sum by (le) (luaload_request_duration_seconds_bucket{testid="rw"}))"#))
         XCTAssertGreaterThan(p95, 0)
-        XCTAssertLessThan(p95, 0.025)
+        XCTAssertLessThan(p95, 0.25)
         try checkDashboard(prom)
     }
 
@@ -148,8 +149,11 @@ final class PrometheusTests: XCTestCase {
             done.signal()
         }
         defer { done.wait() }
-        for _ in 0..<50 where (try? httpGet(address: "127.0.0.2", port: port, "/metrics")) == nil { usleep(100_000) }
-        usleep(1_500_000)   // a tick has built the first set
+        // Once a tick has built the first set (polled: a fixed 1.5 s could outlast a slow start's 3 s run).
+        eventually {
+            let r = try? httpGet(address: "127.0.0.2", port: port, "/metrics", headers: ["Authorization: Bearer s3cret"])
+            return r?.body.contains("luaload_requests_total{name=\"health\"") ?? false
+        }
         XCTAssertEqual(try httpGet(address: "127.0.0.2", port: port, "/metrics").status, 401)
         XCTAssertEqual(try httpGet(address: "127.0.0.2", port: port, "/metrics", headers: ["Authorization: Bearer nope"]).status, 401)
         let ok = try httpGet(address: "127.0.0.2", port: port, "/metrics", headers: ["Authorization: Bearer s3cret"])

@@ -40,7 +40,7 @@ final class ScriptsTests: XCTestCase {
             let users = name == "ramp.lua" ? [] : ["-u", "12"]   // ramp.lua's stages set its users
             let r = try Luaload.run(["-t", "2", "-d", "4s", "-H", "http://127.0.0.1:\(server.port)"] + users,
                                     script: Self.scriptsDir.appendingPathComponent(name).path)
-            usleep(200_000)
+            settledCount(r.requests + r.abandoned) { targetTotal(server) }   // it counts a request when it has read it
             XCTAssertEqual(r.exitCode, 0, "\(name): \(r.failureErrors()) \(r.errors)")
             XCTAssertEqual(r.failuresCount, 0, name)
             XCTAssertTrue(r.errors.isEmpty, "\(name): \(r.errors)")

@@ -8,43 +8,27 @@ import Glibc
 /// loopback, and the built luaload binary run against them with --json output.
 final class TLSTests: XCTestCase {
     /// Set up once for the class: certificates, nginx and a server that resets connections mid-handshake.
-    private static var dir: URL!
-    private static var nginx: Process?
-    private static var ports: [String: Int] = [:]
+    private static var fixture: ClassFixture<NginxFixture>!
     private static var resetServer: ResetServer?
-    private static var setupProblem: String?
+    private var nginx: NginxFixture!
 
     override class func setUp() {
         super.setUp()
-        do {
-            dir = FileManager.default.temporaryDirectory.appendingPathComponent("luaload-tls-\(getpid())")
-            try? FileManager.default.removeItem(at: dir)
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try makeCertificates()
-            guard FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") else { setupProblem = "nginx is not installed"; return }
-            try startNginx()
+        fixture = ClassFixture("luaload-tls") { dir in
+            try makeCertificates(dir)
+            guard NginxFixture.isInstalled else { throw XCTSkip("nginx is not installed") }
             resetServer = try ResetServer()
-        } catch {
-            setupProblem = "setup failed: \(error)"
+            return try startNginx(dir)
         }
     }
 
     override class func tearDown() {
-        if let nginx, nginx.isRunning {
-            nginx.terminate()
-            nginx.waitUntilExit()
-        }
+        fixture.end { $0.stop() }
         resetServer?.stop()
-        if let dir { try? FileManager.default.removeItem(at: dir) }
         super.tearDown()
     }
 
-    override func setUpWithError() throws {
-        if let problem = Self.setupProblem {
-            if problem == "nginx is not installed" { throw XCTSkip(problem) }
-            XCTFail(problem)
-        }
-    }
+    override func setUpWithError() throws { nginx = try Self.fixture.get() }
 
     // MARK: - Tests
 
@@ -61,7 +45,7 @@ final class TLSTests: XCTestCase {
     }
 
     func testTrustedCAAndIPLiteral() throws {
-        for host in [url("normal"), "https://127.0.0.1:\(Self.ports["normal"]!)"] {
+        for host in [url("normal"), "https://127.0.0.1:\(nginx.ports["normal"]!)"] {
             let r = try run(["-H", host, "--cacert", path("ca.crt")])
             XCTAssertEqual(r.requests, 20, host)
             XCTAssertEqual(r.failures, 0, "\(host): \(r.failureErrors)")
@@ -200,103 +184,44 @@ final class TLSTests: XCTestCase {
         throw XCTSkip("no luaload binary found (looked at \(candidates.map(\.path))); run swift build first")
     }
 
-    private func path(_ name: String) -> String { Self.dir.appendingPathComponent(name).path }
-    private func url(_ server: String) -> String { "https://localhost:\(Self.ports[server]!)" }
+    private func path(_ name: String) -> String { "\(nginx.dir)/\(name)" }
+    private func url(_ server: String) -> String { "https://localhost:\(nginx.ports[server]!)" }
 
     // MARK: - Fixtures
 
-    private static func sh(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let message = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        if p.terminationStatus != 0 {
-            throw NSError(domain: "TLSTests", code: Int(p.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "\(args.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))"])
-        }
-    }
-
-    private static func write(_ name: String, _ text: String) throws {
-        try text.write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
-    }
-
     /// A server CA (server, expired and wrong-host certificates) and a client CA (client certificate).
-    private static func makeCertificates() throws {
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        for ca in ["ca", "clientca"] {
-            try sh(["openssl", "req", "-x509"] + ec + ["-keyout", "\(ca).key", "-out", "\(ca).crt", "-days", "2",
-                    "-subj", "/CN=luaload test \(ca)", "-addext", "basicConstraints=critical,CA:TRUE",
-                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-        }
-        // name, issuer, subjectAltName, days (-1: expired at once), extended key usage
-        let leaves = [
-            ("server", "ca", "DNS:localhost,IP:127.0.0.1", "2", "serverAuth"),
-            ("expired", "ca", "DNS:localhost,IP:127.0.0.1", "-1", "serverAuth"),
-            ("wronghost", "ca", "DNS:wrong.example", "2", "serverAuth"),
-            ("client", "clientca", "DNS:client.example", "2", "clientAuth"),
-        ]
-        for (name, issuer, san, days, eku) in leaves {
-            try sh(["openssl", "req", "-new"] + ec + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", "/CN=\(name)"])
-            try write("\(name).ext", "subjectAltName=\(san)\nbasicConstraints=CA:FALSE\nextendedKeyUsage=\(eku)\n")
-            try sh(["openssl", "x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).crt", "-CAkey", "\(issuer).key",
-                    "-CAcreateserial", "-days", days, "-out", "\(name).crt", "-extfile", "\(name).ext"])
-        }
-        try write("script.lua", """
+    private static func makeCertificates(_ dir: String) throws {
+        typealias Leaf = TestCertificates.Leaf
+        try TestCertificates.make(in: dir, cas: ["ca", "clientca"], leaves: [
+            Leaf(name: "server", san: "DNS:localhost,IP:127.0.0.1"),
+            Leaf(name: "expired", san: "DNS:localhost,IP:127.0.0.1", days: -1),
+            Leaf(name: "wronghost", san: "DNS:wrong.example"),
+            Leaf(name: "client", san: "DNS:client.example", issuer: "clientca", usage: "clientAuth"),
+        ])
+        try """
             task(function(self)
               local res = http.get("/")
               self.n = (self.n or 0) + 1
               if res.error and self.n == 1 then print("LUAERR: " .. res.error) end
               if self.n >= 10 then stop() end
             end)
-            """)
+            """.write(toFile: "\(dir)/script.lua", atomically: true, encoding: .utf8)
     }
 
-    private static func startNginx() throws {
-        for name in ["normal", "keepalive3", "mtls", "expired", "wronghost", "plain"] { ports[name] = try freePort() }
-        let d = dir.path
-        func server(_ name: String, _ extra: String, ssl: Bool = true) -> String {
-            "  server { listen 127.0.0.1:\(ports[name]!)\(ssl ? " ssl" : ""); \(extra) location / { return 200 \"ok\\n\"; } }\n"
-        }
-        try write("nginx.conf", """
-            daemon off;
-            master_process off;
-            worker_processes 1;
-            pid \(d)/nginx.pid;
-            error_log \(d)/error.log warn;
-            events { worker_connections 512; }
-            http {
-              access_log off;
-              client_body_temp_path \(d)/body; proxy_temp_path \(d)/proxy; fastcgi_temp_path \(d)/fastcgi;
-              uwsgi_temp_path \(d)/uwsgi; scgi_temp_path \(d)/scgi;
-              ssl_certificate \(d)/server.crt; ssl_certificate_key \(d)/server.key;
-            \(server("normal", ""))\(server("keepalive3", "keepalive_requests 3;"))\
-            \(server("mtls", "ssl_verify_client on; ssl_client_certificate \(d)/clientca.crt;"))\
-            \(server("expired", "ssl_certificate \(d)/expired.crt; ssl_certificate_key \(d)/expired.key;"))\
-            \(server("wronghost", "ssl_certificate \(d)/wronghost.crt; ssl_certificate_key \(d)/wronghost.key;"))\
-            \(server("plain", "", ssl: false))}
-
-            """)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-        p.arguments = ["-e", "\(d)/error.log", "-p", d, "-c", "\(d)/nginx.conf"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        nginx = p
-        // Ready when every port accepts.
-        let deadline = Date().addingTimeInterval(5)
-        while !ports.values.allSatisfy(canConnect) {
-            guard p.isRunning, Date() < deadline else {
-                let log = (try? String(contentsOfFile: "\(d)/error.log", encoding: .utf8)) ?? ""
-                throw NSError(domain: "TLSTests", code: 1, userInfo: [NSLocalizedDescriptionKey: "nginx did not start: \(log)"])
+    private static func startNginx(_ d: String) throws -> NginxFixture {
+        try NginxFixture(dir: d, servers: ["normal", "keepalive3", "mtls", "expired", "wronghost", "plain"]) { ports in
+            func server(_ name: String, _ extra: String, ssl: Bool = true) -> String {
+                "  server { listen 127.0.0.1:\(ports[name]!)\(ssl ? " ssl" : ""); \(extra) location / { return 200 \"ok\\n\"; } }\n"
             }
-            usleep(20_000)
+            return """
+                  access_log off;
+                  ssl_certificate \(d)/server.crt; ssl_certificate_key \(d)/server.key;
+                \(server("normal", ""))\(server("keepalive3", "keepalive_requests 3;"))\
+                \(server("mtls", "ssl_verify_client on; ssl_client_certificate \(d)/clientca.crt;"))\
+                \(server("expired", "ssl_certificate \(d)/expired.crt; ssl_certificate_key \(d)/expired.key;"))\
+                \(server("wronghost", "ssl_certificate \(d)/wronghost.crt; ssl_certificate_key \(d)/wronghost.key;"))\
+                \(server("plain", "", ssl: false))
+                """
         }
     }
 }

@@ -122,7 +122,9 @@ final class TrustTests: TrustTestCase {
         let base = Luaload.temporaryDirectory + "rm-\(UUID().uuidString)"
         let (p, box, group) = try start(["-q", "-u", "1", "-d", "1.5s", "-H", server.url, "--csv", base + "/gone/run",
                                          "--json", base + "/kept/r.json", "--html", base + "/kept/r.html", Luaload.script(okTask)])
-        usleep(700_000)
+        // Once the run is under way (luaload made the folders at its start): 1.5 s of run still ahead.
+        XCTAssertTrue(eventually { server.total > 0 && FileManager.default.fileExists(atPath: base + "/gone") })
+        usleep(200_000)
         try FileManager.default.removeItem(atPath: base + "/gone")   // a folder removed mid-run
         p.waitUntilExit()
         group.wait()
@@ -131,7 +133,8 @@ final class TrustTests: TrustTestCase {
         XCTAssertTrue(err.contains("report not written: --csv \(base)/gone/run_stats.csv: No such file or directory"), err)
         let j = json(base + "/kept/r.json")
         let recorded = (j["total"] as? [String: Any])?["requests"] as? Int ?? -1
-        XCTAssertEqual(recorded + (j["abandoned"] as? Int ?? -1), server.total)
+        let sent = recorded + (j["abandoned"] as? Int ?? -1)
+        XCTAssertEqual(sent, settledCount(sent) { server.total })
         XCTAssertTrue(FileManager.default.fileExists(atPath: base + "/kept/r.html"))
     }
 
@@ -144,12 +147,14 @@ final class TrustTests: TrustTestCase {
         let out = Luaload.temporaryDirectory + "sig-\(UUID().uuidString).json"
         let (p, box, group) = try start(["-q", "-t", "1", "-u", "4", "--stop-timeout", "20", "-H", server.url,
                                          "--json", out, Luaload.script(slowTask)])
-        usleep(1_000_000)
+        // Each VU's first request reached the server: its 3 s task run under way, however slow the start.
+        XCTAssertTrue(eventually { server.total >= 4 })
+        usleep(500_000)
         let signalled = Date()
-        p.interrupt()   // the task runs that started go on for up to 2.7 s
+        p.interrupt()   // the task runs that started go on for up to 2.5 s
         p.waitUntilExit()
         group.wait()
-        let ranAfter = Date().timeIntervalSince(signalled)   // ~2 s: the runs end at 3 s
+        let ranAfter = Date().timeIntervalSince(signalled)   // ~2.5 s: the runs end at 3 s
         let err = String(decoding: box.data, as: UTF8.self)
         XCTAssertEqual(p.terminationStatus, 0, err)
         XCTAssertTrue(err.contains("stopping… (again to stop now)"), err)
@@ -170,14 +175,15 @@ final class TrustTests: TrustTestCase {
             let (p, box, group) = try start(["-q", "-t", "2", "-u", "6", "--stop-timeout", "20", "-H", server.url,
                                              "--json", dir + "/r.json", "--csv", dir + "/run", "--html", dir + "/r.html",
                                              "--junit", dir + "/j.xml", Luaload.script(slowTask + "\nfunction on_stop() sleep(30) end")])
-            usleep(1_000_000)
+            XCTAssertTrue(eventually { server.total >= 6 })   // every VU is in its first task run
+            usleep(300_000)
             kill(p.processIdentifier, signal)
             usleep(500_000)
             let second = Date()
             kill(p.processIdentifier, signal)
             p.waitUntilExit()
             group.wait()
-            XCTAssertLessThan(Date().timeIntervalSince(second), 3, "at once: not the 10 s on_stop nor the 20 s --stop-timeout")
+            XCTAssertLessThan(Date().timeIntervalSince(second), 5, "at once (~0.1 s): not the 10 s on_stop nor the 20 s --stop-timeout")
             let err = String(decoding: box.data, as: UTF8.self)
             XCTAssertEqual(p.terminationStatus, 130, err)
             XCTAssertTrue(err.contains("stopping now"), err)
@@ -185,8 +191,7 @@ final class TrustTests: TrustTestCase {
             let recorded = (j["total"] as? [String: Any])?["requests"] as? Int ?? -1
             let abandoned = j["abandoned"] as? Int ?? -1
             XCTAssertEqual(abandoned, 6, "each VU had a request in flight")
-            usleep(300_000)
-            XCTAssertEqual(recorded + abandoned, server.total, "recorded + abandoned = what the server received")
+            XCTAssertEqual(recorded + abandoned, settledCount(recorded + abandoned) { server.total }, "recorded + abandoned = what the server received")
             for file in ["run_stats.csv", "r.html", "j.xml"] { XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), file) }
         }
     }
@@ -194,7 +199,8 @@ final class TrustTests: TrustTestCase {
     func testWrkSecondSignalStillReports() throws {
         let out = Luaload.temporaryDirectory + "wrk-\(UUID().uuidString).json"
         let (p, box, group) = try start(["wrk", "-t", "1", "-c", "3", "-d", "20s", "--json", out, server.url + "/slow?ms=300"])
-        usleep(800_000)
+        XCTAssertTrue(eventually { server.total >= 3 })   // each connection's first request is in
+        usleep(300_000)
         p.interrupt()
         usleep(100_000)
         p.interrupt()
@@ -203,8 +209,8 @@ final class TrustTests: TrustTestCase {
         let j = json(out)
         let recorded = (j["total"] as? [String: Any])?["requests"] as? Int ?? -1
         XCTAssertTrue([0, 130].contains(p.terminationStatus), String(decoding: box.data, as: UTF8.self))
-        usleep(300_000)
-        XCTAssertEqual(recorded + (j["abandoned"] as? Int ?? -1), server.total)
+        let abandoned = j["abandoned"] as? Int ?? -1
+        XCTAssertEqual(recorded + abandoned, settledCount(recorded + abandoned) { server.total })
     }
 
     /// `kubectl logs -f … | luaload merge -` never ends by itself: Ctrl-C merges what was read.

@@ -15,7 +15,8 @@ final class WrkRateTests: WrkHarness {
         XCTAssertEqual(r.json["profile"] as? String, "rate 200.00/s")
         // Each started arrival sent one request: recorded, or in flight at the stop.
         XCTAssertEqual(recorded(r) + abandoned(r), a["started"] as? Int)
-        XCTAssertGreaterThanOrEqual(recorded(r), 590, "a fast server keeps up with 200/s")
+        // ~598 (the last in flight at the stop); 570 leaves 150 ms of a loaded machine's lag at the stop.
+        XCTAssertGreaterThanOrEqual(recorded(r), 570, "a fast server keeps up with 200/s")
         // wrk2's lines with --latency.
         let lines = r.stdout.split(separator: "\n").map(String.init)
         XCTAssertTrue(lines.contains("  Latency Distribution (HdrHistogram - Recorded Latency)"), r.stdout)

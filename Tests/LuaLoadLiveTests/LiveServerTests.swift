@@ -8,8 +8,10 @@ import Glibc
 
 /// The live server from outside: raw requests over a real socket, what comes back byte for byte.
 final class LiveServerTests: XCTestCase {
-    /// Sends `request` to host:port, reads until the server closes or `until` appears; returns what came back.
-    static func exchange(_ port: UInt16, _ request: String, host: String = "127.0.0.1", until: String? = nil, seconds: Int = 5) -> String {
+    /// Sends `request` to host:port, reads until the server closes or `until` appears (`progress` sees what came
+    /// so far after each read); returns what came back.
+    static func exchange(_ port: UInt16, _ request: String, host: String = "127.0.0.1", until: String? = nil, seconds: Int = 5,
+                         progress: ((String) -> Void)? = nil) -> String {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -28,6 +30,7 @@ final class LiveServerTests: XCTestCase {
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { break }
             got += buf[0..<n]
+            progress?(String(decoding: got, as: UTF8.self))
             if let until, String(decoding: got, as: UTF8.self).contains(until) { break }
         }
         return String(decoding: got, as: UTF8.self)
@@ -93,11 +96,15 @@ final class LiveServerTests: XCTestCase {
         defer { s.stop() }
         let done = expectation(description: "stream")
         let box = StringBox()
+        let subscribed = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            box.value = Self.exchange(s.port, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", until: "data: 2\n\n")
+            box.value = Self.exchange(s.port, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", until: "data: 2\n\n") { got in
+                if got.hasSuffix("event: history\ndata: []\n\n") { subscribed.signal() }
+            }
             done.fulfill()
         }
-        usleep(200_000)
+        // Broadcast once the stream is open (its first event came): a fixed 200 ms could miss "1" on a loaded machine.
+        XCTAssertEqual(subscribed.wait(timeout: .now() + 5), .success, "the stream did not open")
         s.broadcast("tick", LiveHTTP.event(nil, data: "1"))
         s.broadcast("other", LiveHTTP.event(nil, data: "x"))
         s.broadcast("tick", LiveHTTP.event(nil, data: "2"))

@@ -99,10 +99,12 @@ def main():
                 time.sleep(0.2)
             check(live is not None and sorted(r["value"] for r in live) == ["far", "near"], "the page shows both regions live: %s" % live)
             p50 = {r["value"]: r["p50"] for r in live}
-            check(5 <= p50["near"] < 20 and 60 <= p50["far"] < 80, "each region's p50 is its own target's delay: %s" % p50)
+            # Its own delay plus under 35 ms of a loaded machine's overhead (15-20 ms left little room), still apart:
+            # far's 60 ms is out of near's range, and a mix of both would pull far below 60.
+            check(5 <= p50["near"] < 40 and 60 <= p50["far"] < 100, "each region's p50 is its own target's delay: %s" % p50)
             check(d.find_element("id", "groups-title").text.lower() == "by region", "the card is titled by the tag")
             wait_js = "return document.body.dataset.state === 'running' && parseFloat(document.getElementById('p95').textContent) > 0"
-            deadline = time.time() + 2.5
+            deadline = time.time() + 5
             while time.time() < deadline and not d.execute_script(wait_js):
                 time.sleep(0.2)
             check(d.execute_script(wait_js), "while running, the header's p95 (10 s) is the agents' seconds': %s" % d.find_element("id", "p95").text)

@@ -27,52 +27,35 @@ class HypercornTestCase: XCTestCase {
     }
 
     override func tearDown() {
-        for s in servers where s.isRunning {
-            s.terminate()
-            s.waitUntilExit()
-        }
+        servers.forEach { stopProcess($0) }
         try? FileManager.default.removeItem(atPath: dir)
     }
 
     var hypercorn: String { Self.root.appendingPathComponent(".venv-test/bin/hypercorn").path }
 
     func startGoawayServer(_ mode: String) throws -> (Int, String) {
-        let port = try freePort()
         let log = "\(dir)/goaway-\(mode).log"
         let python = Self.root.appendingPathComponent(".venv-test/bin/python").path
-        try launch(python, [Self.root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\(port)", mode, log], port: port)
-        return (port, log)
+        return (try launch(python) { [Self.root.appendingPathComponent("Tests/helpers/h2_goaway.py").path, "\($0)", mode, log] }, log)
     }
 
     /// hypercorn on a free port, over TLS or cleartext (h2c by prior knowledge, else HTTP/1.1), with an
     /// optional config file; returns the port and its request log.
     func startHypercorn(tls: Bool, config: String? = nil) throws -> (Int, String) {
-        let port = try freePort()
-        let log = "\(dir)/served-\(port).log"
-        try launch(hypercorn, (config.map { ["-c", $0] } ?? []) + ["--bind", "127.0.0.1:\(port)"]
-                       + (tls ? ["--certfile", "\(dir)/cert.pem", "--keyfile", "\(dir)/key.pem"] : []) + ["h2_app:app"],
-                   port: port, env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"])
+        let log = "\(dir)/served-\(UUID().uuidString.prefix(8)).log"
+        let port = try launch(hypercorn, env: ["H2_APP_LOG": log, "PATH": "/usr/bin:/bin"]) { port in
+            (config.map { ["-c", $0] } ?? []) + ["--bind", "127.0.0.1:\(port)"]
+                + (tls ? ["--certfile", "\(dir)/cert.pem", "--keyfile", "\(dir)/key.pem"] : []) + ["h2_app:app"]
+        }
         return (port, log)
     }
 
-    /// Starts a server (from Tests/helpers) and waits (up to 10 s) until `port` accepts; it ends with the test.
-    func launch(_ exe: String, _ args: [String], port: Int, env: [String: String]? = nil) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = Self.root.appendingPathComponent("Tests/helpers")
-        if let env { p.environment = env }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        servers.append(p)
-        let deadline = Date().addingTimeInterval(10)
-        while !canConnect(port) {
-            guard p.isRunning, Date() < deadline else {
-                throw NSError(domain: "HypercornTestCase", code: 2, userInfo: [NSLocalizedDescriptionKey: "\(exe) did not start on \(port)"])
-            }
-            usleep(20_000)
-        }
+    /// Starts a server (from Tests/helpers; `args` given its port) on a port picked free, again on another if it
+    /// does not start (the port was taken meanwhile); it ends with the test.
+    func launch(_ exe: String, env: [String: String]? = nil, _ args: (Int) -> [String]) throws -> Int {
+        let (port, server) = try launchOnFreePort(exe, cwd: Self.root.appendingPathComponent("Tests/helpers"), env: env, args)
+        servers.append(server)
+        return port
     }
 
     /// The lines of a server's request log.

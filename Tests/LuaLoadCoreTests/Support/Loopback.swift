@@ -31,6 +31,8 @@ func listenSocket(backlog: Int32 = 128) throws -> (Int32, Int) {
     return (fd, Int(UInt16(bigEndian: a.sin_port)))
 }
 
+/// A port nobody listened on a moment ago. Between this and a server's bind another process can take it: a
+/// server the test starts goes through onFreePorts/launchOnFreePort (Process.swift), which retry on another.
 func freePort() throws -> Int {
     let (fd, port) = try listenSocket()
     close(fd)

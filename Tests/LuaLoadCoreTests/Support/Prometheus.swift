@@ -2,10 +2,11 @@ import Foundation
 import XCTest
 
 /// A real Prometheus (Debian's 2.42, scripts/install-deps.sh --test) on a free loopback port, with its data in
-/// a temporary folder: the remote-write receiver on, and a scrape job when a target is given.
+/// a temporary folder: the remote-write receiver on, and a scrape job when a target is given. A port taken
+/// between freePort() and Prometheus' bind (it exits at once): started again on another, up to 3 times.
 final class PrometheusServer {
-    let port: Int
-    let process = Process()
+    private(set) var port = 0
+    private(set) var process = Process()
     let dir: String
 
     init(scrapeTarget: String? = nil) throws {
@@ -14,7 +15,6 @@ final class PrometheusServer {
             XCTFail("prometheus is not installed: run scripts/install-deps.sh --test (scripts/test.sh does)")
             throw XCTSkip("no prometheus")
         }
-        port = try freePort()
         dir = Luaload.temporaryDirectory + "prom-\(UUID().uuidString)/"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
@@ -22,15 +22,18 @@ final class PrometheusServer {
             config += "scrape_configs:\n  - job_name: luaload\n    static_configs:\n      - targets: ['\(scrapeTarget)']\n"
         }
         try config.write(toFile: dir + "prometheus.yml", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--config.file=\(dir)prometheus.yml", "--storage.tsdb.path=\(dir)data",
-                             "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        for _ in 0..<150 {
-            if (try? get("/-/ready"))?.contains("Ready") == true { return }
-            usleep(100_000)
+        for _ in 1...3 {
+            port = try freePort()
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["--config.file=\(dir)prometheus.yml", "--storage.tsdb.path=\(dir)data",
+                                 "--web.listen-address=127.0.0.1:\(port)", "--web.enable-remote-write-receiver"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            let ready = eventually(within: 15) { !process.isRunning || (try? get("/-/ready"))?.contains("Ready") == true }
+            if process.isRunning { if ready { return } else { break } }
+            process.waitUntilExit()   // it exited (its port taken): again on another
         }
         stop()
         XCTFail("prometheus did not become ready on port \(port)")
@@ -40,7 +43,7 @@ final class PrometheusServer {
     var writeURL: String { "http://127.0.0.1:\(port)/api/v1/write" }
 
     func stop() {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        stopProcess(process)
         try? FileManager.default.removeItem(atPath: dir)
     }
 
