@@ -95,6 +95,32 @@ final class HTTP2MoreTests: XCTestCase {
         XCTAssertGreaterThan(resumed * 2, handshakes, "resumed \(resumed) of \(handshakes)")
     }
 
+    /// http.batch on HTTP/1.1 over TLS (this server offers no h2): the VU's own request makes a full handshake,
+    /// then the batch's six extra connections offer the VU's session, and nginx resumes it on each of them.
+    func testBatchConnectionsResumeTheVUsTLSSession() throws {
+        let before = served("tls11").count
+        let script = Luaload.script("""
+            task(function()
+              http.get("/health")
+              local rs = http.batch({ "/health", "/health", "/health", "/health", "/health", "/health" })
+              print("BATCH " .. rs[6].status .. " " .. rs[6].proto)
+            end)
+            """)
+        let r = try Luaload.run(["-t", "1", "-u", "1", "-n", "1", "--timeout", "5", "--cacert", path("ca.crt"), "-H", url("tls11")], script: script)
+        XCTAssertEqual(r.failuresCount, 0, "\(r.failures)")
+        XCTAssertTrue(r.stdout.contains("BATCH 200 HTTP/1.1"), r.stdout)
+        settledCount(before + 7) { served("tls11").count }   // nginx logs a request just after its response
+        let lines = served("tls11").dropFirst(before).map { $0.split(separator: " ") }
+        XCTAssertEqual(lines.count, 7)
+        let connections = Set(lines.map { $0[2] })
+        let resumedConnections = Set(lines.filter { $0[1] == "r" }.map { $0[2] })
+        XCTAssertEqual(connections.count, 7, "the VU's connection and six for the batch")
+        XCTAssertEqual(resumedConnections.count, 6, "every batch connection resumed the VU's session: \(lines)")
+        let tls = r.json["tls"] as? [String: Any] ?? [:]
+        XCTAssertEqual(tls["handshakes"] as? Int, 7)
+        XCTAssertEqual(tls["resumed"] as? Int, 6)
+    }
+
     // MARK: - The open model
 
     /// --rate over h2c: every scheduled arrival started or dropped, and recorded + abandoned = requests started =
@@ -211,7 +237,7 @@ final class HTTP2MoreTests: XCTestCase {
 
     /// One server per name, each logging "protocol reused connection uri status" to NAME.log.
     private static func startNginx(_ d: String) throws -> NginxFixture {
-        try NginxFixture(dir: d, servers: ["normal", "wronghost", "keepalive3", "h2c", "h1", "h2c-ka10", "tls-h1"]) { ports in
+        try NginxFixture(dir: d, servers: ["normal", "wronghost", "keepalive3", "h2c", "h1", "h2c-ka10", "tls-h1", "tls11"]) { ports in
             func server(_ name: String, _ listen: String, _ extra: String = "") -> String {
                 """
                   server { listen 127.0.0.1:\(ports[name]!) \(listen); access_log \(d)/\(name).log proto; \(extra)
@@ -230,7 +256,8 @@ final class HTTP2MoreTests: XCTestCase {
                 \(server("h2c", "http2"))\
                 \(server("h1", ""))\
                 \(server("h2c-ka10", "http2", "keepalive_requests 10;"))\
-                \(server("tls-h1", "ssl"))
+                \(server("tls-h1", "ssl"))\
+                \(server("tls11", "ssl"))
                 """
         }
     }

@@ -19,9 +19,10 @@ enum {
     LL_OP_RAW = 7,          // `luaload wrk`: send raw bytes holding N pipelined requests (N counted by the
                             // engine); the reply carries every response at once (LL_RAW_REPLY_*)
     LL_OP_THREAD_STOP = 8,  // `luaload wrk`: thread:stop(): this worker stops (in-flight requests abandoned)
-    LL_OP_BATCH = 9,        // http.batch: N requests at once (streams of one HTTP/2 connection); the reply is N
-                            // groups of LL_REPLY_COUNT values in entry order, a nil status for an entry the
-                            // engine did not run (HTTP/1.1, another endpoint): the prelude sends those itself
+    LL_OP_BATCH = 9,        // http.batch: N requests at once (streams of one HTTP/2 connection, or HTTP/1.1
+                            // connections); the reply is N groups of LL_REPLY_COUNT values in entry order, a nil
+                            // status for an entry the engine did not run (another endpoint, no connection free):
+                            // the prelude sends those itself
     // New ops take the next free number here (10 upward), with their slots below.
 };
 
@@ -35,7 +36,8 @@ enum {
     LL_SLOT_OUTCOME = 2,
     LL_SLOT_FINISHED = 3,
     // LL_OP_HTTP
-    LL_SLOT_STAT = 4,        // stats row id (per Lua state), learned with its first request
+    LL_SLOT_STAT = 4,        // stats row id (per Lua state), learned with its first request (a tagged row's tags
+                             // "k:v,k2:v2" are the prelude's luaload.row_tags[id]: its frames are plain ones)
     LL_SLOT_METHOD = 5,      // "GET", ...
     LL_SLOT_URL = 6,         // "/path?query" or "http(s)://host[:port]/path?query"
     LL_SLOT_HEADERS = 7,     // "Name: value\r\n..." or nil
@@ -43,8 +45,9 @@ enum {
     LL_SLOT_TIMEOUT = 9,     // seconds or nil (the run's --timeout)
     LL_SLOT_NAME = 10,       // the stats row's name
     LL_HTTP_FRAME_SIZE = 10, // a request's frame; a redirect hop's has one more value:
-    LL_SLOT_FOLLOWS = 11,    // true: a redirect hop of the previous request (counted as a redirect, its time carried)
-    LL_SLOT_TAGS = 12,       // a tagged request's row tags "k:v,k2:v2" (only then is the frame this long; FOLLOWS is false)
+    LL_SLOT_FOLLOWS = 11,    // true: a redirect hop of the previous request (counted as a redirect, its time carried);
+                             // a number: a hop of an http.batch entry whose redirect the batch counted, the ms
+                             // its chain took so far (carried; the previous response is settled as usual)
     // LL_OP_SLEEP, LL_OP_WAIT
     LL_SLOT_SECONDS = 4,
     // LL_OP_ERROR
@@ -59,11 +62,16 @@ enum {
     LL_SLOT_RAW_REPEAT = 6,  // true: a static request, no response() or delay(): the engine resends the same
                              // bytes after each batch itself and resumes the coroutine only after a failure
     // LL_OP_BATCH: the number of entries N, then entry k's values (k from 0) from
-    // LL_SLOT_BATCH_FIRST + k * LL_BATCH_STRIDE, in LL_SLOT_STAT..LL_SLOT_NAME's order (stat, method, url,
-    // headers, body, timeout, name): field F of entry k is at LL_SLOT_BATCH_FIRST + k * STRIDE + (F - LL_SLOT_STAT).
+    // LL_SLOT_BATCH_FIRST + k * LL_BATCH_STRIDE, in LL_SLOT_STAT..LL_SLOT_BATCH_REDIRECTS's order (stat, method,
+    // url, headers, body, timeout, name, follows, redirects): field F of entry k is at
+    // LL_SLOT_BATCH_FIRST + k * STRIDE + (F - LL_SLOT_STAT). An entry's FOLLOWS is false or the ms its redirect
+    // chain took so far (a hop); and:
+    LL_SLOT_BATCH_REDIRECTS = 12,  // true: a redirect response (with a Location) is a hop the prelude follows,
+                                   // counted as a redirect; a string: such a response is recorded as failed with
+                                   // this message (too many redirects); false: recorded as it is
     LL_SLOT_BATCH_COUNT = 4,
     LL_SLOT_BATCH_FIRST = 5,
-    LL_BATCH_STRIDE = 7,
+    LL_BATCH_STRIDE = 9,
     LL_BATCH_MAX = 1000,     // entries of one batch at most (the frame and its reply stay within Lua's stack)
 };
 

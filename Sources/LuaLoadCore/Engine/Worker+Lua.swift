@@ -46,7 +46,7 @@ extension SessionWorker {
             let frame = Frame(co, results: nres)
             let op = frame.op
             var carried: UInt64 = 0
-            if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i) } else { settle(i, frame) }
+            if op == Int(LL_OP_HTTP) && frame.follows { carried = takeRedirectHop(i, frame) } else { settle(i, frame) }
             guard countFinished(i, frame) else { return }
             switch op {
             case Int(LL_OP_HTTP), Int(LL_OP_RAW):   // the session sends it
@@ -163,15 +163,38 @@ extension SessionWorker {
     }
 
     /// The previous response was a redirect the prelude follows: not a request of its own but a hop of
-    /// the next one, which carries its time. It counts as a redirect (the server saw it).
+    /// the next one, which carries its time. It counts as a redirect (the server saw it). A number in
+    /// LL_SLOT_FOLLOWS: the hop of an http.batch entry, whose redirect the batch counted; the ms it carries
+    /// are its chain's so far, and the previous response is settled as a plain frame settles it.
     @inline(never)
-    func takeRedirectHop(_ i: Int) -> UInt64 {
+    func takeRedirectHop(_ i: Int, _ frame: Frame) -> UInt64 {
+        if frame.type(LL_SLOT_FOLLOWS) == LUA_TNUMBER {
+            settle(i, frame)
+            return UInt64(((frame.number(LL_SLOT_FOLLOWS) ?? 0) * 1000).rounded())
+        }
         let p = vus[i].pending
         guard p.stat >= 0 else { return 0 }
         vus[i].pending.stat = -1
         stats.rows[Int(p.stat)].redirects += 1
         if p.waitIsLatency { stats.rows[Int(p.stat)].phases.recordWaitApart(p.micros) }   // no latency of its own
         return p.micros
+    }
+
+    /// A new stats row's tags ("k:v,k2:v2"; "" untagged): the prelude keeps a tagged row's in
+    /// `luaload.row_tags[stat]` when it makes the row, so a tagged request's frame is a plain one. Once per row;
+    /// only calls that cannot raise (lua_getfield with names the prelude holds, on tables it made; lua_rawgeti).
+    func rowTags(_ stat: Int) -> String {
+        lua_getfield(L, ll_registryindex(), "luaload")
+        defer { ll_pop(L, 1) }
+        guard lua_type(L, -1) == LUA_TTABLE else { return "" }
+        lua_getfield(L, -1, "row_tags")
+        defer { ll_pop(L, 1) }
+        guard lua_type(L, -1) == LUA_TTABLE else { return "" }
+        lua_rawgeti(L, -1, lua_Integer(stat))
+        defer { ll_pop(L, 1) }
+        var length = 0
+        guard lua_type(L, -1) == LUA_TSTRING, let text = ll_tostring(L, -1, &length) else { return "" }
+        return String(cString: text)
     }
 
     /// Where VU `i`'s request phases are kept, for `res.timings` (the VU buffer never moves).

@@ -18,7 +18,9 @@ extension SessionWorker {
             }
         }
         let ep = vus[i].conn.endpoint
-        let session = vus[i].conn.sessionEndpoint == ep ? vus[i].conn.session : nil
+        let from = Session.tlsSessionOwner(self, i)
+        let session = vus[from].conn.sessionEndpoint == ep && vus[from].conn.session != nil ? vus[from].conn.session
+            : vus[i].conn.sessionEndpoint == ep ? vus[i].conn.session : nil
         let owner = (UnsafeMutableRawPointer(vus + i) + MemoryLayout<VirtualUser<Session>>.offset(of: \VirtualUser<Session>.conn)!)
             .assumingMemoryBound(to: Connection.self)
         guard let ssl = tls!.connection(fd: vus[i].conn.fd, endpoint: endpoints[ep], owner: owner, session: session) else {

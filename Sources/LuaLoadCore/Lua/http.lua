@@ -210,14 +210,23 @@ local function new_stat(byname, name)
 end
 
 -- Tagged rows (opts.tags, a scenario's tag): their own ids, by method, tags ("k:v,k2:v2"), then name (nested
--- tables, not one key made per request: a string built per request cost ~700 instructions, callgrind).
+-- tables, not one key made per request: a string built per request cost ~700 instructions, callgrind). A new
+-- row's tags go in E.row_tags[id], where the engine reads them when the row's first request comes (so a
+-- tagged request's frame is a plain one: one request path for both).
 local tagged_ids = {}
+local row_tags = {}
+E.row_tags = row_tags
 local function tagged_stat(method, name, tags)
   local bytags = tagged_ids[method]
   if bytags == nil then bytags = {}; tagged_ids[method] = bytags end
   local byname = bytags[tags]
   if byname == nil then byname = {}; bytags[tags] = byname end
-  return byname[name] or new_stat(byname, name)
+  local id = byname[name]
+  if id == nil then
+    id = new_stat(byname, name)
+    row_tags[id] = tags
+  end
+  return id
 end
 
 -- A request's tags: its VU's scenario's, then opts.tags over them; "k:v,…" keys sorted, or false for none.
@@ -305,6 +314,7 @@ end
 ---------------------------------------------------------------- redirects
 local REDIRECT = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
 local MAX_REDIRECTS = 30
+local TOO_MANY = "too many redirects (more than " .. MAX_REDIRECTS .. ")"
 
 -- What one hop of a redirect chain sends, as requests does: 303 (and 301/302 after a POST... or any
 -- non-HEAD for 302/303) becomes a GET without a body; 307/308 keep method and body. Authorization goes
@@ -335,14 +345,15 @@ end
 
 -- Follows the chain from a 3xx reply, one frame per hop (LL_SLOT_FOLLOWS: the engine counts the hop as a
 -- redirect and carries its time); returns the last reply, the hops as { status, url }, and a failure
--- message when the chain was too long.
-local function follow(ctx, r, status, elapsed, body, err, raw)
-  local history, failure, flags = {}, nil, 0
+-- message when the chain was too long. `history`: the hops an http.batch entry already made.
+local function follow(ctx, r, status, elapsed, body, err, raw, history)
+  local failure, flags = nil, 0
+  history = history or {}
   while REDIRECT[status] and raw do
     local location = parse_headers(raw).location
     if location == nil then break end
     if #history == MAX_REDIRECTS then
-      failure = "too many redirects (more than " .. MAX_REDIRECTS .. ")"
+      failure = TOO_MANY
       break
     end
     local from = next_hop(ctx, r, status, location)
@@ -381,23 +392,6 @@ local function with_options(fname, url, opts, name, ctx)
   return headers, body, timeout, opt_url, opt_name or name
 end
 
--- A tagged request (opts.tags, or its VU's scenario's tag): what the request function below does, with a
--- stats row of its own and the tags in the frame (LL_SLOT_TAGS, after LL_SLOT_FOLLOWS = false; the engine
--- reads them with the row's first request). Apart, so an untagged request runs not one instruction more.
-local function send_tagged(ctx, fname, method, url, headers, body, timeout, name, opts, tags)
-  local stat = tagged_stat(method, name, tags)
-  local outcome, finished = ctx.outcome, ctx.finished
-  if outcome then ctx.outcome = false end
-  ctx.last, ctx.finished = false, 0
-  local status, elapsed, rbody, err, raw, flags = yield(OP_HTTP, outcome, finished, stat, method, url, headers, body, timeout, name, false, tags)
-  current = ctx
-  ctx.yielded = true
-  local res = setmetatable({ raw, ctx, url, err, elapsed, status, rbody }, ResponseMT)
-  if flags ~= 0 then attend(ctx, res, flags, method, url, body, timeout, name, stat, opts, fname) end
-  ctx.last = res
-  return res
-end
-
 -- One request function per method (http.get, ...): the method, its name for messages and its stats
 -- rows are upvalues, so a plain request does no string work and no extra call: options, cookies,
 -- redirects and tags cost only the requests that have them.
@@ -408,25 +402,30 @@ local function requester(method)
   stat_ids[method] = byname
   local fn = function(url, opts)
     local name = url_names[url] or default_name(fname, url)
-    local headers, body, timeout = DEFAULT_HEADERS, nil, nil
+    local headers, body, timeout, stat = DEFAULT_HEADERS, nil, nil, nil
     local ctx = current
+    -- The stats row is chosen in each branch (a tagged request, opts.tags or its VU's scenario's tag, has one
+    -- of its own), so a plain request takes it in the last branch and runs not one instruction more for tags.
     -- (`if x then`, not `if x ~= nil then`: Lua 5.4 compares with nil through a function call.)
     if opts then
       if prefixed then url = with_prefix(ctx, url) end
       headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
       if grouped then name = group_name(name) end
       local tags = (opts.tags or (ctx and ctx.tags)) and request_tags(fname, ctx, opts.tags)
-      if tags and ctx then return send_tagged(ctx, fname, method, url, headers, body, timeout, name, opts, tags) end
+      stat = tags and tagged_stat(method, name, tags) or byname[name] or new_stat(byname, name)
     elseif extras then
       if prefixed then url = with_prefix(ctx, url) end
       if cookies_seen and ctx and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
       if grouped then name = group_name(name) end
-      if ctx and ctx.tags then return send_tagged(ctx, fname, method, url, headers, body, timeout, name, nil, ctx.tags) end
+      local tags = ctx and ctx.tags
+      stat = tags and tagged_stat(method, name, tags) or byname[name] or new_stat(byname, name)
+    else   -- (not `stat = byname[name] or …`: its TESTSET copies the row id, 12 instructions a request, callgrind)
+      stat = byname[name]
+      if not stat then stat = new_stat(byname, name) end
     end
     if not ctx then
       error(fname .. ": requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2)
     end
-    local stat = byname[name] or new_stat(byname, name)
     -- settle(ctx), inline: the previous response's window ends, its outcome goes with this frame.
     local outcome, finished = ctx.outcome, ctx.finished
     if outcome then ctx.outcome = false end
@@ -460,12 +459,16 @@ for _, m in ipairs({ "GET", "HEAD", "DELETE", "POST", "PUT", "PATCH", "OPTIONS" 
 end
 
 ---------------------------------------------------------------- http.batch
--- k6's http.batch: one VU's requests at once, the responses in the list's order. Each entry is checked
--- (options, cookies, stats row) exactly as one request is, before anything is sent, so a bad entry sends
--- nothing; errors name the script's line and the entry. The engine runs the entries as streams of one
--- HTTP/2 connection; those it does not run (HTTP/1.1, another origin than the first entry's) come back
--- as nil and go here one after another, as ordinary requests. Batch responses are recorded as they
--- arrive, by the default rule (k6's): res:failure / res:success do not apply to them (use check()).
+-- k6's http.batch: one VU's requests at once, the responses in the list's order (or under the keys of a keyed
+-- table). Each entry is checked (options, cookies, group name, tags, stats row) exactly as one request is,
+-- before anything is sent, so a bad entry sends nothing; errors name the script's line and the entry. The
+-- engine runs the entries as streams of one HTTP/2 connection or on --batch-per-host HTTP/1.1 connections;
+-- those it does not run (another origin than the first entry's, no connection free) come back as nil and go
+-- here one after another, as ordinary requests. Batch responses are recorded as they arrive, by the default
+-- rule (k6's): res:failure / res:success do not apply to them (use check()).
+-- Redirects: an entry's frame says whether a redirect of its (LL_SLOT_BATCH_REDIRECTS) is a hop to follow;
+-- the engine then counts it as a redirect and Lua sends the hops of every entry that got one as the next
+-- batch, each carrying its chain's time (LL_SLOT_FOLLOWS), until no entry has a hop left.
 local OP_BATCH, BATCH_STRIDE, REPLY_COUNT = P.OP_BATCH, P.BATCH_STRIDE, P.REPLY_COUNT
 local BATCH_MAX = P.BATCH_MAX
 local unpack = table.unpack
@@ -499,58 +502,33 @@ local function entry_parts(fname, e)
   return method, url, opts
 end
 
--- The entries the engine did not run, one after another as ordinary requests (redirects not followed,
--- as in the batch). Each is recorded by the default rule when the next frame goes.
-local function run_rest(ctx, reqs, out)
-  for k = 1, #reqs do
-    if out[k] == nil then
-      local r = reqs[k]
-      local outcome, finished = ctx.outcome, ctx.finished
-      if outcome then ctx.outcome = false end
-      ctx.last, ctx.finished = false, 0
-      local status, elapsed, rbody, err, raw, flags =
-        yield(OP_HTTP, outcome, finished, r[1], r[2], r[3], r[4], r[5], r[6], r[7])
-      current = ctx
-      if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, r[3]) end
-      out[k] = setmetatable({ raw, ctx, r[3], err, elapsed, status, rbody, true }, ResponseMT)
-    end
+-- A keyed batch's keys, sorted (k6's object form: `{ home = "/", api = { "GET", "/api" } }`), so it goes in
+-- the same order every run; nil for a list. A table that mixes the two is an error at the script's line.
+local function batch_keys(list)
+  local n, count, keys = #list, 0, {}
+  for k in pairs(list) do
+    count = count + 1
+    if type(k) == "string" then keys[#keys + 1] = k end
   end
+  if count == n then return nil end
+  if #keys ~= count then
+    error("http.batch: expected a list of requests or a table of named requests, not both (or other keys)", 3)
+  end
+  sort(keys)
+  return keys
 end
 
-function http.batch(list)
-  if type(list) ~= "table" then error("http.batch: expected a list of requests", 2) end
-  local ctx = current
-  if not ctx then error("http.batch: requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2) end
-  local n = #list
-  if n > BATCH_MAX then error(format("http.batch: %d requests, more than the %d one batch may hold", n, BATCH_MAX), 2) end
-  local reqs = {}
-  -- Each entry as one request is prepared (levels as in the request functions: with_options and
-  -- default_name are called from here, one level below the script).
-  for k = 1, n do
-    local fname = "http.batch: request " .. k
-    local method, url, opts = entry_parts(fname, list[k])
-    local name = url_names[url] or default_name(fname, url)
-    local headers, body, timeout = DEFAULT_HEADERS, nil, nil
-    if opts then
-      if prefixed then url = with_prefix(ctx, url) end
-      headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
-    elseif extras then
-      if prefixed then url = with_prefix(ctx, url) end
-      if cookies_seen and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
-    end
-    if requesters[method] == nil then requester(method) end
-    local byname = stat_ids[method]
-    reqs[k] = { byname[name] or new_stat(byname, name), method, url, headers, body, timeout, name }
-  end
-  if n == 0 then return {} end
+-- Yields one batch frame of `round` (each entry LL_BATCH_STRIDE values in LL_SLOT_STAT.. order) and returns
+-- the reply, packed.
+local function send_batch(ctx, round)
+  local n = #round
   local outcome, finished = ctx.outcome, ctx.finished
   if outcome then ctx.outcome = false end
   ctx.last, ctx.finished = false, 0
-  -- The frame: op, outcome, finished, count, then each entry's LL_BATCH_STRIDE values in LL_SLOT_STAT..NAME order.
   frame[1], frame[2], frame[3], frame[4] = OP_BATCH, outcome, finished, n
   local at = 4
   for k = 1, n do
-    local r = reqs[k]
+    local r = round[k]
     for f = 1, BATCH_STRIDE do frame[at + f] = r[f] end
     at = at + BATCH_STRIDE
   end
@@ -558,22 +536,129 @@ function http.batch(list)
   current = ctx
   ctx.yielded = true
   for j = at, 5, -1 do frame[j] = nil end   -- no entry's strings kept alive by the reused frame
-  local out, rest = {}, false
-  for k = 1, n do
-    local b = (k - 1) * REPLY_COUNT
-    local status = reply[b + 1]
-    if status == nil then
-      rest = true
-    else
-      local url = reqs[k][3]
-      local raw = reply[b + 5]
-      if reply[b + 6] & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, url) end
-      out[k] = setmetatable({ raw, ctx, url, reply[b + 4], reply[b + 2], status, reply[b + 3], true }, ResponseMT)
-    end
+  return reply
+end
+
+-- The redirect chain of entry `e` (its request as next_hop reads it, and its hops so far), made at its first hop.
+local function chain_of(chains, k, e)
+  local c = chains[k]
+  if c == nil then
+    c = { r = { stat = e[1], method = e[2], url = e[3], body = e[5], timeout = e[6], name = e[7],
+                opts = e.opts, fname = e.fname }, history = {} }
+    chains[k] = c
   end
-  if rest then run_rest(ctx, reqs, out) end
+  return c
+end
+
+-- The hop that follows `res` (a redirect the engine counted: its entry's policy was to follow), as the next
+-- round's entry: the chain's time so far travels in LL_SLOT_FOLLOWS, and past MAX_REDIRECTS hops its next
+-- redirect is recorded as a failure (the plain path's rule). nil: no Location, or one that resolves to no
+-- URL (then the counted redirect ends the chain, as a plain request's does).
+local function batch_hop(ctx, chains, k, e, res)
+  local location = parse_headers(rawget(res, RAW)).location
+  if location == nil then return nil end
+  local c = chain_of(chains, k, e)
+  local r, status = c.r, rawget(res, STATUS)
+  local from = next_hop(ctx, r, status, location)
+  if from == nil then return nil end
+  local h = c.history
+  h[#h + 1] = { status = status, url = from }
+  return { r.stat, r.method, r.url, r.headers, r.body, r.timeout, r.name, rawget(res, ELAPSED),
+           #h < MAX_REDIRECTS or TOO_MANY }
+end
+
+-- The entries (`rest`: their positions in `round`) the engine did not run, one after another as ordinary
+-- requests, recorded by the default rule when the next frame goes; their redirects followed as a plain
+-- request's (a hop of an entry continues its chain: its time, hops and redirect budget).
+local function run_rest(ctx, round, at, rest, out, chains)
+  for _, j in ipairs(rest) do
+    local e, k = round[j], at[j]
+    local outcome, finished = ctx.outcome, ctx.finished
+    if outcome then ctx.outcome = false end
+    ctx.last, ctx.finished = false, 0
+    local status, elapsed, rbody, err, raw, flags =
+      yield(OP_HTTP, outcome, finished, e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8])
+    current = ctx
+    if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, e[3]) end
+    local res = setmetatable({ raw, ctx, e[3], err, elapsed, status, rbody, true }, ResponseMT)
+    if flags & FLAG_REDIRECT ~= 0 and e[9] then
+      local c = chain_of(chains, k, e)
+      local history, failure
+      status, elapsed, rbody, err, raw, history, failure = follow(ctx, c.r, status, elapsed, rbody, err, raw, c.history)
+      res[STATUS], res[BODY], res[ELAPSED], res[ERROR], res[RAW], res[PATH] = status, rbody, elapsed, err, raw, c.r.url
+      if failure then ctx.outcome = failure end
+    end
+    if chains[k] then rawset(res, "history", chains[k].history) end
+    out[k] = res
+  end
+end
+
+function http.batch(list)
+  if type(list) ~= "table" then error("http.batch: expected a list of requests", 2) end
+  local ctx = current
+  if not ctx then error("http.batch: requests can only be made inside tasks, on_start, on_stop, setup or teardown", 2) end
+  local keys = batch_keys(list)
+  local n = keys and #keys or #list
+  if n > BATCH_MAX then error(format("http.batch: %d requests, more than the %d one batch may hold", n, BATCH_MAX), 2) end
+  local round, at = {}, {}
+  -- Each entry as one request is prepared (levels as in the request functions: with_options, default_name
+  -- and request_tags are called from here, one level below the script).
+  for k = 1, n do
+    local key = keys and keys[k] or k
+    local fname = keys and format("http.batch: request %q", key) or "http.batch: request " .. k
+    local method, url, opts = entry_parts(fname, list[key])
+    local name = url_names[url] or default_name(fname, url)
+    local headers, body, timeout, tags = DEFAULT_HEADERS, nil, nil, false
+    if opts then
+      if prefixed then url = with_prefix(ctx, url) end
+      headers, body, timeout, url, name = with_options(fname, url, opts, name, ctx)
+      if grouped then name = group_name(name) end
+      tags = (opts.tags or ctx.tags) and request_tags(fname, ctx, opts.tags) or false
+    elseif extras then
+      if prefixed then url = with_prefix(ctx, url) end
+      if cookies_seen and ctx.jar then headers = with_cookies(ctx, headers, url, nil) end
+      if grouped then name = group_name(name) end
+      tags = ctx.tags or false
+    end
+    if requesters[method] == nil then requester(method) end
+    local byname = stat_ids[method]
+    local stat = tags and tagged_stat(method, name, tags) or byname[name] or new_stat(byname, name)
+    local follows = not (opts and opts.allow_redirects == false)
+    round[k] = { stat, method, url, headers, body, timeout, name, false, follows, opts = opts, fname = fname }
+    at[k] = k
+  end
+  if n == 0 then return {} end
+  local out, chains = {}, {}
+  repeat
+    local reply = send_batch(ctx, round)
+    local hops, hop_at, rest = {}, {}, nil
+    for j = 1, #round do
+      local b, e, k = (j - 1) * REPLY_COUNT, round[j], at[j]
+      local status = reply[b + 1]
+      if status == nil then
+        rest = rest or {}
+        rest[#rest + 1] = j
+      else
+        local url, raw, flags = e[3], reply[b + 5], reply[b + 6]
+        if flags & FLAG_SET_COOKIE ~= 0 then keep_cookies(ctx, raw, url) end
+        local res = setmetatable({ raw, ctx, url, reply[b + 4], reply[b + 2], status, reply[b + 3], true }, ResponseMT)
+        out[k] = res
+        local hop = flags & FLAG_REDIRECT ~= 0 and e[9] == true and batch_hop(ctx, chains, k, e, res)
+        if hop then
+          local m = #hops + 1
+          hops[m], hop_at[m] = hop, k
+        end
+        if chains[k] then rawset(res, "history", chains[k].history) end
+      end
+    end
+    if rest then run_rest(ctx, round, at, rest, out, chains) end
+    round, at = hops, hop_at
+  until #round == 0
   ctx.last = false   -- recorded by the default rule: no override window
-  return out
+  if keys == nil then return out end
+  local named = {}
+  for k = 1, n do named[keys[k]] = out[k] end
+  return named
 end
 
 -- The running VU's cookies as name → value: those a request to `url` would carry, or every one.

@@ -39,6 +39,9 @@ protocol VUSession {
     /// The VU has no connection for its exchange: true when the session sends it on a shared one instead
     /// (HTTP/2's `--h2-pool`); false: the driver connects the VU's own.
     static func connectsElsewhere(_ w: SessionWorker<Self>, _ i: Int) -> Bool
+    /// The VU whose kept TLS session a handshake on connection `i` offers first (a batch's extra connection
+    /// offers its VU's, as a browser's connections to one host share its session cache): `i` by default.
+    static func tlsSessionOwner(_ w: SessionWorker<Self>, _ i: Int) -> Int
 }
 
 extension VUSession {
@@ -52,6 +55,7 @@ extension VUSession {
         frame.pop()
         return false
     }
+    static func tlsSessionOwner(_ w: SessionWorker<Self>, _ i: Int) -> Int { i }
     /// Bytes on the wire: the exchange's unanswered requests.
     static func abandon(_ w: SessionWorker<Self>, _ i: Int) -> Int {
         w.vus[i].request.written > 0 ? unanswered(w, i) : 0

@@ -18,10 +18,11 @@ function tests.the_protocol_table_holds_the_headers_numbers()
   T.eq(P.REPLY_COUNT, 6, "reply values")
   T.eq(P.REPLY_FLAGS, P.REPLY_COUNT, "the flags end a reply")
   T.eq(P.SLOT_BATCH_FIRST, P.SLOT_BATCH_COUNT + 1, "a batch's entries follow its count")
-  T.eq(P.BATCH_STRIDE, P.SLOT_NAME - P.SLOT_STAT + 1, "a batch entry holds a request's values, stat to name")
+  T.eq(P.BATCH_STRIDE, P.SLOT_BATCH_REDIRECTS - P.SLOT_STAT + 1, "a batch entry: a request's values, follows, redirects")
+  T.eq(P.SLOT_BATCH_REDIRECTS, P.SLOT_FOLLOWS + 1, "the redirect policy after FOLLOWS")
 end
 
--- Entry k's (1-based) field `slot` (an LL_SLOT_STAT..LL_SLOT_NAME number) in a batch frame.
+-- Entry k's (1-based) field `slot` (an LL_SLOT_STAT..LL_SLOT_BATCH_REDIRECTS number) in a batch frame.
 local function field(f, k, slot) return f[P.SLOT_BATCH_FIRST + (k - 1) * P.BATCH_STRIDE + slot - P.SLOT_STAT] end
 
 function tests.a_batch_frame_and_its_reply_in_order()
@@ -63,6 +64,86 @@ function tests.a_batch_frame_and_its_reply_in_order()
   T.eq(s[P.SLOT_OUTCOME], false, "batch responses are recorded by the engine: no outcome travels")
 end
 
+-- A batch reply from per-entry reply lists (nil: an entry the engine did not run).
+local function batch_reply(n, replies)
+  local out = {}
+  for k = 1, n do
+    local r = replies[k]
+    if r then for j = 1, P.REPLY_COUNT do out[(k - 1) * P.REPLY_COUNT + j] = r[j] end end
+  end
+  return table.unpack(out, 1, n * P.REPLY_COUNT)
+end
+
+function tests.a_keyed_batch_goes_in_key_order_and_answers_by_key()
+  local rs
+  task(function() rs = http.batch({ home = "/", api = { "POST", "/api", "b" }, zeta = { url = "/z" } }) end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1)
+  T.eq(f[P.SLOT_BATCH_COUNT], 3, "count")
+  T.eq(field(f, 1, P.SLOT_URL), "/api", "sorted keys: api first")
+  T.eq(field(f, 1, P.SLOT_BODY), "b", "api's body")
+  T.eq(field(f, 2, P.SLOT_URL), "/", "then home")
+  T.eq(field(f, 3, P.SLOT_URL), "/z", "then zeta")
+  T.resume(co, batch_reply(3, { { T.reply(201, 1, "A") }, { T.reply(200, 1, "H") }, { T.reply(202, 1, "Z") } }))
+  T.eq(rs.api.body .. rs.home.body .. rs.zeta.body, "AHZ", "each response under its key")
+  T.eq(rs[1], nil, "no list part")
+end
+
+function tests.batch_entries_carry_tags_group_names_and_redirect_policies()
+  task(function()
+    group("login", function()
+      http.batch({ "/a", { "GET", "/b", { tags = { kind = "api" } } }, { "GET", "/c", { allow_redirects = false } } })
+    end)
+    stop()
+  end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1)
+  T.eq(field(f, 1, P.SLOT_NAME), "login::/a", "the group prefixes the name")
+  T.eq(field(f, 2, P.SLOT_NAME), "login::/b", "a tagged entry too")
+  T.eq(E.row_tags[field(f, 1, P.SLOT_STAT)], nil, "no tags")
+  T.eq(E.row_tags[field(f, 2, P.SLOT_STAT)], "kind:api", "opts.tags: the row's tags, where the engine reads them")
+  T.eq(field(f, 1, P.SLOT_FOLLOWS), false, "not a hop")
+  T.eq(field(f, 1, P.SLOT_BATCH_REDIRECTS), true, "redirects followed")
+  T.eq(field(f, 3, P.SLOT_BATCH_REDIRECTS), false, "allow_redirects = false")
+  T.ok(field(f, 1, P.SLOT_STAT) ~= field(f, 2, P.SLOT_STAT), "a tagged row of its own")
+end
+
+function tests.batch_redirects_go_as_the_next_batch_until_none_is_left()
+  local rs
+  task(function() rs = http.batch({ "/a", { "POST", "/b", "x" }, "/c" }) end)
+  local co = T.vu({ host = "http://h" })
+  T.resume(co, 1, 1)
+  local function head(status, location) return "HTTP/1.1 " .. status .. " X\r\nLocation: " .. location .. "\r\n\r\n" end
+  -- /a and /b redirect (the engine counted both as hops), /c is answered.
+  local f = T.resume(co, batch_reply(3, { { T.reply(302, 4, "", nil, head(302, "/a2"), P.FLAG_REDIRECT) },
+                                         { T.reply(303, 5, "", nil, head(303, "http://other/b2"), P.FLAG_REDIRECT) },
+                                         { T.reply(200, 1, "C") } }))
+  T.eq(f[P.SLOT_OP], P.OP_BATCH, "the hops as a batch")
+  T.eq(f[P.SLOT_BATCH_COUNT], 2, "two hops")
+  T.eq(field(f, 1, P.SLOT_URL), "/a2", "same origin: the path")
+  T.eq(field(f, 1, P.SLOT_FOLLOWS), 4, "the chain's time so far")
+  T.eq(field(f, 2, P.SLOT_METHOD), "GET", "303: a GET")
+  T.eq(field(f, 2, P.SLOT_BODY), nil, "without the body")
+  T.eq(field(f, 2, P.SLOT_URL), "http://other/b2", "another origin")
+  T.eq(field(f, 2, P.SLOT_FOLLOWS), 5)
+  T.eq(field(f, 1, P.SLOT_BATCH_REDIRECTS), true, "one hop of 30")
+  -- The engine runs /a2 (another redirect) but not the other origin's hop: that one goes as a request.
+  local g = T.resume(co, batch_reply(2, { { T.reply(301, 9, "", nil, head(301, "/a3"), P.FLAG_REDIRECT) } }))
+  T.eq(g[P.SLOT_OP], P.OP_HTTP, "the hop the engine did not run")
+  T.eq(g[P.SLOT_URL], "http://other/b2")
+  T.eq(g[P.SLOT_FOLLOWS], 5, "its chain's time travels in the request's frame")
+  local h = T.resume(co, T.reply(200, 7, "B"))
+  T.eq(h[P.SLOT_OP], P.OP_BATCH, "then /a's second hop")
+  T.eq(h[P.SLOT_BATCH_COUNT], 1)
+  T.eq(field(h, 1, P.SLOT_URL), "/a3")
+  T.eq(field(h, 1, P.SLOT_FOLLOWS), 9)
+  T.resume(co, batch_reply(1, { { T.reply(200, 12, "A") } }))
+  T.eq(rs[1].body .. rs[2].body .. rs[3].body, "ABC", "the chains' last responses, in order")
+  T.eq(#rs[1].history, 2, "two hops"); T.eq(rs[1].history[2].url, "http://h/a2")
+  T.eq(rs[1].url, "http://h/a3"); T.eq(rs[1].elapsed, 12)
+  T.eq(#rs[2].history, 1); T.eq(#rs[3].history, 0)
+end
+
 function tests.entries_the_engine_did_not_run_go_one_after_another()
   local rs
   task(function() rs = http.batch({ "/a", "/b", "/c" }) end)
@@ -92,6 +173,12 @@ function tests.a_bad_entry_names_the_line_and_the_entry_and_sends_nothing()
     T.ok(not ok and e:find(line .. ": http.batch: request 3: unknown option bogus (accepted: ", 1, true) == 1, e)
     T.raises(function() http.batch({ "nope" }) end, T.here() .. ': http.batch: request 1: "nope" must start with / or http:// or https://')
     T.raises(function() http.batch("/a") end, T.here() .. ": http.batch: expected a list of requests")
+    local mixed = ": http.batch: expected a list of requests or a table of named requests, not both (or other keys)"
+    T.raises(function() http.batch({ "/a", home = "/" }) end, T.here() .. mixed)
+    local api = ': http.batch: request "api": method must be an upper-case name like "GET", got get'
+    T.raises(function() http.batch({ home = "/", api = { "get", "/b" } }) end, T.here() .. api)
+    local tag = ": http.batch: request 2: opts.tags: tag keys must be names (letters, digits, _ . -), got 1"
+    T.raises(function() http.batch({ "/a", { "GET", "/b", { tags = { [1] = "x" } } } }) end, T.here() .. tag)
     T.eq(#http.batch({}), 0, "an empty batch: no responses")
     local rs = http.batch({ "/ok" })
     local late = ": failure: http.batch responses are recorded as they arrive, by the default rule (use check() on them)"
@@ -135,6 +222,20 @@ function tests.an_http_frame_and_its_reply()
   T.eq(res.headers["set-cookie"], "a, b", "repeated headers")
   T.eq(s[P.SLOT_OP], P.OP_SLEEP, "sleep's op")
   T.eq(s[P.SLOT_SECONDS], 0.5, "sleep's seconds")
+end
+
+function tests.a_tagged_requests_frame_is_a_plain_one_and_its_row_keeps_the_tags()
+  task(function()
+    http.get("/t", { tags = { kind = "x" } })
+    http.get("/t")
+  end)
+  local co = T.vu()
+  local f = T.resume(co, 1, 1)
+  T.eq(f.n, P.HTTP_FRAME_SIZE, "a plain request's frame")
+  T.eq(E.row_tags[f[P.SLOT_STAT]], "kind:x", "the row's tags, read by the engine with its first request")
+  local g = T.resume(co, T.reply(200, 1, "", nil, nil))
+  T.ok(g[P.SLOT_STAT] ~= f[P.SLOT_STAT], "the untagged request's row is another")
+  T.eq(E.row_tags[g[P.SLOT_STAT]], nil, "untagged")
 end
 
 function tests.a_transport_error_reply()

@@ -8,6 +8,13 @@ import CLuaShim
 /// `batch.active`, hand its events here. A slot has no coroutine and no timer: its entry's timeout is the owning
 /// VU's (`batchFailed`). A thread has `batchPerHost` × min(VUs, 8) slots; a batch that finds none free goes one
 /// entry after another (the prelude's). Slots keep their connections between batches.
+extension HTTPSession {
+    /// A slot's connection offers its owner's TLS session (that of the VU's own connection to the host).
+    static func tlsSessionOwner(_ w: SessionWorker<Self>, _ i: Int) -> Int {
+        i >= w.vuCount && w.vus[i].session.batch.owner >= 0 ? Int(w.vus[i].session.batch.owner) : i
+    }
+}
+
 extension SessionWorker where Session == HTTPSession {
     /// VU `i`'s queued entries take free slots (those with an idle connection to its endpoint first). False:
     /// no slot was free, or the endpoint's address is not known yet.

@@ -163,7 +163,7 @@ extension SessionWorker where Session == HTTPSession {
     func addRows(through stat: Int, _ frame: Frame) {
         let method = frame.text(LL_SLOT_METHOD)!
         let name = frame.text(LL_SLOT_NAME)!
-        let tags = frame.count >= Int32(LL_SLOT_TAGS) ? frame.text(LL_SLOT_TAGS) ?? "" : ""
+        let tags = rowTags(stat)
         while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: tags)) }
     }
 }

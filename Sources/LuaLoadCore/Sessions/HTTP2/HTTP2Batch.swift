@@ -34,6 +34,9 @@ struct BatchEntry {
     /// µs: when its HEADERS went out, and when it times out.
     var started: UInt64 = 0
     var deadline: UInt64 = 0
+    /// A redirect hop: µs its chain took before it (LL_SLOT_FOLLOWS); what its own redirect is (HTTPSession+BatchRedirect).
+    var carried: UInt64 = 0
+    var redirects = BatchRedirects.record
     /// What the reply carries: latency (µs), failure by the default rule, LL_FLAG_* bits.
     var micros: UInt64 = 0
     var failure: Failure? = nil

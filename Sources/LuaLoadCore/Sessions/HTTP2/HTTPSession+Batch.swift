@@ -78,7 +78,8 @@ extension SessionWorker where Session == HTTPSession {
         let stat = frame.integer(base + Int(LL_SLOT_STAT))
         if stat >= stats.rows.count {
             let method = frame.text(base + Int(LL_SLOT_METHOD))!, name = frame.text(base + Int(LL_SLOT_NAME))!
-            while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name)) }
+            let tags = rowTags(stat)
+            while stats.rows.count <= stat { stats.rows.append(RequestStats(method: method, name: name, tags: tags)) }
         }
         var urlLength = 0
         let url = frame.string(base + Int(LL_SLOT_URL), &urlLength)!
@@ -116,6 +117,7 @@ extension SessionWorker where Session == HTTPSession {
         e.stat = Int32(frame.integer(base + Int(LL_SLOT_STAT)))
         e.isHead = methodLength == 4 && method[0] == 0x48 && method[1] == 0x45
         e.deadline = now + timeout
+        readRedirectFields(&e, frame, base)
         e.phase = .queued
         s.pointee.batch.entries[k] = e
     }

@@ -63,13 +63,16 @@ extension SessionWorker where Session == HTTPSession {
         e.stat = s.pointee.batch.entries[k].stat
         e.isHead = s.pointee.batch.entries[k].isHead
         e.deadline = s.pointee.batch.entries[k].deadline
+        e.carried = s.pointee.batch.entries[k].carried
+        e.redirects = s.pointee.batch.entries[k].redirects
         e.retried = retried
         e.phase = .queued
         s.pointee.batch.entries[k] = e
     }
 
-    /// Entry `k` ended (a whole response when `failure` is nil): recorded now by the default rule, its
-    /// values kept for the reply. Open model: timed from the arrival, as a plain request.
+    /// Entry `k` ended (a whole response when `failure` is nil): recorded now by the default rule (or counted
+    /// as a redirect hop), its values kept for the reply. Open model: timed from the arrival, as a plain request;
+    /// a hop's latency carries its chain's.
     func finishEntry(_ i: Int, _ k: Int, _ failure: Failure?) {
         let s = sessionPointer(i)
         let end = monotonicMicros()
@@ -95,22 +98,21 @@ extension SessionWorker where Session == HTTPSession {
             if failure == nil && status >= 400 { failure = .status(Int32(status)) }
             if http2 { stats.http2Responses += 1 }
         }
-        var micros = end &- started
-        var late: UInt64 = 0
+        let own = end &- started, carried = s.pointee.batch.entries[k].carried
+        let late = vus[i].dueAt != 0 && started > vus[i].dueAt ? started - vus[i].dueAt : 0
         let stat = s.pointee.batch.entries[k].stat
-        if vus[i].dueAt != 0 && started > vus[i].dueAt {
-            late = started - vus[i].dueAt
-            stats.rows[Int(stat)].phases.recordWaitApart(micros)   // its latency counts the lateness, its wait not
-            micros += late
-        }
-        let p = PendingOutcome(stat: stat, micros: micros, bytes: s.pointee.batch.entries[k].body.count, failure: failure,
-                               waitIsLatency: late == 0, late: late)
-        if stats.uncorrected != nil { recordUncorrected(p) }
-        recordByDefault(p)
+        // Its latency counts the lateness and the chain's earlier hops; its wait is its own.
+        if late > 0 || carried > 0 { stats.rows[Int(stat)].phases.recordWaitApart(own) }
+        let micros = own &+ carried &+ late
         s.pointee.batch.entries[k].micros = micros
         s.pointee.batch.entries[k].failure = failure
         s.pointee.batch.entries[k].flags = flags
         s.pointee.batch.entries[k].phase = .done
+        let p = PendingOutcome(stat: stat, micros: micros, bytes: s.pointee.batch.entries[k].body.count, failure: failure,
+                               waitIsLatency: late == 0 && carried == 0, late: late)
+        if flags & Int(LL_FLAG_REDIRECT) != 0 && failure == nil && batchRedirect(i, k, p) { return }
+        if stats.uncorrected != nil { recordUncorrected(p) }
+        recordByDefault(p)
     }
 
     /// The connection failed (connect, TLS, write, read, nghttp2): every entry not ended fails with it.
