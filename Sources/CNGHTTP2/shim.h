@@ -1,5 +1,6 @@
 // libnghttp2 (Debian's libnghttp2-dev): HTTP/2 framing, HPACK and flow control for the engine's HTTP/2 session.
 #include <nghttp2/nghttp2.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ __attribute__((noinline)) static void *ll_h2mem_carve(ll_h2mem_arena *a, size_t 
 }
 
 __attribute__((noinline)) static void *ll_h2mem_large(size_t size) {
+    if (size > PTRDIFF_MAX - LL_H2MEM_HEADER) return NULL;   // the header would wrap the size around
     char *block = malloc(LL_H2MEM_HEADER + size);
     if (block == NULL) return NULL;
     *(size_t *)block = size;
@@ -74,7 +76,7 @@ static inline void ll_h2mem_free(void *p, void *user) {
 
 static inline void *ll_h2mem_calloc(size_t count, size_t size, void *user) {
     size_t total;
-    if (__builtin_mul_overflow(count, size, &total)) return NULL;
+    if (__builtin_mul_overflow(count, size, &total) || total > PTRDIFF_MAX) return NULL;
     void *p = ll_h2mem_malloc(total, user);
     if (p != NULL) memset(p, 0, total);
     return p;
