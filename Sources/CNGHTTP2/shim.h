@@ -7,7 +7,7 @@
 
 // nghttp2's allocator (nghttp2_mem) for one worker's HTTP/2 sessions (HTTP2Memory.swift owns it): size-classed
 // free lists carved from 64 KiB slabs. Here in C because nghttp2 calls it ~11 times a request: the same lists
-// written as Swift closures cost ~660 instructions a request (callgrind, pooled h2c), these ~200.
+// written as Swift closures cost ~660 instructions a request (callgrind, pooled h2c), these ~340.
 // A block is a 16-byte header holding its capacity, then the payload (16-byte aligned, as malloc's). Capacities
 // up to LL_H2MEM_MAX_SMALL are multiples of LL_H2MEM_GRANULE and come back to their class's list; larger blocks
 // go to malloc and back to free. One worker's thread only: no locks.
