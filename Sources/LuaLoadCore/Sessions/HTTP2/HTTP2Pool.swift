@@ -46,6 +46,11 @@ struct PoolConnection {
     var sentBase = 0
     /// Frames appended while a read was settled, to write at its end.
     var dirty = false
+    /// The stream whose header block is being received and its VU session (nil: none, or the VU left it), looked
+    /// up once per block (on_begin_headers) rather than per field: a block's fields arrive with no other frame
+    /// between them. poolLeave clears `headerVU` when its VU leaves that stream.
+    var headerStream: Int32 = 0
+    var headerVU: UnsafeMutablePointer<HTTPSession>? = nil
 }
 
 /// VUs waiting for a stream, in FIFO order: a ring of VU indices allocated once (each VU in it at most once).
@@ -141,9 +146,16 @@ struct HTTP2Pool {
 let http2PoolCallbacks: OpaquePointer = {
     var cbs: OpaquePointer? = nil
     nghttp2_session_callbacks_new(&cbs)
-    nghttp2_session_callbacks_set_on_header_callback(cbs, { session, frame, name, nameLength, value, valueLength, _, _ in
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, { session, frame, user in
+        let c = user!.assumingMemoryBound(to: PoolConnection.self)
+        c.pointee.headerStream = frame!.pointee.hd.stream_id
+        c.pointee.headerVU = pooledStream(session, c.pointee.headerStream)
+        return 0
+    })
+    nghttp2_session_callbacks_set_on_header_callback(cbs, { _, frame, name, nameLength, value, valueLength, _, user in
+        let c = user!.assumingMemoryBound(to: PoolConnection.self)
         let stream = frame!.pointee.hd.stream_id
-        guard let s = pooledStream(session, stream) else { return 0 }
+        guard stream == c.pointee.headerStream, let s = c.pointee.headerVU, s.pointee.h2.stream == stream else { return 0 }
         http2ResponseHeader(s, name!, nameLength, value!, valueLength)
         return 0
     })

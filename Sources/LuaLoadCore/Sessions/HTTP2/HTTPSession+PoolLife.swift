@@ -87,6 +87,7 @@ extension SessionWorker where Session == HTTPSession {
             vus[i].session.h2.stream = 0
             if let session = vus[poolSlot(c)].session.h2.session {
                 _ = nghttp2_session_set_stream_user_data(session, stream, nil)
+                if h2pool.connections[c].headerStream == stream { h2pool.connections[c].headerVU = nil }
                 if cancel {
                     _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, NGHTTP2_CANCEL.rawValue)
                     poolFlush(c)
