@@ -1,4 +1,5 @@
 import Foundation
+import LuaLoadCore
 import XCTest
 #if canImport(Glibc)
 import Glibc
@@ -185,5 +186,29 @@ extension HTTP2MoreTests {
         XCTAssertEqual(r.requests, 4, r.stderr)
         XCTAssertEqual(r.failureErrors(), ["HTTP/2 required (--h2-pool): the server chose http/1.1 by ALPN"])
         XCTAssertEqual(served("tls-h1").count, tlsBefore)
+    }
+
+    // MARK: - Across agents
+
+    /// A controller's HTTP/2 options reach its agents (they were dropped: agents spoke HTTP/1.1 to an h2c
+    /// target): two agents with --http2-prior-knowledge --h2-pool 1 send all 20 requests over HTTP/2, on one
+    /// connection each, and the controller's report counts them per protocol.
+    func testAgentsTakeTheControllersHTTP2Options() throws {
+        let link = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        close(link.fd)
+        let before = served("h2c").count
+        let json = path("controller-h2-\(UUID().uuidString.prefix(8)).json")
+        let controller = try AgentProcess(["--controller", "127.0.0.1:\(link.port)", "--agents", "2", "--token", "h2", "-q",
+                                           "-u", "4", "--http2-prior-knowledge", "--h2-pool", "1", "--json", json,
+                                           "-H", "http://127.0.0.1:\(nginx.ports["h2c"]!)", Self.requests(5)])
+        let agents = try (0..<2).map { _ in try AgentProcess(port: link.port, token: "h2", tags: []) }
+        XCTAssertEqual(controller.wait(), 0, controller.stderr)
+        for a in agents { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
+        XCTAssertEqual((doc["protocols"] as? [String: Int])?["HTTP/2.0"], 20, "\(doc["protocols"] ?? "none")")
+        XCTAssertEqual(settledCount(before + 20) { served("h2c").count } - before, 20)
+        let lines = servedSince("h2c", before)
+        XCTAssertTrue(lines.allSatisfy { $0.first == "HTTP/2.0" }, "\(lines.prefix(3))")
+        XCTAssertEqual(Set(lines.map { $0[2] }).count, 2, "one pool connection per agent")
     }
 }

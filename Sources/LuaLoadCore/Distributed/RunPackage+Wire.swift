@@ -25,6 +25,11 @@ extension RunPackage {
             w.optional("ca_file", o.tls.caFile)
             w.optional("cert_file", o.tls.certFile)
             w.optional("key_file", o.tls.keyFile)
+            // HTTP/2's options mean on every agent what they mean on one box (they were dropped before: agents
+            // spoke ALPN's default, without --http2-prior-knowledge, --http1.1 or --h2-pool).
+            w.key("http2"); w.string(o.http2.wireName)
+            w.key("batch_per_host"); w.int(o.batchPerHost)
+            w.key("h2_pool"); w.int(o.h2Pool)
             stages(w, "stages", o.stages)
             w.optional("rate", o.rate)
             stages(w, "rate_stages", o.rateStages)
@@ -78,6 +83,9 @@ extension RunPackage {
         options.tls.caFile = o["ca_file"]?.string
         options.tls.certFile = o["cert_file"]?.string
         options.tls.keyFile = o["key_file"]?.string
+        options.http2 = o["http2"]?.string.flatMap(HTTP2Mode.init(wireName:)) ?? .alpn
+        options.batchPerHost = o["batch_per_host"]?.int ?? 6
+        options.h2Pool = o["h2_pool"]?.int ?? 0
         options.stages = stages(o["stages"])
         options.rate = o["rate"]?.number
         options.rateStages = stages(o["rate_stages"])
@@ -128,5 +136,25 @@ extension RunPackage {
         o.tls.certFile = o.tls.certFile.map { folder + "/" + $0 }
         o.tls.keyFile = o.tls.keyFile.map { folder + "/" + $0 }
         return o
+    }
+}
+
+extension HTTP2Mode {
+    /// Its name in the run package.
+    var wireName: String {
+        switch self {
+        case .off: return "off"
+        case .alpn: return "alpn"
+        case .priorKnowledge: return "prior_knowledge"
+        }
+    }
+
+    init?(wireName: String) {
+        switch wireName {
+        case "off": self = .off
+        case "alpn": self = .alpn
+        case "prior_knowledge": self = .priorKnowledge
+        default: return nil
+        }
     }
 }

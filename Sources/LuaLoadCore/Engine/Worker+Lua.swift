@@ -240,7 +240,8 @@ extension SessionWorker {
             setRole(i, .user)
         } else {
             move(i, to: .done)
-            if config.runsScenarios && vus[i].role == .user { mailbox.countEnded(scenario: Int(vus[i].scenario)) }
+            // (a scenario's end, or a controlled run's: once per VU, never per request)
+            if vus[i].role == .user { mailbox.countEnded(scenario: Int(vus[i].scenario)) }
         }
     }
 

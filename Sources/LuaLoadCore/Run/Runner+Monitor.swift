@@ -52,6 +52,12 @@ extension Runner {
             if givesUpWaiting(state) { break }
             let t = monotonicMicros()
             applyControls(workers, at: t, &state)
+            if !state.stopSent && everyControlledUserEnded(workers, state) {
+                state.stopSent = true   // (reason: .usersFinished, as when a run's VUs all end without controls)
+                state.stoppedAt = t
+                for w in workers { w.requestStop() }
+                observer(.stopSent)
+            }
             if !state.stopSent && t >= state.ramp.next { stepProfile(workers, at: t, &state) }
             if let s = state.stopAt, t >= s, !state.stopSent {
                 if state.reason == .usersFinished { state.reason = .duration }
@@ -65,6 +71,15 @@ extension Runner {
                 tick(workers, at: t, &state, observer: observer)
             }
         }
+    }
+
+    /// A controlled run (--web, an agent) whose users all ended by themselves (stop(), their iterations) ends as
+    /// the same run without controls does: an agent's segment that waited for a stop kept its controller
+    /// waiting too, without -d for ever. Not while the users move, nor for a box whose share is 0 users.
+    func everyControlledUserEnded(_ workers: [Worker], _ state: RunState) -> Bool {
+        guard isControlled, state.ramp.posted == state.ramp.shape.users else { return false }
+        let share = segmentShare(ofUsers: state.ramp.posted)
+        return share > 0 && workers.reduce(0) { $0 + $1.mailbox.endedVUs(scenario: 0) } >= share
     }
 
     /// Merges the second the workers posted into the history and reports it.
