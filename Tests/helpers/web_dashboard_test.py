@@ -210,8 +210,15 @@ def test_api():
     p, url, err = start_luaload(["--web", "127.0.0.1:0", "-u", "2", "-d", "60s", "--json", json_path], target, "api")
     base = url.rstrip("/")
     try:
-        time.sleep(2.5)
-        status, body, headers = http_call(base + "/stats/requests")
+        # Until both rows have requests (a fixed 2.5 s wait saw no /fail on a loaded box: the run had begun late,
+        # and 1 task run in 4 is /fail).
+        deadline = time.time() + 15
+        while True:
+            status, body, headers = http_call(base + "/stats/requests")
+            rows = json.loads(body)["stats"] if status == 200 else []
+            if time.time() > deadline or all(any(x["name"] == n and x["num_requests"] > 0 for x in rows) for n in ("ok", "fail")):
+                break
+            time.sleep(0.2)
         check(status == 200 and headers.get("Content-Type", "").startswith("application/json"), "GET /stats/requests is JSON")
         check("Access-Control-Allow-Origin" not in headers, "no CORS header")
         s = json.loads(body)
