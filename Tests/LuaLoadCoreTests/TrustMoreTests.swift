@@ -185,16 +185,7 @@ final class TrustMoreTests: TrustTestCase {
     /// Runs luaload under `ulimit -n limit` (soft and hard); returns its stderr.
     func underLimit(_ limit: Int, _ args: [String]) throws -> String {
         let command = "ulimit -Sn \(limit) && ulimit -Hn \(limit) && exec " + ([Luaload.binary] + args).map { "'\($0)'" }.joined(separator: " ")
-        let sh = Process()
-        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
-        sh.arguments = ["-c", command]
-        let err = Pipe()
-        sh.standardError = err
-        sh.standardOutput = FileHandle.nullDevice
-        try sh.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        sh.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try runProcess("/bin/sh", ["-c", command]).stderr
     }
 
     func testTooFewDescriptorsForTheUsersIsSaidOnceAtTheStart() throws {

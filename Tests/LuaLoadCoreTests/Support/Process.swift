@@ -3,10 +3,11 @@ import Foundation
 /// Runs `executable` with `args` (and `stdin`, `env` added to ours) within `timeLimit` seconds, draining both
 /// pipes while it runs; its exit code and output.
 func runProcess(_ executable: String, _ args: [String], stdin: String? = nil, env: [String: String] = [:],
-                timeLimit: TimeInterval = 60) throws -> (code: Int32, stdout: String, stderr: String) {
+                cwd: String? = nil, timeLimit: TimeInterval = 60) throws -> (code: Int32, stdout: String, stderr: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
     let out = Pipe(), err = Pipe(), input = Pipe()
     p.standardOutput = out

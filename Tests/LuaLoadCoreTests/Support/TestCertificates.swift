@@ -35,19 +35,10 @@ enum TestCertificates {
     }
 
     private static func openssl(_ dir: String, _ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let message = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw NSError(domain: "TestCertificates", code: Int(p.terminationStatus),
-                          userInfo: [NSLocalizedDescriptionKey: "openssl \(args.joined(separator: " ")): \(String(decoding: message, as: UTF8.self))"])
+        let r = try runProcess("/usr/bin/openssl", args, cwd: dir)
+        guard r.code == 0 else {
+            throw NSError(domain: "TestCertificates", code: Int(r.code),
+                          userInfo: [NSLocalizedDescriptionKey: "openssl \(args.joined(separator: " ")): \(r.stderr)"])
         }
     }
 }
