@@ -27,7 +27,7 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Also write this agent's own JSON summary here (- for stdout), for `luaload merge`.", valueName: "file"))
     var json: String?
 
-    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
+    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: the controller's -t, else cores).")
     var threads: Int?
 
     @Option(help: ArgumentHelp("Keep trying to reach the controller this long, e.g. 60s.", valueName: "duration"))
@@ -51,9 +51,13 @@ struct AgentCommand: ParsableCommand {
             throw UsageError("give the controller's token: --token, or LUALOAD_TOKEN (the controller prints it)")
         }
         guard let wait = parseDuration(connectTimeout), wait >= 0 else { throw UsageError("bad --connect-timeout \"\(connectTimeout)\"") }
-        var tags = try ScaleOptions.parse(tag.flatMap { ["--tag", $0] }).resolveTags(segment: .whole)
+        let scale = try ScaleOptions.parse(tag.flatMap { ["--tag", $0] })
+        if let s = try scale.givenTags().first(where: { $0.key == "segment" }) {
+            throw UsageError("--tag segment=\(s.value): the controller gives each agent its segment; leave the tag out")
+        }
+        var tags = try scale.resolveTags(segment: .whole)
         tags.removeAll { $0.key == "segment" }   // the controller assigns it
-        var options = AgentOptions(address: address, token: token, tags: tags, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var options = AgentOptions(address: address, token: token, tags: tags, threads: threads)
         options.connectTimeout = wait
         if let pin = scriptSha256 {
             guard ScriptDigest.isSHA256(pin) else { throw UsageError("bad --script-sha256 \"\(pin)\": 64 hex digits (sha256sum script.lua)") }

@@ -52,19 +52,29 @@ struct ScaleOptions: ParsableArguments {
     /// --tag key=value in order, then region ($FLY_REGION), host and segment unless a --tag set them.
     func resolveTags(segment: Segment) throws -> [(key: String, value: String)] {
         var placement = RunPlacement()
-        for t in tag {
-            guard let eq = t.firstIndex(of: "="), eq != t.startIndex else { throw UsageError("bad --tag \"\(t)\": use key=value") }
-            placement.setTag(String(t[..<eq]), String(t[t.index(after: eq)...]))
-        }
+        for t in try givenTags() { placement.setTag(t.key, t.value) }
         if placement.tag("region") == nil, let region = env("FLY_REGION"), !region.isEmpty { placement.setTag("region", region) }
         if placement.tag("host") == nil { placement.setTag("host", hostName()) }
         if placement.tag("segment") == nil { placement.setTag("segment", segment.description) }
         return placement.tags
     }
 
+    /// The --tag key=value pairs as given, in order (a later one of the same key wins).
+    func givenTags() throws -> [(key: String, value: String)] {
+        var placement = RunPlacement()
+        for t in tag {
+            guard let eq = t.firstIndex(of: "="), eq != t.startIndex else { throw UsageError("bad --tag \"\(t)\": use key=value") }
+            placement.setTag(String(t[..<eq]), String(t[t.index(after: eq)...]))
+        }
+        return placement.tags
+    }
+
     /// The --start-at time (Unix seconds), checked: more than 1 s past is an error unless --start-late-ok.
     func resolveStart() throws -> Double? {
-        guard let startAt else { return nil }
+        guard let startAt else {
+            if startLateOk { throw UsageError("--start-late-ok needs --start-at (it says what a late start does)") }
+            return nil
+        }
         guard let t = StartTime.parse(startAt) else {
             throw UsageError("bad --start-at \"\(startAt)\": use RFC 3339 (2026-11-28T17:00:00Z) or Unix seconds")
         }

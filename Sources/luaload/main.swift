@@ -144,6 +144,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try ReportWriter.check(reportOutputs)
+        try refuseControllerOptionsOnPlainRun(CommandLine.arguments)
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.users = users ?? 1
         options.usersGiven = users != nil

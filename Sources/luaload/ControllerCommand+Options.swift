@@ -1,0 +1,60 @@
+import LuaLoadCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every run option on a controller run means on the whole test what it means on one box — carried to
+/// the agents in the run package, or applied by the controller — or is refused here, before any agent is
+/// awaited (exit 2, naming the flag and what to do instead). docs/distributed.md, "Options on a controller
+/// run"; DistributedOptionsTests holds the table of every option and fails on one it does not classify.
+extension RunCommand {
+    /// The controller's options, every refusal first: nothing is listened on or printed before.
+    func controllerOptions() throws -> ControllerOptions {
+        let d = distributed
+        guard let text = d.controller, let address = LinkAddress(text) else {
+            throw UsageError("bad --controller \"\(d.controller ?? "")\": use [host:]port, e.g. 7400 or 0.0.0.0:7400")
+        }
+        guard let n = d.agents else { throw UsageError("--controller needs --agents N (how many agents run the test)") }
+        guard let wait = parseDuration(d.agentsTimeout), wait > 0 else { throw UsageError("bad --agents-timeout \"\(d.agentsTimeout)\"") }
+        guard let silence = parseDuration(d.agentSilence), silence >= 2 else {
+            throw UsageError("bad --agent-silence \"\(d.agentSilence)\": a duration of 2s or more (agents send a message every second)")
+        }
+        try refuseOnController()
+        var token = d.token ?? getenv("LUALOAD_TOKEN").map { String(cString: $0) } ?? ""
+        if token.isEmpty {
+            token = Self.newToken()
+            writeStderr("luaload controller: agents' token: \(token)\n")
+        }
+        var co = ControllerOptions(address: address, agents: n, token: token)
+        co.agentsTimeout = wait
+        co.silenceTimeout = silence
+        co.by = d.by
+        co.handleSignals = true
+        if let cert = d.linkCert { co.tls = try LinkTLS(certificate: cert, key: d.linkKey ?? cert) }
+        else if d.linkKey != nil { throw UsageError("--link-key needs --link-cert") }
+        co.agentThreads = threads
+        co.tags = try scale.givenTags()
+        co.startAt = try scale.resolveStart()
+        co.startLateOk = scale.startLateOk
+        return co
+    }
+
+    /// The run options that have no meaning for a test run by agents.
+    private func refuseOnController() throws {
+        if serve { throw UsageError("--serve starts a target on this box, which agents elsewhere cannot reach: start `luaload serve` instead") }
+        if scale.segment != nil || scale.segments != nil { throw UsageError("--controller gives the agents their segments: drop --segment/--segments") }
+        if getenv("LUALOAD_SEGMENT") != nil { throw UsageError("--controller gives the agents their segments: unset LUALOAD_SEGMENT") }
+        if webFlags.wait { throw UsageError("--wait is not for --controller: the test starts when every agent is ready (--start-at starts it at a time)") }
+        if let s = try scale.givenTags().first(where: { $0.key == "segment" }) {
+            throw UsageError("--tag segment=\(s.value): the controller gives each agent its segment; leave the tag out")
+        }
+    }
+
+    /// A plain run: the controller's own options would do nothing, so they are refused, not ignored.
+    func refuseControllerOptionsOnPlainRun(_ arguments: [String]) throws {
+        let flags = ["--agents", "--agents-timeout", "--agent-silence", "--token", "--by", "--link-cert", "--link-key"]
+        let given = flags.filter { flag in arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") } }
+        guard distributed.controller == nil, let first = given.first else { return }
+        throw UsageError("\(first) is an option of --controller (a test run through agents): add --controller [HOST:]PORT, or leave \(given.joined(separator: ", ")) out")
+    }
+}
