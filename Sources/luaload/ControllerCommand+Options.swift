@@ -19,7 +19,6 @@ extension RunCommand {
         guard let silence = parseDuration(d.agentSilence), silence >= 2 else {
             throw UsageError("bad --agent-silence \"\(d.agentSilence)\": a duration of 2s or more (agents send a message every second)")
         }
-        try refuseOnController()
         var token = d.token ?? getenv("LUALOAD_TOKEN").map { String(cString: $0) } ?? ""
         if token.isEmpty {
             token = Self.newToken()
@@ -39,8 +38,10 @@ extension RunCommand {
         return co
     }
 
-    /// The run options that have no meaning for a test run by agents.
-    private func refuseOnController() throws {
+    /// Before anything else (segments, tags, the start time are read): the options a controller run cannot
+    /// give a meaning to, and on a plain run the controller's own, refused instead of ignored.
+    func refuseOptionsWithoutMeaning(_ arguments: [String]) throws {
+        guard distributed.controller != nil else { return try refuseControllerOptions(arguments) }
         if serve { throw UsageError("--serve starts a target on this box, which agents elsewhere cannot reach: start `luaload serve` instead") }
         if scale.segment != nil || scale.segments != nil { throw UsageError("--controller gives the agents their segments: drop --segment/--segments") }
         if getenv("LUALOAD_SEGMENT") != nil { throw UsageError("--controller gives the agents their segments: unset LUALOAD_SEGMENT") }
@@ -50,11 +51,12 @@ extension RunCommand {
         }
     }
 
-    /// A plain run: the controller's own options would do nothing, so they are refused, not ignored.
-    func refuseControllerOptionsOnPlainRun(_ arguments: [String]) throws {
+    /// A plain run: the controller's own options would do nothing (those with a default are looked for in
+    /// the arguments).
+    private func refuseControllerOptions(_ arguments: [String]) throws {
         let flags = ["--agents", "--agents-timeout", "--agent-silence", "--token", "--by", "--link-cert", "--link-key"]
         let given = flags.filter { flag in arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") } }
-        guard distributed.controller == nil, let first = given.first else { return }
+        guard let first = given.first else { return }
         throw UsageError("\(first) is an option of --controller (a test run through agents): add --controller [HOST:]PORT, or leave \(given.joined(separator: ", ")) out")
     }
 }

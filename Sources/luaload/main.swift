@@ -143,8 +143,8 @@ struct RunCommand: ParsableCommand {
     var script: String
 
     func run() throws {
+        try refuseOptionsWithoutMeaning(CommandLine.arguments)
         try ReportWriter.check(reportOutputs)
-        try refuseControllerOptionsOnPlainRun(CommandLine.arguments)
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.users = users ?? 1
         options.usersGiven = users != nil

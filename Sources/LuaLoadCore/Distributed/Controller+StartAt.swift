@@ -67,7 +67,7 @@ extension Controller {
         guard late > 1 else { return }
         guard options.startLateOk else {
             callOff("the agents were ready after --start-at")
-            throw UsageError("--start-at: the \(options.agents) agents were ready \(Format.fixed(late, 1)) s after it: start them earlier (or give a later time), or add --start-late-ok")
+            throw UsageError("--start-at: every agent was ready only \(Format.fixed(late, 1)) s after it: start them earlier (or give a later time), or add --start-late-ok")
         }
         log("starting \(Format.fixed(late, 1)) s after --start-at (--start-late-ok)")
     }
