@@ -21,7 +21,7 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The controller's token (default: $LUALOAD_TOKEN).", valueName: "token"))
     var token: String?
 
-    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag the controller groups by (repeatable); region defaults to $FLY_REGION.", valueName: "key=value"))
+    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag the controller groups by (repeatable); region defaults to $FLY_REGION; it stands over the controller's --tag of the same key.", valueName: "key=value"))
     var tag: [String] = []
 
     @Option(help: ArgumentHelp("Also write this agent's own JSON summary here (- for stdout), for `luaload merge`.", valueName: "file"))

@@ -40,7 +40,7 @@ extension RunCommand {
         let controller = try Controller(options: co, run: options)
         for note in controller.packageNotes { writeStderr("luaload controller: note: \(note)\n") }
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
-        var facts = webFacts(options, [])
+        var facts = webFacts(options, co.tags)
         facts.append(("agents", String(n)))
         let dashboard = try webFlags.startForController(controller, facts: facts, title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
