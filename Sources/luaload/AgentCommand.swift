@@ -52,9 +52,7 @@ struct AgentCommand: ParsableCommand {
         }
         guard let wait = parseDuration(connectTimeout), wait >= 0 else { throw UsageError("bad --connect-timeout \"\(connectTimeout)\"") }
         let scale = try ScaleOptions.parse(tag.flatMap { ["--tag", $0] })
-        if let s = try scale.givenTags().first(where: { $0.key == "segment" }) {
-            throw UsageError("--tag segment=\(s.value): the controller gives each agent its segment; leave the tag out")
-        }
+        try scale.refuseSegmentTag()
         var tags = try scale.resolveTags(segment: .whole)
         tags.removeAll { $0.key == "segment" }   // the controller assigns it
         var options = AgentOptions(address: address, token: token, tags: tags, threads: threads)

@@ -8,7 +8,7 @@ import Glibc
 /// awaited (exit 2, naming the flag and what to do instead). docs/distributed.md, "Options on a controller
 /// run"; DistributedOptionsTests holds the table of every option and fails on one it does not classify.
 extension RunCommand {
-    /// The controller's options, every refusal first: nothing is listened on or printed before.
+    /// The controller's options (what it cannot give a meaning to was refused first: refuseOptionsWithoutMeaning).
     func controllerOptions() throws -> ControllerOptions {
         let d = distributed
         guard let text = d.controller, let address = LinkAddress(text) else {
@@ -46,9 +46,7 @@ extension RunCommand {
         if scale.segment != nil || scale.segments != nil { throw UsageError("--controller gives the agents their segments: drop --segment/--segments") }
         if getenv("LUALOAD_SEGMENT") != nil { throw UsageError("--controller gives the agents their segments: unset LUALOAD_SEGMENT") }
         if webFlags.wait { throw UsageError("--wait is not for --controller: the test starts when every agent is ready (--start-at starts it at a time)") }
-        if let s = try scale.givenTags().first(where: { $0.key == "segment" }) {
-            throw UsageError("--tag segment=\(s.value): the controller gives each agent its segment; leave the tag out")
-        }
+        try scale.refuseSegmentTag()
     }
 
     /// A plain run: the controller's own options would do nothing (those with a default are looked for in

@@ -69,6 +69,12 @@ struct ScaleOptions: ParsableArguments {
         return placement.tags
     }
 
+    /// A controller gives each agent its segment: `--tag segment=…` on either side is refused, not overridden.
+    func refuseSegmentTag() throws {
+        guard let s = try givenTags().first(where: { $0.key == "segment" }) else { return }
+        throw UsageError("--tag segment=\(s.value): the controller gives each agent its segment; leave the tag out")
+    }
+
     /// The --start-at time (Unix seconds), checked: more than 1 s past is an error unless --start-late-ok.
     func resolveStart() throws -> Double? {
         guard let startAt else {
