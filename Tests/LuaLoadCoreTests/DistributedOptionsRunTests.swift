@@ -51,6 +51,7 @@ final class DistributedOptionsRunTests: DistributedTestCase {
         XCTAssertTrue(controller.stderr.contains("its own tags stand over the controller's --tag region=ctl"), controller.stderr)
         XCTAssertEqual((m["tags"] as? [String: String])?["test"], "nightly", "the merged report carries the test's tag")
         // Started on --start-at (not ~0.5 s after the agents were ready, ~3 s before it).
+        XCTAssertTrue(controller.stderr.contains("every agent is ready: the test starts at --start-at, in "), controller.stderr)
         for d in [p, o, m] {
             let start = Double(d["start_unix_ms"] as? Int ?? 0) / 1000
             XCTAssertGreaterThan(start, startAt - 0.3, "started \(startAt - start) s before --start-at")

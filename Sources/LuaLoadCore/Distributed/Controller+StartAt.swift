@@ -44,6 +44,8 @@ extension Controller {
     /// more than 1 s after the time: the run is called off (exit 2) unless --start-late-ok, as one box's.
     func holdUntilStartTime(log: (String) -> Void, signals: ControllerSignals?) throws {
         guard let at = options.startAt else { return }
+        let wait = at - options.startDelay - wallClockSeconds()
+        if wait > 0 { log("every agent is ready: the test starts at --start-at, in \(Format.fixed(wait + options.startDelay, 1)) s") }
         while true {
             let left = at - options.startDelay - wallClockSeconds()
             guard left > 0 else { break }
