@@ -38,6 +38,14 @@ extension RunCommand {
         return co
     }
 
+    /// The dashboard's facts: the controller's --tag, the agents' threads (its -t, or each box's), how many agents.
+    func controllerFacts(_ options: RunOptions, _ co: ControllerOptions) -> [(String, String)] {
+        var facts = webFacts(options, co.tags)
+        if let k = facts.firstIndex(where: { $0.0 == "threads" }) { facts[k].1 = threads.map { "\($0) per agent (-t)" } ?? "each agent's" }
+        facts.append(("agents", String(co.agents)))
+        return facts
+    }
+
     /// Before anything else (segments, tags, the start time are read): the options a controller run cannot
     /// give a meaning to, and on a plain run the controller's own, refused instead of ignored.
     func refuseOptionsWithoutMeaning(_ arguments: [String]) throws {

@@ -40,9 +40,7 @@ extension RunCommand {
         let controller = try Controller(options: co, run: options)
         for note in controller.packageNotes { writeStderr("luaload controller: note: \(note)\n") }
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
-        var facts = webFacts(options, co.tags)
-        facts.append(("agents", String(n)))
-        let dashboard = try webFlags.startForController(controller, facts: facts, title: "luaload: " + script + " (\(n) agents)")
+        let dashboard = try webFlags.startForController(controller, facts: controllerFacts(options, co), title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }

@@ -14,13 +14,13 @@ struct ScaleOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Split N ways, this run's index from $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job).", valueName: "N"))
     var segments: Int?
 
-    @Option(name: .customLong("start-at"), help: ArgumentHelp("Wait, then start at this time: RFC 3339 (2026-11-28T17:00:00Z) or Unix seconds.", valueName: "time"))
+    @Option(name: .customLong("start-at"), help: ArgumentHelp("Wait, then start at this time: RFC 3339 (2026-11-28T17:00:00Z) or Unix seconds (with --controller: every agent starts then).", valueName: "time"))
     var startAt: String?
 
     @Flag(name: .customLong("start-late-ok"), help: "Start at once when --start-at is more than 1 s past (default: an error).")
     var startLateOk = false
 
-    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag for the JSON's \"tags\" (repeatable); region defaults to $FLY_REGION.", valueName: "key=value"))
+    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag for the JSON's \"tags\" (repeatable); region defaults to $FLY_REGION (with --controller: every agent's, under its own tag of the key).", valueName: "key=value"))
     var tag: [String] = []
 
     @Option(name: .customLong("hdr-log"), help: ArgumentHelp("Write HdrHistogram's interval log (a histogram a second, per request name) to this file.", valueName: "file"))

@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
             """,
         version: lualoadVersion)
 
-    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
+    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores; with --controller, every agent's without its own -t).")
     var threads: Int?
 
     @Option(name: [.customShort("u"), .long], help: "Virtual users (VUs) in total (default 1).")

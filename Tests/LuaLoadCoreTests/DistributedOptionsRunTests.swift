@@ -29,15 +29,23 @@ final class DistributedOptionsRunTests: DistributedTestCase {
     func testTheControllersThreadsTagsAndStartTimeReachEveryAgent() throws {
         let target = try startDelayedTarget(latencyMs: 0)
         defer { target.stop() }
-        let port = try freePort()
+        let (port, web) = (try freePort(), try freePort())
         let startAt = wallClockSeconds() + 4   // the agents are ready within ~1 s: far from late on a loaded box
         let merged = Luaload.temporaryDirectory + "m-\(UUID().uuidString).json"
         let controller = try AgentProcess(["--controller", "127.0.0.1:\(port)", "--agents", "2", "--token", token, "-q",
                                            "-t", "3", "--tag", "test=nightly", "--tag", "region=ctl",
                                            "--start-at", String(format: "%.3f", startAt), "-H", "http://127.0.0.1:\(target.port)",
-                                           "-u", "6", "-n", "600", "--json", merged, Luaload.script(Self.script)])
+                                           "-u", "6", "-n", "600", "--json", merged, "--web", "127.0.0.1:\(web)", Luaload.script(Self.script)])
         let plain = try agent(port, [])                               // no -t, no region: the controller's
         let own = try agent(port, ["-t", "1", "--tag", "region=ams"])  // its own stand
+        // Before the start, the dashboard says what the agents run.
+        var facts: [String: Any] = [:]
+        eventually(within: 3) {
+            facts = parse((try? httpGet(port: Int(web), "/api/snapshot").body) ?? "")["facts"] as? [String: Any] ?? [:]
+            return !facts.isEmpty
+        }
+        XCTAssertEqual(facts["threads"] as? String, "3 per agent (-t)", "\(facts)")
+        XCTAssertEqual(facts["tag test"] as? String, "nightly", "\(facts)")
         XCTAssertEqual(controller.wait(), 0, controller.stderr)
         XCTAssertEqual(plain.wait(), 0, plain.stderr)
         XCTAssertEqual(own.wait(), 0, own.stderr)
