@@ -155,6 +155,36 @@ final class DistributedOptionsRunTests: DistributedTestCase {
         XCTAssertEqual(targetTotal(target), 0, "no traffic")
     }
 
+    /// An agent that leaves while the controller holds for --start-at frees its segment: the next agent takes it,
+    /// and the test still starts on time with the whole of its iterations.
+    func testAnAgentLeavingBeforeTheStartTimeIsReplaced() throws {
+        let target = try startDelayedTarget(latencyMs: 0)
+        defer { target.stop() }
+        var run = RunOptions(scriptPath: Luaload.script(Self.script), threads: 1)
+        (run.host, run.users, run.iterations) = ("http://127.0.0.1:\(target.port)", 2, 40)
+        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 2, token: token)
+        o.startAt = wallClockSeconds() + 4   // the agents are ready within ~1 s, the third within ~2 s
+        let c = try Controller(options: o, run: run)
+        let first = try [agent(c.port, ["-t", "1"]), agent(c.port, ["-t", "1"])]
+        var log: [String] = [], third: AgentProcess?
+        let result = try c.run(log: { line in
+            log.append(line)
+            // Both ready (the hold begins): one goes away, another comes.
+            if line.hasSuffix(" ready") && log.filter({ $0.hasSuffix(" ready") }).count == 2 {
+                first[0].killNow()
+                third = try? self.agent(c.port, ["-t", "1"])
+            }
+        }, observer: { _ in })
+        XCTAssertTrue(log.contains { $0.hasSuffix("left before the start") }, log.joined(separator: "\n"))
+        XCTAssertEqual(result.agents.map(\.state), [.done, .done], log.joined(separator: "\n"))
+        XCTAssertEqual(first[1].wait(), 0, first[1].stderr)
+        XCTAssertEqual(third?.wait(), 0, third?.stderr ?? "no third agent")
+        XCTAssertGreaterThan(Double(result.total.placement.startUnixMs) / 1000, o.startAt! - 0.3, "started on --start-at")
+        XCTAssertEqual(result.total.total.requests, 40, "every iteration: the segment freed was run")
+        let sent = result.total.total.requests + result.total.abandoned
+        XCTAssertEqual(settledCount(sent) { targetTotal(target) }, sent)
+    }
+
     func requestsOf(_ d: [String: Any]) -> Int { (d["total"] as? [String: Any])?["requests"] as? Int ?? -1 }
     func tagValue(_ d: [String: Any], _ key: String) -> String { (d["tags"] as? [String: String])?[key] ?? "?" }
     func hostName() -> String {
