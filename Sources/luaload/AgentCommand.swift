@@ -74,7 +74,7 @@ struct AgentCommand: ParsableCommand {
         if !result.thresholds.isEmpty {
             if summary.anyThresholdCrossed { throw ExitCode(3) }
         } else if summary.total.failures > 0 || !summary.errors.isEmpty {
-            throw ExitCode(1)
+            throw ExitCode(result.exitCodeOnError)
         }
     }
 }

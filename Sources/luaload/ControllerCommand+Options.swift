@@ -35,6 +35,7 @@ extension RunCommand {
         co.tags = try scale.givenTags()
         co.startAt = try scale.resolveStart()
         co.startLateOk = scale.startLateOk
+        co.exitCodeOnError = exitCodeOnError
         return co
     }
 

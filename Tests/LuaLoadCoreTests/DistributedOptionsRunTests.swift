@@ -108,6 +108,21 @@ final class DistributedOptionsRunTests: DistributedTestCase {
         XCTAssertEqual(settledCount(sent) { targetTotal(target) }, sent, "the target saw the baseline's run and the test's, every request")
     }
 
+    /// --exit-code-on-error on the controller is also each agent's (a Job's pods tolerate failures as the test does).
+    func testTheControllersExitCodeOnErrorIsEveryAgents() throws {
+        let port = try freePort()
+        let merged = Luaload.temporaryDirectory + "m-\(UUID().uuidString).json"
+        let controller = try AgentProcess(["--controller", "127.0.0.1:\(port)", "--agents", "2", "--token", token, "-q",
+                                           "--exit-code-on-error", "5", "-H", "http://127.0.0.1:9", "-u", "2", "-n", "6",
+                                           "--json", merged, Luaload.script(Self.script)])   // port 9: refused, each request fails
+        let agents = try (0..<2).map { _ in try agent(port, ["-t", "1"]) }
+        XCTAssertEqual(controller.wait(), 5, controller.stderr)
+        for a in agents { XCTAssertEqual(a.wait(), 5, a.stderr) }
+        let total = document(merged)["total"] as? [String: Any] ?? [:]
+        XCTAssertEqual(total["failures"] as? Int, 6, "\(total)")
+        XCTAssertEqual(total["requests"] as? Int, 6)
+    }
+
     /// Each refused option: exit 2, naming it, before the controller listens (so before any agent is awaited);
     /// every option DistributedOptionsTests.runCommand calls refused is among them.
     func testRefusedOptionsExit2NamingTheFlagBeforeAnyAgentIsAwaited() throws {

@@ -22,7 +22,8 @@ final class DistributedOptionsTests: DistributedTestCase {
         "tag": .carried,   // every agent's tags, under an agent's own of the same key (the controller logs it)
         "json": .controller, "csv": .controller, "html": .controller, "junit": .controller, "hdr-log": .controller,
         "csv-full-history": .controller,   // the merged CSV's per-name history: branch ctlreports
-        "quiet": .controller, "print-stats": .controller, "exit-code-on-error": .controller,
+        "quiet": .controller, "print-stats": .controller,
+        "exit-code-on-error": .carried,   // the controller's exit code, and each agent's
         "start-at": .controller, "start-late-ok": .controller,   // the controller starts the agents then
         "metrics-listen": .controller, "metrics-token": .controller, "out": .controller,   // branch ctlmetrics
         "metrics-interval": .controller, "metrics-buckets": .controller, "metrics-max-series": .controller,
@@ -83,7 +84,7 @@ final class DistributedOptionsTests: DistributedTestCase {
         let doc = JSONReport.render(Summary(workers: [], durationSeconds: 1, users: 1, threads: 1, stopReason: .duration, history: []))
         o.baseline = try Baseline.read(doc, source: "base.json")
         var package = RunPackage(scriptName: "s.lua", files: [("s.lua", Array("task(function() end)".utf8))], options: o)
-        (package.agentThreads, package.runTags) = (3, [("test", "nightly"), ("team", "api")])
+        (package.agentThreads, package.runTags, package.exitCodeOnError) = (3, [("test", "nightly"), ("team", "api")], 5)
         let read = try RunPackage.read(LinkMessage.decode(LinkMessage.encode("run") { package.write($0) }).body)
 
         let sent = fields(o), came = fields(read.options), defaults = fields(RunOptions(scriptPath: "", threads: 1))
@@ -94,6 +95,7 @@ final class DistributedOptionsTests: DistributedTestCase {
             XCTAssertEqual(came[field], sent[field], "\(field) is lost on the way to the agents")
         }
         XCTAssertEqual(read.agentThreads, 3)
+        XCTAssertEqual(read.exitCodeOnError, 5)
         XCTAssertEqual(read.runTags.map { "\($0.key)=\($0.value)" }, ["test=nightly", "team=api"])
     }
 

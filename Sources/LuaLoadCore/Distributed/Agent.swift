@@ -31,6 +31,8 @@ public struct AgentResult {
     public var summary: Summary
     public var document: String
     public var thresholds: [Threshold]
+    /// The exit code when a request failed or a script error occurred (the controller's --exit-code-on-error).
+    public var exitCodeOnError: Int32 = 1
     /// Why the link to the controller went down during the run, if it did (the segment still ran to its end).
     public var controllerLost: String?
 }
@@ -101,7 +103,7 @@ public final class Agent {
         summary.evaluate(runner.thresholds)   // again, with its tags: a threshold on its region is its own
         let document = JSONReport.render(summary)
         let lost = link.finish(LinkMessage.final(document))
-        return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, controllerLost: lost)
+        return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, exitCodeOnError: package.exitCodeOnError, controllerLost: lost)
     }
 
     /// Its own -t, else the controller's, else its cores; its own over the controller's is said.

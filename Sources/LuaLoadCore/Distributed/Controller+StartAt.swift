@@ -4,13 +4,14 @@ import Glibc
 #endif
 
 /// What the controller's own run options mean for the whole test (docs/distributed.md, "Options on a
-/// controller run"): its -t and --tag travel in the package, its --start-at holds the start.
+/// controller run"): its -t, --tag and --exit-code-on-error travel in the package, its --start-at holds the start.
 extension RunPackage {
     /// This package with the controller's -t and --tag for every agent.
     func carrying(_ o: ControllerOptions) -> RunPackage {
         var p = self
         p.agentThreads = o.agentThreads
         p.runTags = o.tags
+        p.exitCodeOnError = o.exitCodeOnError
         return p
     }
 

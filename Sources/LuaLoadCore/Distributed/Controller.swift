@@ -28,6 +28,8 @@ public struct ControllerOptions {
     /// an error unless `startLateOk`.
     public var startAt: Double?
     public var startLateOk = false
+    /// The controller's --exit-code-on-error: also each agent's when a request failed (RunPackage.exitCodeOnError).
+    public var exitCodeOnError: Int32 = 1
 
     public init(address: LinkAddress, agents: Int, token: String) {
         self.address = address

@@ -8,6 +8,7 @@ extension RunPackage {
         w.key("script"); w.string(scriptName)
         w.optional("threads", agentThreads)
         w.key("run_tags"); w.array { for t in runTags { w.array { w.string(t.key); w.string(t.value) } } }
+        w.key("exit_code_on_error"); w.int(Int(exitCodeOnError))
         w.key("files"); w.array {
             for f in files { w.object { w.key("path"); w.string(f.path); w.key("data"); w.string(Base64.encode(f.bytes)) } }
         }
@@ -107,7 +108,8 @@ extension RunPackage {
                           abortOnFail: t["abort_on_fail"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false,
                           delaySeconds: t["delay"]?.number ?? 0, origin: "the controller's --threshold")
         }
-        return RunPackage(scriptName: name, files: files, options: options, agentThreads: m["threads"]?.int, runTags: pairs(m["run_tags"]))
+        return RunPackage(scriptName: name, files: files, options: options, agentThreads: m["threads"]?.int, runTags: pairs(m["run_tags"]),
+                          exitCodeOnError: Int32(truncatingIfNeeded: m["exit_code_on_error"]?.int ?? 1))
     }
 
     /// [[k, v], …] (the env, the controller's tags).

@@ -17,6 +17,8 @@ public struct RunPackage {
     public var agentThreads: Int?
     /// The controller's --tag: on every agent's report, unless the agent has its own tag of that key.
     public var runTags: [(key: String, value: String)] = []
+    /// The controller's --exit-code-on-error: an agent's exit code when a request failed (without thresholds).
+    public var exitCodeOnError: Int32 = 1
 
     /// What the controller should say about the files (names it cannot check; said once, before the start).
     public var notes: [String] = []
