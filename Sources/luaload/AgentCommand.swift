@@ -53,6 +53,7 @@ struct AgentCommand: ParsableCommand {
         guard let wait = parseDuration(connectTimeout), wait >= 0 else { throw UsageError("bad --connect-timeout \"\(connectTimeout)\"") }
         let scale = try ScaleOptions.parse(tag.flatMap { ["--tag", $0] })
         try scale.refuseSegmentTag()
+        if let s = getenv("LUALOAD_SEGMENT") { writeStderr("luaload agent: note: LUALOAD_SEGMENT=\(String(cString: s)) is not used: the controller gives each agent its segment\n") }
         var tags = try scale.resolveTags(segment: .whole)
         tags.removeAll { $0.key == "segment" }   // the controller assigns it
         var options = AgentOptions(address: address, token: token, tags: tags, threads: threads)

@@ -17,9 +17,9 @@ final class DistributedOptionsRunTests: DistributedTestCase {
         return link.port
     }
 
-    func agent(_ port: UInt16, _ extra: [String]) throws -> AgentProcess {
+    func agent(_ port: UInt16, _ extra: [String], env: [String: String] = [:]) throws -> AgentProcess {
         try AgentProcess(["agent", "127.0.0.1:\(port)", "--token", token, "-q", "--connect-timeout", "20s"] + extra,
-                         env: ["FLY_REGION": ""], json: true)
+                         env: env.merging(["FLY_REGION": ""]) { a, _ in a }, json: true)
     }
 
     func document(_ path: String) -> [String: Any] {
@@ -115,9 +115,12 @@ final class DistributedOptionsRunTests: DistributedTestCase {
         let controller = try AgentProcess(["--controller", "127.0.0.1:\(port)", "--agents", "2", "--token", token, "-q",
                                            "--exit-code-on-error", "5", "-H", "http://127.0.0.1:9", "-u", "2", "-n", "6",
                                            "--json", merged, Luaload.script(Self.script)])   // port 9: refused, each request fails
-        let agents = try (0..<2).map { _ in try agent(port, ["-t", "1"]) }
+        let agents = try (0..<2).map { _ in try agent(port, ["-t", "1"], env: ["LUALOAD_SEGMENT": "3/4"]) }
         XCTAssertEqual(controller.wait(), 5, controller.stderr)
-        for a in agents { XCTAssertEqual(a.wait(), 5, a.stderr) }
+        for a in agents {
+            XCTAssertEqual(a.wait(), 5, a.stderr)
+            XCTAssertTrue(a.stderr.contains("LUALOAD_SEGMENT=3/4 is not used: the controller gives each agent its segment"), a.stderr)
+        }
         let total = document(merged)["total"] as? [String: Any] ?? [:]
         XCTAssertEqual(total["failures"] as? Int, 6, "\(total)")
         XCTAssertEqual(total["requests"] as? Int, 6)
