@@ -21,13 +21,13 @@ struct AgentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The controller's token (default: $LUALOAD_TOKEN).", valueName: "token"))
     var token: String?
 
-    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag the controller groups by (repeatable); region defaults to $FLY_REGION.", valueName: "key=value"))
+    @Option(name: .customLong("tag"), help: ArgumentHelp("A tag the controller groups by (repeatable); region defaults to $FLY_REGION; it stands over the controller's --tag of the same key.", valueName: "key=value"))
     var tag: [String] = []
 
     @Option(help: ArgumentHelp("Also write this agent's own JSON summary here (- for stdout), for `luaload merge`.", valueName: "file"))
     var json: String?
 
-    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
+    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: the controller's -t, else cores).")
     var threads: Int?
 
     @Option(help: ArgumentHelp("Keep trying to reach the controller this long, e.g. 60s.", valueName: "duration"))
@@ -51,9 +51,12 @@ struct AgentCommand: ParsableCommand {
             throw UsageError("give the controller's token: --token, or LUALOAD_TOKEN (the controller prints it)")
         }
         guard let wait = parseDuration(connectTimeout), wait >= 0 else { throw UsageError("bad --connect-timeout \"\(connectTimeout)\"") }
-        var tags = try ScaleOptions.parse(tag.flatMap { ["--tag", $0] }).resolveTags(segment: .whole)
+        let scale = try ScaleOptions.parse(tag.flatMap { ["--tag", $0] })
+        try scale.refuseSegmentTag()
+        if let s = getenv("LUALOAD_SEGMENT") { writeStderr("luaload agent: note: LUALOAD_SEGMENT=\(String(cString: s)) is not used: the controller gives each agent its segment\n") }
+        var tags = try scale.resolveTags(segment: .whole)
         tags.removeAll { $0.key == "segment" }   // the controller assigns it
-        var options = AgentOptions(address: address, token: token, tags: tags, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        var options = AgentOptions(address: address, token: token, tags: tags, threads: threads)
         options.connectTimeout = wait
         if let pin = scriptSha256 {
             guard ScriptDigest.isSHA256(pin) else { throw UsageError("bad --script-sha256 \"\(pin)\": 64 hex digits (sha256sum script.lua)") }
@@ -72,7 +75,7 @@ struct AgentCommand: ParsableCommand {
         if !result.thresholds.isEmpty {
             if summary.anyThresholdCrossed { throw ExitCode(3) }
         } else if summary.total.failures > 0 || !summary.errors.isEmpty {
-            throw ExitCode(1)
+            throw ExitCode(result.exitCodeOnError)
         }
     }
 }

@@ -35,34 +35,12 @@ extension RunCommand {
     /// The test through agents: same options, same reports (merged exactly from the agents' own).
     func runAsController(_ options: RunOptions) throws {
         let d = distributed
-        guard let text = d.controller, let address = LinkAddress(text) else {
-            throw UsageError("bad --controller \"\(d.controller ?? "")\": use [host:]port, e.g. 7400 or 0.0.0.0:7400")
-        }
-        guard let n = d.agents else { throw UsageError("--controller needs --agents N (how many agents run the test)") }
-        guard let wait = parseDuration(d.agentsTimeout), wait > 0 else { throw UsageError("bad --agents-timeout \"\(d.agentsTimeout)\"") }
-        guard let silence = parseDuration(d.agentSilence), silence >= 2 else {
-            throw UsageError("bad --agent-silence \"\(d.agentSilence)\": a duration of 2s or more (agents send a message every second)")
-        }
-        if serve { throw UsageError("--serve starts a target on this box, which agents elsewhere cannot reach: start `luaload serve` instead") }
-        if scale.segment != nil || scale.segments != nil { throw UsageError("--controller gives the agents their segments: drop --segment/--segments") }
-        var token = d.token ?? getenv("LUALOAD_TOKEN").map { String(cString: $0) } ?? ""
-        if token.isEmpty {
-            token = Self.newToken()
-            writeStderr("luaload controller: agents' token: \(token)\n")
-        }
-        var co = ControllerOptions(address: address, agents: n, token: token)
-        co.agentsTimeout = wait
-        co.silenceTimeout = silence
-        co.by = d.by
-        co.handleSignals = true
-        if let cert = d.linkCert { co.tls = try LinkTLS(certificate: cert, key: d.linkKey ?? cert) }
-        else if d.linkKey != nil { throw UsageError("--link-key needs --link-cert") }
+        let co = try controllerOptions()   // every run option carried, applied or refused (ControllerCommand+Options.swift)
+        let (address, n) = (co.address, co.agents)
         let controller = try Controller(options: co, run: options)
         for note in controller.packageNotes { writeStderr("luaload controller: note: \(note)\n") }
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
-        var facts = webFacts(options, [])
-        facts.append(("agents", String(n)))
-        let dashboard = try webFlags.startForController(controller, facts: facts, title: "luaload: " + script + " (\(n) agents)")
+        let dashboard = try webFlags.startForController(controller, facts: controllerFacts(options, co), title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }

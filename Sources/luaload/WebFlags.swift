@@ -77,7 +77,6 @@ struct WebFlags: ParsableArguments {
             if webToken != nil || webReadonly || wait { throw UsageError("--web-token, --web-readonly and --wait need --web") }
             return nil
         }
-        if wait { throw UsageError("--wait is not for --controller: the test starts when every agent is ready") }
         var o = WebDashboard.Options()
         (o.host, o.port) = try WebFlags.parseListen(web)
         o.token = webToken

@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
             """,
         version: lualoadVersion)
 
-    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores).")
+    @Option(name: [.customShort("t"), .long], help: "Threads, each with its own event loop and Lua state (default: cores; with --controller, every agent's without its own -t).")
     var threads: Int?
 
     @Option(name: [.customShort("u"), .long], help: "Virtual users (VUs) in total (default 1).")
@@ -143,6 +143,7 @@ struct RunCommand: ParsableCommand {
     var script: String
 
     func run() throws {
+        try refuseOptionsWithoutMeaning(CommandLine.arguments)
         try ReportWriter.check(reportOutputs)
         var options = RunOptions(scriptPath: script, threads: threads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         options.users = users ?? 1

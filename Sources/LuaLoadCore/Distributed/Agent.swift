@@ -9,7 +9,8 @@ public struct AgentOptions {
     public var token: String
     /// --tag key=value (region first), host: the controller groups by them.
     public var tags: [(key: String, value: String)]
-    public var threads: Int
+    /// -t; nil: the controller's -t, else the box's cores.
+    public var threads: Int?
     /// How long to keep trying to reach the controller (it may come up after its agents).
     public var connectTimeout: Double = 60
     /// TLS on the link (--cacert: the CA that signed the controller's --link-cert); plain TCP when nil.
@@ -17,7 +18,7 @@ public struct AgentOptions {
     /// --script-sha256: run only the script with this SHA-256 (hex); the controller refuses the agent otherwise.
     public var scriptSHA256: String?
 
-    public init(address: LinkAddress, token: String, tags: [(key: String, value: String)], threads: Int) {
+    public init(address: LinkAddress, token: String, tags: [(key: String, value: String)], threads: Int?) {
         self.address = address
         self.token = token
         self.tags = tags
@@ -30,6 +31,8 @@ public struct AgentResult {
     public var summary: Summary
     public var document: String
     public var thresholds: [Threshold]
+    /// The exit code when a request failed or a script error occurred (the controller's --exit-code-on-error).
+    public var exitCodeOnError: Int32 = 1
     /// Why the link to the controller went down during the run, if it did (the segment still ran to its end).
     public var controllerLost: String?
 }
@@ -71,7 +74,7 @@ public final class Agent {
         let runner: Runner
         do {
             var run = try package.unpack(into: folder)
-            run.threads = options.threads
+            run.threads = threads(package, log: log)
             run.segment = segment
             run.controls = control
             runner = try Runner(options: run)
@@ -94,13 +97,22 @@ public final class Agent {
         }
         summary.startUnixTime = Int(summary.placement.startUnixMs / 1000)
         var placement = RunPlacement()
-        for t in options.tags { placement.setTag(t.key, t.value) }
+        for t in package.withRunTags(options.tags).tags { placement.setTag(t.key, t.value) }   // the controller's --tag too
         if placement.tag("segment") == nil { placement.setTag("segment", segment.description) }
         summary.placement.tags = placement.tags
         summary.evaluate(runner.thresholds)   // again, with its tags: a threshold on its region is its own
         let document = JSONReport.render(summary)
         let lost = link.finish(LinkMessage.final(document))
-        return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, controllerLost: lost)
+        return AgentResult(summary: summary, document: document, thresholds: runner.thresholds, exitCodeOnError: package.exitCodeOnError, controllerLost: lost)
+    }
+
+    /// Its own -t, else the controller's, else its cores; its own over the controller's is said.
+    private func threads(_ package: RunPackage, log: (String) -> Void) -> Int {
+        if let mine = options.threads {
+            if let theirs = package.agentThreads, theirs != mine { log("runs its own -t \(mine), not the controller's -t \(theirs)") }
+            return mine
+        }
+        return package.agentThreads ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
     /// Tries the controller until it answers or `connectTimeout` is over.

@@ -6,7 +6,7 @@ import Glibc
 /// Before the start: agents connect, authenticate, get the run and their segment, load it, say ready.
 extension Controller {
     func gather(log: (String) -> Void, signals: ControllerSignals?) throws {
-        let deadline = monotonicMicros() + UInt64(options.agentsTimeout * 1e6)
+        let began = monotonicMicros(), deadline = gatherDeadline()
         while agents.filter({ $0.report.state == .ready }).count < options.agents {
             if signals?.pending() == true {
                 callOff("the controller was interrupted")
@@ -15,7 +15,7 @@ extension Controller {
             guard monotonicMicros() < deadline else {
                 let ready = agents.filter { $0.report.state == .ready }.count
                 callOff("not every agent came in time")
-                throw UsageError("--agents \(options.agents): \(ready) of \(options.agents) agents ready after \(Int(options.agentsTimeout)) s (--agents-timeout); \(agents.count) connected")
+                throw UsageError("--agents \(options.agents): \(ready) of \(options.agents) agents ready after \((deadline - began) / 1_000_000) s (--agents-timeout\(options.startAt == nil ? "" : ", --start-at")); \(agents.count) connected")
             }
             waitForInput(until: min(deadline, monotonicMicros() + 200_000))
             acceptNewcomers(log: log, open: true)
@@ -106,7 +106,8 @@ extension Controller {
         let segment = Segment(index: index, count: options.agents)!
         var tags = hello["tags"]?.object.map { ($0.key, $0.value.string ?? "") }.sorted { $0.0 < $1.0 } ?? []
         tags.removeAll { $0.0 == "segment" }
-        tags.append(("segment", segment.description))
+        let carried = package.withRunTags(tags)   // the controller's --tag, under the agent's own
+        tags = carried.tags + [("segment", segment.description)]
         let report = AgentReport(id: nextID, peer: c.peer, segment: segment, tags: tags, state: .joined, users: 0)
         nextID += 1
         c.maxFrame = Link.messageLimit
@@ -115,6 +116,9 @@ extension Controller {
         let sent = agent.send(LinkMessage.encode("welcome") { w in w.key("id"); w.int(report.id); w.key("segment"); w.string(segment.description) })
             && agent.send(LinkMessage.encode("run") { w in package.write(w) })
         if sent { log("\(agent.name) joined: segment \(segment)") } else { agent.report.state = .lost }
+        if sent && !carried.overridden.isEmpty {
+            log("\(agent.name): its own tags stand over the controller's --tag " + carried.overridden.joined(separator: ", "))
+        }
     }
 
     /// `ready`, or `failed` (the agent cannot run the test: nobody does).

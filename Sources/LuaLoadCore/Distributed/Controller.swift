@@ -20,6 +20,16 @@ public struct ControllerOptions {
     public var handleSignals = false
     /// TLS on the link (--link-cert, --link-key); plain TCP when nil.
     public var tls: LinkTLS?
+    /// The controller's -t: the threads of an agent started without its own -t (RunPackage.agentThreads).
+    public var agentThreads: Int?
+    /// The controller's --tag: every agent's tags, under an agent's own tag of the same key (RunPackage.runTags).
+    public var tags: [(key: String, value: String)] = []
+    /// --start-at (Unix seconds): the agents start then (Controller+StartAt.swift); more than 1 s past it is
+    /// an error unless `startLateOk`.
+    public var startAt: Double?
+    public var startLateOk = false
+    /// The controller's --exit-code-on-error: also each agent's when a request failed (RunPackage.exitCodeOnError).
+    public var exitCodeOnError: Int32 = 1
 
     public init(address: LinkAddress, agents: Int, token: String) {
         self.address = address
@@ -85,7 +95,7 @@ public final class Controller {
         self.run = run
         thresholds = runner.thresholds
         profile = runner.profile
-        package = try RunPackage.collect(run)
+        package = try RunPackage.collect(run).carrying(options)
         scriptSHA256 = ScriptDigest.sha256(package.files[0].bytes)
         (listener, port) = try Link.listen(options.address)
     }
@@ -100,6 +110,7 @@ public final class Controller {
         defer { signals?.restore() }
         try gather(log: log, signals: signals)
         try checkTaggedThresholds()
+        try holdUntilStartTime(log: log, signals: signals)
         start()
         follow(log: log, signals: signals, observer: observer)
         return try finish(log: log)

@@ -6,6 +6,9 @@ import Glibc
 extension RunPackage {
     func write(_ w: JSONWriter) {
         w.key("script"); w.string(scriptName)
+        w.optional("threads", agentThreads)
+        w.key("run_tags"); w.array { for t in runTags { w.array { w.string(t.key); w.string(t.value) } } }
+        w.key("exit_code_on_error"); w.int(Int(exitCodeOnError))
         w.key("files"); w.array {
             for f in files { w.object { w.key("path"); w.string(f.path); w.key("data"); w.string(Base64.encode(f.bytes)) } }
         }
@@ -39,6 +42,10 @@ extension RunPackage {
             // its reports). The link carries them as it carries the script (TLS when the controller has it).
             w.key("env"); w.array { for (k, v) in o.env { w.array { w.string(k); w.string(v) } } }
             w.key("secrets"); w.array { o.secrets.forEach(w.string) }
+            // --baseline: the document itself, so each agent resolves relative thresholds as the controller did.
+            if let b = o.baseline, let document = b.document {
+                w.key("baseline"); w.object { w.key("source"); w.string(b.source); w.key("document"); w.string(document) }
+            }
             w.key("thresholds"); w.array {
                 for t in o.thresholds {
                     w.object {
@@ -91,17 +98,26 @@ extension RunPackage {
         options.rateStages = stages(o["rate_stages"])
         options.maxVUs = o["max_vus"]?.int
         options.late = o["late"]?.string.flatMap(LateMode.init(rawValue:)) ?? .queue
-        options.env = (o["env"]?.array ?? []).compactMap { pair in
-            guard let k = pair.array.first?.string, let v = pair.array.dropFirst().first?.string else { return nil }
-            return (k, v)
-        }
+        options.env = pairs(o["env"]).map { (name: $0.key, value: $0.value) }
         options.secrets = o["secrets"]?.array.compactMap(\.string) ?? []
+        if let b = o["baseline"], let document = b["document"]?.string {
+            options.baseline = try Baseline.read(document, source: b["source"]?.string ?? "the controller's --baseline")
+        }
         options.thresholds = try (o["thresholds"]?.array ?? []).map { t in
             try Threshold(name: t["name"]?.string ?? "", text: t["expr"]?.string ?? "",
                           abortOnFail: t["abort_on_fail"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false,
                           delaySeconds: t["delay"]?.number ?? 0, origin: "the controller's --threshold")
         }
-        return RunPackage(scriptName: name, files: files, options: options)
+        return RunPackage(scriptName: name, files: files, options: options, agentThreads: m["threads"]?.int, runTags: pairs(m["run_tags"]),
+                          exitCodeOnError: Int32(truncatingIfNeeded: m["exit_code_on_error"]?.int ?? 1))
+    }
+
+    /// [[k, v], …] (the env, the controller's tags).
+    private static func pairs(_ v: JSONTree?) -> [(key: String, value: String)] {
+        (v?.array ?? []).compactMap { pair in
+            guard let k = pair.array.first?.string, let v = pair.array.dropFirst().first?.string else { return nil }
+            return (k, v)
+        }
     }
 
     private static func stages(_ v: JSONTree?) -> [Stage]? {

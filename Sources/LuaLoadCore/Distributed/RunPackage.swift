@@ -13,6 +13,12 @@ public struct RunPackage {
     /// Paths relative to the script's folder, and contents.
     public var files: [(path: String, bytes: [UInt8])]
     public var options: RunOptions
+    /// The controller's -t: an agent without its own -t runs this many threads (nil: its cores).
+    public var agentThreads: Int?
+    /// The controller's --tag: on every agent's report, unless the agent has its own tag of that key.
+    public var runTags: [(key: String, value: String)] = []
+    /// The controller's --exit-code-on-error: an agent's exit code when a request failed (without thresholds).
+    public var exitCodeOnError: Int32 = 1
 
     /// What the controller should say about the files (names it cannot check; said once, before the start).
     public var notes: [String] = []

@@ -4,6 +4,8 @@ public struct Baseline: @unchecked Sendable {
     public var summary: Summary
     /// The file, for messages.
     public var source: String
+    /// The --json document it was read from: a controller sends it to its agents (RunPackage+Wire).
+    public var document: String?
 
     public init(summary: Summary, source: String) {
         self.summary = summary
@@ -17,7 +19,9 @@ public struct Baseline: @unchecked Sendable {
             guard runs.count == 1 else { throw UsageError("\(what) \(source): expected one luaload --json summary, found \(runs.count)") }
             var s = try RunMerge.merge(runs)
             s.thresholdResults = []
-            return Baseline(summary: s, source: source)
+            var baseline = Baseline(summary: s, source: source)
+            baseline.document = text
+            return baseline
         } catch let e as UsageError {
             throw e
         } catch {
