@@ -1,0 +1,124 @@
+import Foundation
+import LuaLoadCore
+import LuaLoadServe
+import XCTest
+
+/// Every final report of a controller run (console, JSON, CSV, HTML, JUnit, --hdr-log) is `luaload merge
+/// --by region` of the agents' own --json files with the same report flags, file by file (docs/distributed.md).
+final class DistributedReportsTests: DistributedTestCase {
+    /// The report flags, both sides.
+    static func reportFlags(_ base: String) -> [String] {
+        ["--json", base + ".json", "--csv", base, "--csv-full-history", "--html", base + ".html",
+         "--junit", base + ".xml", "--hdr-log", base + ".hlog"]
+    }
+
+    /// A holding and a crossed threshold, so the JUnit has a pass and a failure (merge judges again those
+    /// the agents' files carry).
+    static let thresholds = ["--threshold", "GET /health: p95<5000", "--threshold", "Aggregated: p50<1"]
+
+    static let csvFiles = ["_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv"]
+
+    func testEveryReportOfTheControllerIsLuaLoadMergeByRegionOfTheAgentsFiles() throws {
+        let targets = try [5, 30].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let dir = Luaload.temporaryDirectory + "reports-\(UUID().uuidString)/"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let script = Luaload.script(Self.regionScript)
+        let controller = try AgentProcess(["--controller", "127.0.0.1:0", "--agents", "2", "--token", token, "-u", "4", "-d", "3s",
+                                           "-t", "1", "-q"] + Self.thresholds + Self.reportFlags(dir + "c") + [script])
+        var port: UInt16 = 0
+        XCTAssertTrue(eventually { port = Self.listeningPort(controller.stderr) ?? 0; return port != 0 }, controller.stderr)
+        let procs = try targets.enumerated().map { k, t in
+            try AgentProcess(port: port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"])
+        }
+        XCTAssertEqual(controller.wait(timeout: 40), 3, controller.stderr)   // "Aggregated: p50<1" crossed
+        for a in procs { XCTAssertEqual(a.wait(), 3, a.stderr) }
+        // The agents' files in the other order than the regions: the reports do not depend on it.
+        let merge = try AgentProcess(["merge", "--by", "region"] + Self.reportFlags(dir + "m") + procs.reversed().map(\.json))
+        XCTAssertEqual(merge.wait(), 3, merge.stderr)
+
+        func read(_ path: String) -> String { (try? String(contentsOfFile: dir + path, encoding: .utf8)) ?? "(\(path) missing)" }
+        assertSameText(ReportNormaliser.console(controller.stdout), ReportNormaliser.console(merge.stdout), "console")
+        assertSameText(ReportNormaliser.json(read("c.json"), agents: 2), ReportNormaliser.json(read("m.json"), agents: 0), "--json")
+        for suffix in Self.csvFiles { assertSameText(read("c" + suffix), read("m" + suffix), "--csv " + suffix) }
+        assertSameText(ReportNormaliser.html(read("c.html")), ReportNormaliser.html(read("m.html")), "--html")
+        assertSameText(read("c.xml"), read("m.xml"), "--junit")
+        assertSameText(read("c.hlog"), read("m.hlog"), "--hdr-log")
+
+        // Not empty alike: what each holds, and what the targets saw.
+        let doc = parse(read("c.json"))
+        let total = doc["total"] as? [String: Any] ?? [:]
+        let requests = total["requests"] as? Int ?? 0, abandoned = doc["abandoned"] as? Int ?? 0
+        XCTAssertGreaterThan(requests, 100)
+        XCTAssertEqual(settledCount(requests + abandoned) { targets.map(targetTotal).reduce(0, +) }, requests + abandoned)
+        XCTAssertEqual(Set((doc["groups"] as? [String: Any] ?? [:]).keys), ["r0", "r1"])
+        XCTAssertTrue(read("c.xml").contains("tests=\"2\" failures=\"1\""), read("c.xml"))
+        XCTAssertTrue(read("c.hlog").contains("\nTag=GET_/health,0.000,"), read("c.hlog"))
+        XCTAssertGreaterThanOrEqual(read("c.hlog").split(separator: "\n").filter { $0.first?.isNumber == true }.count, 3, "a line a second")
+        XCTAssertTrue(read("c_stats_history.csv").contains(",Aggregated,"))
+        XCTAssertTrue(read("c.html").contains("id=\"chart-by-region-data\""))
+        XCTAssertFalse(read("c.html").contains("\"values\":[null,null"), "a region's line on the HTML chart has no points")
+    }
+
+    /// The normaliser leaves out only what differs by design: a changed count, bucket or row shows.
+    func testTheNormaliserSeesADifference() {
+        let doc = #"{"duration_s":3.0,"run_id":"aaaa","total":{"requests":12,"hdr":"HISTFAAAAB"},"groups":{"r0":{"run_id":"bbbb","x":1}}"#
+        let agents = #","agents":[{"id":1,"state":"done"}]}"#
+        XCTAssertEqual(ReportNormaliser.json(doc + agents + "\n", agents: 1),
+                       ReportNormaliser.json(doc.replacingOccurrences(of: "aaaa", with: "cccc") + "}\n", agents: 0))
+        XCTAssertNotEqual(ReportNormaliser.json(doc + agents, agents: 1), ReportNormaliser.json(doc.replacingOccurrences(of: "12", with: "13") + "}", agents: 0))
+        XCTAssertNotEqual(ReportNormaliser.json(doc + agents, agents: 1), ReportNormaliser.json(doc.replacingOccurrences(of: "AAB", with: "AAC") + "}", agents: 0))
+        XCTAssertNotEqual(ReportNormaliser.json(doc + agents, agents: 1), ReportNormaliser.json(doc + "}", agents: 1), "agents count checked")
+        let page = "<title>luaload: s.lua (2 agents)</title>\n<h1>luaload: s.lua (2 agents)</h1>\n<td>12</td>\n"
+        XCTAssertEqual(ReportNormaliser.html(page), ReportNormaliser.html(page.replacingOccurrences(of: "luaload: s.lua (2 agents)", with: "luaload merge: 2 runs")))
+        XCTAssertNotEqual(ReportNormaliser.html(page), ReportNormaliser.html(page.replacingOccurrences(of: "12", with: "13")))
+        let console = "Controller: 2 agents\nGET /health 12\n"
+        XCTAssertEqual(ReportNormaliser.console(console), ReportNormaliser.console("Merged 2 runs\nGET /health 12\n"))
+        XCTAssertNotEqual(ReportNormaliser.console(console), ReportNormaliser.console("Merged 2 runs\nGET /health 13\n"))
+    }
+
+    /// Equal texts, else the first line that differs (an HTML report embeds Chart.js: not the whole of it).
+    func assertSameText(_ mine: String, _ theirs: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard mine != theirs else { return }
+        let a = mine.components(separatedBy: "\n"), b = theirs.components(separatedBy: "\n")
+        let k = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
+        func at(_ lines: [String]) -> String { k < lines.count ? String(lines[k].prefix(600)) : "(ends)" }
+        XCTFail("\(what): line \(k + 1) differs:\ncontroller: \(at(a))\nmerge:      \(at(b))", file: file, line: line)
+    }
+
+    /// "listening on 127.0.0.1:PORT for" in the controller's log.
+    static func listeningPort(_ log: String) -> UInt16? {
+        guard let at = log.range(of: "listening on 127.0.0.1:") else { return nil }
+        return UInt16(log[at.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// What differs by design between a controller's reports and `luaload merge`'s of the agents' files, taken
+/// out; nothing else is touched.
+enum ReportNormaliser {
+    /// The JSON: each merge makes a fresh "run_id" (the total's and each group's: RunID.make), and the
+    /// controller adds "agents" (who ran which segment) as the document's last key — checked to hold
+    /// `agents` entries, then cut.
+    static func json(_ text: String, agents: Int) -> String {
+        var out = text.replacingOccurrences(of: #""run_id":"[0-9a-f]+""#, with: #""run_id":"-""#, options: .regularExpression)
+        if let at = out.range(of: #","agents":["#, options: .backwards) {
+            let list = out[at.upperBound...]
+            let count = list.components(separatedBy: #"{"id":"#).count - 1
+            out = String(out[..<at.lowerBound]) + (count == agents ? "}" : "} (\(count) agents, not \(agents))")
+        } else if agents > 0 {
+            out += " (no \"agents\")"
+        }
+        return out.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The HTML: its title names the script and the agents on a controller, the runs in a merge.
+    static func html(_ text: String) -> String {
+        text.replacingOccurrences(of: "<title>[^<]*</title>", with: "<title>-</title>", options: .regularExpression)
+            .replacingOccurrences(of: "<h1>[^<]*</h1>", with: "<h1>-</h1>", options: .regularExpression)
+    }
+
+    /// The console: its first line says "Controller: N agents" or "Merged N runs".
+    static func console(_ text: String) -> String {
+        String(text.drop { $0 != "\n" })
+    }
+}
