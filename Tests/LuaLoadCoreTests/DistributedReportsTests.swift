@@ -60,6 +60,44 @@ final class DistributedReportsTests: DistributedTestCase {
         XCTAssertFalse(read("c.html").contains("\"values\":[null,null"), "a region's line on the HTML chart has no points")
     }
 
+    /// A lost agent has no file to merge: the controller's report is the survivors' files merged plus the
+    /// lost agent's ledger (its seconds up to the last), labelled in "agents" and its region's tags.
+    func testALostAgentsReportIsTheSurvivorsMergedPlusItsLedger() throws {
+        let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
+        let procs = try agents(c, targets)
+        let result = try c.run(log: { _ in }, observer: { e in
+            if case .tick(let p) = e, p.tick == 2 { procs[0].killNow() }
+        })
+        XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
+        procs[0].wait()
+        let doc = parse(result.json())
+        let agents = doc["agents"] as? [[String: Any]] ?? []
+        let lost = agents.first { $0["state"] as? String == "lost" }
+        XCTAssertEqual((lost?["tags"] as? [String: String])?["region"], "r0", "\(agents)")
+        XCTAssertNotNil(lost?["lost_at_s"] as? Double)
+        XCTAssertNotNil(lost?["lost_reason"] as? String)
+        let groups = doc["groups"] as? [String: [String: Any]] ?? [:]
+        XCTAssertEqual((groups["r0"]?["tags"] as? [String: String])?["lost"], "true")
+        // The survivor's region is `luaload merge` of its file, row for row and bucket for bucket.
+        let merged = Luaload.temporaryDirectory + "survivor-\(UUID().uuidString).json"
+        let m = try AgentProcess(["merge", "--json", merged, procs[1].json])
+        XCTAssertEqual(m.wait(), 0, m.stderr)
+        let survivor = parse((try? String(contentsOfFile: merged, encoding: .utf8)) ?? "")
+        XCTAssertNotNil(survivor["stats"])
+        for key in ["stats", "total", "failures", "errors"] {
+            XCTAssertEqual(groups["r1"]?[key] as? NSObject, survivor[key] as? NSObject, key)
+        }
+        func requests(_ d: [String: Any]?) -> Int { (d?["total"] as? [String: Any])?["requests"] as? Int ?? -1 }
+        XCTAssertGreaterThan(requests(groups["r0"]), 20, "the lost agent's seconds are kept")
+        XCTAssertEqual(requests(doc), requests(survivor) + requests(groups["r0"]))
+        // The survivor's target saw its file's requests; the lost one's at least what its ledger holds.
+        let done = requests(survivor) + (survivor["abandoned"] as? Int ?? 0)
+        XCTAssertEqual(settledCount(done) { targetTotal(targets[1]) }, done)
+        XCTAssertGreaterThanOrEqual(targetTotal(targets[0]), requests(groups["r0"]))
+    }
+
     /// The normaliser leaves out only what differs by design: a changed count, bucket or row shows.
     func testTheNormaliserSeesADifference() {
         let doc = #"{"duration_s":3.0,"run_id":"aaaa","total":{"requests":12,"hdr":"HISTFAAAAB"},"groups":{"r0":{"run_id":"bbbb","x":1}}"#
