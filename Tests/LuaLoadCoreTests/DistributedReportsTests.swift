@@ -53,9 +53,17 @@ final class DistributedReportsTests: DistributedTestCase {
         XCTAssertEqual(settledCount(requests + abandoned) { targets.map(targetTotal).reduce(0, +) }, requests + abandoned)
         XCTAssertEqual(Set((doc["groups"] as? [String: Any] ?? [:]).keys), ["r0", "r1"])
         XCTAssertTrue(read("c.xml").contains("tests=\"2\" failures=\"1\""), read("c.xml"))
-        XCTAssertTrue(read("c.hlog").contains("\nTag=GET_/health,0.000,"), read("c.hlog"))
-        XCTAssertGreaterThanOrEqual(read("c.hlog").split(separator: "\n").filter { $0.first?.isNumber == true }.count, 3, "a line a second")
-        XCTAssertTrue(read("c_stats_history.csv").contains(",Aggregated,"))
+        // Seconds per name (the agents kept them, asked by the controller): a Tag= line a second in the
+        // --hdr-log, a row per name a second in the CSV history, the HTML's chart per name.
+        let log = read("c.hlog").split(separator: "\n")
+        XCTAssertGreaterThanOrEqual(log.filter { $0.first?.isNumber == true }.count, 3, "a line a second")
+        XCTAssertTrue(log.contains { $0.hasPrefix("Tag=GET_/health,1.000,1.000,") }, read("c.hlog"))
+        XCTAssertGreaterThanOrEqual(read("c_stats_history.csv").components(separatedBy: ",GET /health,").count - 1, 3)
+        XCTAssertTrue(read("c.html").contains("]},{\"p50\":["), "the HTML's latency per name has its seconds")
+        for row in doc["stats"] as? [[String: Any]] ?? [] {
+            let seconds = row["history"] as? [[String: Any]] ?? []
+            XCTAssertEqual(seconds.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, row["requests"] as? Int, "a name's seconds add up to its row")
+        }
         XCTAssertTrue(read("c.html").contains("id=\"chart-by-region-data\""))
         XCTAssertFalse(read("c.html").contains("\"values\":[null,null"), "a region's line on the HTML chart has no points")
     }

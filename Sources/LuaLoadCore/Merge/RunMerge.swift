@@ -16,6 +16,7 @@ public enum RunMerge {
         var s = Summary(workers: runs.map(\.stats), durationSeconds: duration, users: runs.reduce(0) { $0 + $1.users },
                         threads: runs.reduce(0) { $0 + $1.threads }, stopReason: runs.first?.stopReason ?? .duration,
                         history: history(runs, base: start, ownSeconds: ownSeconds))
+        s.historyByName = nameHistory(runs, base: start, points: s.history)
         if reasons.count > 1 { s.notes.append("the runs stopped for different reasons: " + reasons.sorted().joined(separator: ", ")) }
         let profiles = Set(runs.map { $0.profile ?? "" })
         s.profile = runs.first?.profile
@@ -60,10 +61,7 @@ public enum RunMerge {
     static func history(_ runs: [RunRecord], base: Int64, ownSeconds: Bool = true) -> [HistoryPoint] {
         var buckets: [Int: (users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = [:]
         for run in runs {
-            var previous = Int.min
-            for p in run.history {
-                let k = max(Int((Double(p.tMs - base) / 1000).rounded()), previous &+ 1)
-                previous = k
+            for (p, k) in zip(run.history, grid(run, base: base)) {
                 var b = buckets[k] ?? (0, 0, 0, makeLatencyHistogram())
                 b.users += p.users
                 b.requests += p.requests
@@ -86,6 +84,16 @@ public enum RunMerge {
             }
         }
         return points
+    }
+
+    /// Each of a run's seconds' place on the grid from `base`: its end, rounded to a whole second; one that
+    /// rounds onto the second before takes the next (history).
+    static func grid(_ run: RunRecord, base: Int64) -> [Int] {
+        var previous = Int.min
+        return run.history.map { p in
+            previous = max(Int((Double(p.tMs - base) / 1000).rounded()), previous &+ 1)
+            return previous
+        }
     }
 
     /// The tags every run has with the same value (the others differ from run to run).
