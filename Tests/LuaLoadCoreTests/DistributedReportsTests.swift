@@ -73,7 +73,10 @@ final class DistributedReportsTests: DistributedTestCase {
     func testALostAgentsReportIsTheSurvivorsMergedPlusItsLedger() throws {
         let targets = try [5, 5].map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) {
+            $0.users = 4; $0.usersGiven = true; $0.duration = 4
+            $0.historyByName = true   // as with --html: the lost agent's seconds per name come from its ledger
+        }
         let procs = try agents(c, targets)
         let result = try c.run(log: { _ in }, observer: { e in
             if case .tick(let p) = e, p.tick == 2 { procs[0].killNow() }
@@ -94,8 +97,18 @@ final class DistributedReportsTests: DistributedTestCase {
         XCTAssertEqual(m.wait(), 0, m.stderr)
         let survivor = parse((try? String(contentsOfFile: merged, encoding: .utf8)) ?? "")
         XCTAssertNotNil(survivor["stats"])
-        for key in ["stats", "total", "failures", "errors"] {
+        // (A group's seconds are on the whole test's grid, the file's on its own: its rows' "history" apart.)
+        func rows(_ d: [String: Any]?) -> [[String: Any]] { (d?["stats"] as? [[String: Any]] ?? []).map { $0.filter { $0.key != "history" } } }
+        XCTAssertEqual(rows(groups["r1"]) as NSArray, rows(survivor) as NSArray)
+        for key in ["total", "failures", "errors"] {
             XCTAssertEqual(groups["r1"]?[key] as? NSObject, survivor[key] as? NSObject, key)
+        }
+        // Every part has its seconds per name, adding up to its rows: the survivor's file, the lost one's ledger, the whole.
+        for (what, d) in [("survivor", survivor), ("lost", groups["r0"] ?? [:]), ("total", doc)] {
+            let row = (d["stats"] as? [[String: Any]])?.first ?? [:]
+            let seconds = row["history"] as? [[String: Any]] ?? []
+            XCTAssertGreaterThan(seconds.count, 1, what)
+            XCTAssertEqual(seconds.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, row["requests"] as? Int, what)
         }
         func requests(_ d: [String: Any]?) -> Int { (d?["total"] as? [String: Any])?["requests"] as? Int ?? -1 }
         XCTAssertGreaterThan(requests(groups["r0"]), 20, "the lost agent's seconds are kept")
