@@ -27,7 +27,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write Locust's CSV files of the merged result: PREFIX_stats.csv, ...", valueName: "prefix"))
     var csv: String?
 
-    @Flag(help: "With --csv, every Aggregated row of PREFIX_stats_history.csv with the last 10 seconds' percentiles (as a run's --csv-full-history; merged runs keep no seconds per name).")
+    @Flag(help: "With --csv, as a run's: a row per name and second in PREFIX_stats_history.csv (when the runs kept their seconds per name: run with --html or --csv-full-history), percentiles of the last 10 seconds.")
     var csvFullHistory = false
 
     @Option(help: ArgumentHelp("Write the merged HTML report to this file.", valueName: "file"))
@@ -36,7 +36,7 @@ struct MergeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write the thresholds' verdicts on the merged result as JUnit XML to this file.", valueName: "file"))
     var junit: String?
 
-    @Option(name: .customLong("hdr-log"), help: ArgumentHelp("Write HdrHistogram's interval log of the merged result (a histogram a second; one per request name over the whole test) to this file.", valueName: "file"))
+    @Option(name: .customLong("hdr-log"), help: ArgumentHelp("Write HdrHistogram's interval log of the merged result to this file (a histogram a second, per request name when the runs kept their seconds per name).", valueName: "file"))
     var hdrLog: String?
 
     /// The report files asked for.

@@ -60,6 +60,10 @@ final class DistributedReportsTests: DistributedTestCase {
         XCTAssertTrue(log.contains { $0.hasPrefix("Tag=GET_/health,1.000,1.000,") }, read("c.hlog"))
         XCTAssertGreaterThanOrEqual(read("c_stats_history.csv").components(separatedBy: ",GET /health,").count - 1, 3)
         XCTAssertTrue(read("c.html").contains("]},{\"p50\":["), "the HTML's latency per name has its seconds")
+        // Another reader: hdrh's HistogramLogReader adds the log's intervals up to the JSON's rows, tag by tag.
+        let check = try runProcess(PythonHelper.root.appendingPathComponent(".venv-test/bin/python").path,
+                                   [PythonHelper.root.appendingPathComponent("Tests/helpers/check-merge.py").path, "--log", dir + "c.hlog", dir + "c.json"])
+        XCTAssertEqual(check.code, 0, check.stdout + check.stderr)
         for row in doc["stats"] as? [[String: Any]] ?? [] {
             let seconds = row["history"] as? [[String: Any]] ?? []
             XCTAssertEqual(seconds.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, row["requests"] as? Int, "a name's seconds add up to its row")
@@ -117,6 +121,46 @@ final class DistributedReportsTests: DistributedTestCase {
         let done = requests(survivor) + (survivor["abandoned"] as? Int ?? 0)
         XCTAssertEqual(settledCount(done) { targetTotal(targets[1]) }, done)
         XCTAssertGreaterThanOrEqual(targetTotal(targets[0]), requests(groups["r0"]))
+    }
+
+    /// `luaload merge` adds runs' seconds per name (each stats row's "history") when every run kept them; one
+    /// run without them leaves the merge with the total's seconds only, not a part passed off as the whole.
+    func testMergeAddsSecondsPerNameOnlyWhenEveryRunKeptThem() throws {
+        let target = try startDelayedTarget(latencyMs: 2)
+        defer { target.stop() }
+        let script = Luaload.script("wait = constant(0.002)\ntask(function() http.get('/health', { name = 'GET /health' }) end)\n")
+        let base = Luaload.temporaryDirectory + "names-\(UUID().uuidString)"
+        var docs: [[String: Any]] = []
+        for region in ["r0", "r1"] {
+            let r = try Luaload.run(["-t", "1", "-u", "2", "-d", "2500ms", "-H", "http://127.0.0.1:\(target.port)", "--tag", "region=" + region,
+                                     "--html", base + region + ".html"], script: script)
+            XCTAssertEqual(r.exitCode, 0, r.stderr)
+            docs.append(r.json)
+        }
+        func write(_ doc: [String: Any], _ path: String) throws -> String {
+            try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        func rows(_ d: [String: Any]) -> [[String: Any]] { d["stats"] as? [[String: Any]] ?? [] }
+        func seconds(_ row: [String: Any]) -> [[String: Any]]? { row["history"] as? [[String: Any]] }
+        var stripped = docs[1]
+        stripped["stats"] = rows(docs[1]).map { $0.filter { $0.key != "history" } }
+        let files = try [write(docs[0], base + "0.json"), write(docs[1], base + "1.json"), write(stripped, base + "1s.json")]
+        func merge(_ inputs: [String]) throws -> [String: Any] {
+            let m = try runProcess(Luaload.binary, ["merge", "--json", base + "m.json"] + inputs)
+            XCTAssertEqual(m.code, 0, m.stderr)
+            return parse((try? String(contentsOfFile: base + "m.json", encoding: .utf8)) ?? "")
+        }
+        XCTAssertGreaterThanOrEqual(seconds(rows(docs[0]).first ?? [:])?.count ?? 0, 2, "a run with --html keeps its seconds per name")
+        let whole = try merge([files[0], files[1]])
+        let row = rows(whole).first ?? [:]
+        XCTAssertGreaterThan(row["requests"] as? Int ?? 0, 100)
+        XCTAssertEqual(seconds(row)?.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, row["requests"] as? Int)
+        let busy = (whole["history"] as? [[String: Any]] ?? []).filter { ($0["requests"] as? Int ?? 0) > 0 }
+        XCTAssertEqual(seconds(row)?.count, busy.count, "a second per merged second with requests (one name)")
+        let part = try merge([files[0], files[2]])
+        XCTAssertEqual(rows(part).first?["requests"] as? Int, row["requests"] as? Int)
+        XCTAssertNil(seconds(rows(part).first ?? [:]), "one run without seconds per name: none in the merge")
     }
 
     /// The normaliser leaves out only what differs by design: a changed count, bucket or row shows.
