@@ -56,9 +56,10 @@ final class DistributedReportsTests: DistributedTestCase {
         // Seconds per name (the agents kept them, asked by the controller): a Tag= line a second in the
         // --hdr-log, a row per name a second in the CSV history, the HTML's chart per name.
         let log = read("c.hlog").split(separator: "\n")
-        XCTAssertGreaterThanOrEqual(log.filter { $0.first?.isNumber == true }.count, 3, "a line a second")
-        XCTAssertTrue(log.contains { $0.hasPrefix("Tag=GET_/health,1.000,1.000,") }, read("c.hlog"))
-        XCTAssertGreaterThanOrEqual(read("c_stats_history.csv").components(separatedBy: ",GET /health,").count - 1, 3)
+        // (At least 2 seconds of a 3 s test: a tick may come late on a loaded box, never twice in one second.)
+        XCTAssertGreaterThanOrEqual(log.filter { $0.first?.isNumber == true }.count, 2, "a line a second")
+        XCTAssertTrue(log.contains { $0.hasPrefix("Tag=GET_/health,") && !$0.hasPrefix("Tag=GET_/health,0.000,") }, read("c.hlog"))
+        XCTAssertGreaterThanOrEqual(read("c_stats_history.csv").components(separatedBy: ",GET /health,").count - 1, 2)
         XCTAssertTrue(read("c.html").contains("]},{\"p50\":["), "the HTML's latency per name has its seconds")
         // Another reader: hdrh's HistogramLogReader adds the log's intervals up to the JSON's rows, tag by tag.
         let check = try runProcess(PythonHelper.root.appendingPathComponent(".venv-test/bin/python").path,
@@ -111,7 +112,7 @@ final class DistributedReportsTests: DistributedTestCase {
         for (what, d) in [("survivor", survivor), ("lost", groups["r0"] ?? [:]), ("total", doc)] {
             let row = (d["stats"] as? [[String: Any]])?.first ?? [:]
             let seconds = row["history"] as? [[String: Any]] ?? []
-            XCTAssertGreaterThan(seconds.count, 1, what)
+            XCTAssertGreaterThanOrEqual(seconds.count, what == "lost" ? 1 : 2, what)   // lost at its 1st or 2nd second
             XCTAssertEqual(seconds.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, row["requests"] as? Int, what)
         }
         func requests(_ d: [String: Any]?) -> Int { (d?["total"] as? [String: Any])?["requests"] as? Int ?? -1 }
