@@ -43,11 +43,9 @@ extension RunCommand {
         let dashboard = try webFlags.startForController(controller, facts: controllerFacts(options, co), title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
-        let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let byTag = printStats && !quiet && isatty(2) == 0
         let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
             status.observe(event)
-            hdrLog?.observe(event)
             dashboard?.observe(event)
             // --print-stats: the breakdown by tag under the stats table, every 2 s.
             if byTag, case .tick(let p) = event, !p.stopping, p.tick % 2 == 0 {
@@ -58,19 +56,7 @@ extension RunCommand {
         let total = result.total
         dashboard?.finish(total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }
-        if json == "-" { writeStderr(result.console()) } else { print(result.console(), terminator: "") }
-        var writer = ReportWriter()   // each report on its own: one that fails neither stops the others nor passes unseen
-        if let path = scale.hdrLog, let hdrLog { writer.write("--hdr-log", path, hdrLog.render(total)) }
-        if let json { writer.write("--json", json, result.json()) }
-        if let csv {
-            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { writer.write("--csv", file.path, file.text) }
-        }
-        if let html {
-            let title = "luaload: " + script + " (\(n) agents)"
-            writer.write("--html", html, result.groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
-        }
-        if let junit { writer.write("--junit", junit, JUnitReport.render(total)) }
-        try exitIfReportsFailed(writer)
+        try writeControllerReports(result, agents: n)   // `luaload merge --by` of the agents' files, with "agents"
         if !total.thresholdResults.isEmpty && total.anyThresholdCrossed { throw ExitCode(3) }
         if !result.lost.isEmpty { throw ExitCode(exitCodeOnError == 0 ? 1 : exitCodeOnError) }
         if total.thresholdResults.isEmpty && (total.total.failures > 0 || !total.errors.isEmpty) { throw ExitCode(exitCodeOnError) }

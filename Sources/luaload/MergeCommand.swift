@@ -27,12 +27,25 @@ struct MergeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write Locust's CSV files of the merged result: PREFIX_stats.csv, ...", valueName: "prefix"))
     var csv: String?
 
+    @Flag(help: "With --csv, as a run's: a row per name and second in PREFIX_stats_history.csv (when the runs kept their seconds per name: run with --html or --csv-full-history), percentiles of the last 10 seconds.")
+    var csvFullHistory = false
+
     @Option(help: ArgumentHelp("Write the merged HTML report to this file.", valueName: "file"))
     var html: String?
 
+    @Option(help: ArgumentHelp("Write the thresholds' verdicts on the merged result as JUnit XML to this file.", valueName: "file"))
+    var junit: String?
+
+    @Option(name: .customLong("hdr-log"), help: ArgumentHelp("Write HdrHistogram's interval log of the merged result to this file (a histogram a second, per request name when the runs kept their seconds per name).", valueName: "file"))
+    var hdrLog: String?
+
+    /// The report files asked for.
+    var reports: MergedReports {
+        MergedReports(json: json, csv: csv, csvFullHistory: csvFullHistory, html: html, junit: junit, hdrLog: hdrLog)
+    }
+
     func run() throws {
-        try ReportWriter.check([("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html)]
-            .compactMap { flag, path in path.map { (flag, $0) } })
+        try ReportWriter.check(reports.outputs)
         catchStopSignals()
         var runs: [RunRecord] = []
         for file in files where mergeStopSignals == 0 {
@@ -57,22 +70,13 @@ struct MergeCommand: ParsableCommand {
             throw UsageError("--by \(tag): no run has this tag (tags present: \(present.isEmpty ? "none" : present.joined(separator: ", ")))")
         }
         let total = try RunMerge.merge(runs)
-        let groups = try by.map { tag in
-            MergeGroups(tag: tag, groups: try RunMerge.group(runs, by: tag).map { ($0.value, try RunMerge.merge($0.runs, base: total.placement.startUnixMs)) })
-        }
+        let groups = try by.map { try MergeGroups(tag: $0, runs: runs, total: total) }
         for note in total.notes { writeStderr("luaload merge: \(note)\n") }
         var console = "Merged \(runs.count) runs\n" + ConsoleReport.render(total)
         if let groups { console += "\n" + groups.console(total: total) }
-        if json == "-" { writeStderr(console) } else { print(console, terminator: "") }
+        reports.printConsole(console)
         var writer = ReportWriter()
-        if let json { writer.write("--json", json, groups?.json(total: total) ?? JSONReport.render(total)) }
-        if let csv {
-            for file in CSVReport.files(total, prefix: csv, fullHistory: false) { writer.write("--csv", file.path, file.text) }
-        }
-        if let html {
-            let title = "luaload merge: \(runs.count) runs"
-            writer.write("--html", html, groups?.htmlPage(total: total, title: title) ?? HTMLReport.render(total, title: title))
-        }
+        reports.write(total, groups: groups, title: "luaload merge: \(runs.count) runs", into: &writer)
         try exitIfReportsFailed(writer)
         if !total.thresholdResults.isEmpty {
             if total.anyThresholdCrossed { throw ExitCode(3) }

@@ -172,7 +172,8 @@ struct RunCommand: ParsableCommand {
         }
         defer { target?.stop() }
         options.iterations = iterations
-        options.historyByName = (csv != nil && csvFullHistory) || html != nil   // the HTML's chart per name
+        // The HTML's chart per name; a controller's --hdr-log has a line per name a second from its agents' seconds per name.
+        options.historyByName = (csv != nil && csvFullHistory) || html != nil || (distributed.controller != nil && scale.hdrLog != nil)
         options.tags = tags.flatMap { $0.split(separator: ",").map(String.init) }
         options.excludeTags = excludeTags.flatMap { $0.split(separator: ",").map(String.init) }
         options.tls.insecure = insecure

@@ -65,9 +65,7 @@ extension Controller {
         }
         var total = try RunMerge.merge(records)
         let byTag = records.contains { $0.placement.tag(options.by) != nil }
-        let groups = try byTag ? MergeGroups(tag: options.by, groups: RunMerge.group(records, by: options.by).map {
-            ($0.value, try RunMerge.merge($0.runs, base: total.placement.startUnixMs))
-        }) : nil
+        let groups = try byTag ? MergeGroups(tag: options.by, runs: records, total: total) : nil
         for a in agents where a.report.state == .lost {
             total.notes.append("\(a.name) was lost at \(Format.fixed(a.report.lostAt ?? 0, 1)) s (\(a.report.lostReason ?? "?")): its data up to its last second is kept")
         }

@@ -112,6 +112,7 @@ extension Controller {
         nextID += 1
         c.maxFrame = Link.messageLimit
         let agent = ControlledAgent(connection: c, report: report)
+        agent.ledger.keepsNames = run.historyByName   // a lost agent's seconds per name (--html, --csv-full-history, --hdr-log)
         agents.append(agent)
         let sent = agent.send(LinkMessage.encode("welcome") { w in w.key("id"); w.int(report.id); w.key("segment"); w.string(segment.description) })
             && agent.send(LinkMessage.encode("run") { w in package.write(w) })

@@ -33,6 +33,8 @@ extension RunPackage {
             w.key("http2"); w.string(o.http2.wireName)
             w.key("batch_per_host"); w.int(o.batchPerHost)
             w.key("h2_pool"); w.int(o.h2Pool)
+            // Seconds per name in each agent's JSON, for the controller's (and merge's) --html, --csv-full-history, --hdr-log.
+            w.key("history_by_name"); w.bool(o.historyByName)
             stages(w, "stages", o.stages)
             w.optional("rate", o.rate)
             stages(w, "rate_stages", o.rateStages)
@@ -93,6 +95,7 @@ extension RunPackage {
         options.http2 = o["http2"]?.string.flatMap(HTTP2Mode.init(wireName:)) ?? .alpn
         options.batchPerHost = o["batch_per_host"]?.int ?? 6
         options.h2Pool = o["h2_pool"]?.int ?? 0
+        options.historyByName = o["history_by_name"].map { if case .bool(let b) = $0 { return b } else { return false } } ?? false
         options.stages = stages(o["stages"])
         options.rate = o["rate"]?.number
         options.rateStages = stages(o["rate_stages"])

@@ -132,6 +132,11 @@ struct AgentLedger {
     var lastUnixMs: Int64 = 0
     /// What came since the controller's last tick.
     var pending = IntervalSnapshot()
+    /// Each row's seconds, kept when the test keeps them per name (`RunOptions.historyByName`), so a lost
+    /// agent's part has them as its report would have had (RunMerge+Names); the histograms in a spool file.
+    var keepsNames = false
+    private var historyByName: [String: [(tMs: Int64, requests: Int, failures: Int, latency: PackedHistogram)]] = [:]
+    private lazy var spool = HistogramSpool()
 
     /// Adds one `second` message; a malformed one throws (the agent is then dropped).
     mutating func apply(_ m: JSONTree) throws {
@@ -159,7 +164,7 @@ struct AgentLedger {
             pending.arrivalsLate += now.late - before.late
             stats.arrivals = now
         }
-        for r in m["rows"]?.array ?? [] { try addRow(r) }
+        for r in m["rows"]?.array ?? [] { try addRow(r, tMs: tMs) }
         if let s = m["script"] { try applyScript(s) }
         for f in m["fails"]?.array ?? [] {
             let key = FailureKey(method: f["method"]?.string ?? "", name: f["name"]?.string ?? "", error: f["error"]?.string ?? "")
@@ -172,7 +177,7 @@ struct AgentLedger {
         }
     }
 
-    private mutating func addRow(_ r: JSONTree) throws {
+    private mutating func addRow(_ r: JSONTree, tMs: Int64) throws {
         let method = r["method"]?.string ?? "", name = r["name"]?.string ?? "", tags = r["tags"]?.string ?? ""
         let row = RequestStats(method: method, name: name, tags: tags)
         let k = rowIndex[row.key] ?? stats.rows.count
@@ -180,14 +185,18 @@ struct AgentLedger {
             rowIndex[row.key] = k
             stats.rows.append(row)
         }
-        stats.rows[k].requests += r["requests"]?.int ?? 0
-        stats.rows[k].failures += r["failures"]?.int ?? 0
+        let requests = r["requests"]?.int ?? 0, failures = r["failures"]?.int ?? 0
+        stats.rows[k].requests += requests
+        stats.rows[k].failures += failures
         stats.rows[k].sumMicros += UInt64(max(0, r["sum_us"]?.int ?? 0))
         stats.rows[k].bytes += UInt64(max(0, r["bytes"]?.int ?? 0))
         stats.rows[k].redirects += r["redirects"]?.int ?? 0
         if let p = r["phases"] { try Self.addPhases(p, into: &stats.rows[k].phases) }
         let h = try Self.histogram(r["hdr"])
         if h.totalCount > 0 { stats.rows[k].histogram.add(h) }
+        if keepsNames && (requests > 0 || failures > 0) {
+            historyByName[row.key, default: []].append((tMs, requests, failures, PackedHistogram(h, spool: spool)))
+        }
     }
 
     static func histogram(_ v: JSONTree?) throws -> LatencyHistogram {
@@ -210,6 +219,7 @@ struct AgentLedger {
         r.placement.endUnixMs = lastUnixMs
         r.placement.tags = tags
         r.history = history
+        r.historyByName = historyByName
         r.thresholds = thresholds.map { ($0.name, $0.text) }
         return r
     }

@@ -10,6 +10,15 @@ public struct MergeGroups {
         self.groups = groups
     }
 
+    /// `runs` (those merged into `total`) grouped by `tag`'s value, each group merged on the total's grid of
+    /// seconds: `luaload merge --by` and a controller's final reports.
+    public init(tag: String, runs: [RunRecord], total: Summary) throws {
+        let parts = RunMerge.group(runs, by: tag)
+        self.init(tag: tag, groups: try parts.map { part in
+            (part.value, try RunMerge.merge(part.runs, base: total.placement.startUnixMs, ownSeconds: part.runs.count == runs.count))
+        })
+    }
+
     /// Per request name, each group's requests and p50/p95/p99 side by side, then the total's.
     public func console(total: Summary) -> String {
         let columns = groups.map { ($0.value, $0.summary) } + [("all", total)]

@@ -4,7 +4,9 @@
 public enum RunMerge {
     /// One Summary of `runs`. Seconds are aligned by absolute time on a grid from `base` (Unix ms; default:
     /// the earliest start), so groups merged apart (`--by`) share the total's grid.
-    public static func merge(_ runs: [RunRecord], base: Int64? = nil) throws -> Summary {
+    /// `ownSeconds`: one run keeps its seconds as it reported them (off for a group of a larger merge,
+    /// whose seconds must be the total's grid: the HTML's line per group is drawn on the total's seconds).
+    public static func merge(_ runs: [RunRecord], base: Int64? = nil, ownSeconds: Bool = true) throws -> Summary {
         let start = base ?? runs.map(\.placement.startUnixMs).min() ?? 0
         let end = runs.map(\.placement.endUnixMs).max() ?? start
         // One run (or a group of one) keeps its own measured duration: merging it gives back its rates exactly.
@@ -13,7 +15,8 @@ public enum RunMerge {
         let reasons = Set(runs.map(\.stopReason.rawValue))
         var s = Summary(workers: runs.map(\.stats), durationSeconds: duration, users: runs.reduce(0) { $0 + $1.users },
                         threads: runs.reduce(0) { $0 + $1.threads }, stopReason: runs.first?.stopReason ?? .duration,
-                        history: history(runs, base: start))
+                        history: history(runs, base: start, ownSeconds: ownSeconds))
+        s.historyByName = nameHistory(runs, base: start, points: s.history)
         if reasons.count > 1 { s.notes.append("the runs stopped for different reasons: " + reasons.sorted().joined(separator: ", ")) }
         let profiles = Set(runs.map { $0.profile ?? "" })
         s.profile = runs.first?.profile
@@ -39,27 +42,26 @@ public enum RunMerge {
         return s
     }
 
-    /// The runs grouped by the value of tag `key` ("(none)" without it), in order of first appearance.
+    /// The runs grouped by the value of tag `key` ("(none)" without it), in order of the values ("(none)"
+    /// last): the reports do not depend on the order the runs came in (the files given to `luaload merge`,
+    /// the order a controller's agents connected).
     public static func group(_ runs: [RunRecord], by key: String) -> [(value: String, runs: [RunRecord])] {
         var out: [(value: String, runs: [RunRecord])] = []
         for r in runs {
             let v = r.placement.tag(key) ?? "(none)"
             if let k = out.firstIndex(where: { $0.value == v }) { out[k].runs.append(r) } else { out.append((v, [r])) }
         }
-        return out
+        return out.sorted { ($0.value == "(none)" ? 1 : 0, $0.value) < ($1.value == "(none)" ? 1 : 0, $1.value) }
     }
 
     /// Seconds aligned by absolute end time, rounded to the grid from `base`: the points of one second
     /// from every run add up (users, counts, latency histograms). A run's last row ends with the run, a
     /// part-second that may round to its previous row's second: it then takes the next one, so no run
     /// adds two of its rows (and twice its users) into one second.
-    static func history(_ runs: [RunRecord], base: Int64) -> [HistoryPoint] {
+    static func history(_ runs: [RunRecord], base: Int64, ownSeconds: Bool = true) -> [HistoryPoint] {
         var buckets: [Int: (users: Int, requests: Int, failures: Int, latency: LatencyHistogram)] = [:]
         for run in runs {
-            var previous = Int.min
-            for p in run.history {
-                let k = max(Int((Double(p.tMs - base) / 1000).rounded()), previous &+ 1)
-                previous = k
+            for (p, k) in zip(run.history, grid(run, base: base)) {
                 var b = buckets[k] ?? (0, 0, 0, makeLatencyHistogram())
                 b.users += p.users
                 b.requests += p.requests
@@ -76,12 +78,22 @@ public enum RunMerge {
             return point
         }
         // One run alone: its seconds as it reported them (its own times; percentiles of whole histograms).
-        if runs.count == 1, runs[0].historyFigures.count == points.count, base == runs[0].placement.startUnixMs {
+        if ownSeconds, runs.count == 1, runs[0].historyFigures.count == points.count, base == runs[0].placement.startUnixMs {
             for (k, f) in runs[0].historyFigures.enumerated() {
                 (points[k].elapsed, points[k].p50Ms, points[k].p95Ms, points[k].p99Ms) = (f.elapsed, f.p50Ms, f.p95Ms, f.p99Ms)
             }
         }
         return points
+    }
+
+    /// Each of a run's seconds' place on the grid from `base`: its end, rounded to a whole second; one that
+    /// rounds onto the second before takes the next (history).
+    static func grid(_ run: RunRecord, base: Int64) -> [Int] {
+        var previous = Int.min
+        return run.history.map { p in
+            previous = max(Int((Double(p.tMs - base) / 1000).rounded()), previous &+ 1)
+            return previous
+        }
     }
 
     /// The tags every run has with the same value (the others differ from run to run).

@@ -19,6 +19,8 @@ public struct RunRecord {
     /// Its seconds' figures as the run computed them (from whole histograms, at its own times): what a
     /// merge of this run alone gives back.
     public var historyFigures: [(elapsed: Double, p50Ms: Double, p95Ms: Double, p99Ms: Double)] = []
+    /// Each row's seconds, by row key, when the run kept them per name (JSONReport.nameHistory).
+    public var historyByName: [String: [(tMs: Int64, requests: Int, failures: Int, latency: PackedHistogram)]] = [:]
     /// The thresholds it was run with, as (name, expression).
     public var thresholds: [(name: String, expression: String)] = []
 
@@ -49,6 +51,7 @@ public struct RunRecord {
         stats.iterations = doc["iterations"]?.int ?? 0
         stats.rows = try need("stats").array.map { try row($0) }
         try readTables(doc)
+        try readNameHistory(doc)
         try readExtras(doc)
         readProtocols(doc)
         try readScriptMetrics(doc)

@@ -44,8 +44,8 @@ extension HTMLReport {
         return o + "</select></p>\n"
     }
 
-    /// Per name (Aggregated first): p50/p95/p99 a second (when the run kept them: merged runs have the
-    /// total's only) and the whole run's latency distribution.
+    /// Per name (Aggregated first): p50/p95/p99 a second (when the run kept them: a merge of runs that did
+    /// not has the total's only, RunMerge+Names) and the whole run's latency distribution.
     static func latencyData(_ s: Summary) -> String {
         let w = JSONWriter()
         w.object {

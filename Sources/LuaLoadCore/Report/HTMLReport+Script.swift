@@ -70,7 +70,7 @@ extension HTMLReport {
           latency.options.plugins.subtitle = { display: false, text: '' };
         } else {
           latency.data.datasets = [];
-          latency.options.plugins.subtitle = { display: true, text: 'no per-second times for this name (merged runs keep the total\'s only)' };
+          latency.options.plugins.subtitle = { display: true, text: 'no per-second times for this name (merged from runs that did not keep their seconds per name)' };
         }
         latency.update();
         distribution.data.labels = n.bins.map(label);

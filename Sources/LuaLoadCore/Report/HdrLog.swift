@@ -34,11 +34,7 @@ public final class HdrLogRecorder {
     /// The log: the intervals so far and the last one, up to the end of `summary` (whose rows are final).
     public func render(_ summary: Summary) -> String {
         record(summary.rows, until: max(summary.durationSeconds, lastElapsed))
-        let start = Format.fixed(Double(summary.placement.startUnixMs) / 1000, 3)
-        var out = "#[Histogram log format version 1.3]\n"
-        out += "#[StartTime: \(start) (seconds since epoch)]\n"
-        out += "#[BaseTime: \(start) (seconds since epoch)]\n"
-        out += "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n"
+        var out = HdrLogRecorder.header(summary)
         for chunk in chunks {
             switch chunk {
             case .spooled(let offset, let length): out += String(decoding: spool.read(offset: offset, length: length), as: UTF8.self)

@@ -126,6 +126,7 @@ public enum JSONReport {
             }
             // The latency histogram (µs), HdrHistogram's compressed V2 encoding in base64: exact merging later.
             hdr(w, "hdr", r.histogram)
+            nameHistory(w, r, s)
         }
     }
 }

@@ -62,7 +62,7 @@ struct RunHistory {
 
     /// One point per name for the last second: its requests, failures and percentiles in that second (the
     /// HTML report's chart per name, --csv-full-history). `rows` are every worker's cumulative rows as of
-    /// its last post. In memory: ~64 bytes a name a second (0.23 MB a name an hour).
+    /// its last post. In memory: ~64 bytes a name a second (0.23 MB a name an hour), its histogram spooled.
     mutating func appendByName(_ rows: [RequestStats]) {
         guard let point = points.last else { return }
         let second = points.count - 1
@@ -84,8 +84,10 @@ struct RunHistory {
             let h = HdrLogRecorder.difference(row.histogram, minus: before.histogram)
             previous[key] = (row.requests, row.failures, row.histogram)
             let ps = h.percentilesMs([50, 95, 99])
-            byName[key, default: []].append(HistoryPoint(elapsed: point.elapsed, users: point.users, requests: row.requests - before.requests,
-                                                         failures: row.failures - before.failures, p50Ms: ps[0], p95Ms: ps[1], p99Ms: ps[2]))
+            var p = HistoryPoint(elapsed: point.elapsed, users: point.users, requests: row.requests - before.requests,
+                                 failures: row.failures - before.failures, p50Ms: ps[0], p95Ms: ps[1], p99Ms: ps[2])
+            p.latency = PackedHistogram(h, spool: spool)   // the JSON's per-name seconds, merged exactly (docs/distributed.md)
+            byName[key, default: []].append(p)
         }
     }
 }
