@@ -64,11 +64,13 @@ extension RunCommand {
         facts.append(("agents", String(n)))
         let dashboard = try webFlags.startForController(controller, facts: facts, title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
+        let metricsRun = try controllerMetrics(options, controller)   // ControllerCommand+Metrics
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let hdrLog = scale.hdrLog.map { _ in HdrLogRecorder() }
         let byTag = printStats && !quiet && isatty(2) == 0
-        let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
+        var result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
             status.observe(event)
+            metricsRun?.observe(event)
             hdrLog?.observe(event)
             dashboard?.observe(event)
             // --print-stats: the breakdown by tag under the stats table, every 2 s.
@@ -77,6 +79,7 @@ extension RunCommand {
                 writeStderr(groups.console(total: p.currentStats()) + "\n")
             }
         })
+        if let metricsRun { result.total.notes += metricsRun.finish(result) }
         let total = result.total
         dashboard?.finish(total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }

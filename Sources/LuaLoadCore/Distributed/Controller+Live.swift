@@ -178,6 +178,7 @@ extension Controller {
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
         p.groups = live.groups.snapshot(tag: options.by, agents: agents, tick: live.tick)
+        p.agentsNow = agentsSnapshot(elapsed: elapsed)   // Prometheus' series by region (Controller+Export)
         observer(.tick(p))
     }
 
