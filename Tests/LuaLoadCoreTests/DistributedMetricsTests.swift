@@ -31,8 +31,13 @@ final class DistributedMetricsTests: DistributedTestCase {
                          + [Luaload.script(Self.twoNames)], json: true)
     }
 
-    func region(_ port: UInt16, _ name: String, _ target: TargetServer) throws -> AgentProcess {
-        try AgentProcess(port: port, token: token, tags: ["region=\(name)"], env: ["TARGET": "http://127.0.0.1:\(target.port)"])
+    func region(_ port: UInt16, _ name: String, _ target: TargetServer, extra: [String] = []) throws -> AgentProcess {
+        try AgentProcess(port: port, token: token, tags: ["region=\(name)"], env: ["TARGET": "http://127.0.0.1:\(target.port)"], extra: extra)
+    }
+
+    /// Whether a scrape's text has a requests series of each region.
+    func hasRequests(_ text: String, regions: [String]) -> Bool {
+        regions.allSatisfy { r in text.split(separator: "\n").contains { $0.hasPrefix("luaload_requests_total{") && $0.contains("region=\"\(r)\"") } }
     }
 
     func document(_ p: AgentProcess) throws -> [String: Any] {
@@ -53,17 +58,19 @@ final class DistributedMetricsTests: DistributedTestCase {
         defer { prom.stop() }
         let targets = try ["ams": 2, "sin": 20].mapValues { try startDelayedTarget(latencyMs: $0) }
         defer { targets.values.forEach { $0.stop() } }
-        let port = try freeLinkPort(), metricsPort = try freePort()
+        let port = try freeLinkPort(), metricsPort = try freePort(), agentPort = try freePort()
         let c = try controller(port, agents: 2, ["-u", "4", "-d", "4s", "--tag", "testid=ctl", "--metrics-interval", "1s",
                                                  "--metrics-listen", "\(metricsPort)", "--out", "prometheus-rw=\(prom.writeURL)"])
-        let agents = try ["ams", "sin"].map { try region(port, $0, targets[$0]!) }
-        var scraped = ""
+        let agents = try ["ams", "sin"].map { try region(port, $0, targets[$0]!, extra: $0 == "ams" ? ["--metrics-listen", "\(agentPort)"] : []) }
+        var scraped = "", own = ""
         let live = eventually(within: 20) {
             scraped = (try? httpGet(port: metricsPort, "/metrics").body) ?? ""
-            return ["ams", "sin"].allSatisfy { r in scraped.split(separator: "\n").contains { $0.hasPrefix("luaload_requests_total{") && $0.contains("region=\"\(r)\"") } }
+            own = (try? httpGet(port: agentPort, "/metrics").body) ?? ""
+            return hasRequests(scraped, regions: ["ams", "sin"]) && hasRequests(own, regions: ["ams"])
         }
-        XCTAssertTrue(live, "both regions' series while the test runs:\n\(scraped)\n\(c.stderr)")
+        XCTAssertTrue(live, "both regions' series while the test runs, and the ams agent's own:\n\(scraped)\n\(own)\n\(c.stderr)")
         XCTAssertTrue(scraped.contains(#"luaload_users{testid="ctl""#), scraped)
+        XCTAssertFalse(hasRequests(own, regions: ["sin"]), "an agent's own series are its part only: \(own)")
         XCTAssertEqual(c.wait(), 1, c.stderr)   // the 401s are failures
         for a in agents { XCTAssertEqual(a.wait(), 1, a.stderr) }   // an agent's own run: its 401s are failures too
         XCTAssertFalse(c.stderr.contains("not delivered"), c.stderr)
