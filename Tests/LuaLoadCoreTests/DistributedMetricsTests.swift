@@ -129,4 +129,18 @@ final class DistributedMetricsTests: DistributedTestCase {
         XCTAssertTrue(c.stderr.contains("the final push (the run's totals) was not delivered"), c.stderr)
         XCTAssertTrue(c.stderr.contains("http://127.0.0.1:\(dead)/v1/metrics"), c.stderr)
     }
+
+    /// Bad metrics options on a controller are usage errors before any agent is awaited, never ignored.
+    func testTheControllersMetricsOptionsAreCheckedBeforeAnyAgentIsAwaited() throws {
+        let taken = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        defer { close(taken.fd) }
+        let cases = [(["--metrics-listen", "\(taken.port)"], "--metrics-listen \(taken.port): cannot listen"),
+                     (["--out", "prometheus-rw=https://prom.example/api/v1/write"], "--out prometheus-rw=https://"),
+                     (["--metrics-buckets", "1s"], "--metrics-buckets and --metrics-token need --metrics-listen")]
+        for (args, message) in cases {
+            let c = try controller(try freeLinkPort(), agents: 1, ["-d", "1s", "--agents-timeout", "20s"] + args)
+            XCTAssertEqual(c.wait(timeout: 10), 2, c.stderr)   // at once, not after --agents-timeout
+            XCTAssertTrue(c.stderr.contains(message), c.stderr)
+        }
+    }
 }
