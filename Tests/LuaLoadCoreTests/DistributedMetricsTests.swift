@@ -143,4 +143,26 @@ final class DistributedMetricsTests: DistributedTestCase {
             XCTAssertTrue(c.stderr.contains(message), c.stderr)
         }
     }
+
+    /// A controller's tick carries its agents' posts two ways: unmerged (`currentWorkerStats`, what the page's live
+    /// table reads without thresholds, and its checks: empty before) and by region (`currentAgentsSnapshot`, the
+    /// series'): both add up to the merged view's requests every second.
+    func testTheControllersTickCarriesItsAgentsStatsWholeAndByRegion() throws {
+        let target = try startDelayedTarget(latencyMs: 2)
+        defer { target.stop() }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 2; $0.usersGiven = true; $0.duration = 3 }
+        let procs = try agents(c, [target, target])
+        var seen: [[Int]] = []
+        var regions: [String] = []
+        _ = try c.run(log: { _ in }, observer: { e in
+            guard case .tick(let p) = e, let snapshot = p.currentAgentsSnapshot() else { return }
+            let requests = { (w: [WorkerStats]) in w.reduce(0) { $0 + $1.rows.reduce(0) { $0 + $1.requests } } }
+            regions = snapshot.groups.map(\.value)
+            seen.append([p.currentStats().total.requests, requests(p.currentWorkerStats()), snapshot.groups.reduce(0) { $0 + requests($1.workers) }])
+        })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        XCTAssertEqual(Set(regions), ["r0", "r1"])
+        XCTAssertGreaterThan(seen.last?[0] ?? 0, 0)
+        XCTAssertTrue(seen.allSatisfy { $0[0] == $0[1] && $0[0] == $0[2] }, "merged, unmerged, by region: \(seen)")
+    }
 }
