@@ -26,9 +26,9 @@ final class DistributedMetricsTests: DistributedTestCase {
     }
 
     /// The controller as a process (`luaload --controller`), its --json to a file.
-    func controller(_ port: UInt16, agents n: Int, _ args: [String]) throws -> AgentProcess {
+    func controller(_ port: UInt16, agents n: Int, _ args: [String], env: [String: String] = [:]) throws -> AgentProcess {
         try AgentProcess(["--controller", "127.0.0.1:\(port)", "--agents", "\(n)", "--token", token, "-q"] + args
-                         + [Luaload.script(Self.twoNames)], json: true)
+                         + [Luaload.script(Self.twoNames)], env: env, json: true)
     }
 
     func region(_ port: UInt16, _ name: String, _ target: TargetServer, extra: [String] = []) throws -> AgentProcess {
@@ -60,7 +60,8 @@ final class DistributedMetricsTests: DistributedTestCase {
         defer { targets.values.forEach { $0.stop() } }
         let port = try freeLinkPort(), metricsPort = try freePort(), agentPort = try freePort()
         let c = try controller(port, agents: 2, ["-u", "4", "-d", "4s", "--tag", "testid=ctl", "--metrics-interval", "1s",
-                                                 "--metrics-listen", "\(metricsPort)", "--out", "prometheus-rw=\(prom.writeURL)"])
+                                                 "--metrics-listen", "\(metricsPort)", "--out", "prometheus-rw=\(prom.writeURL)"],
+                           env: ["FLY_REGION": "ctl"])   // the controller's own region: not a label of its series
         let agents = try ["ams", "sin"].map { try region(port, $0, targets[$0]!, extra: $0 == "ams" ? ["--metrics-listen", "\(agentPort)"] : []) }
         var scraped = "", own = ""
         let live = eventually(within: 20) {
@@ -70,6 +71,7 @@ final class DistributedMetricsTests: DistributedTestCase {
         }
         XCTAssertTrue(live, "both regions' series while the test runs, and the ams agent's own:\n\(scraped)\n\(own)\n\(c.stderr)")
         XCTAssertTrue(scraped.contains(#"luaload_users{testid="ctl""#), scraped)
+        XCTAssertFalse(scraped.contains(#"region="ctl""#), scraped)
         XCTAssertFalse(hasRequests(own, regions: ["sin"]), "an agent's own series are its part only: \(own)")
         XCTAssertEqual(c.wait(), 1, c.stderr)   // the 401s are failures
         for a in agents { XCTAssertEqual(a.wait(), 1, a.stderr) }   // an agent's own run: its 401s are failures too
