@@ -70,9 +70,9 @@ extension RunCommand {
         let byTag = printStats && !quiet && isatty(2) == 0
         var result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
             status.observe(event)
-            metricsRun?.observe(event)
             hdrLog?.observe(event)
             dashboard?.observe(event)
+            metricsRun?.observe(event)
             // --print-stats: the breakdown by tag under the stats table, every 2 s.
             if byTag, case .tick(let p) = event, !p.stopping, p.tick % 2 == 0 {
                 let groups = MergeGroups(tag: d.by, groups: controller.liveGroups(elapsed: p.elapsed))
