@@ -54,7 +54,8 @@ public struct MetricInput: Sendable {
 
     public static func bounds(_ buckets: [Double]) -> [UInt64] { buckets.map { UInt64(($0 * 1e6).rounded()) } }
 
-    public init(summary s: Summary, buckets: [Double]) {
+    /// `byText`: a controller's merge, whose failures are texts (statuses from them, StatusKey.status(ofFailureText:)).
+    public init(summary s: Summary, buckets: [Double], byText: Bool = false) {
         let bounds = Self.bounds(buckets)
         // Rows of one name with different tags (a scenario's, opts.tags) are one series, as from the workers below.
         var index: [String: Int] = [:]
@@ -63,13 +64,14 @@ public struct MetricInput: Sendable {
             let k = index[key] ?? { rows.append(MetricRow(method: r.method, name: r.name, bounds: bounds.count)); index[key] = rows.count - 1; return rows.count - 1 }()
             rows[k].add(requests: r.requests, failures: r.failures, redirects: r.redirects, sumMicros: r.sumMicros, histogram: r.histogram, bounds: bounds)
         }
-        statuses = s.statuses
+        statuses = byText ? Self.statuses(s) : s.statuses
         scriptErrors = s.errors.reduce(0) { $0 + $1.count }
         abandoned = s.abandoned
         script = s.script
     }
 
-    public init(workers: [WorkerStats], buckets: [Double]) {
+    /// `byText`: a controller's agents, whose failures are texts.
+    public init(workers: [WorkerStats], buckets: [Double], byText: Bool = false) {
         let bounds = Self.bounds(buckets)
         var index: [String: Int] = [:]
         for w in workers {
@@ -78,7 +80,7 @@ public struct MetricInput: Sendable {
                 let k = index[key] ?? { rows.append(MetricRow(method: r.method, name: r.name, bounds: bounds.count)); index[key] = rows.count - 1; return rows.count - 1 }()
                 rows[k].add(requests: r.requests, failures: r.failures, redirects: r.redirects, sumMicros: r.sumMicros, histogram: r.histogram, bounds: bounds)
             }
-            w.addStatusCounts(to: &statuses)
+            w.addStatusCounts(to: &statuses, byText: byText)
             scriptErrors += w.errors.values.reduce(0) { $0 + $1.count }
             abandoned += w.abandoned
             if !w.script.isEmpty { script.add(w.script) }
@@ -86,4 +88,36 @@ public struct MetricInput: Sendable {
         statuses = statuses.filter { $0.value > 0 }
         rows.sort { ($0.name, $0.method) < ($1.name, $1.method) }
     }
+
+    /// A merged Summary's rows by outcome, its failures read by their texts (as addStatusCounts(byText:)).
+    static func statuses(_ s: Summary) -> [StatusKey: Int] {
+        var out: [StatusKey: Int] = [:]
+        for r in s.rows where r.requests > r.failures { out[StatusKey(method: r.method, name: r.name, status: "ok"), default: 0] += r.requests - r.failures }
+        for f in s.failures where f.occurrences > 0 {
+            out[StatusKey(method: f.method, name: f.name, status: StatusKey.status(ofFailureText: f.error)), default: 0] += f.occurrences
+        }
+        return out
+    }
+}
+
+/// The series of one part of a test: a plain run's whole, or one region of a controller's (its label added).
+public struct MetricPart: Sendable {
+    /// The part's own labels (a controller's `region="ams"`), after the run's tags.
+    public var labels: [MetricLabel]
+    public var input: MetricInput
+    public var users: Int
+    /// The open model's arrivals (nil in the closed model).
+    public var arrivals: ArrivalCounts?
+
+    public init(labels: [MetricLabel] = [], input: MetricInput, users: Int, arrivals: ArrivalCounts?) {
+        self.labels = labels
+        self.input = input
+        self.users = users
+        self.arrivals = arrivals
+    }
+
+    /// Tells the part's rows from other parts' in the builder's admitted set ("" for a plain run's).
+    var key: String { labels.map { MetricPart.separator + $0.value }.joined() }
+
+    static let separator = "\u{2}"
 }

@@ -16,12 +16,12 @@ extension MetricsBuilder {
     /// leftOut keys of checks and custom metrics start with this (request rows' are "METHOD name").
     static let scriptKeyPrefix = "\u{1}"
 
-    func scriptFamilies(_ m: ScriptMetrics, _ base: [MetricLabel], _ count: inout Int) -> [MetricFamily] {
+    func scriptFamilies(_ m: ScriptMetrics, _ base: [MetricLabel], _ part: String, _ count: inout Int) -> [MetricFamily] {
         guard !m.isEmpty else { return [] }
         var out: [MetricFamily] = []
         if !m.checks.isEmpty {
             var checks = MetricFamily(name: "luaload_checks", help: "check() results, by check and result (pass or fail).", kind: .counter)
-            for name in m.checkNames where admit(Self.scriptKeyPrefix + "check " + name, need: 2, &count) {
+            for name in m.checkNames where admit(Self.scriptKeyPrefix + "check " + name + part, need: 2, &count) {
                 let c = m.checks[name]!
                 checks.add("_total", [MetricLabel("check", name), MetricLabel("result", "pass")] + base, Double(c.passes))
                 checks.add("_total", [MetricLabel("check", name), MetricLabel("result", "fail")] + base, Double(c.fails))
@@ -32,23 +32,13 @@ extension MetricsBuilder {
         for series in m.metricNames {
             let x = m.metrics[series]!
             let (name, tags) = Self.splitSeries(series)
-            guard admit(Self.scriptKeyPrefix + "metric " + series, need: seriesNeeded(x), &count) else { continue }
+            guard admit(Self.scriptKeyPrefix + "metric " + series + part, need: seriesNeeded(x), &count) else { continue }
             let trend = x.kind == .trend ? TrendScale(unit: x.unit) : nil
             let family = "luaload_custom_" + Self.sanitize(name) + (tags.isEmpty ? "" : "_by_tag") + (trend?.suffix ?? "")
             if families[family] == nil { families[family] = Self.family(family, name, x); order.append(family) }
             add(&families[family]!, x, trend, Self.tagLabels(tags, base) + base)
         }
         return out + order.map { families[$0]! }
-    }
-
-    /// Whether `key` has (or now gets) room for `need` series.
-    private func admit(_ key: String, need: Int, _ count: inout Int) -> Bool {
-        if !admitted.contains(key) {
-            guard count + need <= config.maxSeries else { leftOut.insert(key); return false }
-            admitted.insert(key)
-        }
-        count += need
-        return true
     }
 
     private func seriesNeeded(_ x: CustomMetric) -> Int {

@@ -9,6 +9,8 @@ public struct MetricsConfig: Sendable {
     public var maxSeries = 1000
     /// Labels on every series: --tag's region, host, segment, testid…, keys made valid label names.
     public var labels: [MetricLabel] = []
+    /// A controller's: the label its series are broken down by (its `--by` tag, made a label name), nil on one box.
+    public var breakdown: String?
 
     /// HTTP APIs answer in a millisecond to seconds: 1 ms … 10 s (Prometheus' defaults, with 1 and 2.5 ms).
     public static let defaultBuckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -68,60 +70,84 @@ public final class MetricsBuilder {
     }
 
     public func build(_ input: MetricInput, _ facts: RunFacts, timestampMs: Int64) -> MetricSet {
-        let base = config.labels
+        build([MetricPart(input: input, users: facts.users, arrivals: facts.arrivals)], thresholds: facts.thresholds, timestampMs: timestampMs)
+    }
+
+    /// Every part's series (a controller's: one part per region, its label added), the thresholds once.
+    public func build(_ parts: [MetricPart], thresholds: [ThresholdResult], timestampMs: Int64) -> MetricSet {
         var requests = MetricFamily(name: "luaload_requests", help: "Requests completed (recorded), by outcome: status is the HTTP status of a failure by status, ok, error (no status) or failed (by the script).", kind: .counter)
         var failures = MetricFamily(name: "luaload_failures", help: "Requests that failed.", kind: .counter)
         var redirects = MetricFamily(name: "luaload_redirects", help: "Redirect hops followed within the requests (each one a request the server saw).", kind: .counter)
         var duration = MetricFamily(name: "luaload_request_duration_seconds", help: "Response times of recorded requests (from luaload's HDR histograms).", kind: .histogram)
-        var fixed = fixedFamilies(input, facts, base)
+        var fixed = fixedFamilies(parts, thresholds)
         var count = fixed.reduce(0) { $0 + $1.samples.count }
-        var byRow: [String: [(String, Int)]] = [:]
-        for (key, n) in input.statuses { byRow[key.method + " " + key.name, default: []].append((key.status, n)) }
-        for row in input.rows {
-            let key = row.method + " " + row.name
-            let statuses = (byRow[key] ?? []).sorted { $0.0 < $1.0 }
-            let need = seriesOf(statuses: statuses.count)
-            if !admitted.contains(key) {
-                guard count + need <= config.maxSeries else { leftOut.insert(key); continue }
-                admitted.insert(key)
+        var script: [MetricFamily] = []
+        for part in parts {
+            let base = config.labels + part.labels
+            var byRow: [String: [(String, Int)]] = [:]
+            for (key, n) in part.input.statuses { byRow[key.method + " " + key.name, default: []].append((key.status, n)) }
+            for row in part.input.rows {
+                let key = row.method + " " + row.name
+                let statuses = (byRow[key] ?? []).sorted { $0.0 < $1.0 }
+                guard admit(key + part.key, need: seriesOf(statuses: statuses.count), &count) else { continue }
+                let labels = [MetricLabel("name", row.name), MetricLabel("method", row.method)] + base
+                for (status, n) in statuses {
+                    requests.add("_total", [MetricLabel("name", row.name), MetricLabel("method", row.method), MetricLabel("status", status)] + base, Double(n))
+                }
+                failures.add("_total", labels, Double(row.failures))
+                redirects.add("_total", labels, Double(row.redirects))
+                addHistogram(&duration, row, labels)
             }
-            count += need
-            let labels = [MetricLabel("name", row.name), MetricLabel("method", row.method)] + base
-            for (status, n) in statuses {
-                requests.add("_total", [MetricLabel("name", row.name), MetricLabel("method", row.method), MetricLabel("status", status)] + base, Double(n))
-            }
-            failures.add("_total", labels, Double(row.failures))
-            redirects.add("_total", labels, Double(row.redirects))
-            addHistogram(&duration, row, labels)
+            Self.append(scriptFamilies(part.input.script, base, part.key, &count), to: &script)   // check() and metrics.* (MetricsBuilder+Script)
         }
         fixed.insert(contentsOf: [requests, failures, redirects, duration], at: 0)
-        fixed += scriptFamilies(input.script, base, &count)   // check() and metrics.* (MetricsBuilder+Script)
+        fixed += script
         if SecretMask.isActive { Self.mask(&fixed) }          // --secret: a name or a tag may quote one
         return MetricSet(timestampMs: timestampMs, families: fixed)
     }
 
-    /// Users, script errors, abandoned requests, arrivals (open model), thresholds.
-    private func fixedFamilies(_ input: MetricInput, _ facts: RunFacts, _ base: [MetricLabel]) -> [MetricFamily] {
-        var users = MetricFamily(name: "luaload_users", help: "Virtual users running.", kind: .gauge)
-        users.add("", base, Double(facts.users))
-        var errors = MetricFamily(name: "luaload_script_errors", help: "Errors raised by the script (Lua errors) in all.", kind: .counter)
-        errors.add("_total", base, Double(input.scriptErrors))
-        var abandoned = MetricFamily(name: "luaload_requests_abandoned", help: "Requests in flight at the stop, abandoned: the server may have seen them.", kind: .counter)
-        abandoned.add("_total", base, Double(input.abandoned))
-        var out = [users, errors, abandoned]
-        if let a = facts.arrivals {
-            var scheduled = MetricFamily(name: "luaload_arrivals_scheduled", help: "Open model: arrivals due so far (started or dropped).", kind: .counter)
-            scheduled.add("_total", base, Double(a.started + a.dropped))
-            var dropped = MetricFamily(name: "luaload_arrivals_dropped", help: "Open model: arrivals dropped (no free VU, or the run ended first).", kind: .counter)
-            dropped.add("_total", base, Double(a.dropped))
-            out += [scheduled, dropped]
+    /// Whether `key` has (or now gets) room for `need` series.
+    func admit(_ key: String, need: Int, _ count: inout Int) -> Bool {
+        if !admitted.contains(key) {
+            guard count + need <= config.maxSeries else { leftOut.insert(key); return false }
+            admitted.insert(key)
         }
-        if !facts.thresholds.isEmpty {
+        count += need
+        return true
+    }
+
+    /// Users, script errors, abandoned requests, arrivals (open model) per part; the thresholds once.
+    private func fixedFamilies(_ parts: [MetricPart], _ thresholds: [ThresholdResult]) -> [MetricFamily] {
+        var users = MetricFamily(name: "luaload_users", help: "Virtual users running.", kind: .gauge)
+        var errors = MetricFamily(name: "luaload_script_errors", help: "Errors raised by the script (Lua errors) in all.", kind: .counter)
+        var abandoned = MetricFamily(name: "luaload_requests_abandoned", help: "Requests in flight at the stop, abandoned: the server may have seen them.", kind: .counter)
+        var scheduled = MetricFamily(name: "luaload_arrivals_scheduled", help: "Open model: arrivals due so far (started or dropped).", kind: .counter)
+        var dropped = MetricFamily(name: "luaload_arrivals_dropped", help: "Open model: arrivals dropped (no free VU, or the run ended first).", kind: .counter)
+        for part in parts {
+            let base = config.labels + part.labels
+            users.add("", base, Double(part.users))
+            errors.add("_total", base, Double(part.input.scriptErrors))
+            abandoned.add("_total", base, Double(part.input.abandoned))
+            if let a = part.arrivals {
+                scheduled.add("_total", base, Double(a.started + a.dropped))
+                dropped.add("_total", base, Double(a.dropped))
+            }
+        }
+        var out = [users, errors, abandoned]
+        if !scheduled.samples.isEmpty { out += [scheduled, dropped] }
+        if !thresholds.isEmpty {
             var ok = MetricFamily(name: "luaload_threshold_ok", help: "1 while the threshold holds, 0 once crossed.", kind: .gauge)
-            for t in facts.thresholds { ok.add("", [MetricLabel("threshold", t.name + ": " + t.expression)] + base, t.ok ? 1 : 0) }
+            for t in thresholds { ok.add("", [MetricLabel("threshold", t.name + ": " + t.expression)] + config.labels, t.ok ? 1 : 0) }
             out.append(ok)
         }
         return out
+    }
+
+    /// Adds a part's families to those of the parts before it: one family of each name, its samples in order.
+    static func append(_ families: [MetricFamily], to out: inout [MetricFamily]) {
+        for f in families {
+            if let k = out.firstIndex(where: { $0.name == f.name }) { out[k].samples += f.samples } else { out.append(f) }
+        }
     }
 
     /// Cumulative `le` buckets from the row's per-bound counts; +Inf and _count are its requests exactly.

@@ -13,6 +13,8 @@ public final class MetricsPublisher: @unchecked Sendable {
     /// Guards everything below: the main thread (ticks, pushes, the end) and the listener's (scrapes).
     private let lock = Signal()
     private var pendingTick: RunProgress?
+    /// A controller's tick: its agents' stats, taken on its thread (the series by region are built from them).
+    private var pendingAgents: AgentsSnapshot?
     private var latestSet: MetricSet
     private var lastBuiltMicros: UInt64 = 0
     private var lastTimestampMs: Int64 = 0
@@ -40,9 +42,11 @@ public final class MetricsPublisher: @unchecked Sendable {
 
     public func observe(_ event: RunEvent) {
         guard case .tick(let progress) = event else { return }
+        let agents = progress.currentAgentsSnapshot()   // nil but on a controller
         let now = monotonicMicros()
         let set: MetricSet? = lock.locked {
             pendingTick = progress
+            pendingAgents = agents
             guard let writer = writers.first, now >= lastBuiltMicros + writer.intervalMicros - 500_000 else { return nil }
             lastBuiltMicros = now
             latestSet = buildPending()
@@ -52,12 +56,15 @@ public final class MetricsPublisher: @unchecked Sendable {
     }
 
     /// The final set from the run's Summary (users 0: the run is over); pushes it when writing, and
-    /// returns what the summary should say (series left out, pushes not delivered).
-    public func finish(_ summary: Summary) -> [String] {
+    /// returns what the summary should say (series left out, pushes not delivered). A controller's gives
+    /// its breakdown's groups (nil when no agent had the tag).
+    public func finish(_ summary: Summary, groups: [(value: String, summary: Summary)]? = nil) -> [String] {
         let facts = RunFacts(users: 0, arrivals: summary.arrivals, thresholds: summary.thresholdResults)
         let (set, leftOut): (MetricSet, String?) = lock.locked {
             pendingTick = nil
-            latestSet = builder.build(summary, facts, timestampMs: nextTimestamp())
+            pendingAgents = nil
+            latestSet = builder.config.breakdown == nil ? builder.build(summary, facts, timestampMs: nextTimestamp())
+                : builder.build(builder.parts(summary, groups: groups), thresholds: summary.thresholdResults, timestampMs: nextTimestamp())
             warnOnce()
             return (latestSet, leftOutNote())
         }
@@ -72,6 +79,12 @@ public final class MetricsPublisher: @unchecked Sendable {
     private func buildPending() -> MetricSet {
         guard let progress = pendingTick else { return latestSet }
         pendingTick = nil
+        if let agents = pendingAgents {
+            pendingAgents = nil
+            let set = builder.build(builder.parts(agents), thresholds: agents.verdicts(thresholds), timestampMs: nextTimestamp())
+            warnOnce()
+            return set
+        }
         var verdicts: [ThresholdResult] = []
         if !thresholds.isEmpty {   // thresholds read a Summary: merged only when the run has any
             var stats = progress.currentStats()
@@ -93,8 +106,10 @@ public final class MetricsPublisher: @unchecked Sendable {
 
     private func leftOutNote() -> String? {
         guard !builder.leftOut.isEmpty else { return nil }
-        let requests = builder.leftOut.filter { !$0.hasPrefix(MetricsBuilder.scriptKeyPrefix) }.count
-        let script = builder.leftOut.count - requests
+        // A controller's keys end with their part (region): a name left out in two regions is one name.
+        let names = Set(builder.leftOut.map { $0.split(separator: Character(MetricPart.separator), maxSplits: 1).first.map(String.init) ?? $0 })
+        let requests = names.filter { !$0.hasPrefix(MetricsBuilder.scriptKeyPrefix) }.count
+        let script = names.count - requests
         let what = [requests > 0 ? "\(requests) request names" : nil, script > 0 ? "\(script) checks or custom metric series" : nil].compactMap { $0 }.joined(separator: " and ")
         return "metrics: \(what) left out of the series: they would take them past --metrics-max-series \(builder.config.maxSeries) (raise it, or group URLs with name =)"
     }

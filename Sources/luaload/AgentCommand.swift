@@ -42,6 +42,9 @@ struct AgentCommand: ParsableCommand {
     @Flag(name: [.customShort("q"), .long], help: "Print the summary only (no live status line).")
     var quiet = false
 
+    @OptionGroup(title: "Metrics of this agent's own part (Prometheus: docs/prometheus.md; the controller exports the whole test)")
+    var metrics: MetricsOptions
+
     func run() throws {
         if let json { try ReportWriter.check([("--json", json)]) }   // before connecting: no run to lose
         guard let address = LinkAddress(controller), address.port != 0 else {
@@ -64,8 +67,10 @@ struct AgentCommand: ParsableCommand {
         }
         options.tls = try cacert.map { try LinkTLS(caFile: $0) }
         let status = LiveStatus(live: !quiet, printStats: false)
-        let result = try Agent(options: options).run(log: { writeStderr("luaload agent: \($0)\n") }, observer: status.observe)
-        let summary = result.summary
+        let metricsRun = try MetricsRun(metrics, tags: tags, thresholds: [])   // its part: region, host, its --tag
+        let result = try Agent(options: options).run(log: { writeStderr("luaload agent: \($0)\n") }, observer: { status.observe($0); metricsRun?.observe($0) })
+        var summary = result.summary
+        if let metricsRun { summary.notes += metricsRun.finish(summary) }
         if let lost = result.controllerLost { writeStderr("luaload agent: lost the controller (\(lost)): the segment ran to its end on its own\n") }
         for note in summary.notes { writeStderr("luaload agent: \(note)\n") }
         if json == "-" { writeStderr(ConsoleReport.render(summary)) } else { print(SecretMask.apply(ConsoleReport.render(summary)), terminator: "") }

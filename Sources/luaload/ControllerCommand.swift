@@ -42,17 +42,20 @@ extension RunCommand {
         writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
         let dashboard = try webFlags.startForController(controller, facts: controllerFacts(options, co), title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
+        let metricsRun = try controllerMetrics(options, controller)   // ControllerCommand+Metrics
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let byTag = printStats && !quiet && isatty(2) == 0
-        let result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
+        var result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in
             status.observe(event)
             dashboard?.observe(event)
+            metricsRun?.observe(event)
             // --print-stats: the breakdown by tag under the stats table, every 2 s.
             if byTag, case .tick(let p) = event, !p.stopping, p.tick % 2 == 0 {
                 let groups = MergeGroups(tag: d.by, groups: controller.liveGroups(elapsed: p.elapsed))
                 writeStderr(groups.console(total: p.currentStats()) + "\n")
             }
         })
+        if let metricsRun { result.total.notes += metricsRun.finish(result) }
         let total = result.total
         dashboard?.finish(total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }

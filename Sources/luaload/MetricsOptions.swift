@@ -24,14 +24,19 @@ struct MetricsOptions: ParsableArguments {
 
     var enabled: Bool { listen != nil || !out.isEmpty }
 
-    /// Everything checked before any traffic; nil without --metrics-listen or --out.
-    func makePublisher(tags: [(key: String, value: String)], thresholds: [Threshold]) throws -> (MetricsPublisher, MetricsEndpoint?)? {
+    /// Everything checked before any traffic; nil without --metrics-listen or --out. A controller's series
+    /// are broken down by its `--by` tag (`breakdown`): that label comes from its agents, not from its own tags.
+    func makePublisher(tags: [(key: String, value: String)], thresholds: [Threshold], breakdown: String? = nil) throws -> (MetricsPublisher, MetricsEndpoint?)? {
         guard enabled else {
             if buckets != nil || token != nil { throw UsageError("--metrics-buckets and --metrics-token need --metrics-listen or --out prometheus-rw=URL") }
             return nil
         }
         var config = MetricsConfig()
         config.labels = MetricsConfig.labels(fromTags: tags)
+        if let breakdown {
+            config.breakdown = MetricsConfig.labels(fromTags: [(breakdown, "")])[0].name
+            config.labels.removeAll { $0.name == config.breakdown }
+        }
         guard maxSeries >= 1 else { throw UsageError("--metrics-max-series must be at least 1") }
         config.maxSeries = maxSeries
         if let buckets { config.buckets = try Self.parseBuckets(buckets) }
@@ -70,8 +75,8 @@ struct MetricsRun {
     let publisher: MetricsPublisher
     let endpoint: MetricsEndpoint?
 
-    init?(_ options: MetricsOptions, tags: [(key: String, value: String)], thresholds: [Threshold]) throws {
-        guard let (publisher, endpoint) = try options.makePublisher(tags: tags, thresholds: thresholds) else { return nil }
+    init?(_ options: MetricsOptions, tags: [(key: String, value: String)], thresholds: [Threshold], breakdown: String? = nil) throws {
+        guard let (publisher, endpoint) = try options.makePublisher(tags: tags, thresholds: thresholds, breakdown: breakdown) else { return nil }
         self.publisher = publisher
         self.endpoint = endpoint
         publisher.onWarning = { writeStderr("luaload: \($0)\n") }

@@ -43,12 +43,12 @@ final class PrometheusTests: XCTestCase {
         let p95 = try XCTUnwrap(try prom.scalar(#"histogram_quantile(0.95, sum by (le) (luaload_request_duration_seconds_bucket{testid="rw"}))"#))
         XCTAssertGreaterThan(p95, 0)
         XCTAssertLessThan(p95, 0.25)
-        try checkDashboard(prom)
+        try Self.checkDashboard(prom)
     }
 
     /// deploy/grafana/luaload.json: valid JSON, and every panel's query runs on this Prometheus; those over
-    /// series a closed-model run without thresholds has all return data.
-    func checkDashboard(_ prom: PrometheusServer) throws {
+    /// series a closed-model run without thresholds has all return data (for the test `testid`, `region` picked).
+    static func checkDashboard(_ prom: PrometheusServer, testid: String = "rw", region: String = ".*") throws {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("deploy/grafana/luaload.json")
         let dashboard = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as? [String: Any])
@@ -59,7 +59,7 @@ final class PrometheusTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(exprs.count, 10)
         for expr in exprs {
-            let q = expr.replacingOccurrences(of: "$testid", with: "rw").replacingOccurrences(of: "$region", with: ".*")
+            let q = expr.replacingOccurrences(of: "$testid", with: testid).replacingOccurrences(of: "$region", with: region)
                 .replacingOccurrences(of: "$__rate_interval", with: "1m")
             let result = try prom.query(q)
             let optional = ["arrivals", "script_errors", "threshold", "checks"].contains { expr.contains($0) }   // the run has none

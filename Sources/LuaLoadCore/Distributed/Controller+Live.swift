@@ -178,6 +178,8 @@ extension Controller {
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
         p.groups = live.groups.snapshot(tag: options.by, agents: agents, tick: live.tick)
+        p.agentsNow = agentsSnapshot(elapsed: elapsed)   // Prometheus' series by region (Controller+Export)
+        p.workersNow = { agents.map(\.ledger.stats) }     // the page's live table and checks (without it: empty)
         observer(.tick(p))
     }
 

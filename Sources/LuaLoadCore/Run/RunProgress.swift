@@ -52,6 +52,8 @@ public struct RunProgress {
     var statsNow: () -> Summary
     /// The workers' latest posts as they are (for live views that merge only what they show).
     var workersNow: () -> [WorkerStats] = { [] }
+    /// A controller's tick: its agents' stats, taken when called (call it on the observer's thread).
+    var agentsNow: (() -> AgentsSnapshot)? = nil
 
     /// Latencies (µs) over the last 10 seconds, this one included.
     public func recentLatency() -> LatencyHistogram {
@@ -66,4 +68,8 @@ public struct RunProgress {
 
     /// Each worker's cumulative stats as of its last post, unmerged: a copy of references, no histogram work.
     public func currentWorkerStats() -> [WorkerStats] { workersNow() }
+
+    /// A controller's tick: each agent's cumulative stats and tags as values (nil in a plain run). Call it
+    /// in the observer, on the controller's thread; the snapshot may then go to any thread.
+    public func currentAgentsSnapshot() -> AgentsSnapshot? { agentsNow?() }
 }
