@@ -33,9 +33,12 @@ final class DistributedOptionsTests: DistributedTestCase {
         "serve": .refused, "segment": .refused, "segments": .refused, "wait": .refused,
     ]
 
-    /// `luaload agent`'s options: the link's and its own output, or (tag, threads) its own over the controller's.
+    /// `luaload agent`'s options: the link's and its own output (its metrics: its own part), or (tag, threads) its
+    /// own over the controller's.
     static let agentCommand: Set<String> = ["[host:]port", "token", "json", "connect-timeout", "cacert", "script-sha256",
-                                            "quiet", "help", "tag", "threads"]
+                                            "quiet", "help", "tag", "threads",
+                                            "metrics-listen", "metrics-token", "out", "metrics-interval", "metrics-buckets",
+                                            "metrics-max-series"]
 
     /// Every field of RunOptions: carried ones must survive the run package (testRunOptionsFieldsAreClassified…).
     static let runOptionsFields: [String: OnController] = [
