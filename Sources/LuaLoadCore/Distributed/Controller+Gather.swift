@@ -157,7 +157,10 @@ extension Controller {
     /// Every agent starts `startDelay` from now (less half its round trip).
     func start() {
         let delay = Int(options.startDelay * 1000)
+        let startMs = Int64(((wallClockSeconds() + options.startDelay) * 1000).rounded())
         for a in agents {
+            // An agent lost before its first second spans the start, not 1970 (it made the merge 56 years long).
+            (a.ledger.startUnixMs, a.ledger.lastUnixMs) = (startMs, startMs)
             if a.send(LinkMessage.encode("start") { w in w.key("delay_ms"); w.int(delay) }) {
                 a.report.state = .running
                 a.lastHeard = monotonicMicros()
