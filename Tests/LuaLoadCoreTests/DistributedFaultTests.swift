@@ -39,22 +39,23 @@ final class DistributedFaultTests: DistributedTestCase {
             if case .tick(let p) = e, p.tick == 1 { firstSecond = Date() }
             // Once the controller holds 2 of its seconds (tick 2 when it runs on time): a starved agent still
             // starting at tick 2 was stopped with none, and its region's part was empty (failed once, load ~6).
-            if case .tick = e, !stopped, (self.controlled(c, region: "r0")?.ledger.seconds ?? 0) >= 2 {
+            if case .tick = e, !stopped, self.secondsHeld(c, region: "r0") >= 2 {
                 kill(procs[0].process.processIdentifier, SIGSTOP)
                 stopped = true
             }
         })
-        // From the first second (1.25 s in), not from before the agents came (measured from there: 10.8 s > 9.5 once
-        // under 4 CPU hogs): pass value ~5 s, 8.2-9.1 s under 4 CPU hogs (the controller's ticks and merge in this
-        // debug process starved); bug value ~65 s (the silent agent waited for until 60 s after the test's end).
+        // From the first second (1.25 s in), not from before the agents came (measured so, the test took 10.8 s > 9.5
+        // once under 4 CPU hogs): pass value ~5 s, 8.2-9.1 s under 4 CPU hogs (the controller's ticks and merge in
+        // this debug process starved); bug value ~65 s (the silent agent waited for until 60 s after the test's end).
         XCTAssertLessThan(Date().timeIntervalSince(firstSecond), 15, "the run ends on time")
         XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
         XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
         XCTAssertEqual(result.lost.first?.lostReason, "silent for 2.0 s (--agent-silence)")
-        // Lost 2.0-2.2 s after its last word (pass value; the loop looks every 0.2 s). Was 3.5-5.5 s from the start,
-        // which holds only when the stop comes at tick 2.
+        // Lost 2.0-2.2 s after its last word (pass value; the loop looks every 0.2 s; up to 6: a starved controller,
+        // whose merge took 1.4 s once under 8 CPU hogs).
+        // Bug values: below 2 (lost without its silence), ~60 s (never: the hang bound).
         let lostAt = result.lost.first?.lostAt ?? 0, heard = elapsed(c, at: controlled(c, region: "r0")?.lastHeard ?? 0)
-        XCTAssertTrue((2.0...3.5).contains(lostAt - heard), "lost at \(lostAt) s, last heard at \(heard) s")
+        XCTAssertTrue((2.0...6).contains(lostAt - heard), "lost at \(lostAt) s, last heard at \(heard) s")
         let json = parse(result.json())
         let lost = group(json, "r0")
         let requests = (lost["total"] as? [String: Any])?["requests"] as? Int ?? 0
@@ -98,7 +99,9 @@ final class DistributedFaultTests: DistributedTestCase {
         _ = try c2.run(log: { log2.append($0) }, observer: { e in
             guard case .tick(let p) = e else { return }
             if p.tick == 1 { c2.controls.post(.setUsers(2000, spawnRate: nil)) }
-            if p.tick == 2 { users = p.activeUsers }
+            // Its users once 2 of its seconds came, the most of any second (was: at tick 2, when a starved agent had
+            // sent none: 0, 1 of 3 sweeps under 4 CPU hogs). Bug value 1000 (clamped to the pool).
+            if self.secondsHeld(c2, region: "r0") >= 2 { users = max(users, p.activeUsers) }
         })
         XCTAssertEqual(one.wait(), 0, one.stderr)
         XCTAssertTrue(log2.contains("users 2000 refused: above the pool of 1000 VUs (raise --max-vus)"), "\(log2)")
