@@ -93,8 +93,9 @@ extension RunCommand {
         }
         if let junit { writer.write("--junit", junit, JUnitReport.render(total)) }
         try exitIfReportsFailed(writer)
+        if result.stoppedNow { throw ExitCode(130) }   // a second Ctrl-C: reported, and said (as a plain run)
         if !total.thresholdResults.isEmpty && total.anyThresholdCrossed { throw ExitCode(3) }
-        if !result.lost.isEmpty { throw ExitCode(exitCodeOnError == 0 ? 1 : exitCodeOnError) }
+        if result.incomplete { throw ExitCode(exitCodeOnError == 0 ? 1 : exitCodeOnError) }
         if total.thresholdResults.isEmpty && (total.total.failures > 0 || !total.errors.isEmpty) { throw ExitCode(exitCodeOnError) }
     }
 

@@ -16,6 +16,8 @@ struct LiveMerge {
     /// The open model's global schedule once a rate change was sent (what every agent follows).
     var schedule: ArrivalSchedule?
     var interrupts = 0
+    /// A second Ctrl-C or SIGTERM: the reports were made without waiting for the agents' own.
+    var stoppedNow = false
     /// The breakdown by `options.by` (region), added from the agents' seconds.
     var groups = GroupLedger()
 }
@@ -36,11 +38,7 @@ extension Controller {
                 if now - agent.lastHeard > UInt64(options.silenceTimeout * 1e6) { lose(agent, "silent for \(Format.fixed(options.silenceTimeout, 1)) s (--agent-silence)", log: log) }
                 if now > hangAt { lose(agent, "still running 60 s after the end of the test", log: log) }
             }
-            if signals?.pending() == true {
-                live.interrupts += 1
-                if live.interrupts > 1 { _exit(130) }
-                stopAll(.interrupted, note: nil, log: log)
-            }
+            if signals?.pending() == true { interrupt(log: log) }
             applyControls(log: log)
             if live.stopSent && !live.stopAnnounced { live.stopAnnounced = true; observer(.stopSent) }
             if monotonicMicros() >= live.nextTick {
@@ -59,6 +57,7 @@ extension Controller {
                 if let document = LinkMessage.finalDocument(frame) {
                     agent.document = document   // checked when it is read for the merge (Controller+Final)
                     agent.report.state = .done
+                    if !live.stopSent { agent.reportedBeforeStop = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6 }
                     agent.connection.close()
                     log("\(agent.name) done")
                     return
@@ -132,6 +131,16 @@ extension Controller {
             })
         }
         log("rate \(Format.fixed(rate, 1))/s from \(Format.fixed(at, 3)) s sent to every agent")
+    }
+
+    /// Ctrl-C or SIGTERM: the first stops every agent (their reports follow within a second or two); a second
+    /// stops waiting for them: each still running is lost with its data up to its last second, and the reports
+    /// are written from that at once (exit 130, as a plain run's second Ctrl-C).
+    func interrupt(log: (String) -> Void) {
+        live.interrupts += 1
+        guard live.interrupts > 1 else { return stopAll(.interrupted, note: nil, log: log) }
+        live.stoppedNow = true
+        for agent in agents where agent.isActive { lose(agent, "the controller was stopped at once (a second Ctrl-C or SIGTERM)", log: log) }
     }
 
     /// Sends every running agent the stop.

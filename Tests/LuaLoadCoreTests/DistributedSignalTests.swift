@@ -1,0 +1,141 @@
+import Foundation
+@testable import LuaLoadCore
+import LuaLoadServe
+import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Signals in a controlled test: Ctrl-C on the command-line controller (once: every agent stops and the
+/// reports count exactly; twice: it exits at once with reports), SIGTERM to an agent (a pod evicted: it
+/// stops, its report counts, the others go on), and a controller whose link port is taken.
+final class DistributedSignalTests: DistributedTestCase {
+    /// A free loopback port for a command-line controller (bound then closed, as the other controller tests).
+    func freePort() throws -> UInt16 {
+        let probe = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        close(probe.fd)
+        return probe.port
+    }
+
+    func controllerProcess(port: UInt16, agents: Int, json: String, duration: String, users: Int) throws -> AgentProcess {
+        try AgentProcess(["--controller", "127.0.0.1:\(port)", "--agents", String(agents), "--token", token, "-q",
+                          "-u", String(users), "-d", duration, "--json", json, Luaload.script(Self.regionScript)])
+    }
+
+    func agentProcesses(port: UInt16, _ targets: [TargetServer]) throws -> [AgentProcess] {
+        try targets.enumerated().map { k, t in
+            try AgentProcess(port: port, token: token, tags: ["region=r\(k)"], env: ["TARGET": "http://127.0.0.1:\(t.port)"])
+        }
+    }
+
+    func counted(_ doc: [String: Any]) -> Int {
+        ((doc["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (doc["abandoned"] as? Int ?? 0)
+    }
+
+    func document(_ path: String) -> [String: Any] {
+        parse((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+    }
+
+    /// Ctrl-C once on `luaload --controller`: every agent stops within a second or two, the controller's JSON is
+    /// written, and recorded + abandoned = what the targets saw, exactly.
+    func testCtrlCOnTheControllerStopsEveryAgentAndItsReportCountsExactly() throws {
+        let targets = try [3, 3].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let port = try freePort()
+        let json = Luaload.temporaryDirectory + "ctl-\(UUID().uuidString).json"
+        let controller = try controllerProcess(port: port, agents: 2, json: json, duration: "60s", users: 4)
+        let procs = try agentProcesses(port: port, targets)
+        XCTAssertTrue(eventually(within: 30) { targets.allSatisfy { targetTotal($0) > 50 } }, controller.stderr)
+        kill(controller.process.processIdentifier, SIGINT)
+        let sent = Date()
+        // Pass value: both agents end ~0.1-0.5 s after the signal; bug value: the 60 s of -d (the stop never sent).
+        for a in procs { XCTAssertEqual(a.wait(timeout: 20), 0, a.stderr) }
+        XCTAssertLessThan(Date().timeIntervalSince(sent), 5, "every agent stopped within seconds of the Ctrl-C")
+        XCTAssertEqual(controller.wait(), 0, controller.stderr)
+        XCTAssertTrue(controller.stderr.contains("stop sent to every agent"), controller.stderr)
+        let doc = document(json)
+        XCTAssertEqual(doc["stop_reason"] as? String, "interrupted")
+        XCTAssertEqual((doc["agents"] as? [[String: Any]])?.compactMap { $0["state"] as? String }, ["done", "done"])
+        for a in procs { XCTAssertEqual(document(a.json)["stop_reason"] as? String, "interrupted") }
+        let n = counted(doc)
+        XCTAssertGreaterThan(n, 100)
+        XCTAssertEqual(settledCount(n) { targets.map(targetTotal).reduce(0, +) }, n)
+    }
+
+    /// A second Ctrl-C while an agent cannot answer (SIGSTOP): the controller exits at once (130), its JSON
+    /// written with that agent lost; the agent, woken, ends its stopped segment on its own and writes its JSON.
+    func testASecondCtrlCExitsAtOnceWithReportsAndTheAgentEndsOnItsOwn() throws {
+        let target = try startDelayedTarget(latencyMs: 3)
+        defer { target.stop() }
+        let port = try freePort()
+        let json = Luaload.temporaryDirectory + "ctl-\(UUID().uuidString).json"
+        let controller = try controllerProcess(port: port, agents: 1, json: json, duration: "60s", users: 2)
+        let agent = try agentProcesses(port: port, [target])[0]
+        let pid = agent.process.processIdentifier
+        defer { kill(pid, SIGCONT); agent.killNow(); agent.wait() }
+        XCTAssertTrue(eventually(within: 30) { targetTotal(target) > 50 }, controller.stderr)
+        usleep(1_200_000)   // a second or more of it reaches the controller
+        kill(pid, SIGSTOP)
+        kill(controller.process.processIdentifier, SIGINT)
+        usleep(300_000)
+        kill(controller.process.processIdentifier, SIGINT)
+        let second = Date()
+        // Pass value: exits ~0.1 s after; bug values: 10 s (waiting for --agent-silence), or 130 without a report.
+        XCTAssertEqual(controller.wait(timeout: 20), 130, controller.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(second), 5)
+        let doc = document(json)
+        let agents = doc["agents"] as? [[String: Any]] ?? []
+        XCTAssertEqual(agents.first?["state"] as? String, "lost", controller.stderr)
+        XCTAssertEqual(agents.first?["lost_reason"] as? String, "the controller was stopped at once (a second Ctrl-C or SIGTERM)")
+        XCTAssertGreaterThan((doc["total"] as? [String: Any])?["requests"] as? Int ?? 0, 0, "its seconds so far are kept")
+        XCTAssertTrue(controller.stderr.contains("stopped at once by a second signal"), controller.stderr)
+        kill(pid, SIGCONT)
+        XCTAssertEqual(agent.wait(timeout: 20), 0, agent.stderr)
+        XCTAssertTrue(agent.stderr.contains("lost the controller"), agent.stderr)
+        let own = document(agent.json)
+        XCTAssertEqual(own["stop_reason"] as? String, "interrupted", "the first Ctrl-C's stop reached it")
+        XCTAssertEqual(settledCount(counted(own)) { targetTotal(target) }, counted(own))
+    }
+
+    /// SIGTERM to an agent (Kubernetes evicting its pod): it stops as on Ctrl-C and sends its report, so none of
+    /// its data is lost; the controller says it stopped early, the other agent goes on to the end.
+    func testSIGTERMToAnAgentStopsItWithItsReportCountedAndTheOthersGoOn() throws {
+        let targets = try [3, 3].map { try startDelayedTarget(latencyMs: $0) }
+        defer { targets.forEach { $0.stop() } }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
+        let procs = try agents(c, targets)
+        var log: [String] = []
+        let result = try c.run(log: { log.append($0) }, observer: { e in
+            if case .tick(let p) = e, p.tick == 2 { kill(procs[0].process.processIdentifier, SIGTERM) }
+        })
+        for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
+        XCTAssertEqual(result.agents.map(\.state), [.done, .done], log.joined(separator: "\n"))
+        XCTAssertTrue(result.lost.isEmpty)
+        let early = try XCTUnwrap(result.stoppedEarly.first, log.joined(separator: "\n"))
+        XCTAssertEqual(result.stoppedEarly.count, 1)
+        XCTAssertEqual(early.tags.first { $0.key == "region" }?.value, "r0")
+        XCTAssertTrue((1.5...3.5).contains(early.stoppedAt ?? 0), "stopped at \(early.stoppedAt ?? 0)")
+        XCTAssertTrue(result.incomplete, "the command line exits 1")
+        XCTAssertTrue(result.total.notes.contains { $0.contains("stopped on its own at") && $0.contains("region=r0") }, "\(result.total.notes)")
+        XCTAssertEqual(document(procs[0].json)["stop_reason"] as? String, "interrupted")
+        XCTAssertEqual(document(procs[1].json)["stop_reason"] as? String, "duration", "the other agent went on")
+        let json = parse(result.json())
+        let entry = (json["agents"] as? [[String: Any]])?.first { ($0["tags"] as? [String: Any])?["region"] as? String == "r0" }
+        XCTAssertEqual(entry?["stop_reason"] as? String, "interrupted")
+        XCTAssertNotNil(entry?["stopped_at_s"])
+        // Nothing is lost: both agents' whole reports, exactly what the targets saw.
+        let n = result.total.total.requests + result.total.abandoned
+        XCTAssertEqual(settledCount(n) { targets.map(targetTotal).reduce(0, +) }, n)
+        XCTAssertEqual(n, procs.map { counted(document($0.json)) }.reduce(0, +))
+    }
+
+    /// A controller whose link port is taken: a clear error naming it, exit 2, before any agent is awaited.
+    func testAControllerWhosePortIsTakenExits2NamingIt() throws {
+        let taken = try Link.listen(LinkAddress("127.0.0.1:0")!)
+        defer { close(taken.fd) }
+        let c = try AgentProcess(["--controller", "127.0.0.1:\(taken.port)", "--agents", "1", "--token", token,
+                                  "-d", "1s", Luaload.script(Self.regionScript)])
+        XCTAssertEqual(c.wait(), 2, c.stderr)
+        XCTAssertTrue(c.stderr.contains("cannot listen on 127.0.0.1:\(taken.port): Address already in use"), c.stderr)
+    }
+}
