@@ -72,7 +72,7 @@ final class DistributedSignalTests: DistributedTestCase {
         let controller = try controllerProcess(port: port, agents: 1, json: json, duration: "60s", users: 2)
         let agent = try agentProcesses(port: port, [target])[0]
         let pid = agent.process.processIdentifier
-        defer { kill(pid, SIGCONT); agent.killNow(); agent.wait() }
+        defer { if agent.process.isRunning { kill(pid, SIGCONT); agent.killNow(); agent.wait() } }
         XCTAssertTrue(eventually(within: 30) { targetTotal(target) > 50 }, controller.stderr)
         usleep(1_200_000)   // a second or more of it reaches the controller
         kill(pid, SIGSTOP)
@@ -127,6 +127,55 @@ final class DistributedSignalTests: DistributedTestCase {
         let n = result.total.total.requests + result.total.abandoned
         XCTAssertEqual(settledCount(n) { targets.map(targetTotal).reduce(0, +) }, n)
         XCTAssertEqual(n, procs.map { counted(document($0.json)) }.reduce(0, +))
+    }
+
+    /// Garbage on the link port mid-run (an HTTP request, bytes that are not JSON, a 4 GiB length, JSON without a
+    /// type, a hello without the token, a connection that closes or says nothing): each is dropped and logged, the
+    /// run ends on time with its agent done and its counts exact.
+    func testGarbageOnTheLinkMidRunIsDroppedAndLoggedAndTheRunCountsExactly() throws {
+        let target = try startDelayedTarget(latencyMs: 2)
+        defer { target.stop() }
+        let c = try makeController(agents: 1, script: Luaload.script(Self.regionScript)) { $0.users = 2; $0.usersGiven = true; $0.duration = 4 }
+        let agent = try agents(c, [target])[0]
+        func frame(_ text: String) -> [UInt8] { let b = Array(text.utf8); return [0, 0, 0, UInt8(b.count)] + b }
+        let garbage: [[UInt8]] = [
+            Array("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8),
+            [0, 0, 0, 8, 0x9c, 0x01, 0xfe, 0x33, 0x00, 0x7f, 0x80, 0xc3],
+            [0xff, 0xff, 0xff, 0xff] + Array(repeating: 0x41, count: 64),
+            frame("{\"a\":1}"),
+            frame("{\"type\":\"hello\",\"version\":\"\(lualoadVersion)\",\"tags\":{}}"),
+            [],   // connects and closes
+        ]
+        var open: [LinkConnection] = []
+        var log: [String] = []
+        let began = Date()
+        let result = try c.run(log: { log.append($0) }, observer: { e in
+            guard case .tick(let p) = e, p.tick == 1 else { return }
+            for bytes in garbage {
+                guard let link = try? Link.connect(LinkAddress("127.0.0.1:\(c.port)")!, timeout: 2) else { continue }
+                _ = bytes.withUnsafeBytes { send(link.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if bytes.isEmpty { link.close() } else { open.append(link) }
+            }
+            if let silent = try? Link.connect(LinkAddress("127.0.0.1:\(c.port)")!, timeout: 2) { open.append(silent) }
+        })
+        let took = Date().timeIntervalSince(began)
+        open.forEach { $0.close() }
+        XCTAssertEqual(agent.wait(), 0, agent.stderr)
+        XCTAssertEqual(open.count, garbage.count, "every connection was made")
+        // Pass value ~4.6 s (0.5 s start + 4 s); a connection that blocked the loop would hold it 10 s (its hello deadline).
+        XCTAssertLessThan(took, 4 + 0.5 + 3, "the run ends on time")
+        XCTAssertEqual(result.agents.map(\.state), [.done], log.joined(separator: "\n"))
+        let said = log.joined(separator: "\n")
+        for expected in ["a message of \(0x47455420) bytes (the limit is 65536)", "a message that is not JSON",
+                         "a message of \(0xffffffff) bytes (the limit is 65536)", "a message without a \"type\"",
+                         "wrong token", "closed before its hello"] {
+            XCTAssertTrue(said.contains(expected), "\(expected) in \(said)")
+        }
+        XCTAssertEqual(log.filter { $0.hasPrefix("dropped 127.0.0.1:") || $0.hasPrefix("refused 127.0.0.1:") }.count, garbage.count, said)
+        let n = result.total.total.requests + result.total.abandoned
+        XCTAssertGreaterThan(n, 100)
+        XCTAssertEqual(settledCount(n) { targetTotal(target) }, n)
+        XCTAssertEqual(n, counted(document(agent.json)), "the controller's count is the agent's own")
     }
 
     /// A controller whose link port is taken: a clear error naming it, exit 2, before any agent is awaited.
