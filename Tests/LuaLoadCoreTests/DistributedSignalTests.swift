@@ -185,6 +185,6 @@ final class DistributedSignalTests: DistributedTestCase {
         let c = try AgentProcess(["--controller", "127.0.0.1:\(taken.port)", "--agents", "1", "--token", token,
                                   "-d", "1s", Luaload.script(Self.regionScript)])
         XCTAssertEqual(c.wait(), 2, c.stderr)
-        XCTAssertTrue(c.stderr.contains("cannot listen on 127.0.0.1:\(taken.port): Address already in use"), c.stderr)
+        XCTAssertTrue(c.stderr.contains("luaload: --controller: cannot listen on 127.0.0.1:\(taken.port): Address already in use"), c.stderr)
     }
 }

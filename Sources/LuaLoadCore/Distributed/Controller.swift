@@ -90,7 +90,11 @@ public final class Controller {
         profile = runner.profile
         package = try RunPackage.collect(run)
         scriptSHA256 = ScriptDigest.sha256(package.files[0].bytes)
-        (listener, port) = try Link.listen(options.address)
+        do {
+            (listener, port) = try Link.listen(options.address)
+        } catch let e as LinkError {
+            throw UsageError("--controller: \(e)")   // exit 2, the flag named (another controller on the port?)
+        }
     }
 
     deinit { Sys.close(listener) }
