@@ -74,10 +74,11 @@ final class DistributedSignalTests: DistributedTestCase {
         let pid = agent.process.processIdentifier
         defer { if agent.process.isRunning { kill(pid, SIGCONT); agent.killNow(); agent.wait() } }
         XCTAssertTrue(eventually(within: 30) { targetTotal(target) > 50 }, controller.stderr)
-        usleep(1_200_000)   // a second or more of it reaches the controller
+        usleep(2_000_000)   // a second or more of it reaches the controller
         kill(pid, SIGSTOP)
         kill(controller.process.processIdentifier, SIGINT)
-        usleep(300_000)
+        // Two signals before the controller looks would be one (they do not queue): the second after the first's stop.
+        XCTAssertTrue(eventually { controller.stderr.contains("stop sent to every agent") }, controller.stderr)
         kill(controller.process.processIdentifier, SIGINT)
         let second = Date()
         // Pass value: exits ~0.1 s after; bug values: 10 s (waiting for --agent-silence), or 130 without a report.
@@ -176,6 +177,45 @@ final class DistributedSignalTests: DistributedTestCase {
         XCTAssertGreaterThan(n, 100)
         XCTAssertEqual(settledCount(n) { targetTotal(target) }, n)
         XCTAssertEqual(n, counted(document(agent.json)), "the controller's count is the agent's own")
+    }
+
+    /// A stop followed at once by the end of the link (a controller's second Ctrl-C) is obeyed, also over TLS,
+    /// where the agent reads the stop and the end in one go: the agent was asleep (SIGSTOP) while both came.
+    func testAStopRightBeforeTheLinkEndsIsObeyedOverTLS() throws {
+        let dir = Luaload.temporaryDirectory + "stoptls-\(UUID().uuidString)/"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let o = try AgentProcess(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                  "-keyout", dir + "c.key", "-out", dir + "c.crt", "-days", "2", "-subj", "/CN=luaload",
+                                  "-addext", "subjectAltName=IP:127.0.0.1"], executable: "/usr/bin/openssl")
+        XCTAssertEqual(o.wait(), 0, o.stderr)
+        let target = try startDelayedTarget(latencyMs: 2)
+        defer { target.stop() }
+        var run = RunOptions(scriptPath: Luaload.script(Self.regionScript), threads: 1)
+        (run.users, run.usersGiven, run.duration) = (2, true, 60)
+        var options = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 1, token: token)
+        options.tls = try LinkTLS(certificate: dir + "c.crt", key: dir + "c.key")
+        options.handleSignals = true
+        let c = try Controller(options: options, run: run)
+        let agent = try AgentProcess(port: c.port, token: token, tags: ["region=tls"], env: ["TARGET": "http://127.0.0.1:\(target.port)"],
+                                     extra: ["--cacert", dir + "c.crt"])
+        let pid = agent.process.processIdentifier
+        defer { if agent.process.isRunning { kill(pid, SIGCONT); agent.killNow(); agent.wait() } }
+        let me = pthread_self()
+        let result = try c.run(log: { _ in }, observer: { e in
+            if case .tick(let p) = e, p.tick == 2 { kill(pid, SIGSTOP); pthread_kill(me, SIGINT) }   // blocked here: taken by the loop
+            if case .stopSent = e { pthread_kill(me, SIGINT) }   // the second, once the stop went out
+        })
+        signal(SIGINT, SIG_DFL)   // the controller ignores them after its run (its reports); this process must not
+        XCTAssertTrue(result.stoppedNow)
+        XCTAssertEqual(result.lost.first?.lostReason, "the controller was stopped at once (a second Ctrl-C or SIGTERM)")
+        kill(pid, SIGCONT)
+        let woke = Date()
+        // Pass value: it stops ~0.1 s after waking; bug value: the rest of its 60 s (the stop dropped with the link's end).
+        XCTAssertEqual(agent.wait(timeout: 20), 0, agent.stderr)
+        XCTAssertLessThan(Date().timeIntervalSince(woke), 10)
+        let own = document(agent.json)
+        XCTAssertEqual(own["stop_reason"] as? String, "interrupted", agent.stderr)
+        XCTAssertEqual(settledCount(counted(own)) { targetTotal(target) }, counted(own))
     }
 
     /// A controller whose link port is taken: a clear error naming it, exit 2, before any agent is awaited.
