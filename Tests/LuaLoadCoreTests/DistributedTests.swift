@@ -162,6 +162,8 @@ final class DistributedTests: DistributedTestCase {
         let env = ["TARGET": "http://127.0.0.1:\(target.port)"]
         let wrongCA = try AgentProcess(port: c.port, token: token, tags: [], env: env, extra: ["--cacert", dir + "other.crt"])
         let plain = try AgentProcess(port: c.port, token: token, tags: [], env: env)
+        // Over TLS the refusal and the close come in one read: the refusal is what the agent says, not "closed".
+        let wrongToken = try AgentProcess(port: c.port, token: "wrong", tags: [], env: env, extra: ["--cacert", dir + "ctl.crt"])
         let good = try AgentProcess(port: c.port, token: token, tags: ["region=tls"], env: env, extra: ["--cacert", dir + "ctl.crt"])
         var log: [String] = []
         let result = try c.run(log: { log.append($0) }, observer: { _ in })
@@ -169,6 +171,8 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertTrue(wrongCA.stderr.contains("certificate verify failed"), wrongCA.stderr)
         XCTAssertEqual(good.wait(), 0, good.stderr)
         XCTAssertNotEqual(plain.wait(), 0)
+        XCTAssertEqual(wrongToken.wait(), 2, wrongToken.stderr)
+        XCTAssertTrue(wrongToken.stderr.contains("refused this agent: wrong token"), wrongToken.stderr)
         XCTAssertEqual(result.agents.map(\.state), [.done])
         XCTAssertGreaterThan(result.total.total.requests, 0)
         XCTAssertTrue(log.contains { $0.contains("TLS handshake") }, "the plain agent is dropped at the handshake: \(log)")
