@@ -35,11 +35,15 @@ final class DistributedFaultTests: DistributedTestCase {
         let sleeper = procs[0].process.processIdentifier
         defer { if procs[0].process.isRunning { kill(sleeper, SIGCONT); procs[0].killNow(); procs[0].wait() } }
         var log: [String] = []
-        let began = Date()
+        var firstSecond = Date()
         let result = try c.run(log: { log.append($0); if $0.contains(" lost at ") { kill(sleeper, SIGCONT) } }, observer: { e in
+            if case .tick(let p) = e, p.tick == 1 { firstSecond = Date() }
             if case .tick(let p) = e, p.tick == 2 { kill(procs[0].process.processIdentifier, SIGSTOP) }
         })
-        XCTAssertLessThan(Date().timeIntervalSince(began), 6 + 0.5 + 3, "the run ends on time")
+        // From the first second (1.25 s in), not from before the agents came (measured from there: 10.8 s > 9.5 once
+        // under 4 CPU hogs): pass value ~5 s, 8.2-9.1 s under 4 CPU hogs (the controller's ticks and merge in this
+        // debug process starved); bug value ~65 s (the silent agent waited for until 60 s after the test's end).
+        XCTAssertLessThan(Date().timeIntervalSince(firstSecond), 15, "the run ends on time")
         XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
         XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
         XCTAssertEqual(result.lost.first?.lostReason, "silent for 2.0 s (--agent-silence)")

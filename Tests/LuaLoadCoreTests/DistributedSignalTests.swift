@@ -149,9 +149,10 @@ final class DistributedSignalTests: DistributedTestCase {
         ]
         var open: [LinkConnection] = []
         var log: [String] = []
-        let began = Date()
+        var firstSecond = Date()
         let result = try c.run(log: { log.append($0) }, observer: { e in
             guard case .tick(let p) = e, p.tick == 1 else { return }
+            firstSecond = Date()
             for bytes in garbage {
                 guard let link = try? Link.connect(LinkAddress("127.0.0.1:\(c.port)")!, timeout: 2) else { continue }
                 _ = bytes.withUnsafeBytes { send(link.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -159,12 +160,13 @@ final class DistributedSignalTests: DistributedTestCase {
             }
             if let silent = try? Link.connect(LinkAddress("127.0.0.1:\(c.port)")!, timeout: 2) { open.append(silent) }
         })
-        let took = Date().timeIntervalSince(began)
+        let took = Date().timeIntervalSince(firstSecond)
         open.forEach { $0.close() }
         XCTAssertEqual(agent.wait(), 0, agent.stderr)
         XCTAssertEqual(open.count, garbage.count, "every connection was made")
-        // Pass value ~4.6 s (0.5 s start + 4 s); a connection that blocked the loop would hold it 10 s (its hello deadline).
-        XCTAssertLessThan(took, 4 + 0.5 + 3, "the run ends on time")
+        // From the first second (1.25 s in) to the merged result: pass value ~3 s, up to ~5 s under 4 CPU hogs; a
+        // connection that held the controller's loop would hold it 10 s (its hello deadline).
+        XCTAssertLessThan(took, 8, "the run ends on time")
         XCTAssertEqual(result.agents.map(\.state), [.done], log.joined(separator: "\n"))
         let said = log.joined(separator: "\n")
         for expected in ["a message of \(0x47455420) bytes (the limit is 65536)", "a message that is not JSON",

@@ -54,14 +54,18 @@ final class DistributedTests: DistributedTestCase {
         let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
         let procs = try agents(c, targets)
         var log: [String] = []
-        let began = Date()
+        var firstSecond = Date()
         let result = try c.run(log: { log.append($0) }, observer: { e in
+            if case .tick(let p) = e, p.tick == 1 { firstSecond = Date() }
             if case .tick(let p) = e, p.tick == 2 { procs[0].killNow() }
         })
-        let took = Date().timeIntervalSince(began)
+        let took = Date().timeIntervalSince(firstSecond)
         XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
         procs[0].wait()
-        XCTAssertLessThan(took, 4 + 0.5 + 2.5, "the run ends on time")
+        // From the first second (1.25 s in; the agents' start-up before it varies on a loaded box) to the merged
+        // result: pass value 3.2 s, 4.5-6.3 s under 4 CPU hogs (the controller's merge in this debug process starved:
+        // 1.4 s of it); bug value 11 s and more (the killed agent waited for until --agent-silence, 10 s after tick 2).
+        XCTAssertLessThan(took, 8, "the run ends on time")
         XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
         let lost = result.lost[0]
         XCTAssertEqual(lost.tags.first { $0.key == "region" }?.value, "r0")

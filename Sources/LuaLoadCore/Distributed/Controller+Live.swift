@@ -170,7 +170,7 @@ extension Controller {
         live.history.append(second, elapsed: elapsed)
         let agents = self.agents
         let summary = { Controller.summary(agents, elapsed: elapsed, users: second.activeUsers) }
-        checkAbort(summary(), elapsed: elapsed, log: log)
+        checkAbort(summary, elapsed: elapsed, log: log)
         if let d = run.duration, elapsed >= d, !live.stopAnnounced {
             live.stopAnnounced = true
             observer(.stopSent)
@@ -190,9 +190,12 @@ extension Controller {
         observer(.tick(p))
     }
 
-    private func checkAbort(_ now: Summary, elapsed: Double, log: (String) -> Void) {
+    /// The whole test's merge (`summary`) is made only when an abort_on_fail threshold is watched: without one
+    /// the controller's second costs no merge of every agent's stats.
+    private func checkAbort(_ summary: () -> Summary, elapsed: Double, log: (String) -> Void) {
         let watched = thresholds.filter { $0.abortOnFail && elapsed >= $0.delaySeconds }
         guard !watched.isEmpty, !live.stopSent else { return }
+        let now = summary()
         let part = tagPart(elapsed: elapsed)
         for t in watched where !(t.evaluateTagged(now, part: part) ?? t.evaluate(now)).ok && t.watchable(now, part: part) {
             return stopAll(.thresholdCrossed, note: t.name + ": " + t.text, log: log)
