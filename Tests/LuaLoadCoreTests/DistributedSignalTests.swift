@@ -48,7 +48,8 @@ final class DistributedSignalTests: DistributedTestCase {
         XCTAssertTrue(eventually(within: 30) { targets.allSatisfy { targetTotal($0) > 50 } }, controller.stderr)
         kill(controller.process.processIdentifier, SIGINT)
         let sent = Date()
-        // Pass value: both agents end ~0.1-0.5 s after the signal; bug value: the 60 s of -d (the stop never sent).
+        // Pass value: both agents end 0.2-0.45 s after the signal (measured by hand, same command lines); bug value:
+        // the 60 s of -d (the stop never sent).
         for a in procs { XCTAssertEqual(a.wait(timeout: 20), 0, a.stderr) }
         XCTAssertLessThan(Date().timeIntervalSince(sent), 5, "every agent stopped within seconds of the Ctrl-C")
         XCTAssertEqual(controller.wait(), 0, controller.stderr)
