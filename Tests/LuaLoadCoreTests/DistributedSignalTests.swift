@@ -118,6 +118,7 @@ final class DistributedSignalTests: DistributedTestCase {
         XCTAssertEqual(early.tags.first { $0.key == "region" }?.value, "r0")
         XCTAssertTrue((1.5...3.5).contains(early.stoppedAt ?? 0), "stopped at \(early.stoppedAt ?? 0)")
         XCTAssertTrue(result.incomplete, "the command line exits 1")
+        XCTAssertTrue(log.contains { $0.contains("region=r0") && $0.contains("is stopping on its own at") }, "said at once: \(log)")
         XCTAssertTrue(result.total.notes.contains { $0.contains("stopped on its own at") && $0.contains("region=r0") }, "\(result.total.notes)")
         XCTAssertEqual(document(procs[0].json)["stop_reason"] as? String, "interrupted")
         XCTAssertEqual(document(procs[1].json)["stop_reason"] as? String, "duration", "the other agent went on")

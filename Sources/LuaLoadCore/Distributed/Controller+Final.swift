@@ -58,7 +58,7 @@ extension Controller {
                 do {
                     let runs = try MergeInput.runs(in: document, source: source).runs
                     records += runs
-                    if let at = a.reportedBeforeStop, runs.first?.stopReason == .interrupted { a.report.stoppedAt = at }
+                    if let at = a.reportedBeforeStop, runs.first?.stopReason == .interrupted { a.report.stoppedAt = a.stoppingAt ?? at }
                     continue
                 } catch {
                     a.report.state = .lost

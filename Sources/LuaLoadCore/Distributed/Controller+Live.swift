@@ -48,6 +48,9 @@ extension Controller {
         }
     }
 
+    /// Seconds since the agents' common start (0 before it).
+    var secondsIn: Double { Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6 }
+
     /// Reads an agent's seconds, pings and final report; the link closing before the report loses it.
     private func read(_ agent: ControlledAgent, log: (String) -> Void) {
         let open = agent.connection.pump()
@@ -57,7 +60,7 @@ extension Controller {
                 if let document = LinkMessage.finalDocument(frame) {
                     agent.document = document   // checked when it is read for the merge (Controller+Final)
                     agent.report.state = .done
-                    if !live.stopSent { agent.reportedBeforeStop = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6 }
+                    if !live.stopSent { agent.reportedBeforeStop = secondsIn }
                     agent.connection.close()
                     log("\(agent.name) done")
                     return
@@ -67,6 +70,9 @@ extension Controller {
                 case "second":
                     try agent.ledger.apply(m.body)
                     agent.report.users = agent.ledger.users
+                case "stopping" where agent.stoppingAt == nil && !live.stopSent:
+                    agent.stoppingAt = secondsIn
+                    log("\(agent.name) is stopping on its own at \(Format.fixed(agent.stoppingAt ?? 0, 1)) s (SIGTERM or Ctrl-C on its box): its report follows, the others go on")
                 default:
                     break   // ping
                 }
@@ -81,7 +87,7 @@ extension Controller {
         guard agent.isActive else { return }
         agent.connection.close()
         agent.report.state = .lost
-        agent.report.lostAt = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6
+        agent.report.lostAt = secondsIn
         agent.report.lostReason = reason
         agent.report.users = 0
         agent.ledger.pending.activeUsers = 0
@@ -122,7 +128,7 @@ extension Controller {
     private func sendRate(_ rate: Double, log: (String) -> Void) {
         guard case .open(let original) = profile else { return log("rate \(Format.fixed(rate, 1))/s ignored: the test runs users, not a rate (the open model: --rate)") }
         guard !live.stopSent, rate >= 0, rate.isFinite else { return log("rate \(Format.fixed(rate, 1))/s ignored: the test is stopping") }
-        let at = Double(monotonicMicros() - min(live.start, monotonicMicros())) / 1e6
+        let at = secondsIn
         live.schedule = (live.schedule ?? original).changingRate(to: rate, at: at, runEnd: run.duration)
         for a in agents where a.isActive {
             _ = a.send(LinkMessage.encode("rate") { w in

@@ -144,6 +144,8 @@ final class ControlledAgent {
     var lastHeard = monotonicMicros()
     /// When its report came (seconds into the run), if that was before the controller sent a stop.
     var reportedBeforeStop: Double?
+    /// When it said it was stopping on its own (SIGTERM or Ctrl-C on its box), seconds into the run.
+    var stoppingAt: Double?
 
     init(connection: LinkConnection, report: AgentReport) {
         self.connection = connection
