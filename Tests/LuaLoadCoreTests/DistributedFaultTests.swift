@@ -47,7 +47,9 @@ final class DistributedFaultTests: DistributedTestCase {
         XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
         XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
         XCTAssertEqual(result.lost.first?.lostReason, "silent for 2.0 s (--agent-silence)")
-        XCTAssertTrue((3.5...5.5).contains(result.lost.first?.lostAt ?? 0), "lost at \(result.lost.first?.lostAt ?? 0)")
+        // Stopped at the second tick (2.25 s), silent 2 s after its last second: pass value 4.2-4.5 s, 5.53 once under 8
+        // CPU hogs; bug values: before 3.5 (lost without its silence) or ~66 s (never: the hang bound).
+        XCTAssertTrue((3.5...10).contains(result.lost.first?.lostAt ?? 0), "lost at \(result.lost.first?.lostAt ?? 0)")
         let json = parse(result.json())
         let lost = group(json, "r0")
         let requests = (lost["total"] as? [String: Any])?["requests"] as? Int ?? 0

@@ -51,7 +51,7 @@ final class DistributedTests: DistributedTestCase {
     func testAnAgentKilledMidRunIsMarkedLostAndTheOthersGoOn() throws {
         let targets = try [10, 10].map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript), silence: 60) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
         let procs = try agents(c, targets)
         var log: [String] = []
         var firstSecond = Date()
@@ -63,18 +63,19 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
         procs[0].wait()
         // From the first second (1.25 s in; the agents' start-up before it varies on a loaded box) to the merged
-        // result: pass value 3.2 s, 4.5-6.3 s under 4 CPU hogs (the controller's merge in this debug process starved:
-        // 1.4 s of it); bug value 11 s and more (the killed agent waited for until --agent-silence, 10 s after tick 2).
-        XCTAssertLessThan(took, 8, "the run ends on time")
+        // result: pass value 3.2 s, 4.5-6.3 s under 4 CPU hogs, 11 s under 8 (the controller's merge in this debug
+        // process starved: 1.4 s of it); bug value 61 s and more (the killed agent waited for until --agent-silence 60 s).
+        XCTAssertLessThan(took, 30, "the run ends on time")
         XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
         let lost = result.lost[0]
         XCTAssertEqual(lost.tags.first { $0.key == "region" }?.value, "r0")
-        XCTAssertTrue((1.5...3.5).contains(lost.lostAt ?? 0), "lost at \(lost.lostAt ?? 0)")
+        // Killed at the second tick (2.25 s): lost at once, its link closed; bug value ~62 s (waited for the silence).
+        XCTAssertTrue((1.5...10).contains(lost.lostAt ?? 0), "lost at \(lost.lostAt ?? 0)")
         XCTAssertTrue(result.total.notes.contains { $0.contains("lost at") && $0.contains("region=r0") }, "\(result.total.notes)")
         // Its data up to its last second is kept beside the survivor's whole report.
         let survivor = parse(try String(contentsOfFile: procs[1].json, encoding: .utf8))
         let survivorRequests = (survivor["total"] as? [String: Any])?["requests"] as? Int ?? 0
-        XCTAssertGreaterThan(result.total.total.requests, survivorRequests + 20)
+        XCTAssertGreaterThan(result.total.total.requests, survivorRequests, "the lost agent's seconds are in (231 vs 251 + 20 once under 8 CPU hogs: it had sent fewer than 20)")
         let json = parse(result.json())
         let states = (json["agents"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "" }
         XCTAssertEqual(states.sorted(), ["done", "lost"])
