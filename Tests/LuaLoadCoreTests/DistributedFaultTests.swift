@@ -20,6 +20,8 @@ final class DistributedFaultTests: DistributedTestCase {
 
     /// An agent stopped (SIGSTOP: the link stays open, nothing comes) is lost after --agent-silence; its part
     /// up to its last second keeps its phase timings (connect; every wait), which only its own report used to carry.
+    /// Woken once lost (SIGCONT), it finds its link closed: what it sends late never reaches the result, and it
+    /// ends its segment on its own with its own exact report.
     func testASilentAgentIsLostAfterTheSilenceAndKeepsItsPhaseTimings() throws {
         let targets = try [3, 3].map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
@@ -64,6 +66,17 @@ final class DistributedFaultTests: DistributedTestCase {
         XCTAssertEqual(timings(lost, "wait"), requests, "a wait per response")
         let r1 = group(json, "r1")
         XCTAssertEqual(timings(r1, "wait"), (r1["total"] as? [String: Any])?["requests"] as? Int)
+        // The woken agent: its own report is whole and exact, and more than the controller kept (its part until
+        // its last second): its late seconds and report were not taken in.
+        XCTAssertEqual(procs[0].wait(timeout: 20), 0, procs[0].stderr)
+        XCTAssertTrue(procs[0].stderr.contains("lost the controller"), procs[0].stderr)
+        let own = parse((try? String(contentsOfFile: procs[0].json, encoding: .utf8)) ?? "")
+        XCTAssertEqual(own["stop_reason"] as? String, "duration")
+        let ownRequests = (own["total"] as? [String: Any])?["requests"] as? Int ?? 0
+        XCTAssertGreaterThan(ownRequests, requests, "the controller kept r0 as of its loss")
+        XCTAssertEqual((json["total"] as? [String: Any])?["requests"] as? Int, requests + ((r1["total"] as? [String: Any])?["requests"] as? Int ?? -1))
+        let ownCount = ownRequests + (own["abandoned"] as? Int ?? 0)
+        XCTAssertEqual(settledCount(ownCount) { targetTotal(targets[0]) }, ownCount)
         // The flag: below 2 s an agent speaking every second could be lost for a late ping.
         let bad = try AgentProcess(["--controller", "127.0.0.1:0", "--agents", "1", "--agent-silence", "1s", "-d", "1s", Luaload.script(Self.regionScript)])
         XCTAssertEqual(bad.wait(), 2, bad.stderr)
