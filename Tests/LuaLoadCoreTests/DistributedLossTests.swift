@@ -12,11 +12,9 @@ final class DistributedLossTests: DistributedTestCase {
     func testAnAgentLostBeforeItsFirstSecondLeavesTheTimelineAlone() throws {
         let targets = try [3, 3].map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        var run = RunOptions(scriptPath: Luaload.script(Self.regionScript), threads: 1)
-        (run.users, run.usersGiven, run.duration) = (4, true, 4)
-        var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: 2, token: token)
-        (o.agentsTimeout, o.silenceTimeout) = (30, 2)
-        let c = try Controller(options: o, run: run)
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript), silence: 2) {
+            ($0.users, $0.usersGiven, $0.duration) = (4, true, 4)
+        }
         let procs = try agents(c, targets)
         let sleeper = procs[0].process.processIdentifier
         defer { kill(sleeper, SIGCONT); procs[0].killNow(); procs[0].wait() }
