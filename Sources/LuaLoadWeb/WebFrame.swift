@@ -17,7 +17,8 @@ struct WebFrame: @unchecked Sendable {
     /// The whole run as of the last table (thresholds); the final summary once the run is over.
     var full: Summary?
     /// The latest second: the downloads read the whole run through it, on the server thread, when asked
-    /// (`RunProgress.currentStats` reads the workers' posts under their mailboxes' locks).
+    /// (`RunProgress.currentStats` reads a plain run's workers' posts under their mailboxes' locks, and a
+    /// controller's agents' stats as the values its tick took: never the ledgers the controller's thread adds to).
     var progress: RunProgress?
     var points: [HistoryPoint] = []
     var users = 0
