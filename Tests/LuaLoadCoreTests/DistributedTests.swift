@@ -30,17 +30,7 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertEqual(result.agents.map(\.state), Array(repeating: .done, count: 4))
         XCTAssertEqual(Set(result.agents.map(\.segment.description)), ["0/4", "1/4", "2/4", "3/4"])
         // The controller's JSON is `luaload merge --by region` of the agents' own files, bucket for bucket.
-        let merged = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
-        // The files in the controller's order of agents (the order they connected), so lists of runs and targets
-        // line up; each merge makes a fresh run_id, so those are left out of the comparison.
-        let files = result.agents.map { a in procs[Int(a.tags.first { $0.key == "region" }!.value.dropFirst())!].json }
-        let m = try AgentProcess(["merge", "--by", "region", "--json", merged] + files)
-        XCTAssertEqual(m.wait(), 0, m.stderr)
-        var mine = withoutRunIDs(parse(result.json()))
-        XCTAssertEqual((mine.removeValue(forKey: "agents") as? [Any])?.count, 4)
-        let theirs = withoutRunIDs(parse(try String(contentsOfFile: merged, encoding: .utf8)))
-        XCTAssertFalse(theirs.isEmpty)
-        XCTAssertEqual(NSDictionary(dictionary: mine), NSDictionary(dictionary: theirs))
+        try assertJSONIsTheMerge(result, procs)
         // What the targets saw is what the test counted.
         let t = result.total
         XCTAssertGreaterThan(t.total.requests, 100)
