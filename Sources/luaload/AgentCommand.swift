@@ -12,6 +12,7 @@ struct AgentCommand: ParsableCommand {
         discussion: """
             The controller sends the script, the files it opens and the run options, and says when to start.
             If the controller goes away, the agent finishes its segment on its own (and writes --json).
+            SIGTERM (a pod evicted) or Ctrl-C stops it as a run, and it still sends the controller its report.
             Exit codes: as a run's; 2 when the controller refuses the agent or calls the run off.
             """)
 

@@ -61,8 +61,9 @@ extension RunCommand {
         dashboard?.finish(total, groups: result.groups.map { LiveGroups($0, agents: result.agents) })
         for note in total.notes { writeStderr("luaload controller: \(note)\n") }
         try writeControllerReports(result, agents: n)   // `luaload merge --by` of the agents' files, with "agents"
+        if result.stoppedNow { throw ExitCode(130) }   // a second Ctrl-C: reported, and said (as a plain run)
         if !total.thresholdResults.isEmpty && total.anyThresholdCrossed { throw ExitCode(3) }
-        if !result.lost.isEmpty { throw ExitCode(exitCodeOnError == 0 ? 1 : exitCodeOnError) }
+        if result.incomplete { throw ExitCode(exitCodeOnError == 0 ? 1 : exitCodeOnError) }
         if total.thresholdResults.isEmpty && (total.total.failures > 0 || !total.errors.isEmpty) { throw ExitCode(exitCodeOnError) }
     }
 

@@ -41,26 +41,31 @@ final class DistributedTests: DistributedTestCase {
     func testAnAgentKilledMidRunIsMarkedLostAndTheOthersGoOn() throws {
         let targets = try [10, 10].map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript)) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
+        let c = try makeController(agents: 2, script: Luaload.script(Self.regionScript), silence: 60) { $0.users = 4; $0.usersGiven = true; $0.duration = 4 }
         let procs = try agents(c, targets)
         var log: [String] = []
-        let began = Date()
+        var firstSecond = Date()
         let result = try c.run(log: { log.append($0) }, observer: { e in
+            if case .tick(let p) = e, p.tick == 1 { firstSecond = Date() }
             if case .tick(let p) = e, p.tick == 2 { procs[0].killNow() }
         })
-        let took = Date().timeIntervalSince(began)
+        let took = Date().timeIntervalSince(firstSecond)
         XCTAssertEqual(procs[1].wait(), 0, procs[1].stderr)
         procs[0].wait()
-        XCTAssertLessThan(took, 4 + 0.5 + 2.5, "the run ends on time")
+        // From the first second (1.25 s in; the agents' start-up before it varies on a loaded box) to the merged
+        // result: pass value 3.2 s, 4.5-6.3 s under 4 CPU hogs, 11 s under 8 (the controller's merge in this debug
+        // process starved: 1.4 s of it); bug value 61 s and more (the killed agent waited for until --agent-silence 60 s).
+        XCTAssertLessThan(took, 30, "the run ends on time")
         XCTAssertEqual(result.lost.count, 1, log.joined(separator: "\n"))
         let lost = result.lost[0]
         XCTAssertEqual(lost.tags.first { $0.key == "region" }?.value, "r0")
-        XCTAssertTrue((1.5...3.5).contains(lost.lostAt ?? 0), "lost at \(lost.lostAt ?? 0)")
+        // Killed at the second tick (2.25 s): lost at once, its link closed; bug value ~62 s (waited for the silence).
+        XCTAssertTrue((1.5...10).contains(lost.lostAt ?? 0), "lost at \(lost.lostAt ?? 0)")
         XCTAssertTrue(result.total.notes.contains { $0.contains("lost at") && $0.contains("region=r0") }, "\(result.total.notes)")
         // Its data up to its last second is kept beside the survivor's whole report.
         let survivor = parse(try String(contentsOfFile: procs[1].json, encoding: .utf8))
         let survivorRequests = (survivor["total"] as? [String: Any])?["requests"] as? Int ?? 0
-        XCTAssertGreaterThan(result.total.total.requests, survivorRequests + 20)
+        XCTAssertGreaterThan(result.total.total.requests, survivorRequests, "the lost agent's seconds are in (231 vs 251 + 20 once under 8 CPU hogs: it had sent fewer than 20)")
         let json = parse(result.json())
         let states = (json["agents"] as? [[String: Any]] ?? []).map { $0["state"] as? String ?? "" }
         XCTAssertEqual(states.sorted(), ["done", "lost"])
@@ -152,6 +157,8 @@ final class DistributedTests: DistributedTestCase {
         let env = ["TARGET": "http://127.0.0.1:\(target.port)"]
         let wrongCA = try AgentProcess(port: c.port, token: token, tags: [], env: env, extra: ["--cacert", dir + "other.crt"])
         let plain = try AgentProcess(port: c.port, token: token, tags: [], env: env)
+        // Over TLS the refusal and the close come in one read: the refusal is what the agent says, not "closed".
+        let wrongToken = try AgentProcess(port: c.port, token: "wrong", tags: [], env: env, extra: ["--cacert", dir + "ctl.crt"])
         let good = try AgentProcess(port: c.port, token: token, tags: ["region=tls"], env: env, extra: ["--cacert", dir + "ctl.crt"])
         var log: [String] = []
         let result = try c.run(log: { log.append($0) }, observer: { _ in })
@@ -159,6 +166,8 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertTrue(wrongCA.stderr.contains("certificate verify failed"), wrongCA.stderr)
         XCTAssertEqual(good.wait(), 0, good.stderr)
         XCTAssertNotEqual(plain.wait(), 0)
+        XCTAssertEqual(wrongToken.wait(), 2, wrongToken.stderr)
+        XCTAssertTrue(wrongToken.stderr.contains("refused this agent: wrong token"), wrongToken.stderr)
         XCTAssertEqual(result.agents.map(\.state), [.done])
         XCTAssertGreaterThan(result.total.total.requests, 0)
         XCTAssertTrue(log.contains { $0.contains("TLS handshake") }, "the plain agent is dropped at the handshake: \(log)")
@@ -181,9 +190,14 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertTrue(agent.stderr.contains("lost the controller"), agent.stderr)
         let doc = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: agent.json)))) as? [String: Any] ?? [:]
         XCTAssertEqual(doc["stop_reason"] as? String, "duration", "the segment ran to its end")
-        // 3 s, not the ~1.5 s at which the controller died; ±0.25 s for a loaded machine's late stop (rounding to
-        // 0.1 s allowed it 50 ms).
-        XCTAssertEqual(doc["duration_s"] as? Double ?? 0, 3, accuracy: 0.25)
+        // 3 s by the agent's own clock (RunState.stopAt = its start + 3 s; its main thread only queues for the link's
+        // thread, it never waits on the socket), not the ~1.5 s at which the controller died, nor 13 s and more (a stop
+        // that waited on the link: its 10 s send timeout). Pass value 3.000-3.015 s (70 runs: idle, 2-8 CPU hogs, a disk
+        // writer, other distributed tests alongside); 6.1 s once in a full suite at load 4-6, not reproduced: the stop
+        // needs nothing from the link, so those 3 s are time the agent process did not run (a stalled box), hence room
+        // up to 8 s. Never early: the stop is at 3 s at the soonest.
+        let duration = doc["duration_s"] as? Double ?? 0
+        XCTAssertTrue(duration >= 2.99 && duration < 8, "duration_s \(duration)")
         let sent = ((doc["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (doc["abandoned"] as? Int ?? 0)
         XCTAssertEqual(settledCount(sent) { targetTotal(target) }, sent)
     }

@@ -115,19 +115,22 @@ final class PrometheusTests: XCTestCase {
         let prom = try PrometheusServer()
         let box = RunBox()
         let done = DispatchSemaphore(value: 0)
-        let args = ["--serve", "-t", "1", "-u", "2", "-d", "6s", "--metrics-interval", "1s", "--tag", "testid=dies",
+        let args = ["--serve", "-t", "1", "-u", "2", "-d", "8s", "--metrics-interval", "1s", "--tag", "testid=dies",
                     "--out", "prometheus-rw=\(prom.writeURL)"]
         DispatchQueue.global().async { [script] in
             box.run = try? Luaload.run(args, script: script)
             done.signal()
         }
-        sleep(3)
-        let early = try prom.scalar(#"sum(luaload_requests_total{testid="dies"})"#) ?? 0
+        // The receiver dies once it has the first pushes (polled: a fixed 3 s saw none at load 12, the run's
+        // start and Prometheus' ingestion both late), at most 5.5 s into the 8 s run, so the load still has
+        // seconds to go on without it.
+        var early = 0.0
+        _ = eventually(within: 5.5) { early = (try? prom.scalar(#"sum(luaload_requests_total{testid="dies"})"#)) ?? 0; return early > 0 }
         prom.stop()
         done.wait()
         let r = try XCTUnwrap(box.run)
         XCTAssertGreaterThan(early, 0, "the first pushes went through")
-        XCTAssertEqual(r.json["duration_s"] as? Double ?? 0, 6, accuracy: 0.3)
+        XCTAssertEqual(r.json["duration_s"] as? Double ?? 0, 8, accuracy: 0.3)
         let history = r.json["history"] as? [[String: Any]] ?? []
         XCTAssertGreaterThanOrEqual(history.count, 4)
         let last = history.suffix(2).map { $0["requests"] as? Int ?? 0 }

@@ -92,6 +92,8 @@ public final class Agent {
         var summary = Agent.inFolder(folder) {
             runner.run(observer: { event in
                 if case .tick(let p) = event { link.send(deltas.message(p)) }
+                // SIGTERM (a pod evicted) or Ctrl-C here: the controller hears it now; the report follows at the end.
+                if case .interrupted = event { link.send(LinkMessage.encode("stopping") { w in w.key("reason"); w.string("interrupted") }) }
                 observer(event)
             })
         }

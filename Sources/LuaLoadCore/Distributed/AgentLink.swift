@@ -100,12 +100,12 @@ final class AgentLink: @unchecked Sendable {
         }
     }
 
-    /// Reads the controller's commands; false when the link is down.
+    /// Reads the controller's commands; false when the link is down. The frames read before the end count: a
+    /// controller that sends the stop and exits at once (a second Ctrl-C) is obeyed, also with TLS, whose pump
+    /// reads on to the end of the stream in the same call.
     private func receive() -> Bool {
-        guard connection.pump() else {
-            fail("the controller closed the link")
-            return false
-        }
+        let open = connection.pump()
+        defer { if !open { fail("the controller closed the link") } }
         do {
             while let frame = try connection.nextFrame() {
                 let m = try LinkMessage.decode(frame)
@@ -125,7 +125,7 @@ final class AgentLink: @unchecked Sendable {
             fail("\(error)")
             return false
         }
-        return true
+        return open
     }
 
     private func fail(_ reason: String) {

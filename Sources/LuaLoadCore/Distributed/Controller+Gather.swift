@@ -123,12 +123,9 @@ extension Controller {
     }
 
     /// `ready`, or `failed` (the agent cannot run the test: nobody does).
+    /// The frames read with the end of the link count first (an agent's "failed" and its exit, in one TLS read).
     private func readBeforeStart(_ agent: ControlledAgent, log: (String) -> Void) throws {
-        guard agent.connection.pump() else {
-            log("\(agent.name) left before the start")
-            agent.report.state = .lost
-            return
-        }
+        let open = agent.connection.pump()
         do {
             while let frame = try agent.connection.nextFrame() {
                 let m = try LinkMessage.decode(frame)
@@ -142,6 +139,11 @@ extension Controller {
         } catch let e as LinkError {
             log("\(agent.name) dropped: \(e)")
             agent.connection.close()
+            agent.report.state = .lost
+            return
+        }
+        if !open {
+            log("\(agent.name) left before the start")
             agent.report.state = .lost
         }
     }

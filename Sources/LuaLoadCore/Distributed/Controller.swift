@@ -49,6 +49,9 @@ public struct AgentReport {
     /// Seconds into the run when it was lost, and why.
     public var lostAt: Double?
     public var lostReason: String?
+    /// Seconds into the run when it ended on its own before the test did (SIGTERM or Ctrl-C on its box: a pod
+    /// evicted): its report up to then is in, and the others went on.
+    public var stoppedAt: Double?
     /// Its latest users (a level) and seconds received.
     public var users: Int
 }
@@ -97,7 +100,11 @@ public final class Controller {
         profile = runner.profile
         package = try RunPackage.collect(run).carrying(options)
         scriptSHA256 = ScriptDigest.sha256(package.files[0].bytes)
-        (listener, port) = try Link.listen(options.address)
+        do {
+            (listener, port) = try Link.listen(options.address)
+        } catch let e as LinkError {
+            throw UsageError("--controller: \(e)")   // exit 2, the flag named (another controller on the port?)
+        }
     }
 
     deinit { Sys.close(listener) }
@@ -146,6 +153,10 @@ final class ControlledAgent {
     /// Its own JSON document, once it came.
     var document: String?
     var lastHeard = monotonicMicros()
+    /// When its report came (seconds into the run), if that was before the controller sent a stop.
+    var reportedBeforeStop: Double?
+    /// When it said it was stopping on its own (SIGTERM or Ctrl-C on its box), seconds into the run.
+    var stoppingAt: Double?
 
     init(connection: LinkConnection, report: AgentReport) {
         self.connection = connection
@@ -186,7 +197,11 @@ struct ControllerSignals {
         return sigtimedwait(&set, nil, &zero) > 0
     }
 
+    /// The test is over: a Ctrl-C still pending or coming while the reports are written is ignored rather than
+    /// killing the process before they are (as a plain run's RunSignals.restore).
     func restore() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
         var mask = previous
         pthread_sigmask(SIG_SETMASK, &mask, nil)
     }

@@ -3,7 +3,8 @@
 ///     agent → controller   hello {version, token, tags}          controller → agent   welcome {id, segment} | refused {message}
 ///     controller → agent   run {script, files, options}           agent → controller   ready {} | failed {message}
 ///     controller → agent   start {delay_ms}                       agent → controller   second {…} once a second, ping {}
-///     controller → agent   users {users} | stop {reason, note}    agent → controller   final {document}
+///     controller → agent   users {users} | stop {reason, note}    agent → controller   stopping {reason} (SIGTERM/Ctrl-C there)
+///                                                                 agent → controller   final {document}
 ///
 /// Nothing is sent per request: a `second` carries what the Runner's tick merged (SecondDelta.swift).
 enum LinkMessage {

@@ -124,7 +124,8 @@ public final class LinkConnection {
         return frame
     }
 
-    /// Waits up to `timeout` seconds for a whole frame: nil at the deadline; throws when the peer closed.
+    /// Waits up to `timeout` seconds for a whole frame: nil at the deadline; throws when the peer closed. A frame
+    /// read together with the end (a refusal and the close, in one TLS read) is returned first.
     public func receive(timeout: Double) throws -> [UInt8]? {
         let deadline = monotonicMicros() + UInt64(max(0, timeout) * 1e6)
         while true {
@@ -132,7 +133,9 @@ public final class LinkConnection {
             let now = monotonicMicros()
             guard now < deadline else { return nil }
             if Link.poll(fd, events: Int16(POLLIN), timeoutMs: Int32(min((deadline - now) / 1000 + 1, 1000))) {
-                guard pump() else { throw LinkError("\(peer) closed the connection") }
+                let open = pump()
+                if let frame = try nextFrame() { return frame }
+                guard open else { throw LinkError("\(peer) closed the connection") }
             }
         }
     }

@@ -15,11 +15,14 @@ class DistributedTestCase: XCTestCase {
         task(function() http.get("/health", { name = "GET /health" }) end)
         """
 
-    func makeController(agents n: Int, script: String, timeout: Double = 30, _ configure: (inout RunOptions) -> Void) throws -> Controller {
+    /// `silence`: --agent-silence (a long one puts a "waited for a lost agent" bug far from a loaded box's pass values).
+    func makeController(agents n: Int, script: String, timeout: Double = 30, silence: Double = 10,
+                        _ configure: (inout RunOptions) -> Void) throws -> Controller {
         var run = RunOptions(scriptPath: script, threads: 1)
         configure(&run)
         var o = ControllerOptions(address: LinkAddress("127.0.0.1:0")!, agents: n, token: token)
         o.agentsTimeout = timeout
+        o.silenceTimeout = silence
         return try Controller(options: o, run: run)
     }
 
