@@ -30,8 +30,9 @@ struct WebFrame: @unchecked Sendable {
     /// Each row's p50, p90, p95, p99 (ms) of the last table, by "METHOD name" (" Aggregated" for the total), when
     /// the view is the whole run: one walk of each histogram serves the table, the chart and the API.
     var percentiles: [String: [Double]] = [:]
-    /// A controller's breakdown by tag (region), this second's (WebDashboard+Groups).
+    /// A controller's breakdown by tag (region), this second's (WebDashboard+Groups), and by tag and name as of the last table.
     var groups: LiveGroups?
+    var groupRows: [GroupRow] = []
     /// check() and metrics.* over the whole run so far (WebChecks), and the seconds they cover.
     var script = ScriptMetrics()
     var scriptElapsed = 0.0
@@ -55,6 +56,8 @@ final class WebFrameBuilder {
     private var tableTick = -1_000
     private var tableElapsed = 0.0
     private var previous: [String: (Int, Int)] = [:]
+    /// The same by tag value and name (a controller's, WebFrame+GroupRows).
+    var previousByGroup: [String: (Int, Int)] = [:]
     /// The history points, for the HTML report's charts while the run goes on.
     var points: [HistoryPoint] = []
     static let maxNamedSeries = 50
@@ -125,6 +128,7 @@ final class WebFrameBuilder {
             f.percentiles[WebRows.key(full.total)] = full.rows.count == 1 ? f.percentiles[WebRows.key(full.rows[0])]
                 : full.total.percentilesMs(WebJSON.tablePercentiles)
         }
+        f.groupRows = groupRows(p, seconds: seconds)
         tableTick = p.tick
         tableElapsed = p.elapsed
         f.view = view
@@ -139,6 +143,7 @@ final class WebFrameBuilder {
         f.full = summary
         f.view = WebRows.since(summary, baseline)
         f.percentiles = [:]
+        f.groupRows = []   // the final breakdown is the merge's groups (by tag, all names)
         f.progress = nil
         f.users = 0
         f.currentRPS = [:]

@@ -72,9 +72,11 @@ final class DistributedWebTests: DistributedTestCase {
         defer { dashboard.stop() }
         let port = dashboard.server.port
         let procs = try agents(c, targets)
-        var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = []
+        var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = [], tables: [String: Any] = [:]
         let result = try c.run(log: { _ in }, observer: { e in
             dashboard.observe(e)
+            // The stop's second rebuilds the tables (the page's per-name rows, and by region and name).
+            if case .tick(let p) = e, p.stopping, tables.isEmpty { tables = Self.json(Self.http(port, "GET /api/snapshot")) }
             guard case .tick(let p) = e, p.tick == 3 else { return }
             api = Self.json(Self.http(port, "GET /stats/requests"))
             snapshot = Self.json(Self.http(port, "GET /api/snapshot"))
@@ -104,6 +106,7 @@ final class DistributedWebTests: DistributedTestCase {
             let requests = rows.sorted { ($0["value"] as! String) < ($1["value"] as! String) }.map { $0["requests"] as? Int ?? 0 }
             XCTAssertGreaterThan(requests[0], requests[3] * 4, "\(requests)")
         }
+        try assertRegionAndNameRows(tables, delays: delays)
         XCTAssertEqual(lines.count, 4)
         XCTAssertTrue(lines[0].hasPrefix("r") && lines[0].contains("req/s") && lines[0].contains("p99"), "\(lines)")
 
@@ -115,6 +118,21 @@ final class DistributedWebTests: DistributedTestCase {
             XCTAssertEqual(rows.first { $0["value"] as? String == g.value }?["requests"] as? Int, g.summary.total.requests)
         }
         XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, result.total.total.requests)
+    }
+
+    /// The snapshot's rows by region and name (while running): one per region for the one name, its p50 its target's
+    /// delay, its current req/s above 0, and the regions' requests add up to the name's row of the same tables.
+    func assertRegionAndNameRows(_ tables: [String: Any], delays: [Int]) throws {
+        let rows = try XCTUnwrap(tables["group_rows"] as? [[String: Any]], "\(tables.keys)")
+        XCTAssertEqual(Set(rows.compactMap { $0["value"] as? String }), ["r0", "r1", "r2", "r3"])
+        for row in rows {
+            XCTAssertEqual(row["name"] as? String, "GET /health")
+            let k = Int((row["value"] as! String).dropFirst())!, p50 = row["p50_ms"] as? Double ?? -1
+            XCTAssertTrue(p50 >= Double(delays[k]) && p50 < Double(delays[k]) + 25, "p50 of r\(k), GET /health: \(p50) ms for \(delays[k]) ms added")
+            XCTAssertGreaterThan(row["rps"] as? Double ?? 0, 0)
+        }
+        let name = (tables["rows"] as? [[String: Any]])?.first { $0["name"] as? String == "GET /health" }
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, name?["requests"] as? Int, "the same tick's tables")
     }
 
     /// The page in a real browser (Tests/helpers/controller_page_test.py): the "By region" table live, each region's
