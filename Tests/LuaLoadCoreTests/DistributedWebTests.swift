@@ -67,7 +67,8 @@ final class DistributedWebTests: DistributedTestCase {
         let delays = [5, 30, 60, 120]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
+        // 7 s: the tables' second table (tick 6, 5 s after the first) comes while every agent runs.
+        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 7 }
         let dashboard = try dashboard(c)
         defer { dashboard.stop() }
         let port = dashboard.server.port
@@ -75,8 +76,9 @@ final class DistributedWebTests: DistributedTestCase {
         var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = [], tables: [String: Any] = [:]
         let result = try c.run(log: { _ in }, observer: { e in
             dashboard.observe(e)
-            // The stop's second rebuilds the tables (the page's per-name rows, and by region and name).
-            if case .tick(let p) = e, p.stopping, tables.isEmpty { tables = Self.json(Self.http(port, "GET /api/snapshot")) }
+            // The tables of tick 6 (rebuilt at the first second, every 5 s and at the stop), every region by name.
+            if case .tick(let p) = e, p.tick == 6, case let s = Self.json(Self.http(port, "GET /api/snapshot")),
+               Set((s["group_rows"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }).count == 4 { tables = s }
             guard case .tick(let p) = e, p.tick == 3 else { return }
             api = Self.json(Self.http(port, "GET /stats/requests"))
             snapshot = Self.json(Self.http(port, "GET /api/snapshot"))
