@@ -17,7 +17,8 @@ struct WebFrame: @unchecked Sendable {
     /// The whole run as of the last table (thresholds); the final summary once the run is over.
     var full: Summary?
     /// The latest second: the downloads read the whole run through it, on the server thread, when asked
-    /// (`RunProgress.currentStats` reads the workers' posts under their mailboxes' locks).
+    /// (`RunProgress.currentStats` reads a plain run's workers' posts under their mailboxes' locks, and a
+    /// controller's agents' stats as the values its tick took: never the ledgers the controller's thread adds to).
     var progress: RunProgress?
     var points: [HistoryPoint] = []
     var users = 0
@@ -29,8 +30,9 @@ struct WebFrame: @unchecked Sendable {
     /// Each row's p50, p90, p95, p99 (ms) of the last table, by "METHOD name" (" Aggregated" for the total), when
     /// the view is the whole run: one walk of each histogram serves the table, the chart and the API.
     var percentiles: [String: [Double]] = [:]
-    /// A controller's breakdown by tag (region), this second's (WebDashboard+Groups).
+    /// A controller's breakdown by tag (region), this second's (WebDashboard+Groups), and by tag and name as of the last table.
     var groups: LiveGroups?
+    var groupRows: [GroupRow] = []
     /// check() and metrics.* over the whole run so far (WebChecks), and the seconds they cover.
     var script = ScriptMetrics()
     var scriptElapsed = 0.0
@@ -54,6 +56,8 @@ final class WebFrameBuilder {
     private var tableTick = -1_000
     private var tableElapsed = 0.0
     private var previous: [String: (Int, Int)] = [:]
+    /// The same by tag value and name (a controller's, WebFrame+GroupRows).
+    var previousByGroup: [String: (Int, Int)] = [:]
     /// The history points, for the HTML report's charts while the run goes on.
     var points: [HistoryPoint] = []
     static let maxNamedSeries = 50
@@ -124,6 +128,7 @@ final class WebFrameBuilder {
             f.percentiles[WebRows.key(full.total)] = full.rows.count == 1 ? f.percentiles[WebRows.key(full.rows[0])]
                 : full.total.percentilesMs(WebJSON.tablePercentiles)
         }
+        f.groupRows = groupRows(p, seconds: seconds)
         tableTick = p.tick
         tableElapsed = p.elapsed
         f.view = view
@@ -138,6 +143,7 @@ final class WebFrameBuilder {
         f.full = summary
         f.view = WebRows.since(summary, baseline)
         f.percentiles = [:]
+        f.groupRows = []   // the final breakdown is the merge's groups (by tag, all names)
         f.progress = nil
         f.users = 0
         f.currentRPS = [:]

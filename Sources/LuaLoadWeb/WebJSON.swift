@@ -71,7 +71,7 @@ enum WebJSON {
             if let at = b.resetAt { w.key("reset_at"); w.number(at, decimals: 1) }
             w.key("notes"); w.array { for n in f.full?.notes ?? [] { w.string(n) } }
         }
-        return String(w.output.dropLast()) + WebJSON.groupsMember(f) + "," + b.fixedJSON + "}"
+        return String(w.output.dropLast()) + WebJSON.groupsMember(f) + WebJSON.groupRowsMember(f) + "," + b.fixedJSON + "}"
     }
 
     static let tablePercentiles: [Double] = [50, 90, 95, 99]

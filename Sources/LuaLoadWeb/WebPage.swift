@@ -100,6 +100,9 @@ pre { margin:4px 0 0; white-space:pre-wrap; font-size:12px; color:var(--muted); 
   <section class="card hidden" id="groups-card"><h2 id="groups-title">By region</h2><div class="table-wrap"><table id="groups-table"><thead><tr>
     <th class="l" id="groups-head">region</th><th>Agents</th><th>Users</th><th># Requests</th><th># Fails</th><th>Median (ms)</th>
     <th>95%ile (ms)</th><th>99%ile (ms)</th><th>RPS</th><th>Failures/s</th></tr></thead><tbody></tbody></table></div></section>
+  <section class="card hidden" id="group-rows-card"><h2 id="group-rows-title">By region and name</h2><div class="table-wrap"><table id="group-rows-table"><thead><tr>
+    <th class="l" id="group-rows-head">region</th><th class="l">Type</th><th class="l">Name</th><th># Requests</th><th># Fails</th><th>Median (ms)</th>
+    <th>95%ile (ms)</th><th>99%ile (ms)</th><th>Current RPS</th><th>Current Failures/s</th></tr></thead><tbody></tbody></table></div></section>
   <section class="card hidden" id="checks-card"><h2>Checks <span id="checks-total"></span></h2><div class="table-wrap"><table id="checks-table"><thead><tr>
     <th class="l">Check</th><th>Passes</th><th>Fails</th><th>Pass rate</th><th class="l">First error</th></tr></thead><tbody></tbody></table></div></section>
   <section class="card hidden" id="metrics-card"><h2>Custom metrics</h2><div class="table-wrap"><table id="metrics-table"><thead><tr>

@@ -143,6 +143,13 @@ function renderGroups(s) {
   document.querySelector("#groups-table tbody").innerHTML = g.groups.map(r => "<tr data-value=\"" + esc(r.value) + "\">" +
     cell(esc(r.value) + (r.lost ? " (" + r.lost + " lost)" : ""), "l") + cell(r.agents) + cell(r.users) + cell(r.requests) + cell(r.failures) +
     cell(ms(r.p50_ms), "c-median") + cell(ms(r.p95_ms), "c-p95") + cell(ms(r.p99_ms), "c-p99") + cell(rate1(r.rps), "c-rps") + cell(rate1(r.fps)) + "</tr>").join("");
+  const rows = s.state === "stopped" ? null : s.group_rows;   // while running: each name's current figures per value
+  $("group-rows-card").classList.toggle("hidden", !rows);
+  if (!rows) return;
+  $("group-rows-title").textContent = "By " + g.by + " and name"; $("group-rows-head").textContent = g.by;
+  document.querySelector("#group-rows-table tbody").innerHTML = rows.map(r => "<tr data-value=\"" + esc(r.value) + "\" data-name=\"" + esc(r.name) + "\">" +
+    cell(esc(r.value), "l") + cell(esc(r.method), "l") + cell(esc(r.name), "l") + cell(r.requests) + cell(r.failures) +
+    cell(ms(r.p50_ms), "c-median") + cell(ms(r.p95_ms), "c-p95") + cell(ms(r.p99_ms), "c-p99") + cell(rate1(r.rps), "c-rps") + cell(rate1(r.fps)) + "</tr>").join("");
 }
 function update(s) {
   if (!("rows" in s) && snap) s = Object.assign({}, snap, s);   // a light second: the last tables stay

@@ -39,10 +39,11 @@ extension RunCommand {
         let (address, n) = (co.address, co.agents)
         let controller = try Controller(options: co, run: options)
         for note in controller.packageNotes { writeStderr("luaload controller: note: \(note)\n") }
-        writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
         let dashboard = try webFlags.startForController(controller, facts: controllerFacts(options, co), title: "luaload: " + script + " (\(n) agents)")
         defer { dashboard?.stop() }
         let metricsRun = try controllerMetrics(options, controller)   // ControllerCommand+Metrics
+        // Said once nothing more can fail before the agents come (--web's and --metrics-listen's ports are bound).
+        writeStderr("luaload controller: listening on \(LinkAddress("\(address.host):\(controller.port)")!) for \(n) agents (script sha256 \(controller.scriptSHA256))\n")
         let status = LiveStatus(live: !quiet, printStats: printStats && !quiet)
         let byTag = printStats && !quiet && isatty(2) == 0
         var result = try controller.run(log: { writeStderr("luaload controller: \($0)\n") }, observer: { event in

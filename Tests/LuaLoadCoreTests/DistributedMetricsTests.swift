@@ -137,17 +137,21 @@ final class DistributedMetricsTests: DistributedTestCase {
         XCTAssertFalse(c.stderr.contains(prom.writeURL), "remote write delivered everything: \(c.stderr)")
     }
 
-    /// Bad metrics options on a controller are usage errors before any agent is awaited, never ignored.
+    /// Bad metrics options on a controller (and --web on a taken port) are usage errors before any agent is
+    /// awaited, never ignored: the controller never said it listens.
     func testTheControllersMetricsOptionsAreCheckedBeforeAnyAgentIsAwaited() throws {
         let taken = try Link.listen(LinkAddress("127.0.0.1:0")!)
         defer { close(taken.fd) }
         let cases = [(["--metrics-listen", "\(taken.port)"], "--metrics-listen \(taken.port): cannot listen"),
                      (["--out", "prometheus-rw=https://prom.example/api/v1/write"], "--out prometheus-rw=https://"),
-                     (["--metrics-buckets", "1s"], "--metrics-buckets and --metrics-token need --metrics-listen")]
+                     (["--metrics-buckets", "1s"], "--metrics-buckets and --metrics-token need --metrics-listen"),
+                     (["--web", "127.0.0.1:\(taken.port)"], "--web: "),
+                     (["--web", "127.0.0.1:0", "--metrics-listen", "\(taken.port)"], "--metrics-listen \(taken.port): cannot listen")]
         for (args, message) in cases {
             let c = try controller(try freeLinkPort(), agents: 1, ["-d", "1s", "--agents-timeout", "20s"] + args)
             XCTAssertEqual(c.wait(timeout: 10), 2, c.stderr)   // at once, not after --agents-timeout
             XCTAssertTrue(c.stderr.contains(message), c.stderr)
+            XCTAssertFalse(c.stderr.contains("listening on"), "\(args): \(c.stderr)")
         }
     }
 

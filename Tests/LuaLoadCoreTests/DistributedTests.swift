@@ -30,17 +30,7 @@ final class DistributedTests: DistributedTestCase {
         XCTAssertEqual(result.agents.map(\.state), Array(repeating: .done, count: 4))
         XCTAssertEqual(Set(result.agents.map(\.segment.description)), ["0/4", "1/4", "2/4", "3/4"])
         // The controller's JSON is `luaload merge --by region` of the agents' own files, bucket for bucket.
-        let merged = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
-        // The files in the controller's order of agents (the order they connected), so lists of runs and targets
-        // line up; each merge makes a fresh run_id, so those are left out of the comparison.
-        let files = result.agents.map { a in procs[Int(a.tags.first { $0.key == "region" }!.value.dropFirst())!].json }
-        let m = try AgentProcess(["merge", "--by", "region", "--json", merged] + files)
-        XCTAssertEqual(m.wait(), 0, m.stderr)
-        var mine = withoutRunIDs(parse(result.json()))
-        XCTAssertEqual((mine.removeValue(forKey: "agents") as? [Any])?.count, 4)
-        let theirs = withoutRunIDs(parse(try String(contentsOfFile: merged, encoding: .utf8)))
-        XCTAssertFalse(theirs.isEmpty)
-        XCTAssertEqual(NSDictionary(dictionary: mine), NSDictionary(dictionary: theirs))
+        try assertJSONIsTheMerge(result, procs)
         // What the targets saw is what the test counted.
         let t = result.total
         XCTAssertGreaterThan(t.total.requests, 100)
@@ -256,11 +246,15 @@ final class DistributedDeployTests: XCTestCase {
         defer { target.stop() }
         let link = try Link.listen(LinkAddress("127.0.0.1:0")!)
         close(link.fd)
+        let (web, metrics) = (try freePort(), try freePort())
         func onLoopback(_ service: String) -> [String] {
             (services[service]?[0] as? [String] ?? []).map {
                 $0.replacingOccurrences(of: "http://target:8080", with: "http://127.0.0.1:\(target.port)")
                     .replacingOccurrences(of: "controller:7400", with: "127.0.0.1:\(link.port)")
                     .replacingOccurrences(of: "0.0.0.0:7400", with: "127.0.0.1:\(link.port)")
+                    .replacingOccurrences(of: "0.0.0.0:8089", with: "127.0.0.1:\(web)")
+                    .replacingOccurrences(of: "0.0.0.0:9464", with: "127.0.0.1:\(metrics)")
+                    .replacingOccurrences(of: "${LUALOAD_TOKEN}", with: "compose-test")   // compose's interpolation
                     .replacingOccurrences(of: "/scripts/", with: Self.root.appendingPathComponent("scripts").path + "/")
                     .replacingOccurrences(of: "30s", with: "3s")
             }
@@ -270,6 +264,7 @@ final class DistributedDeployTests: XCTestCase {
         let replicas = services["agent"]?[1] as? Int ?? 0
         XCTAssertEqual(replicas, 3)
         let agents = try (0..<replicas).map { _ in try AgentProcess(onLoopback("agent"), env: env) }
+        Self.assertDashboardAndMetricsServeTheTest(web: web, metrics: metrics, controller: controller)
         XCTAssertEqual(controller.wait(timeout: 40), 0, controller.stderr)
         for a in agents { XCTAssertEqual(a.wait(), 0, a.stderr) }
         let merged = (try? JSONSerialization.jsonObject(with: Data(controller.stdout.utf8))) as? [String: Any] ?? [:]
@@ -278,5 +273,21 @@ final class DistributedDeployTests: XCTestCase {
         XCTAssertNotNil((merged["groups"] as? [String: Any])?["compose"])
         let sent = ((merged["total"] as? [String: Any])?["requests"] as? Int ?? -1) + (merged["abandoned"] as? Int ?? 0)
         XCTAssertEqual(settledCount(sent) { targetTotal(target) }, sent)
+    }
+
+    /// The compose file's controller while it runs: its dashboard and /metrics answer with the token (401 without).
+    static func assertDashboardAndMetricsServeTheTest(web: Int, metrics: Int, controller: AgentProcess) {
+        func get(_ port: Int, _ path: String, token: String?) -> String {
+            loopbackExchange(port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+                             + (token.map { "Authorization: Bearer \($0)\r\n" } ?? "") + "\r\n") ?? ""
+        }
+        var page = "", series = "", refused: [String] = []
+        let served = eventually(within: 30) {
+            page = get(web, "/stats/requests", token: "compose-test")
+            series = get(metrics, "/metrics", token: "compose-test")
+            refused = [get(web, "/stats/requests", token: nil), get(metrics, "/metrics", token: nil)].map { String($0.prefix(12)) }
+            return page.contains("\"num_requests\"") && series.contains("luaload_requests_total{") && refused == ["HTTP/1.1 401", "HTTP/1.1 401"]
+        }
+        XCTAssertTrue(served, "page: \(page.prefix(300))\nmetrics: \(series.prefix(300))\nno token: \(refused)\n\(controller.stderr)")
     }
 }

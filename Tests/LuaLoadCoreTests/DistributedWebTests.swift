@@ -67,14 +67,18 @@ final class DistributedWebTests: DistributedTestCase {
         let delays = [5, 30, 60, 120]
         let targets = try delays.map { try startDelayedTarget(latencyMs: $0) }
         defer { targets.forEach { $0.stop() } }
-        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 4 }
+        // 7 s: the tables' second table (tick 6, 5 s after the first) comes while every agent runs.
+        let c = try makeController(agents: 4, script: Luaload.script(Self.regionScript)) { $0.users = 8; $0.usersGiven = true; $0.duration = 7 }
         let dashboard = try dashboard(c)
         defer { dashboard.stop() }
         let port = dashboard.server.port
         let procs = try agents(c, targets)
-        var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = []
+        var api: [String: Any] = [:], snapshot: [String: Any] = [:], lines: [String] = [], tables: [String: Any] = [:]
         let result = try c.run(log: { _ in }, observer: { e in
             dashboard.observe(e)
+            // The tables of tick 6 (rebuilt at the first second, every 5 s and at the stop), every region by name.
+            if case .tick(let p) = e, p.tick == 6, case let s = Self.json(Self.http(port, "GET /api/snapshot")),
+               Set((s["group_rows"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }).count == 4 { tables = s }
             guard case .tick(let p) = e, p.tick == 3 else { return }
             api = Self.json(Self.http(port, "GET /stats/requests"))
             snapshot = Self.json(Self.http(port, "GET /api/snapshot"))
@@ -104,6 +108,7 @@ final class DistributedWebTests: DistributedTestCase {
             let requests = rows.sorted { ($0["value"] as! String) < ($1["value"] as! String) }.map { $0["requests"] as? Int ?? 0 }
             XCTAssertGreaterThan(requests[0], requests[3] * 4, "\(requests)")
         }
+        try assertRegionAndNameRows(tables, delays: delays)
         XCTAssertEqual(lines.count, 4)
         XCTAssertTrue(lines[0].hasPrefix("r") && lines[0].contains("req/s") && lines[0].contains("p99"), "\(lines)")
 
@@ -115,6 +120,21 @@ final class DistributedWebTests: DistributedTestCase {
             XCTAssertEqual(rows.first { $0["value"] as? String == g.value }?["requests"] as? Int, g.summary.total.requests)
         }
         XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, result.total.total.requests)
+    }
+
+    /// The snapshot's rows by region and name (while running): one per region for the one name, its p50 its target's
+    /// delay, its current req/s above 0, and the regions' requests add up to the name's row of the same tables.
+    func assertRegionAndNameRows(_ tables: [String: Any], delays: [Int]) throws {
+        let rows = try XCTUnwrap(tables["group_rows"] as? [[String: Any]], "\(tables.keys)")
+        XCTAssertEqual(Set(rows.compactMap { $0["value"] as? String }), ["r0", "r1", "r2", "r3"])
+        for row in rows {
+            XCTAssertEqual(row["name"] as? String, "GET /health")
+            let k = Int((row["value"] as! String).dropFirst())!, p50 = row["p50_ms"] as? Double ?? -1
+            XCTAssertTrue(p50 >= Double(delays[k]) && p50 < Double(delays[k]) + 25, "p50 of r\(k), GET /health: \(p50) ms for \(delays[k]) ms added")
+            XCTAssertGreaterThan(row["rps"] as? Double ?? 0, 0)
+        }
+        let name = (tables["rows"] as? [[String: Any]])?.first { $0["name"] as? String == "GET /health" }
+        XCTAssertEqual(rows.reduce(0) { $0 + ($1["requests"] as? Int ?? 0) }, name?["requests"] as? Int, "the same tick's tables")
     }
 
     /// The page in a real browser (Tests/helpers/controller_page_test.py): the "By region" table live, each region's

@@ -65,6 +65,13 @@ def regions(d):
         requests: parseInt(tr.children[3].textContent) }));""")
 
 
+def region_names(d):
+    return d.execute_script("""
+      if (document.getElementById('group-rows-card').classList.contains('hidden')) return null;
+      return Array.from(document.querySelectorAll('#group-rows-table tbody tr')).map(tr => ({
+        value: tr.dataset.value, name: tr.dataset.name, p50: parseFloat(tr.querySelector('.c-median').textContent) }));""")
+
+
 def main():
     procs, d = [], None
     try:
@@ -109,6 +116,18 @@ def main():
         check(d.find_element("id", "groups-title").text.lower() == "by region", "the card is titled by the tag")
         check(float(header_p95) > 0, "while running, the header's p95 (10 s) is the agents' seconds': %s" % header_p95)
         d.save_screenshot(os.path.join(OUT, "controller-page-live.png"))
+        # By region and name (rebuilt with the tables, every 5 s; hidden once stopped): each region's row of the one
+        # name, its p50 its own target's delay.
+        deadline, named = time.time() + 20, None
+        while time.time() < deadline and d.execute_script("return document.body.dataset.state") != "stopped":
+            named = region_names(d)
+            if named and len(named) == 2:
+                break
+            time.sleep(0.2)
+        check(named is not None and sorted((r["value"], r["name"]) for r in named) == [("far", "GET /health"), ("near", "GET /health")],
+              "the page shows each region's names live: %s" % named)
+        p50 = {r["value"]: r["p50"] for r in named}
+        check(5 <= p50["near"] < 40 and 60 <= p50["far"] < 100, "each region's name's p50 is its own target's delay: %s" % p50)
         check(ctl.wait(timeout=30) == 0, "the controller ends")
         deadline = time.time() + 10
         while time.time() < deadline and d.execute_script("return document.body.dataset.state") != "stopped":

@@ -13,13 +13,18 @@ app=$1 image=$2 script=$3 regions=$4 per=$5
 shift 5
 read -r -a list <<< "$regions"
 n=$(( ${#list[@]} * per ))
-token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-# The controller listens on the private network (IPv6); it needs no public port.
+newtoken() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
+token=$(newtoken) web=$(newtoken) metrics=$(newtoken)
+# The controller listens on the private network (IPv6) only: the link, its dashboard (--web) and Prometheus'
+# /metrics, each with its own token. It needs no public port.
 ctl=$(fly machine run "$image" -a "$app" --region "${list[0]}" --restart no --detach \
         --file-local "/scripts/test.lua=$script" --env "LUALOAD_TOKEN=$token" \
-        -- --controller "[::]:7400" --agents "$n" --agents-timeout 10m --print-stats --json - "$@" /scripts/test.lua \
+        -- --controller "[::]:7400" --agents "$n" --agents-timeout 10m --print-stats --json - \
+           --web "[::]:8089" --web-token "$web" --metrics-listen "[::]:9464" --metrics-token "$metrics" "$@" /scripts/test.lua \
       | sed -n 's/.*Machine ID: *\([0-9a-f]*\).*/\1/p')
 echo "controller: machine $ctl in ${list[0]}"
+echo "  its dashboard: fly proxy 8089:8089 $ctl.vm.$app.internal -a $app, then open http://127.0.0.1:8089/?token=$web"
+echo "  its Prometheus metrics (from the 6PN): http://$ctl.vm.$app.internal:9464/metrics, Authorization: Bearer $metrics"
 for region in "${list[@]}"; do
   for ((k = 0; k < per; k++)); do
     id=$(fly machine run "$image" -a "$app" --region "$region" --restart no --rm --detach --env "LUALOAD_TOKEN=$token" \

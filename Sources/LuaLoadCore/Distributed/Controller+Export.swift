@@ -55,13 +55,10 @@ public struct AgentsSnapshot {
 }
 
 extension Controller {
-    /// What a tick's `RunProgress.currentAgentsSnapshot()` takes: read when called, on the controller's
-    /// thread (its observer), so nothing is copied unless an export asks.
-    func agentsSnapshot(elapsed: Double) -> () -> AgentsSnapshot {
-        let agents = self.agents, by = options.by
-        return {
-            AgentsSnapshot(by: by, elapsed: elapsed,
-                           agents: agents.map { AgentsSnapshot.Agent(tags: $0.report.tags, stats: $0.ledger.stats, users: $0.report.users) })
-        }
+    /// What a tick's `RunProgress.currentAgentsSnapshot()` gives: the agents as values, taken on the controller's
+    /// thread at the tick (a copy of references), so any thread may read it while the ledgers go on.
+    func agentsSnapshot(elapsed: Double) -> AgentsSnapshot {
+        AgentsSnapshot(by: options.by, elapsed: elapsed,
+                       agents: agents.map { AgentsSnapshot.Agent(tags: $0.report.tags, stats: $0.ledger.stats, users: $0.report.users) })
     }
 }

@@ -175,7 +175,10 @@ extension Controller {
         let elapsed = Double(monotonicMicros() - live.start) / 1e6
         live.history.append(second, elapsed: elapsed)
         let agents = self.agents
-        let summary = { Controller.summary(agents, elapsed: elapsed, users: second.activeUsers) }
+        // The agents' stats as values, taken here once a second: the tick's RunProgress may be read on any thread
+        // (the web page's downloads, on its server's), while this thread goes on adding seconds into the ledgers.
+        let stats = agents.map(\.ledger.stats)
+        let summary = { Controller.summary(stats, elapsed: elapsed, users: second.activeUsers) }
         checkAbort(summary, elapsed: elapsed, log: log)
         if let d = run.duration, elapsed >= d, !live.stopAnnounced {
             live.stopAnnounced = true
@@ -193,8 +196,9 @@ extension Controller {
         profile.describe(&p, elapsed: elapsed, arrivals: arrivals, live: live.schedule)
         p.agents = agents.map(\.report)
         p.groups = live.groups.snapshot(tag: options.by, agents: agents, tick: live.tick)
-        p.agentsNow = agentsSnapshot(elapsed: elapsed)   // Prometheus' series by region (Controller+Export)
-        p.workersNow = { agents.map(\.ledger.stats) }     // the page's live table and checks (without it: empty)
+        let byTag = agentsSnapshot(elapsed: elapsed)
+        p.agentsNow = { byTag }   // Prometheus' series by region (Controller+Export)
+        p.workersNow = { stats }  // the page's live table and checks (without it: empty)
         observer(.tick(p))
     }
 
@@ -212,9 +216,8 @@ extension Controller {
     }
 
     /// The whole test so far, from every agent's seconds (lost agents' up to their last).
-    static func summary(_ agents: [ControlledAgent], elapsed: Double, users: Int) -> Summary {
-        Summary(workers: agents.map(\.ledger.stats), durationSeconds: elapsed, users: users, threads: agents.count,
-                stopReason: .duration, history: [])
+    static func summary(_ stats: [WorkerStats], elapsed: Double, users: Int) -> Summary {
+        Summary(workers: stats, durationSeconds: elapsed, users: users, threads: stats.count, stopReason: .duration, history: [])
     }
 
     /// The agents with a tag, merged (thresholds per tag, live): nil when none has it.
@@ -222,7 +225,7 @@ extension Controller {
         let agents = self.agents
         return { tag in
             let part = agents.filter { a in a.report.tags.contains { $0.key == tag.key && $0.value == tag.value } }
-            return part.isEmpty ? nil : Controller.summary(part, elapsed: elapsed, users: part.reduce(0) { $0 + $1.report.users })
+            return part.isEmpty ? nil : Controller.summary(part.map(\.ledger.stats), elapsed: elapsed, users: part.reduce(0) { $0 + $1.report.users })
         }
     }
 
@@ -244,6 +247,6 @@ extension Controller {
             let v = a.report.tags.first { $0.key == options.by }?.value ?? "(none)"
             if let k = out.firstIndex(where: { $0.value == v }) { out[k].agents.append(a) } else { out.append((v, [a])) }
         }
-        return out.map { ($0.value, Controller.summary($0.agents, elapsed: elapsed, users: $0.agents.reduce(0) { $0 + $1.report.users })) }
+        return out.map { ($0.value, Controller.summary($0.agents.map(\.ledger.stats), elapsed: elapsed, users: $0.agents.reduce(0) { $0 + $1.report.users })) }
     }
 }

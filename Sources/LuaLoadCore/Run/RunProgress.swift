@@ -52,7 +52,7 @@ public struct RunProgress {
     var statsNow: () -> Summary
     /// The workers' latest posts as they are (for live views that merge only what they show).
     var workersNow: () -> [WorkerStats] = { [] }
-    /// A controller's tick: its agents' stats, taken when called (call it on the observer's thread).
+    /// A controller's tick: its agents' stats and tags, as values taken at the tick.
     var agentsNow: (() -> AgentsSnapshot)? = nil
 
     /// Latencies (µs) over the last 10 seconds, this one included.
@@ -69,7 +69,7 @@ public struct RunProgress {
     /// Each worker's cumulative stats as of its last post, unmerged: a copy of references, no histogram work.
     public func currentWorkerStats() -> [WorkerStats] { workersNow() }
 
-    /// A controller's tick: each agent's cumulative stats and tags as values (nil in a plain run). Call it
-    /// in the observer, on the controller's thread; the snapshot may then go to any thread.
+    /// A controller's tick: each agent's cumulative stats and tags as values (nil in a plain run), as they
+    /// stood at the tick; any thread may read it.
     public func currentAgentsSnapshot() -> AgentsSnapshot? { agentsNow?() }
 }

@@ -36,6 +36,21 @@ class DistributedTestCase: XCTestCase {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
 
+    /// The controller's JSON is `luaload merge --by region` of the agents' own files (agent k: region rK), bucket
+    /// for bucket. The files go in the controller's order of agents (the order they connected), so lists of runs
+    /// and targets line up; each merge makes a fresh run_id, so those are left out of the comparison.
+    func assertJSONIsTheMerge(_ result: ControllerResult, _ procs: [AgentProcess], file: StaticString = #filePath, line: UInt = #line) throws {
+        let merged = Luaload.temporaryDirectory + "merged-\(UUID().uuidString).json"
+        let files = result.agents.map { a in procs[Int(a.tags.first { $0.key == "region" }!.value.dropFirst())!].json }
+        let m = try AgentProcess(["merge", "--by", "region", "--json", merged] + files)
+        XCTAssertEqual(m.wait(), 0, m.stderr, file: file, line: line)
+        var mine = withoutRunIDs(parse(result.json()))
+        XCTAssertEqual((mine.removeValue(forKey: "agents") as? [Any])?.count, procs.count, file: file, line: line)
+        let theirs = withoutRunIDs(parse(try String(contentsOfFile: merged, encoding: .utf8)))
+        XCTAssertFalse(theirs.isEmpty, file: file, line: line)
+        XCTAssertEqual(NSDictionary(dictionary: mine), NSDictionary(dictionary: theirs), file: file, line: line)
+    }
+
     /// A merged document without its run ids (each merge makes a fresh one), its groups' too.
     func withoutRunIDs(_ d: [String: Any]) -> [String: Any] {
         var out = d
