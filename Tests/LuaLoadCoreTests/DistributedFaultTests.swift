@@ -185,15 +185,17 @@ final class DistributedFaultTests: DistributedTestCase {
             """
         let c = try makeController(agents: 2, script: Luaload.script(script)) { _ in }
         let procs = try agents(c, targets)
-        var atTwo: [Int] = [], atFive: [Int] = []
+        // The split is looked for in each step's hold (ticks 1-3 at 8 users, 4-6 at 2), not at one tick: an
+        // agent's second may reach a tick late on a loaded box (as in the stages test above).
+        var seen: [(tick: Int, users: [Int])] = []
         let result = try c.run(log: { _ in }, observer: { e in
             guard case .tick(let p) = e else { return }
-            if p.tick == 2 { atTwo = c.agentReports.map(\.users) }
-            if p.tick == 5 { atFive = c.agentReports.map(\.users) }
+            seen.append((p.tick, c.agentReports.map(\.users)))
         })
         for a in procs { XCTAssertEqual(a.wait(), 0, a.stderr) }
-        XCTAssertEqual(atTwo, [4, 4])
-        XCTAssertEqual(atFive, [1, 1])
+        XCTAssertTrue(seen.contains { (1...3).contains($0.tick) && $0.users == [4, 4] }, "\(seen)")
+        XCTAssertTrue(seen.contains { (4...6).contains($0.tick) && $0.users == [1, 1] }, "\(seen)")
+        XCTAssertFalse(seen.contains { $0.users.contains { $0 > 4 } }, "\(seen)")
         XCTAssertEqual(result.total.stopReason, .shapeEnded)
         XCTAssertLessThan(result.total.durationSeconds, 8)
     }
