@@ -219,6 +219,34 @@ final class DistributedSignalTests: DistributedTestCase {
         XCTAssertEqual(settledCount(counted(own)) { targetTotal(target) }, counted(own))
     }
 
+    /// A controller frozen (SIGSTOP: its box gone or cut off, the link left open) while an agent waits for the
+    /// start (the controller waits for a second agent): the agent gives up once it has heard nothing for 3 × the
+    /// controller's --agent-silence (2 s here: 6 s), and says so; before, it waited for the 24 h cap. The
+    /// controller's pings a second keep a waiting agent in past that silence while the controller runs.
+    func testAnAgentWaitingForTheStartGivesUpOnAFrozenController() throws {
+        let port = try freePort()
+        let target = try startDelayedTarget(latencyMs: 1)
+        defer { target.stop() }
+        let controller = try AgentProcess(["--controller", "127.0.0.1:\(port)", "--agents", "2", "--token", token, "-q",
+                                           "--agent-silence", "2s", "-u", "2", "-d", "2s", Luaload.script(Self.regionScript)])
+        let pid = controller.process.processIdentifier
+        defer { if controller.process.isRunning { kill(pid, SIGCONT); controller.killNow(); _ = controller.wait() } }
+        let agent = try agentProcesses(port: port, [target])[0]
+        defer { if agent.process.isRunning { agent.killNow(); _ = agent.wait() } }
+        XCTAssertTrue(eventually(within: 20) { controller.stderr.contains(") ready") }, controller.stderr)
+        sleep(8)   // pinged: still waiting 8 s on, past the 6 s silence
+        XCTAssertTrue(agent.process.isRunning, agent.stderr)
+        let frozen = Date()
+        kill(pid, SIGSTOP)
+        XCTAssertNotEqual(agent.wait(timeout: 40), 0, agent.stderr)
+        // Pass: 5-7 s (the last ping up to 1 s before the freeze); the bug: the 24 h cap (killed at 40 s here).
+        let took = Date().timeIntervalSince(frozen)
+        XCTAssertGreaterThan(took, 4, agent.stderr)
+        XCTAssertLessThan(took, 25, agent.stderr)
+        XCTAssertTrue(agent.stderr.contains("nothing from the controller for 6.0 s while waiting for the start"), agent.stderr)
+        XCTAssertEqual(targetTotal(target), 0)
+    }
+
     /// A controller whose link port is taken: a clear error naming it, exit 2, before any agent is awaited.
     func testAControllerWhosePortIsTakenExits2NamingIt() throws {
         let taken = try Link.listen(LinkAddress("127.0.0.1:0")!)

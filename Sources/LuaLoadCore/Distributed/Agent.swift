@@ -83,7 +83,7 @@ public final class Agent {
             throw error
         }
         try connection.send(LinkMessage.encode("ready"))
-        let start = try expect(connection, "start", timeout: 24 * 3600)
+        let start = try awaitStart(connection, silence: Double(welcome["silence_ms"]?.int ?? 24 * 3_600_000) / 1000)
         let delay = Double(start["delay_ms"]?.int ?? 0) / 1000 - Double(rtt) / 2e6
         if delay > 0 { usleep(UInt32(min(delay, 10) * 1e6)) }
         let link = AgentLink(connection: connection, control: control)
@@ -135,7 +135,25 @@ public final class Agent {
     /// The next message, which must be `type` (or the controller's refusal or abort, thrown as its message).
     private func expect(_ c: LinkConnection, _ type: String, timeout: Double) throws -> JSONTree {
         guard let frame = try c.receive(timeout: timeout) else { throw LinkError("no \(type) from the controller in \(Int(timeout)) s") }
-        let m = try LinkMessage.decode(frame)
+        return try Self.check(LinkMessage.decode(frame), is: type)
+    }
+
+    /// The start, however long the controller waits for the others (or --start-at), with its pings a second
+    /// in between: nothing from it for `silence` (3 × its --agent-silence) and it is taken for gone — its box
+    /// vanished or cut off without closing the link — and said, instead of a wait until the 24 h cap.
+    private func awaitStart(_ c: LinkConnection, silence: Double) throws -> JSONTree {
+        let cap = monotonicMicros() + 24 * 3_600_000_000
+        while monotonicMicros() < cap {
+            guard let frame = try c.receive(timeout: silence) else {
+                throw LinkError("nothing from the controller for \(Format.fixed(silence, 1)) s while waiting for the start (3 × its --agent-silence): its box is gone or cut off")
+            }
+            let m = try LinkMessage.decode(frame)
+            if m.type != "ping" { return try Self.check(m, is: "start") }
+        }
+        throw LinkError("no start from the controller in 24 h")
+    }
+
+    private static func check(_ m: (type: String, body: JSONTree), is type: String) throws -> JSONTree {
         if m.type == "refused" || m.type == "abort" {
             throw UsageError("the controller \(m.type == "refused" ? "refused this agent" : "called the run off"): \(m.body["message"]?.string ?? "no reason given")")
         }

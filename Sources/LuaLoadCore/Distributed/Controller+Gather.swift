@@ -18,6 +18,7 @@ extension Controller {
                 throw UsageError("--agents \(options.agents): \(ready) of \(options.agents) agents ready after \((deadline - began) / 1_000_000) s (--agents-timeout\(options.startAt == nil ? "" : ", --start-at")); \(agents.count) connected")
             }
             waitForInput(until: min(deadline, monotonicMicros() + 200_000))
+            pingWaiting()
             acceptNewcomers(log: log, open: true)
             for agent in agents where agent.report.state == .joined {
                 try readBeforeStart(agent, log: log)
@@ -25,6 +26,20 @@ extension Controller {
             agents.removeAll { $0.report.state == .lost }   // left before the start: its segment is free again
         }
     }
+
+    /// Before the start, a ping a second to every agent that joined: one waiting for the start (for the others,
+    /// for --start-at) hears that the controller is there, and gives up once it has heard nothing for
+    /// `waitingSilence` (a controller's box gone or cut off without closing the link: no hang until the 24 h cap).
+    func pingWaiting() {
+        let now = monotonicMicros()
+        guard now >= nextWaitingPing else { return }
+        nextWaitingPing = now + 1_000_000
+        for a in agents where a.report.state == .joined || a.report.state == .ready { _ = a.send(LinkMessage.encode("ping")) }
+    }
+
+    /// How long an agent waiting for the start waits for a word from the controller: 3 × --agent-silence (30 s by
+    /// default), room for the controller's loop to be busy a while (sending a large package to another agent).
+    var waitingSilence: Double { 3 * options.silenceTimeout }
 
     /// poll(2) on the listener and every connection, up to `deadline`.
     func waitForInput(until deadline: UInt64) {
@@ -114,7 +129,9 @@ extension Controller {
         let agent = ControlledAgent(connection: c, report: report)
         agent.ledger.keepsNames = run.historyByName   // a lost agent's seconds per name (--html, --csv-full-history, --hdr-log)
         agents.append(agent)
-        let sent = agent.send(LinkMessage.encode("welcome") { w in w.key("id"); w.int(report.id); w.key("segment"); w.string(segment.description) })
+        let sent = agent.send(LinkMessage.encode("welcome") { w in w.key("id"); w.int(report.id); w.key("segment"); w.string(segment.description)
+            w.key("silence_ms"); w.int(Int(waitingSilence * 1000))
+        })
             && agent.send(LinkMessage.encode("run") { w in package.write(w) })
         if sent { log("\(agent.name) joined: segment \(segment)") } else { agent.report.state = .lost }
         if sent && !carried.overridden.isEmpty {

@@ -55,6 +55,7 @@ extension Controller {
                 throw UsageError("interrupted before the start")
             }
             waitForInput(until: monotonicMicros() + UInt64(min(left, 0.2) * 1e6))
+            pingWaiting()
             acceptNewcomers(log: log, open: true)   // refused: the test has its agents
             for a in agents where !a.connection.pump() {
                 log("\(a.name) left before the start")

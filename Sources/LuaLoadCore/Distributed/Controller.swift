@@ -80,6 +80,8 @@ public final class Controller {
     var newcomers: [(connection: LinkConnection, deadline: UInt64)] = []
     var nextID = 1
     var live = LiveMerge()
+    /// Before the start: when agents waiting for it are pinged next (Controller+Gather.pingWaiting).
+    var nextWaitingPing: UInt64 = 0
 
     /// Checks the test as a plain run would (script, options, thresholds, every segment's share), reads
     /// the files to send, and listens.

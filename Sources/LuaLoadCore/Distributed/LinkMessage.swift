@@ -1,6 +1,6 @@
 /// The agent link's messages: one JSON object per frame, its kind in "type". In order:
 ///
-///     agent → controller   hello {version, token, tags}          controller → agent   welcome {id, segment} | refused {message}
+///     agent → controller   hello {version, token, tags}          controller → agent   welcome {id, segment, silence_ms} | refused {message}
 ///     controller → agent   run {script, files, options}           agent → controller   ready {} | failed {message}
 ///     controller → agent   start {delay_ms}                       agent → controller   second {…} once a second, ping {}
 ///     controller → agent   users {users} | stop {reason, note}    agent → controller   stopping {reason} (SIGTERM/Ctrl-C there)
