@@ -228,10 +228,7 @@ struct RunCommand: ParsableCommand {
     }
 
     /// Every report file asked for, as (flag, path), for the check before any traffic.
-    var reportOutputs: [(flag: String, path: String)] {
-        [("--json", json), ("--csv", csv.map { $0 + "_stats.csv" }), ("--html", html), ("--junit", junit), ("--hdr-log", scale.hdrLog)]
-            .compactMap { flag, path in path.map { (flag, $0) } }
-    }
+    var reportOutputs: [(flag: String, path: String)] { controllerReports.outputs }   // the same five flags as merge's
 
     /// --json, --csv, --html, --junit: each on its own (one that fails does not stop the others).
     func writeReports(_ summary: Summary, _ writer: inout ReportWriter) {
